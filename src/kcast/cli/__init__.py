@@ -1,0 +1,30 @@
+"""The ``kcast`` command."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from kcast.cli import ingest, warehouse
+from kcast.errors import KcastError
+
+app = typer.Typer(
+    name="kcast",
+    help="Forecast MLB starting pitchers' strikeouts and compare them with sportsbook lines.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(ingest.app, name="ingest")
+app.add_typer(warehouse.app, name="warehouse")
+
+
+def main() -> None:
+    """Run the CLI; kcast's own errors print as one clear line and exit 1."""
+    try:
+        app()
+    except KcastError as exc:
+        from kcast.cli.common import console
+
+        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)

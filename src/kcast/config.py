@@ -1,0 +1,125 @@
+"""Settings, read from the environment (and an optional ``.env`` file).
+
+Every data location comes from here or from a command-line argument; the code names no
+machine path of its own.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ALL_SYSTEMS_DEFAULT = "v1_baseline,v1_6_rolling,ensemble_v1"
+
+
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "kcast"
+
+
+class Settings(BaseSettings):
+    """kcast's settings. Environment variable names are given by each field's alias."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    # --- warehouse and data locations -------------------------------------------------------
+    warehouse: str = Field(
+        "kcast.duckdb",
+        validation_alias=AliasChoices("KCAST_WAREHOUSE", "warehouse"),
+        description="A DuckDB file path, or bigquery://PROJECT/DATASET.",
+    )
+    cache_dir: Path = Field(
+        default_factory=_default_cache_dir,
+        validation_alias=AliasChoices("KCAST_CACHE_DIR", "cache_dir"),
+        description="Where downloads (Retrosheet seasons, the register) are kept.",
+    )
+    register_path: Path | None = Field(
+        None,
+        validation_alias=AliasChoices("KCAST_REGISTER", "register_path"),
+        description="The Chadwick register (a CSV, optionally gzipped). Downloaded when unset.",
+    )
+    model_dir: Path = Field(
+        Path("models"),
+        validation_alias=AliasChoices("KCAST_MODEL_DIR", "model_dir"),
+        description="Where `kcast train` writes model files.",
+    )
+
+    # --- remote sources ---------------------------------------------------------------------
+    statsapi_url: str = Field(
+        "https://statsapi.mlb.com",
+        validation_alias=AliasChoices("KCAST_STATSAPI_URL", "statsapi_url"),
+    )
+    odds_api_url: str = Field(
+        "https://api.the-odds-api.com",
+        validation_alias=AliasChoices("KCAST_ODDS_API_URL", "odds_api_url"),
+    )
+    odds_api_key: str | None = Field(
+        None, validation_alias=AliasChoices("ODDS_API_KEY", "odds_api_key")
+    )
+    retrosheet_url: str = Field(
+        "https://www.retrosheet.org/events",
+        validation_alias=AliasChoices("KCAST_RETROSHEET_URL", "retrosheet_url"),
+    )
+    register_url: str = Field(
+        "https://raw.githubusercontent.com/chadwickbureau/register/master/data",
+        validation_alias=AliasChoices("KCAST_REGISTER_URL", "register_url"),
+    )
+    http_timeout: float = Field(
+        20.0, validation_alias=AliasChoices("KCAST_HTTP_TIMEOUT", "http_timeout")
+    )
+    http_retries: int = Field(
+        3, validation_alias=AliasChoices("KCAST_HTTP_RETRIES", "http_retries")
+    )
+
+    # --- prediction systems -----------------------------------------------------------------
+    active_systems: str = Field(
+        ALL_SYSTEMS_DEFAULT,
+        validation_alias=AliasChoices("MLB_ACTIVE_SYSTEMS", "active_systems"),
+    )
+    v1_model_path: Path | None = Field(
+        None, validation_alias=AliasChoices("MLB_V1_MODEL_PATH", "v1_model_path")
+    )
+    v1_6_model_path: Path | None = Field(
+        None, validation_alias=AliasChoices("MLB_V1_6_MODEL_PATH", "v1_6_model_path")
+    )
+    ensemble_v1_weight: float = Field(
+        0.3, ge=0, validation_alias=AliasChoices("MLB_ENSEMBLE_V1_WEIGHT", "ensemble_v1_weight")
+    )
+    ensemble_v1_6_weight: float = Field(
+        0.5,
+        ge=0,
+        validation_alias=AliasChoices("MLB_ENSEMBLE_V1_6_WEIGHT", "ensemble_v1_6_weight"),
+    )
+    min_edge: float = Field(0.5, ge=0, validation_alias=AliasChoices("MLB_MIN_EDGE", "min_edge"))
+    min_confidence: float = Field(
+        60.0, ge=0, le=100, validation_alias=AliasChoices("MLB_MIN_CONFIDENCE", "min_confidence")
+    )
+
+    # --- worker -----------------------------------------------------------------------------
+    breaker_failures: int = Field(
+        3, ge=1, validation_alias=AliasChoices("KCAST_BREAKER_FAILURES", "breaker_failures")
+    )
+    breaker_cooldown: float = Field(
+        30.0, gt=0, validation_alias=AliasChoices("KCAST_BREAKER_COOLDOWN", "breaker_cooldown")
+    )
+    system_timeout: float = Field(
+        10.0, gt=0, validation_alias=AliasChoices("KCAST_SYSTEM_TIMEOUT", "system_timeout")
+    )
+
+    @field_validator("active_systems")
+    @classmethod
+    def _strip_systems(cls, value: str) -> str:
+        return ",".join(part.strip() for part in value.split(",") if part.strip())
+
+    @property
+    def active_system_ids(self) -> list[str]:
+        """The ids in ``MLB_ACTIVE_SYSTEMS``, in the order given."""
+        return [s for s in self.active_systems.split(",") if s]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests call ``get_settings.cache_clear()`` after changing env."""
+    return Settings()

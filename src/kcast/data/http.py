@@ -1,0 +1,84 @@
+"""One HTTP client for every remote source: timeouts, retries with backoff, clear errors."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from kcast.errors import SourceUnavailableError
+
+RETRY_STATUS = {429, 500, 502, 503, 504}
+
+
+class HttpClient:
+    """``httpx.Client`` with kcast's timeout and retry policy."""
+
+    def __init__(
+        self,
+        timeout: float | None = None,
+        retries: int | None = None,
+        backoff: float = 0.5,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        from kcast import __version__
+        from kcast.config import get_settings
+
+        settings = get_settings()
+        self.retries = settings.http_retries if retries is None else retries
+        self.backoff = backoff
+        self._client = httpx.Client(
+            timeout=settings.http_timeout if timeout is None else timeout,
+            follow_redirects=True,
+            headers={"User-Agent": f"kcast/{__version__}", **(headers or {})},
+        )
+
+    def get(self, url: str, params: dict[str, Any] | None = None) -> httpx.Response:
+        """GET with retries on network errors and 429/5xx; raise on anything else non-2xx."""
+        last: Exception | None = None
+        for attempt in range(self.retries + 1):
+            try:
+                response = self._client.get(url, params=params)
+            except httpx.HTTPError as exc:
+                last = exc
+            else:
+                if response.status_code < 400:
+                    return response
+                if response.status_code not in RETRY_STATUS:
+                    raise SourceUnavailableError(
+                        f"GET {_redact(str(response.request.url))} answered "
+                        f"{response.status_code}: {response.text[:200]}"
+                    )
+                last = SourceUnavailableError(f"HTTP {response.status_code}")
+            if attempt < self.retries:
+                time.sleep(self.backoff * (2**attempt))
+        raise SourceUnavailableError(
+            f"GET {_redact(url)} failed after {self.retries + 1} attempts: {last}"
+        )
+
+    def get_json(self, url: str, params: dict[str, Any] | None = None) -> Any:
+        response = self.get(url, params)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise SourceUnavailableError(f"GET {_redact(url)} did not return JSON: {exc}") from exc
+
+    def get_bytes(self, url: str, params: dict[str, Any] | None = None) -> bytes:
+        return self.get(url, params).content
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _redact(url: str) -> str:
+    """Hide API keys in URLs that go into messages."""
+    import re
+
+    return re.sub(r"(apiKey|api_key|key)=[^&]+", r"\1=***", url)

@@ -1,0 +1,89 @@
+"""What every ingest shares: its report, its entry in ``ingest_log``, all-or-nothing writes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from kcast.warehouse import UpsertResult, Warehouse
+from kcast.warehouse.base import utc_now
+
+
+@dataclass
+class IngestReport:
+    """What an ingest read and wrote, and anything it could not place."""
+
+    kind: str
+    target: str
+    rows_read: int = 0
+    results: list[UpsertResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    stats: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def inserted(self) -> int:
+        return sum(r.inserted for r in self.results)
+
+    @property
+    def updated(self) -> int:
+        return sum(r.updated for r in self.results)
+
+    def by_table(self) -> dict[str, tuple[int, int]]:
+        """table -> (inserted, updated), summed over the ingest's writes."""
+        out: dict[str, tuple[int, int]] = {}
+        for r in self.results:
+            ins, upd = out.get(r.table, (0, 0))
+            out[r.table] = (ins + r.inserted, upd + r.updated)
+        return out
+
+
+def write_all(wh: Warehouse, report: IngestReport, frames: list[tuple[str, pd.DataFrame]]) -> None:
+    """Upsert every (table, rows) pair in one transaction: all are stored, or none."""
+    with wh.transaction():
+        for table, rows in frames:
+            report.results.append(wh.upsert(table, rows))
+
+
+@contextmanager
+def logged_ingest(wh: Warehouse, kind: str, target: str) -> Iterator[IngestReport]:
+    """Run an ingest and record it in ``ingest_log``, as ``ok`` or ``failed`` with the error."""
+    report = IngestReport(kind=kind, target=target)
+    started = utc_now()
+    run_id = uuid.uuid4().hex
+    try:
+        yield report
+    except BaseException as exc:
+        _log(wh, run_id, started, report, "failed", f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+    _log(wh, run_id, started, report, "ok", "; ".join(report.notes)[:2000] or None)
+
+
+def _log(
+    wh: Warehouse,
+    run_id: str,
+    started: object,
+    report: IngestReport,
+    status: str,
+    message: str | None,
+) -> None:
+    row = {
+        "run_id": run_id,
+        "started_at": started,
+        "finished_at": utc_now(),
+        "kind": report.kind,
+        "target": report.target,
+        "rows_read": report.rows_read,
+        "rows_inserted": report.inserted,
+        "rows_updated": report.updated,
+        "status": status,
+        "message": message,
+    }
+    try:
+        wh.upsert("ingest_log", pd.DataFrame([row]))
+    except Exception:  # noqa: BLE001 - the log must never hide the ingest's own error
+        if status == "ok":
+            raise

@@ -1,0 +1,673 @@
+"""Retrosheet event files (``YYYYeve.zip``): every pitcher's line in every game, with pitch counts.
+
+The event files are parsed with chadwickpy, the Python port of the Chadwick tools: each game's
+box score (``box_create``, what ``cwbox``/``cwdaily`` print) gives every pitcher's outs, batters
+faced, strikeouts, walks and, from the pitch sequences, pitches and strikes. Files are spread over
+all cores. Before chadwickpy sees a file, every record is checked, because Chadwick skips a record
+it cannot read with only a warning; kcast stops and names the file and line instead.
+
+Retrosheet notice: the information used here was obtained free of charge from and is
+copyrighted by Retrosheet. Interested parties may contact Retrosheet at www.retrosheet.org.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import os
+import re
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from kcast.data.ingest import IngestReport, logged_ingest, write_all
+from kcast.data.register import Register
+from kcast.errors import InputError, SourceUnavailableError
+from kcast.teams import canonical_team, is_all_star
+from kcast.warehouse import Warehouse
+from kcast.warehouse.schema import SOURCE_RANK
+
+SOURCE = "retrosheet_events"
+
+# Retrosheet's game types, as the ``info,gametype`` record (or the CSVs) spell them.
+GAME_TYPES = {
+    "regular",
+    "playoff",  # a tie-breaker game (game 163); not part of Retrosheet's regular season
+    "wildcard",
+    "divisionseries",
+    "lcs",
+    "worldseries",
+    "allstar",
+    "spring",
+    "exhibition",
+}
+
+# record type -> minimum number of comma-separated fields (type included)
+_RECORD_FIELDS = {
+    "id": 2,
+    "version": 2,
+    "info": 2,
+    "start": 6,
+    "sub": 6,
+    "play": 7,
+    "com": 2,
+    "data": 4,
+    "badj": 3,
+    "padj": 3,
+    "ladj": 3,
+    "radj": 3,
+    "presadj": 3,
+    "line": 2,
+    "stat": 2,
+    "event": 2,
+}
+_GAME_ID = re.compile(r"^[A-Z0-9]{3}\d{8}[0-9]$")
+_DATE = re.compile(r"^(\d{4})/(\d{2})/(\d{2})$")
+_PLAY_COUNT = re.compile(r"^(\?\?|\d\d|\d\?|\?\d)?$")
+
+
+@dataclass
+class ParsedFile:
+    """What one event file holds, as plain rows (sent back from a worker process)."""
+
+    name: str
+    games: list[dict] = field(default_factory=list)
+    pitchers: list[dict] = field(default_factory=list)
+    batting: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class SeasonArchive:
+    """The files of one season: event files, rosters (id -> (bats, throws))."""
+
+    season: int
+    label: str
+    event_files: list[tuple[str, bytes]]
+    rosters: dict[str, tuple[str, str, str, str]]  # retro id -> (last, first, bats, throws)
+
+
+# --------------------------------------------------------------------------------------------
+# Finding and reading the archives
+# --------------------------------------------------------------------------------------------
+
+
+def resolve_archives(
+    source: str | Path | None,
+    seasons: Iterable[int],
+    cache_dir: Path,
+    base_url: str,
+) -> list[Path]:
+    """The ``YYYYeve.zip`` files (or event folders) to read for ``seasons``.
+
+    ``source`` is a zip file, a folder of zips or of unpacked event files, or an http(s) URL of a
+    folder holding ``YYYYeve.zip`` (retrosheet.org's ``/events``). With no source, seasons are
+    downloaded from ``base_url`` into ``cache_dir``.
+    """
+    seasons = sorted(set(seasons))
+    if source is None or str(source).startswith(("http://", "https://")):
+        url = str(source) if source is not None else base_url
+        if not seasons:
+            raise InputError("name the seasons to download with --season")
+        return [download_season(url, season, cache_dir) for season in seasons]
+    path = Path(source)
+    if not path.exists():
+        raise InputError("no such file or folder", source=str(path))
+    if path.is_file():
+        return [path]
+    found: list[Path] = []
+    zips = {
+        int(m.group(1)): p
+        for p in path.iterdir()
+        if (m := re.match(r"^(\d{4})eve\.zip$", p.name, re.I))
+    }
+    loose = {
+        int(m.group(1))
+        for p in path.iterdir()
+        if (m := re.match(r"^(\d{4})\w{3}\.EV[AN]$", p.name, re.I))
+    }
+    wanted = seasons or sorted(set(zips) | loose)
+    for season in wanted:
+        if season in zips:
+            found.append(zips[season])
+        elif season in loose:
+            found.append(path)
+        else:
+            raise InputError(
+                f"no event files for {season} (expected {season}eve.zip)", source=str(path)
+            )
+    return found
+
+
+def download_season(url: str, season: int, cache_dir: Path) -> Path:
+    """Fetch ``{url}/{season}eve.zip`` into the cache, once; return its path."""
+    from kcast.data.http import HttpClient
+
+    if url.lower().endswith(".zip"):
+        target_url, name = url, url.rsplit("/", 1)[-1]
+    else:
+        target_url, name = f"{url.rstrip('/')}/{season}eve.zip", f"{season}eve.zip"
+    target = cache_dir / "retrosheet" / name
+    if target.exists() and zipfile.is_zipfile(target):
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with HttpClient(timeout=120) as http:
+        data = http.get_bytes(target_url)
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise SourceUnavailableError(f"{target_url} did not return a zip file")
+    tmp = target.with_suffix(".part")
+    tmp.write_bytes(data)
+    tmp.replace(target)
+    return target
+
+
+def read_archive(path: Path, seasons: Iterable[int] = ()) -> list[SeasonArchive]:
+    """Read a season zip (or a folder of unpacked files) into memory, by season."""
+    wanted = set(seasons)
+    files: dict[str, bytes] = {}
+    label = str(path)
+    if path.is_dir():
+        for p in sorted(path.iterdir()):
+            if re.match(r"^(\d{4}\w{3}\.EV[AN]|\w{3}\d{4}\.ROS)$", p.name, re.I):
+                files[p.name] = p.read_bytes()
+    else:
+        try:
+            with zipfile.ZipFile(path) as zf:
+                for info in zf.infolist():
+                    name = info.filename.rsplit("/", 1)[-1]
+                    if re.match(r"^(\d{4}\w{3}\.EV[AN]|\w{3}\d{4}\.ROS)$", name, re.I):
+                        files[name] = zf.read(info)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            raise InputError(
+                f"not a readable zip archive ({exc}); is the download truncated?", source=label
+            ) from exc
+    by_season: dict[int, SeasonArchive] = {}
+    for name, data in files.items():
+        m = re.match(r"^(\d{4})\w{3}\.EV[AN]$", name, re.I)
+        if m:
+            season = int(m.group(1))
+            if wanted and season not in wanted:
+                continue
+            arch = by_season.setdefault(season, SeasonArchive(season, label, [], {}))
+            arch.event_files.append(
+                (f"{label}:{name}" if not path.is_dir() else str(path / name), data)
+            )
+    for name, data in files.items():
+        m = re.match(r"^\w{3}(\d{4})\.ROS$", name, re.I)
+        if m and int(m.group(1)) in by_season:
+            _read_roster(data, by_season[int(m.group(1))].rosters)
+    if not by_season:
+        raise InputError(
+            "no Retrosheet event files (YYYYTTT.EVA/.EVN)"
+            + (f" for seasons {sorted(wanted)}" if wanted else ""),
+            source=label,
+        )
+    return [by_season[s] for s in sorted(by_season)]
+
+
+def _read_roster(data: bytes, out: dict[str, tuple[str, str, str, str]]) -> None:
+    for line in data.decode("latin-1").splitlines():
+        parts = line.strip().split(",")
+        if len(parts) >= 5 and parts[0]:
+            out.setdefault(parts[0], (parts[1], parts[2], parts[3], parts[4]))
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing one event file (runs in a worker process)
+# --------------------------------------------------------------------------------------------
+
+
+def check_records(name: str, text: str) -> dict[str, int]:
+    """Check every record of an event file; return each game's first line number.
+
+    Raises ``InputError`` naming the file and line of the first bad record.
+    """
+    starts: dict[str, int] = {}
+    game: str | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        parts = line.split(",")
+        kind = parts[0]
+        if kind not in _RECORD_FIELDS:
+            raise InputError(f"unknown record type {kind!r} in {line[:60]!r}", name, number)
+        if len(parts) < _RECORD_FIELDS[kind]:
+            raise InputError(
+                f"{kind} record has {len(parts)} fields, needs "
+                f"{_RECORD_FIELDS[kind]}: {line[:80]!r}",
+                name,
+                number,
+            )
+        if kind == "id":
+            game = parts[1]
+            if not _GAME_ID.match(game):
+                raise InputError(f"malformed game id {game!r}", name, number)
+            if game in starts:
+                raise InputError(f"game {game} appears twice in the file", name, number)
+            starts[game] = number
+        elif game is None and kind not in ("com",):
+            raise InputError(f"{kind} record before the first id record", name, number)
+        elif (
+            kind == "info"
+            and parts[1] == "date"
+            and not _valid_date(parts[2] if len(parts) > 2 else "")
+        ):
+            raise InputError(
+                f"date {line.split(',', 2)[-1]!r} does not parse (want YYYY/MM/DD)", name, number
+            )
+        elif kind == "info" and parts[1] in ("hometeam", "visteam"):
+            value = parts[2] if len(parts) > 2 else ""
+            if not is_all_star(value):
+                canonical_team(value, name, number)
+        elif kind == "play":
+            inning, team, _batter, count, _pitches, event = parts[1:7]
+            if not inning.isdigit() or team not in ("0", "1"):
+                raise InputError(
+                    f"play record with inning {inning!r} and team {team!r}: {line[:80]!r}",
+                    name,
+                    number,
+                )
+            if not _PLAY_COUNT.match(count) or not event:
+                raise InputError(f"corrupt play record {line[:80]!r}", name, number)
+        elif kind in ("start", "sub"):
+            if (
+                parts[3] not in ("0", "1")
+                or not parts[4].lstrip("-").isdigit()
+                or not parts[5].strip().lstrip("-").isdigit()
+            ):
+                raise InputError(f"corrupt {kind} record {line[:80]!r}", name, number)
+    if not starts:
+        raise InputError("no games (no id records) in the file", name)
+    return starts
+
+
+def _valid_date(text: str) -> bool:
+    m = _DATE.match(text.strip())
+    if not m:
+        return False
+    try:
+        dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return False
+    return True
+
+
+class _WarningTrap(logging.Handler):
+    """Collects chadwickpy's warnings (invalid records, unparsable events) as errors."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _int(value: str | None) -> int | None:
+    if value is None or value == "" or not value.strip().lstrip("-").isdigit():
+        return None
+    n = int(value)
+    return n if n >= 0 else None
+
+
+def parse_event_file(name: str, data: bytes, include_all_types: bool = False) -> ParsedFile:
+    """Every game in one event file: game facts, pitcher lines and team batting, as rows."""
+    from chadwickpy.box import box_create
+    from chadwickpy.tools.tools import iterate_games
+
+    text = data.decode("latin-1")
+    game_lines = check_records(name, text)
+    trap = _WarningTrap()
+    chadwick_log = logging.getLogger("chadwickpy")
+    chadwick_log.addHandler(trap)
+    chadwick_log.propagate = False
+    out = ParsedFile(name)
+    try:
+        for game, _visitors, _home in iterate_games(data):
+            line_no = game_lines.get(game.game_id)
+            game_type = (game.info_lookup("gametype") or "regular").strip().lower()
+            if game_type not in GAME_TYPES:
+                raise InputError(
+                    f"game {game.game_id}: unknown game type {game_type!r}", name, line_no
+                )
+            if game_type != "regular" and not include_all_types:
+                continue
+            if is_all_star(game.info_lookup("hometeam")):
+                continue
+            try:
+                box = box_create(game)
+            except (ValueError, IndexError, KeyError, AttributeError) as exc:
+                raise InputError(
+                    f"game {game.game_id} cannot be scored: {exc}", name, line_no
+                ) from exc
+            if trap.messages:
+                raise InputError(
+                    f"game {game.game_id}: {trap.messages[0].strip()}",
+                    name,
+                    _find_line(text, trap.messages[0], line_no),
+                )
+            _collect_game(game, box, game_type, name, line_no, out)
+    finally:
+        chadwick_log.removeHandler(trap)
+    return out
+
+
+def _find_line(text: str, message: str, default: int | None) -> int | None:
+    """The line number of the record a chadwickpy warning quotes, if it can be found."""
+    quoted = message.strip().splitlines()[-1].strip()
+    for number, line in enumerate(text.splitlines(), start=1):
+        if quoted and line.strip() == quoted:
+            return number
+    return default
+
+
+def _collect_game(
+    game, box, game_type: str, name: str, line_no: int | None, out: ParsedFile
+) -> None:  # noqa: ANN001
+    info = game.info_lookup
+    date_text = (info("date") or "").strip()
+    m = _DATE.match(date_text)
+    if not m:
+        raise InputError(f"game {game.game_id} has no valid date", name, line_no)
+    date = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    home = canonical_team(info("hometeam"), name, line_no)
+    away = canonical_team(info("visteam"), name, line_no)
+    has_pitches = (info("pitches") or "") == "pitches"
+    innings = max((e.inning for e in game.events), default=None)
+    out.games.append(
+        {
+            "game_id": game.game_id,
+            "game_date": date,
+            "season": date.year,
+            "game_type": game_type,
+            "game_number": _int(info("number")),
+            "home_team": home,
+            "away_team": away,
+            "park_id": info("site"),
+            "start_time": info("starttime"),
+            "day_night": info("daynight"),
+            "temperature": _positive(info("temp")),
+            "wind_speed": _int(info("windspeed")),
+            "wind_dir": info("winddir"),
+            "sky": info("sky"),
+            "umpire_home": info("umphome"),
+            "uses_dh": (info("usedh") or "").lower() == "true",
+            "innings": innings,
+            "home_runs_scored": box.score[1],
+            "away_runs_scored": box.score[0],
+            "status": "final",
+        }
+    )
+    teams = (away, home)
+    for side in (0, 1):
+        chain = []
+        p = box.pitchers[side]
+        while p is not None:
+            chain.append(p)
+            p = p.prev
+        chain.reverse()
+        lines: dict[str, dict] = {}
+        for seq, pitcher in enumerate(chain, start=1):
+            s = pitcher.pitching
+            row = lines.get(pitcher.player_id)
+            if row is None:
+                row = lines[pitcher.player_id] = {
+                    "game_id": game.game_id,
+                    "retro_id": pitcher.player_id,
+                    "side": side,
+                    "team": teams[side],
+                    "opponent": teams[1 - side],
+                    "is_start": seq == 1,
+                    "appearance_seq": seq,
+                    "outs": 0,
+                    "batters_faced": 0,
+                    "strikeouts": 0,
+                    "walks": 0,
+                    "hits": 0,
+                    "home_runs": 0,
+                    "runs": 0,
+                    "earned_runs": 0,
+                    "hit_batters": 0,
+                    "pitches": 0 if has_pitches else None,
+                    "strikes": 0 if has_pitches else None,
+                }
+            for key, value in (
+                ("outs", s.outs),
+                ("batters_faced", s.bf),
+                ("strikeouts", s.so),
+                ("walks", s.bb),
+                ("hits", s.h),
+                ("home_runs", s.hr),
+                ("runs", s.r),
+                ("earned_runs", s.er),
+                ("hit_batters", s.hb),
+            ):
+                row[key] = None if (value < 0 or row[key] is None) else row[key] + value
+            if has_pitches:
+                for key, value in (("pitches", s.pitches), ("strikes", s.strikes)):
+                    row[key] = None if (value < 0 or row[key] is None) else row[key] + value
+        # A pitcher announced and replaced before throwing a pitch is no appearance (Retrosheet's
+        # own pitching.csv leaves these out too).
+        out.pitchers.extend(
+            r
+            for r in lines.values()
+            if r["is_start"]
+            or r["batters_faced"]
+            or r["outs"]
+            or r["pitches"] is None
+            or r["pitches"] > 0
+        )
+        # the batting side of this team: its nine starters plus everyone who came in
+        pa = so = bb = 0
+        lineup: list[str] = []
+        for slot in range(1, 10):
+            player = box.slots[slot][side]
+            while player is not None and player.prev is not None:
+                player = player.prev
+            if player is not None:
+                lineup.append(player.player_id)
+            while player is not None:
+                b = player.batting
+                pa += max(b.pa, 0)
+                so += max(b.so, 0)
+                bb += max(b.bb, 0)
+                player = player.next
+        out.batting.append(
+            {
+                "game_id": game.game_id,
+                "team": teams[side],
+                "opponent": teams[1 - side],
+                "is_home": side == 1,
+                "plate_appearances": pa,
+                "strikeouts": so,
+                "walks": bb,
+                "lineup": lineup,
+            }
+        )
+
+
+def _positive(value: str | None) -> int | None:
+    n = _int(value)
+    return n if n else None  # Retrosheet writes 0 for an unknown temperature
+
+
+def _parse_job(job: tuple[str, bytes, bool]) -> ParsedFile:
+    return parse_event_file(*job)
+
+
+# --------------------------------------------------------------------------------------------
+# From parsed files to warehouse rows
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RetrosheetFrames:
+    games: pd.DataFrame
+    pitcher_games: pd.DataFrame
+    team_batting_games: pd.DataFrame
+    players: pd.DataFrame
+    unknown_ids: list[str]
+
+
+def build_frames(
+    parsed: list[ParsedFile],
+    rosters: dict[str, tuple[str, str, str, str]],
+    register: Register,
+) -> RetrosheetFrames:
+    """Turn parsed files into rows of ``games``, ``pitcher_games``, ``team_batting_games`` and
+    ``players``, with Retrosheet ids mapped to MLBAM ids."""
+    games = pd.DataFrame([g for f in parsed for g in f.games])
+    pitchers = pd.DataFrame([p for f in parsed for p in f.pitchers])
+    batting = pd.DataFrame([b for f in parsed for b in f.batting])
+    rank = SOURCE_RANK[SOURCE]
+    games["source"] = SOURCE
+    games["source_rank"] = rank
+
+    meta = games.set_index("game_id")[["game_date", "season", "game_type"]]
+    retro_to_mlbam = register.retro_to_mlbam
+    pitchers = pitchers.join(meta, on="game_id")
+    pitchers["pitcher_id"] = pitchers["retro_id"].map(retro_to_mlbam)
+    unknown = sorted(set(pitchers.loc[pitchers["pitcher_id"].isna(), "retro_id"]))
+    pitchers = pitchers[pitchers["pitcher_id"].notna()].copy()
+    pitchers["pitcher_id"] = pitchers["pitcher_id"].astype("int64")
+    pitchers["is_home"] = pitchers.pop("side") == 1
+    pitchers["source"] = SOURCE
+    pitchers["source_rank"] = rank
+
+    # pitcher-hand splits and the opposing starter come from the other side's pitcher lines
+    throws = {rid: r[3] for rid, r in rosters.items()}
+    pitchers["_throws"] = pitchers["retro_id"].map(throws)
+    opp = (
+        pitchers.assign(
+            _r_pa=pitchers["batters_faced"].where(pitchers["_throws"] == "R", 0),
+            _r_so=pitchers["strikeouts"].where(pitchers["_throws"] == "R", 0),
+            _l_pa=pitchers["batters_faced"].where(pitchers["_throws"] == "L", 0),
+            _l_so=pitchers["strikeouts"].where(pitchers["_throws"] == "L", 0),
+            _s_pa=pitchers["batters_faced"].where(pitchers["is_start"], 0),
+            _s_so=pitchers["strikeouts"].where(pitchers["is_start"], 0),
+        )
+        .groupby(["game_id", "opponent"], as_index=False)[
+            ["_r_pa", "_r_so", "_l_pa", "_l_so", "_s_pa", "_s_so"]
+        ]
+        .sum()
+    )
+    opp = opp.rename(
+        columns={
+            "opponent": "team",
+            "_r_pa": "pa_vs_rhp",
+            "_r_so": "so_vs_rhp",
+            "_l_pa": "pa_vs_lhp",
+            "_l_so": "so_vs_lhp",
+            "_s_pa": "pa_vs_starter",
+            "_s_so": "so_vs_starter",
+        }
+    )
+    pitchers = pitchers.drop(columns=["_throws"])
+    bats = {rid: r[2] for rid, r in rosters.items()}
+    lineups = batting.pop("lineup")
+    batting["lineup_lhb"] = [sum(bats.get(p) == "L" for p in lu) for lu in lineups]
+    batting["lineup_rhb"] = [sum(bats.get(p) == "R" for p in lu) for lu in lineups]
+    batting["lineup_shb"] = [sum(bats.get(p) == "B" for p in lu) for lu in lineups]
+    batting = batting.join(meta, on="game_id").merge(opp, on=["game_id", "team"], how="left")
+    batting["source"] = SOURCE
+    batting["source_rank"] = rank
+
+    seen = set(pitchers["retro_id"]) | {p for lu in lineups for p in lu}
+    players = pd.DataFrame(
+        [
+            {
+                "player_id": retro_to_mlbam[rid],
+                "retro_id": rid,
+                "bats": r[2] or None,
+                "throws": r[3] or None,
+            }
+            for rid, r in rosters.items()
+            if rid in seen and rid in retro_to_mlbam
+        ]
+    )
+    return RetrosheetFrames(games, pitchers, batting, players, unknown)
+
+
+def ingest_retrosheet(
+    wh: Warehouse,
+    archives: list[Path],
+    register: Register,
+    seasons: Iterable[int] = (),
+    include_all_types: bool = False,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> IngestReport:
+    """Parse the event files of ``archives`` and upsert them, all in one transaction.
+
+    Nothing is written unless every file parses; a bad file raises ``InputError`` naming it.
+    """
+    target = ", ".join(str(a) for a in archives)
+    with logged_ingest(wh, "retrosheet", target) as report:
+        season_archives = [sa for a in archives for sa in read_archive(a, seasons)]
+        jobs = [(n, d, include_all_types) for sa in season_archives for n, d in sa.event_files]
+        jobs.sort(key=lambda j: -len(j[1]))
+        rosters: dict[str, tuple[str, str, str, str]] = {}
+        for sa in season_archives:
+            for k, v in sa.rosters.items():
+                rosters.setdefault(k, v)
+        parsed = _run_jobs(jobs, workers, progress)
+        frames = build_frames(parsed, rosters, register)
+        report.rows_read = len(frames.pitcher_games)
+        if frames.unknown_ids:
+            report.notes.append(
+                f"{len(frames.unknown_ids)} Retrosheet ids have no MLBAM id in the register and "
+                f"were left out: {', '.join(frames.unknown_ids[:20])}"
+            )
+        players = frames.players
+        write_all(
+            wh,
+            report,
+            [
+                ("players", players),
+                ("games", frames.games),
+                ("pitcher_games", frames.pitcher_games),
+                ("team_batting_games", frames.team_batting_games),
+            ],
+        )
+        report.stats = season_stats(frames.pitcher_games)
+    return report
+
+
+def _run_jobs(
+    jobs: list[tuple[str, bytes, bool]],
+    workers: int | None,
+    progress: Callable[[int, int], None] | None,
+) -> list[ParsedFile]:
+    workers = workers or max(1, len(os.sched_getaffinity(0)))
+    parsed: list[ParsedFile] = []
+    if workers == 1 or len(jobs) == 1:
+        for i, job in enumerate(jobs, start=1):
+            parsed.append(_parse_job(job))
+            if progress:
+                progress(i, len(jobs))
+        return parsed
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for i, result in enumerate(pool.map(_parse_job, jobs), start=1):
+            parsed.append(result)
+            if progress:
+                progress(i, len(jobs))
+    return parsed
+
+
+def season_stats(pitcher_games: pd.DataFrame) -> dict[str, object]:
+    """Per season: regular-season starts and all-pitcher strikeouts (Retrosheet's own checks)."""
+    reg = pitcher_games[pitcher_games["game_type"] == "regular"]
+    out: dict[str, object] = {}
+    for season, g in reg.groupby("season"):
+        out[str(season)] = {
+            "starts": int(g["is_start"].sum()),
+            "strikeouts": int(g["strikeouts"].sum()),
+            "pitcher_games": len(g),
+        }
+    return out

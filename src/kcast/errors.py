@@ -1,0 +1,65 @@
+"""Every error kcast raises on purpose, in one place.
+
+A user reads these messages, so each one names what is wrong (the file, line, value) and,
+where it can, how to fix it.
+"""
+
+from __future__ import annotations
+
+
+class KcastError(Exception):
+    """Base class of kcast's own errors."""
+
+
+class ConfigError(KcastError):
+    """A setting is missing or has an unusable value."""
+
+
+class InputError(KcastError, ValueError):
+    """Input data is malformed. ``source`` and ``line`` say where, when known."""
+
+    def __init__(self, message: str, source: str | None = None, line: int | None = None) -> None:
+        self.source = source
+        self.line = line
+        where = ""
+        if source is not None:
+            where = f"{source}"
+            if line is not None:
+                where += f", line {line}"
+            where += ": "
+        self.message = message
+        super().__init__(f"{where}{message}")
+
+    def __reduce__(self):  # keep source and line across process pools
+        return (type(self), (self.message, self.source, self.line))
+
+
+class UnknownTeamError(InputError):
+    """A team code that kcast does not know."""
+
+
+class WarehouseError(KcastError):
+    """The warehouse cannot be opened, migrated or written."""
+
+
+class SourceUnavailableError(KcastError):
+    """A remote source (MLB Stats API, The Odds API, retrosheet.org) could not be reached."""
+
+
+class UnknownSystemError(KcastError, KeyError):
+    """A prediction system id that the registry does not know."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownPitcherError(KcastError, LookupError):
+    """A pitcher id that the warehouse has never seen."""
+
+
+class ModelError(KcastError):
+    """A model file is missing, unreadable, or does not match the system that loads it."""
+
+
+class NotFittedError(KcastError, ValueError):
+    """A prediction system was asked to predict before it was trained."""

@@ -1,0 +1,282 @@
+"""The warehouse's tables, declared once.
+
+Both engines (DuckDB and BigQuery) create their tables from these declarations, the upsert
+reads each table's natural key from here, and ``docs/warehouse.md`` describes the same columns.
+Types are BigQuery's names; each engine maps them to its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+TYPES = ("INT64", "FLOAT64", "STRING", "DATE", "TIMESTAMP", "BOOL")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    doc: str
+    required: bool = False
+
+    def __post_init__(self) -> None:
+        if self.type not in TYPES:
+            raise ValueError(f"column {self.name}: type {self.type!r} is not one of {TYPES}")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table: its columns, its natural key, and how sources of different rank merge.
+
+    ``rank`` names an INT64 column. When two sources write the same key, the row keeps the
+    higher-ranked source's values and only fills its gaps (NULLs) from the lower one, so the
+    result does not depend on the order in which ingests run.
+
+    ``merge`` is ``fill`` (a NULL in new data keeps the stored value, so sources can complete
+    each other) or ``replace`` (the new row replaces the stored one, NULLs included).
+    """
+
+    name: str
+    doc: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    rank: str | None = None
+    merge: str = "fill"
+    column_names: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        names = tuple(c.name for c in self.columns)
+        object.__setattr__(self, "column_names", names)
+        missing = [k for k in self.key if k not in names]
+        if missing:
+            raise ValueError(f"table {self.name}: key columns {missing} are not columns")
+        if self.merge not in ("fill", "replace"):
+            raise ValueError(f"table {self.name}: merge must be fill or replace")
+        if self.rank is not None and self.rank not in names:
+            raise ValueError(f"table {self.name}: rank column {self.rank} is not a column")
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"table {self.name} has no column {name!r}")
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required or c.name in self.key)
+
+
+def _c(name: str, type_: str, doc: str, required: bool = False) -> Column:
+    return Column(name, type_, doc, required)
+
+
+# Source ranks: a higher rank wins where two sources disagree about the same pitcher-game.
+SOURCE_RANK = {
+    "retrosheet_events": 50,  # play-by-play, pitch counts from the sequences
+    "retrosheet_csv": 40,  # Retrosheet's own per-game CSVs
+    "statsapi": 30,  # MLB's official boxscores
+    "statcast_starts": 20,  # Statcast-derived per-start logs
+}
+
+PLAYERS = Table(
+    "players",
+    "Every player kcast knows, keyed by MLBAM id (the one player key everywhere).",
+    (
+        _c("player_id", "INT64", "MLBAM id", True),
+        _c("retro_id", "STRING", "Retrosheet id (abcde001)"),
+        _c("bbref_id", "STRING", "Baseball-Reference id"),
+        _c("fangraphs_id", "STRING", "FanGraphs id"),
+        _c("name_first", "STRING", "first name as commonly used"),
+        _c("name_last", "STRING", "last name"),
+        _c("name_suffix", "STRING", "Jr., II, ..."),
+        _c("full_name", "STRING", "first, last and suffix"),
+        _c("birth_date", "DATE", "date of birth, where known"),
+        _c("throws", "STRING", "throwing hand: R, L (B for the rare switch pitcher)"),
+        _c("bats", "STRING", "batting side: R, L or B"),
+        _c("mlb_played_first", "INT64", "first MLB season"),
+        _c("mlb_played_last", "INT64", "last MLB season"),
+        _c("source", "STRING", "where the row last came from"),
+        _c("updated_at", "TIMESTAMP", "when the row was last written (UTC)"),
+    ),
+    key=("player_id",),
+)
+
+GAMES = Table(
+    "games",
+    "One row per game. game_id is Retrosheet's form, home team + YYYYMMDD + game number.",
+    (
+        _c("game_id", "STRING", "e.g. NYA201904010 (0 = single game, 1/2 = doubleheader)", True),
+        _c("game_date", "DATE", "local date of the game", True),
+        _c("season", "INT64", "season year", True),
+        _c(
+            "game_type",
+            "STRING",
+            "regular, wildcard, divisionseries, lcs, worldseries, "
+            "allstar, playoff (tie-breaker), spring, exhibition",
+            True,
+        ),
+        _c("game_number", "INT64", "0 single game, 1 or 2 in a doubleheader"),
+        _c("home_team", "STRING", "canonical team code", True),
+        _c("away_team", "STRING", "canonical team code", True),
+        _c("park_id", "STRING", "Retrosheet park id (e.g. NYC21) or MLB venue id as mlb:NNNN"),
+        _c("mlb_game_pk", "INT64", "MLB Stats API gamePk, where known"),
+        _c("start_time", "STRING", "local start time as the source gives it"),
+        _c("day_night", "STRING", "day or night"),
+        _c("temperature", "INT64", "degrees Fahrenheit at first pitch (null if unknown)"),
+        _c("wind_speed", "INT64", "mph (null if unknown)"),
+        _c("wind_dir", "STRING", "Retrosheet wind direction code"),
+        _c("sky", "STRING", "sky condition"),
+        _c("umpire_home", "STRING", "home-plate umpire (Retrosheet id or MLB name)"),
+        _c("uses_dh", "BOOL", "designated hitter used"),
+        _c("innings", "INT64", "innings played"),
+        _c("home_runs_scored", "INT64", "runs scored by the home team"),
+        _c("away_runs_scored", "INT64", "runs scored by the away team"),
+        _c("status", "STRING", "final, scheduled, postponed, in_progress ..."),
+        _c("home_probable_id", "INT64", "MLBAM id of the home probable pitcher (slates)"),
+        _c("away_probable_id", "INT64", "MLBAM id of the away probable pitcher (slates)"),
+        _c("source", "STRING", "source of the row's highest-ranked values"),
+        _c("source_rank", "INT64", "rank of that source (see SOURCE_RANK)"),
+        _c("updated_at", "TIMESTAMP", "when the row was last written (UTC)"),
+    ),
+    key=("game_id",),
+    rank="source_rank",
+)
+
+PITCHER_GAMES = Table(
+    "pitcher_games",
+    "Every pitching appearance, starters and relievers, one row per pitcher per game.",
+    (
+        _c("game_id", "STRING", "games.game_id", True),
+        _c("pitcher_id", "INT64", "MLBAM id", True),
+        _c("game_date", "DATE", "date of the game", True),
+        _c("season", "INT64", "season year", True),
+        _c("game_type", "STRING", "as games.game_type", True),
+        _c("retro_id", "STRING", "Retrosheet id of the pitcher, where known"),
+        _c("team", "STRING", "the pitcher's team", True),
+        _c("opponent", "STRING", "the opposing team", True),
+        _c("is_home", "BOOL", "pitched for the home team", True),
+        _c("is_start", "BOOL", "started the game", True),
+        _c("appearance_seq", "INT64", "1 = starter, 2 = first reliever, ..."),
+        _c("outs", "INT64", "outs recorded (innings pitched times 3)"),
+        _c("batters_faced", "INT64", "batters faced"),
+        _c("pitches", "INT64", "pitches thrown (null where the source has no pitch counts)"),
+        _c("strikes", "INT64", "strikes thrown, where known"),
+        _c("strikeouts", "INT64", "strikeouts", True),
+        _c("walks", "INT64", "walks (intentional included)"),
+        _c("hits", "INT64", "hits allowed"),
+        _c("home_runs", "INT64", "home runs allowed"),
+        _c("runs", "INT64", "runs allowed"),
+        _c("earned_runs", "INT64", "earned runs allowed"),
+        _c("hit_batters", "INT64", "batters hit by a pitch"),
+        _c("source", "STRING", "source of the row's highest-ranked values"),
+        _c("source_rank", "INT64", "rank of that source (see SOURCE_RANK)"),
+        _c("updated_at", "TIMESTAMP", "when the row was last written (UTC)"),
+    ),
+    key=("game_id", "pitcher_id"),
+    rank="source_rank",
+)
+
+TEAM_BATTING_GAMES = Table(
+    "team_batting_games",
+    "Per team per game batting: plate appearances and strikeouts, split by pitcher hand "
+    "where the source has play-by-play, and the starting lineup's handedness.",
+    (
+        _c("game_id", "STRING", "games.game_id", True),
+        _c("team", "STRING", "the batting team", True),
+        _c("game_date", "DATE", "date of the game", True),
+        _c("season", "INT64", "season year", True),
+        _c("game_type", "STRING", "as games.game_type", True),
+        _c("opponent", "STRING", "the pitching team", True),
+        _c("is_home", "BOOL", "batting team is at home", True),
+        _c("plate_appearances", "INT64", "plate appearances", True),
+        _c("strikeouts", "INT64", "strikeouts", True),
+        _c("walks", "INT64", "walks"),
+        _c("pa_vs_rhp", "INT64", "plate appearances against right-handed pitchers"),
+        _c("so_vs_rhp", "INT64", "strikeouts against right-handed pitchers"),
+        _c("pa_vs_lhp", "INT64", "plate appearances against left-handed pitchers"),
+        _c("so_vs_lhp", "INT64", "strikeouts against left-handed pitchers"),
+        _c("pa_vs_starter", "INT64", "plate appearances against the opposing starter"),
+        _c("so_vs_starter", "INT64", "strikeouts by the opposing starter"),
+        _c("lineup_lhb", "INT64", "left-handed batters in the starting lineup"),
+        _c("lineup_rhb", "INT64", "right-handed batters in the starting lineup"),
+        _c("lineup_shb", "INT64", "switch-hitters in the starting lineup"),
+        _c("source", "STRING", "source of the row's highest-ranked values"),
+        _c("source_rank", "INT64", "rank of that source (see SOURCE_RANK)"),
+        _c("updated_at", "TIMESTAMP", "when the row was last written (UTC)"),
+    ),
+    key=("game_id", "team"),
+    rank="source_rank",
+)
+
+PROP_LINES = Table(
+    "prop_lines",
+    "Sportsbook pitcher-strikeout lines. Every row is kept, matched to a pitcher or not.",
+    (
+        _c(
+            "source",
+            "STRING",
+            "file kind or feed (odds_api, strikeoutcenter, steveliang, csv)",
+            True,
+        ),
+        _c("game_date", "DATE", "date of the game", True),
+        _c("pitcher_name", "STRING", "the name as the book spelled it", True),
+        _c("book", "STRING", "sportsbook (or consensus)", True),
+        _c("line", "FLOAT64", "the strikeout line, e.g. 5.5", True),
+        _c(
+            "snapshot", "STRING", "open, close, or posted (a single price with no open/close)", True
+        ),
+        _c("pitcher_id", "INT64", "MLBAM id the name resolved to (null when unmatched)"),
+        _c("team", "STRING", "the pitcher's team where the source or the match says"),
+        _c("game_id", "STRING", "the start this line was matched to (null if none)"),
+        _c("over_odds", "INT64", "American odds for the over"),
+        _c("under_odds", "INT64", "American odds for the under"),
+        _c("captured_at", "TIMESTAMP", "when the price was captured (UTC)"),
+        _c("is_main", "BOOL", "the main line (offered by the most books) rather than an alternate"),
+        _c("event_id", "STRING", "the feed's event id, where it has one"),
+        _c("projection", "FLOAT64", "a projection shipped with the line (e.g. SaberSim), if any"),
+        _c("match_note", "STRING", "how the name was matched, or why it was not"),
+        _c("updated_at", "TIMESTAMP", "when the row was last written (UTC)"),
+    ),
+    key=("source", "game_date", "pitcher_name", "book", "line", "snapshot"),
+)
+
+INGEST_LOG = Table(
+    "ingest_log",
+    "One row per ingest run: what was read and how many rows each table gained.",
+    (
+        _c("run_id", "STRING", "unique id of the run", True),
+        _c("started_at", "TIMESTAMP", "start (UTC)", True),
+        _c("finished_at", "TIMESTAMP", "end (UTC)"),
+        _c("kind", "STRING", "retrosheet, retrosheet-csv, starts, statsapi, lines, odds-api", True),
+        _c("target", "STRING", "the file, folder, URL or date ingested"),
+        _c("rows_read", "INT64", "rows or records read"),
+        _c("rows_inserted", "INT64", "new rows across all tables"),
+        _c("rows_updated", "INT64", "existing rows rewritten"),
+        _c("status", "STRING", "ok or failed"),
+        _c("message", "STRING", "the error, when it failed"),
+    ),
+    key=("run_id",),
+)
+
+SCHEMA_MIGRATIONS = Table(
+    "schema_migrations",
+    "Migrations applied to this warehouse.",
+    (
+        _c("version", "INT64", "migration number", True),
+        _c("name", "STRING", "what it does", True),
+        _c("applied_at", "TIMESTAMP", "when (UTC)", True),
+    ),
+    key=("version",),
+)
+
+FOUNDATION_TABLES = (
+    SCHEMA_MIGRATIONS,
+    PLAYERS,
+    GAMES,
+    PITCHER_GAMES,
+    TEAM_BATTING_GAMES,
+    PROP_LINES,
+    INGEST_LOG,
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in FOUNDATION_TABLES}

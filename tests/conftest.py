@@ -1,0 +1,68 @@
+"""Test set-up shared by every test.
+
+Real data comes from ``../shared/data`` (set ``KCAST_SHARED_DATA`` to move it); nothing from it is
+copied into the repository. Each test gets its own settings (warehouse, cache) in a temporary
+folder, and the network is closed except for loopback, so no test can reach the internet.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("KCAST_SHARED_DATA", REPO.parent / "shared" / "data")).resolve()
+REGISTER_FILE = SHARED_DATA / "ids" / "chadwick_register_mlb_players.csv.gz"
+EVENTS = SHARED_DATA / "retrosheet" / "events"
+RETRO_CSV = SHARED_DATA / "retrosheet" / "csv"
+STATCAST = SHARED_DATA / "statcast"
+PROPS = SHARED_DATA / "props"
+STATSAPI = SHARED_DATA / "statsapi"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not SHARED_DATA.exists():
+        raise pytest.UsageError(
+            f"the shared real data is not at {SHARED_DATA}; set KCAST_SHARED_DATA to its folder"
+        )
+
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: object) -> object:
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and (
+        host in ("localhost", "::1") or host.startswith("127.") or host.startswith("/")
+    ):
+        return _real_connect(self, address)
+    if self.family == socket.AF_UNIX:
+        return _real_connect(self, address)
+    raise OSError(f"tests may not reach the network (tried {address!r}); serve a fixture on loopback")
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Fresh settings per test: its own warehouse and cache, the shared register, no network."""
+    from kcast.config import get_settings
+
+    monkeypatch.setenv("KCAST_WAREHOUSE", str(tmp_path / "kcast.duckdb"))
+    monkeypatch.setenv("KCAST_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("KCAST_REGISTER", str(REGISTER_FILE))
+    monkeypatch.setenv("KCAST_MODEL_DIR", str(tmp_path / "models"))
+    for var in ("ODDS_API_KEY", "MLB_ACTIVE_SYSTEMS", "MLB_V1_MODEL_PATH", "MLB_V1_6_MODEL_PATH"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def register():
+    from kcast.data.register import Register
+
+    return Register.load(REGISTER_FILE)
