@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from kcast.cli import ingest, warehouse
+from kcast.cli import ingest, systems, warehouse
 from kcast.errors import KcastError
 
 app = typer.Typer(
@@ -17,6 +17,10 @@ app = typer.Typer(
 )
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(warehouse.app, name="warehouse")
+app.command()(systems.train)
+app.command()(systems.predict)
+app.command()(systems.grade)
+app.command()(systems.backtest)
 
 
 def main() -> None:

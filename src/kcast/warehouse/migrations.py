@@ -41,6 +41,11 @@ MIGRATIONS: list[Migration] = [
             "players", "games", "pitcher_games", "team_batting_games", "prop_lines", "ingest_log"
         ),
     ),
+    Migration(
+        2,
+        "prediction systems: model registry and per-system predictions",
+        _create("model_registry", "pitcher_strikeout_predictions"),
+    ),
 ]
 
 

@@ -269,6 +269,75 @@ SCHEMA_MIGRATIONS = Table(
     key=("version",),
 )
 
+MODEL_REGISTRY = Table(
+    "model_registry",
+    "Every trained model: which system, which version, where its file is, and which is active.",
+    (
+        _c("system_id", "STRING", "the prediction system", True),
+        _c("version", "STRING", "model version (system, training cut-off, fingerprint)", True),
+        _c("path", "STRING", "the model file (JSON; metadata beside it as *.meta.json)", True),
+        _c("trained_through", "DATE", "trained only on games before this date", True),
+        _c("training_rows", "INT64", "starts it learned from"),
+        _c("metrics", "STRING", "held-out metrics (JSON)"),
+        _c("features", "STRING", "feature list (JSON)"),
+        _c("is_active", "BOOL", "the version `kcast predict` uses when no path is set", True),
+        _c("created_at", "TIMESTAMP", "when it was trained (UTC)", True),
+    ),
+    key=("system_id", "version"),
+    merge="replace",
+)
+
+PREDICTIONS = Table(
+    "pitcher_strikeout_predictions",
+    "One row per pitcher per game per prediction system (system_id), with its grade once known.",
+    (
+        _c("game_id", "STRING", "games.game_id", True),
+        _c("pitcher_id", "INT64", "MLBAM id", True),
+        _c("system_id", "STRING", "v1_baseline, v1_6_rolling, ensemble_v1, ...", True),
+        _c("game_date", "DATE", "date of the game", True),
+        _c("pitcher_name", "STRING", "for readers"),
+        _c("team", "STRING", "the pitcher's team"),
+        _c("opponent", "STRING", "the opposing team"),
+        _c("is_home", "BOOL", "pitching at home"),
+        _c(
+            "model_version",
+            "STRING",
+            "the model that answered (kept for single-system readers)",
+            True,
+        ),
+        _c(
+            "predicted_strikeouts",
+            "FLOAT64",
+            "expected strikeouts (mean of the distribution)",
+            True,
+        ),
+        _c("predicted_median", "INT64", "median of the distribution"),
+        _c("k_p10", "INT64", "10th percentile"),
+        _c("k_p90", "INT64", "90th percentile"),
+        _c("line", "FLOAT64", "the sportsbook line used (null if none)"),
+        _c("over_odds", "INT64", "American odds for the over"),
+        _c("under_odds", "INT64", "American odds for the under"),
+        _c("book", "STRING", "whose line it is (consensus, DraftKings, ...)"),
+        _c("p_over", "FLOAT64", "P(strikeouts > line)"),
+        _c("p_under", "FLOAT64", "P(strikeouts < line)"),
+        _c("p_push", "FLOAT64", "P(strikeouts = line), whole-number lines only"),
+        _c("market_p_over", "FLOAT64", "the market's de-vigged P(over)"),
+        _c("edge", "FLOAT64", "predicted strikeouts minus the line"),
+        _c("expected_value", "FLOAT64", "expected profit per unit staked on the recommended side"),
+        _c("confidence", "FLOAT64", "0-100", True),
+        _c("recommendation", "STRING", "OVER, UNDER or PASS", True),
+        _c("red_flags", "STRING", "comma-separated red flags"),
+        _c("reasons", "STRING", "why PASS, or what the ensemble was missing"),
+        _c("pmf", "STRING", "the distribution: JSON list of P(0..20 strikeouts)"),
+        _c("created_at", "TIMESTAMP", "when predicted (UTC)", True),
+        _c("actual_strikeouts", "INT64", "what happened (after grading)"),
+        _c("result", "STRING", "win, loss, push, or no_line (after grading); null before"),
+        _c("graded_at", "TIMESTAMP", "when graded (UTC)"),
+    ),
+    key=("game_id", "pitcher_id", "system_id"),
+    merge="replace",
+)
+
 FOUNDATION_TABLES = (
     SCHEMA_MIGRATIONS,
     PLAYERS,
@@ -279,4 +348,6 @@ FOUNDATION_TABLES = (
     INGEST_LOG,
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in FOUNDATION_TABLES}
+PREDICTION_TABLES = (MODEL_REGISTRY, PREDICTIONS)
+
+TABLES: dict[str, Table] = {t.name: t for t in FOUNDATION_TABLES + PREDICTION_TABLES}

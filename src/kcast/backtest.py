@@ -1,0 +1,397 @@
+"""``kcast backtest``: walk-forward over real lines, every system and the market on the same games.
+
+For each block of days (``retrain_days`` long) the trainable systems are refitted on starts
+before the block's first day and predict the block; features come from the one builder, which
+uses only games before each start's date. Nothing a start's own day or later can leak in.
+
+The scored set is every start in the window that has a line with both prices (the market needs
+both to be de-vigged). On it each system, the market (the line as a forecast; its de-vigged
+price as P(over)), a naive pitcher average and any projection shipped with the lines are scored:
+n, MAE, RMSE, log loss and Brier score of P(over), a calibration table, bets, win rate, ROI at
+the actual odds, and closing-line value where open and close prices exist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kcast.config import Settings, get_settings
+from kcast.decisions import Thresholds, american_to_decimal, devig, line_probabilities_many
+from kcast.features.build import build_features, load_history, training_targets
+from kcast.systems.base import BasePredictor, SystemOutput
+from kcast.systems.boosted import BoostedPredictor
+from kcast.systems.ensemble_v1 import EnsembleV1Predictor, LearnedWeights
+from kcast.systems.registry import ensemble_weights, system_class
+from kcast.warehouse import Warehouse
+
+LEARNED = "ensemble_v1_learned"
+CALIBRATION_BINS = 10
+MIN_BIN = 100
+
+
+@dataclass
+class BacktestResult:
+    start: dt.date
+    end: dt.date
+    metrics: dict[str, dict[str, Any]]
+    calibration: dict[str, list[dict[str, float]]]
+    predictions: pd.DataFrame
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, dict[str, Any]]:
+        """The ``--json`` object: keyed by system id and ``market``."""
+        return self.metrics
+
+
+def _block_starts(start: dt.date, end: dt.date, days: int) -> list[dt.date]:
+    out = [start]
+    while out[-1] + dt.timedelta(days=days) <= end:
+        out.append(out[-1] + dt.timedelta(days=days))
+    return out
+
+
+def lines_with_open_close(wh: Warehouse, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """The line used for each start (see ``slate.best_lines``) plus the open price at that line."""
+    from kcast.slate import best_lines
+
+    best = best_lines(wh, start, end)
+    if best.empty:
+        return best
+    opens = wh.query(
+        """SELECT pitcher_id, game_date, book, line, over_odds AS open_over_odds,
+                  under_odds AS open_under_odds
+           FROM prop_lines WHERE snapshot = 'open' AND pitcher_id IS NOT NULL
+             AND game_date BETWEEN $a AND $b""",
+        {"a": start, "b": end},
+    ).drop_duplicates(["pitcher_id", "game_date", "book", "line"])
+    return best.merge(opens, on=["pitcher_id", "game_date", "book", "line"], how="left")
+
+
+def run_backtest(
+    wh: Warehouse,
+    start: dt.date,
+    end: dt.date,
+    system_ids: list[str] | None = None,
+    retrain_days: int = 30,
+    settings: Settings | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> BacktestResult:
+    """Walk forward from ``start`` to ``end`` (inclusive) and score every system."""
+    settings = settings or get_settings()
+    system_ids = system_ids or ["v1_baseline", "v1_6_rolling", "ensemble_v1"]
+    thresholds = Thresholds(settings.min_edge, settings.min_confidence)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    history = load_history(wh, before=end + dt.timedelta(days=1))
+    starts = training_targets(history)
+    frame = build_features(history, starts[starts["game_date"] <= pd.Timestamp(end)])
+    timings["features"] = time.perf_counter() - t0
+    frame["game_date"] = pd.to_datetime(frame["game_date"])
+    window = frame[
+        (frame["game_date"] >= pd.Timestamp(start)) & (frame["game_date"] <= pd.Timestamp(end))
+    ]
+    window = window.reset_index(drop=True)
+    if window.empty:
+        from kcast.errors import InputError
+
+        raise InputError(f"no regular-season starts between {start} and {end} in the warehouse")
+    lines = lines_with_open_close(wh, start, end)
+    if len(lines):
+        lines["game_date"] = pd.to_datetime(lines["game_date"])
+        lines["pitcher_id"] = lines["pitcher_id"].astype("int64")
+        window = window.merge(lines, on=["pitcher_id", "game_date"], how="left")
+    else:
+        for c in (
+            "line",
+            "over_odds",
+            "under_odds",
+            "book",
+            "projection",
+            "open_over_odds",
+            "open_under_odds",
+        ):
+            window[c] = np.nan
+
+    boosted = [s for s in system_ids if issubclass(system_class(s), BoostedPredictor)]
+    ensembles = [s for s in system_ids if system_class(s) is EnsembleV1Predictor]
+    blocks = _block_starts(start, end, retrain_days)
+    outputs: dict[str, list[SystemOutput]] = {s: [] for s in system_ids}
+    learned_out: list[SystemOutput] = []
+    fitted: dict[str, BasePredictor] = {}
+    block_frames: list[pd.DataFrame] = []
+    t_fit = t_pred = 0.0
+    for i, block_start in enumerate(blocks):
+        block_end = blocks[i + 1] if i + 1 < len(blocks) else end + dt.timedelta(days=1)
+        rows = window[
+            (window["game_date"] >= pd.Timestamp(block_start))
+            & (window["game_date"] < pd.Timestamp(block_end))
+        ].reset_index(drop=True)
+        if rows.empty:
+            continue
+        train = frame[frame["game_date"] < pd.Timestamp(block_start)]
+        tf = time.perf_counter()
+        for system_id in boosted:
+            cls = system_class(system_id)
+            fitted[system_id] = cls().fit(
+                train, trained_through=block_start, reuse=fitted.get(system_id)
+            )
+        t_fit += time.perf_counter() - tf
+        tp = time.perf_counter()
+        block_out: dict[str, SystemOutput] = {}
+        for system_id in boosted:
+            block_out[system_id] = fitted[system_id].predict(rows, thresholds)
+            outputs[system_id].append(block_out[system_id])
+        for system_id in ensembles:
+            ens = EnsembleV1Predictor(weights=ensemble_weights(settings))
+            outputs[system_id].append(ens.combine(block_out, rows, thresholds))
+            # learned weights: fitted only on earlier blocks' graded member predictions
+            if block_frames and all(m in outputs and outputs[m][:-1] for m in ens.member_ids):
+                past_k = pd.concat(block_frames)["strikeouts"].to_numpy()
+                pmfs = {m: np.concatenate([o.pmf for o in outputs[m][:-1]]) for m in ens.member_ids}
+                weights = LearnedWeights(ens.member_ids).fit(pmfs, past_k).weights_
+            else:
+                weights = ensemble_weights(settings)
+            learned = EnsembleV1Predictor(weights=weights).combine(block_out, rows, thresholds)
+            learned.frame["system_id"] = LEARNED
+            learned_out.append(learned)
+        block_frames.append(rows)
+        t_pred += time.perf_counter() - tp
+        if progress:
+            progress(i + 1, len(blocks))
+    timings["fit"] = t_fit
+    timings["predict"] = t_pred
+    scored = pd.concat(block_frames, ignore_index=True)
+    all_outputs = {s: _stack(o) for s, o in outputs.items() if o}
+    if learned_out:
+        all_outputs[LEARNED] = _stack(learned_out)
+    metrics, calibration, notes = score(scored, all_outputs)
+    timings["total"] = time.perf_counter() - t0
+    preds = pd.concat([o.frame for o in all_outputs.values()], ignore_index=True)
+    return BacktestResult(start, end, metrics, calibration, preds, timings, notes)
+
+
+def _stack(outs: list[SystemOutput]) -> SystemOutput:
+    frame = pd.concat([o.frame for o in outs], ignore_index=True)
+    pmf = np.concatenate([o.pmf for o in outs])
+    return SystemOutput(outs[0].system_id, frame, pmf, outs[-1].model_version)
+
+
+# --------------------------------------------------------------------------------------------
+# Scoring
+# --------------------------------------------------------------------------------------------
+
+
+def _profit(
+    side: np.ndarray,
+    actual: np.ndarray,
+    line: np.ndarray,
+    over_odds: np.ndarray,
+    under_odds: np.ndarray,
+) -> np.ndarray:
+    """Profit per unit of each bet (0 for a push); NaN where there is no bet or no price."""
+    out = np.full(len(side), np.nan)
+    for i, s in enumerate(side):
+        if s not in ("OVER", "UNDER"):
+            continue
+        odds = over_odds[i] if s == "OVER" else under_odds[i]
+        if np.isnan(odds):
+            continue
+        if actual[i] == line[i]:
+            out[i] = 0.0
+        elif (actual[i] > line[i]) == (s == "OVER"):
+            out[i] = american_to_decimal(odds) - 1.0
+        else:
+            out[i] = -1.0
+    return out
+
+
+def _prob_metrics(p_over: np.ndarray, over: np.ndarray) -> tuple[float, float]:
+    p = np.clip(p_over, 1e-6, 1 - 1e-6)
+    log_loss = float(-(over * np.log(p) + (1 - over) * np.log(1 - p)).mean())
+    brier = float(((p - over) ** 2).mean())
+    return log_loss, brier
+
+
+def calibration_table(
+    p_over: np.ndarray, over: np.ndarray, bins: int = CALIBRATION_BINS
+) -> list[dict[str, float]]:
+    """Deciles of stated P(over): mean stated, observed over rate, count."""
+    if len(p_over) == 0:
+        return []
+    edges = np.quantile(p_over, np.linspace(0, 1, bins + 1))
+    idx = np.clip(np.searchsorted(edges[1:-1], p_over, side="right"), 0, bins - 1)
+    table = []
+    for b in range(bins):
+        mask = idx == b
+        if not mask.any():
+            continue
+        table.append(
+            {
+                "bin": b + 1,
+                "n": int(mask.sum()),
+                "stated": float(p_over[mask].mean()),
+                "observed": float(over[mask].mean()),
+                "gap": float(over[mask].mean() - p_over[mask].mean()),
+            }
+        )
+    return table
+
+
+def score(rows: pd.DataFrame, outputs: dict[str, SystemOutput]) -> tuple[dict, dict, list[str]]:
+    """Score every system, the market, a naive average and shipped projections on the same games."""
+    n_all = len(rows)
+    actual_all = rows["strikeouts"].to_numpy(float)
+    line = pd.to_numeric(rows["line"], errors="coerce").to_numpy(float)
+    oo = pd.to_numeric(rows["over_odds"], errors="coerce").to_numpy(float)
+    uo = pd.to_numeric(rows["under_odds"], errors="coerce").to_numpy(float)
+    market = np.array(
+        [
+            devig(a, b) if not (np.isnan(a) or np.isnan(b)) else np.nan
+            for a, b in zip(oo, uo, strict=True)
+        ],
+        dtype=float,
+    )
+    priced = ~np.isnan(line) & ~np.isnan(market)
+    push = priced & (actual_all == line)
+    graded = priced & ~push
+    over = (actual_all > line).astype(float)
+    open_oo = (
+        pd.to_numeric(rows.get("open_over_odds"), errors="coerce").to_numpy(float)
+        if "open_over_odds" in rows
+        else np.full(n_all, np.nan)
+    )
+    open_uo = (
+        pd.to_numeric(rows.get("open_under_odds"), errors="coerce").to_numpy(float)
+        if "open_under_odds" in rows
+        else np.full(n_all, np.nan)
+    )
+    open_market = np.array(
+        [
+            devig(a, b) if not (np.isnan(a) or np.isnan(b)) else np.nan
+            for a, b in zip(open_oo, open_uo, strict=True)
+        ],
+        dtype=float,
+    )
+
+    metrics: dict[str, dict[str, Any]] = {}
+    calibration: dict[str, list[dict[str, float]]] = {}
+    notes = [
+        f"{n_all} starts in the window; {int(priced.sum())} with a priced line "
+        f"({int(push.sum())} pushes left out of the probability scores)"
+    ]
+    y = actual_all[priced]
+    for system_id, out in outputs.items():
+        mean = out.frame["predicted_strikeouts"].to_numpy(float)
+        probs = line_probabilities_many(out.pmf, np.where(priced, line, np.nan))
+        p_over_cond = probs[:, 0] / np.clip(probs[:, 0] + probs[:, 1], 1e-9, None)
+        ll, brier = _prob_metrics(p_over_cond[graded], over[graded])
+        side = out.frame["recommendation"].to_numpy(object)
+        side = np.where(priced, side, "PASS")
+        profit = _profit(side, actual_all, line, oo, uo)
+        bets = ~np.isnan(profit)
+        decided = bets & (profit != 0)
+        wins = decided & (profit > 0)
+        clv = _clv(side, market, open_market, bets)
+        metrics[system_id] = {
+            "n": int(priced.sum()),
+            "mae": float(np.abs(mean[priced] - y).mean()),
+            "rmse": float(np.sqrt(((mean[priced] - y) ** 2).mean())),
+            "log_loss": ll,
+            "brier": brier,
+            "bets": int(bets.sum()),
+            "win_rate": float(wins.sum() / decided.sum()) if decided.any() else None,
+            "roi": float(profit[bets].sum() / bets.sum()) if bets.any() else None,
+            "clv": clv,
+            "n_all_starts": n_all,
+            "mae_all_starts": float(np.abs(mean - actual_all).mean()),
+            "mae_median": float(
+                np.abs(out.frame["predicted_median"].to_numpy(float)[priced] - y).mean()
+            ),
+        }
+        calibration[system_id] = calibration_table(p_over_cond[graded], over[graded])
+    ll, brier = _prob_metrics(market[graded], over[graded])
+    metrics["market"] = {
+        "n": int(priced.sum()),
+        "mae": float(np.abs(line[priced] - y).mean()),
+        "rmse": float(np.sqrt(((line[priced] - y) ** 2).mean())),
+        "log_loss": ll,
+        "brier": brier,
+        "bets": 0,
+        "win_rate": None,
+        "roi": None,
+        "clv": None,
+    }
+    calibration["market"] = calibration_table(market[graded], over[graded])
+    naive = _naive(rows)
+    metrics["naive_average"] = {
+        "n": int(priced.sum()),
+        "mae": float(np.abs(naive[priced] - y).mean()),
+        "rmse": float(np.sqrt(((naive[priced] - y) ** 2).mean())),
+        "mae_all_starts": float(np.abs(naive - actual_all).mean()),
+    }
+    if "projection" in rows:
+        proj = pd.to_numeric(rows["projection"], errors="coerce").to_numpy(float)
+        has = priced & ~np.isnan(proj)
+        if has.any():
+            metrics["projection"] = {
+                "n": int(has.sum()),
+                "mae": float(np.abs(proj[has] - actual_all[has]).mean()),
+                "line_mae_same_games": float(np.abs(line[has] - actual_all[has]).mean()),
+                "system_mae_same_games": {
+                    s: float(
+                        np.abs(
+                            o.frame["predicted_strikeouts"].to_numpy(float)[has] - actual_all[has]
+                        ).mean()
+                    )
+                    for s, o in outputs.items()
+                },
+            }
+    return metrics, calibration, notes
+
+
+def _naive(rows: pd.DataFrame) -> np.ndarray:
+    """The pitcher's strikeouts per start so far this season (3+ starts), else his last 10
+    starts, else last season's, else the league's 4.8."""
+    naive = rows["k_per_start_std"].where(rows["starts_std"] >= 3)
+    naive = naive.fillna(rows["k_last10"])
+    prev = rows["k9_prev"] * rows["outs_per_start_prev"] / 27.0
+    return naive.fillna(prev).fillna(4.8).to_numpy(float)
+
+
+def _clv(side: np.ndarray, close: np.ndarray, open_: np.ndarray, bets: np.ndarray) -> float | None:
+    """Mean closing-line value of the bets, in probability points: the de-vigged close
+    probability of the side bet minus that at the open, at the same line."""
+    has = bets & ~np.isnan(close) & ~np.isnan(open_)
+    if not has.any():
+        return None
+    over = side[has] == "OVER"
+    c, o = close[has], open_[has]
+    value = np.where(over, c - o, o - c)
+    return float(value.mean())
+
+
+def write_backtest(wh: Warehouse, result: BacktestResult) -> int:
+    """Store the backtest's predictions (registered systems only), graded, in the warehouse."""
+    from kcast.grading import grade_dates
+    from kcast.slate import SlateResult, store_predictions
+    from kcast.systems.registry import SYSTEMS
+
+    preds = result.predictions[result.predictions["system_id"].isin(list(SYSTEMS))]
+    if preds.empty:
+        return 0
+    stored = SlateResult(None, pd.DataFrame())
+    for system_id, g in preds.groupby("system_id"):
+        stored.outputs[system_id] = SystemOutput(
+            system_id, g.reset_index(drop=True), np.zeros((len(g), 0)), ""
+        )
+    n = store_predictions(wh, stored)
+    grade_dates(wh, result.start, result.end)
+    return n

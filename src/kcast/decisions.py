@@ -1,0 +1,184 @@
+"""From a predicted strikeout distribution to a decision against a line.
+
+Everything here works on a probability mass function over 0..``MAX_K`` strikeouts, so P(over),
+P(under) and P(push) are read off the distribution, never guessed from a mean. Prices are
+American odds; the market's probability is the de-vigged (proportional) share of the two sides.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MAX_K = 20  # strikeouts above 20 in a start have never happened; the last cell holds the tail
+
+
+# --------------------------------------------------------------------------------------------
+# Odds
+# --------------------------------------------------------------------------------------------
+
+
+def american_to_prob(odds: float | None) -> float | None:
+    """The implied probability of American odds (with the vig), or None."""
+    if odds is None or (isinstance(odds, float) and math.isnan(odds)) or odds == 0:
+        return None
+    odds = float(odds)
+    return 100.0 / (odds + 100.0) if odds > 0 else -odds / (-odds + 100.0)
+
+
+def american_to_decimal(odds: float) -> float:
+    """Decimal odds (stake included) of American odds."""
+    odds = float(odds)
+    return 1.0 + (odds / 100.0 if odds > 0 else 100.0 / -odds)
+
+
+def devig(over_odds: float | None, under_odds: float | None) -> float | None:
+    """The market's P(over), the vig removed proportionally; None unless both sides are priced."""
+    p_over, p_under = american_to_prob(over_odds), american_to_prob(under_odds)
+    if p_over is None or p_under is None:
+        return None
+    return p_over / (p_over + p_under)
+
+
+# --------------------------------------------------------------------------------------------
+# Distribution facts
+# --------------------------------------------------------------------------------------------
+
+
+def line_probabilities(pmf: np.ndarray, line: float) -> tuple[float, float, float]:
+    """(P(over), P(under), P(push)) of a line; a push is only possible on a whole number."""
+    ks = np.arange(pmf.shape[-1])
+    p_over = float(pmf[ks > line].sum())
+    p_under = float(pmf[ks < line].sum())
+    p_push = float(pmf[ks == line].sum()) if float(line).is_integer() else 0.0
+    return p_over, p_under, p_push
+
+
+def line_probabilities_many(pmf: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """Vectorised P(over), P(under), P(push) for rows of pmfs and their lines (NaN = no line)."""
+    ks = np.arange(pmf.shape[1])[None, :]
+    lines = np.asarray(lines, dtype=float)[:, None]
+    over = (pmf * (ks > lines)).sum(axis=1)
+    under = (pmf * (ks < lines)).sum(axis=1)
+    push = (pmf * (ks == lines)).sum(axis=1)
+    out = np.stack([over, under, push], axis=1)
+    out[np.isnan(lines[:, 0])] = np.nan
+    return out
+
+
+def pmf_mean(pmf: np.ndarray) -> np.ndarray:
+    return (pmf * np.arange(pmf.shape[-1])).sum(axis=-1)
+
+
+def pmf_median(pmf: np.ndarray) -> np.ndarray:
+    """The smallest k with P(K <= k) >= 1/2."""
+    return (np.cumsum(pmf, axis=-1) < 0.5).sum(axis=-1)
+
+
+def pmf_quantile(pmf: np.ndarray, q: float) -> np.ndarray:
+    return (np.cumsum(pmf, axis=-1) < q).sum(axis=-1)
+
+
+# --------------------------------------------------------------------------------------------
+# Decisions
+# --------------------------------------------------------------------------------------------
+
+# Red flags. The first three stop a bet on the flagged side outright; the others lower confidence.
+SHORT_REST = "short_rest"
+OPENER = "opener_or_bulk"
+LOW_PITCH_COUNT = "low_pitch_count"
+THIN_HISTORY = "thin_history"
+NO_LINE = "no_line"
+NO_ODDS = "no_odds"
+MEMBER_MISSING = "member_missing"
+
+BLOCKS_OVER = {SHORT_REST, OPENER, LOW_PITCH_COUNT}
+CONFIDENCE_PENALTY = {
+    THIN_HISTORY: 0.85,
+    SHORT_REST: 0.9,
+    OPENER: 0.9,
+    LOW_PITCH_COUNT: 0.9,
+    MEMBER_MISSING: 0.95,
+}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    min_edge: float = 0.5
+    min_confidence: float = 60.0
+
+
+@dataclass
+class Decision:
+    p_over: float | None
+    p_under: float | None
+    p_push: float | None
+    edge: float | None
+    market_p_over: float | None
+    expected_value: float | None
+    confidence: float
+    recommendation: str
+    reasons: list[str] = field(default_factory=list)
+
+
+def confidence_of(p_side: float, flags: list[str]) -> float:
+    """Confidence 0-100: the probability of the chosen side winning, discounted for red flags.
+
+    Without a line it is the probability mass within one strikeout of the median, a measure of
+    how sharp the forecast is.
+    """
+    value = 100.0 * p_side
+    for flag in flags:
+        value *= CONFIDENCE_PENALTY.get(flag, 1.0)
+    return float(min(100.0, max(0.0, value)))
+
+
+def decide(
+    pmf: np.ndarray,
+    predicted: float,
+    line: float | None,
+    over_odds: float | None,
+    under_odds: float | None,
+    flags: list[str],
+    thresholds: Thresholds,
+    confidence_factor: float = 1.0,
+) -> Decision:
+    """OVER, UNDER or PASS for one prediction.
+
+    A side is bet when the predicted strikeouts clear the line by ``min_edge``, the confidence
+    reaches ``min_confidence``, no red flag blocks that side and, where both prices are known,
+    the bet has positive expected value at the offered odds (and beats the de-vigged market).
+    """
+    if line is None or (isinstance(line, float) and math.isnan(line)):
+        sharp = float(pmf[max(0, int(round(predicted)) - 1) : int(round(predicted)) + 2].sum())
+        conf = confidence_of(sharp, flags) * confidence_factor
+        return Decision(None, None, None, None, None, None, min(100.0, conf), "PASS", ["no line"])
+    p_over, p_under, p_push = line_probabilities(pmf, line)
+    edge = predicted - line
+    market = devig(over_odds, under_odds)
+    side = "OVER" if edge > 0 else "UNDER"
+    p_side = p_over if side == "OVER" else p_under
+    # confidence is about the decided bet: probability of winning it, pushes excluded
+    p_decided = p_side / max(1e-9, p_over + p_under)
+    conf = min(100.0, confidence_of(p_decided, flags) * confidence_factor)
+    odds = over_odds if side == "OVER" else under_odds
+    ev = None
+    if odds is not None and not (isinstance(odds, float) and math.isnan(odds)):
+        ev = p_side * (american_to_decimal(odds) - 1.0) - (1.0 - p_side - p_push)
+    reasons = []
+    if abs(edge) < thresholds.min_edge:
+        reasons.append(f"edge {edge:+.2f} K is inside {thresholds.min_edge}")
+    if conf < thresholds.min_confidence:
+        reasons.append(f"confidence {conf:.0f} is below {thresholds.min_confidence:.0f}")
+    if side == "OVER" and BLOCKS_OVER.intersection(flags):
+        reasons.append("red flag against the over: " + ", ".join(sorted(BLOCKS_OVER & set(flags))))
+    if ev is not None and ev <= 0:
+        reasons.append(f"no value at {odds:+.0f} (EV {ev:+.3f} per unit)")
+    if market is not None:
+        market_side = market if side == "OVER" else 1.0 - market
+        if p_decided <= market_side:
+            reasons.append(f"market already prices {side.lower()} at {market_side:.3f}")
+    recommendation = "PASS" if reasons else side
+    return Decision(p_over, p_under, p_push, edge, market, ev, conf, recommendation, reasons)

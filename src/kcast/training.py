@@ -1,0 +1,56 @@
+"""``kcast train``: fit each trainable system on games before a date and register it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from kcast.errors import InputError
+from kcast.features.build import build_features, load_history, training_targets
+from kcast.systems.boosted import BoostedPredictor
+from kcast.systems.registry import register_model, system_class, trainable_ids
+from kcast.warehouse import Warehouse
+
+
+@dataclass
+class TrainedModel:
+    system_id: str
+    version: str
+    path: Path
+    rows: int
+    metrics: dict[str, float]
+
+
+def training_frame(wh: Warehouse, through: dt.date) -> pd.DataFrame:
+    """Feature rows with outcomes for every regular-season start before ``through``."""
+    history = load_history(wh, before=through)
+    targets = training_targets(history)
+    if targets.empty:
+        raise InputError(f"no starts before {through} in the warehouse; ingest some seasons first")
+    return build_features(history, targets)
+
+
+def train_systems(
+    wh: Warehouse,
+    through: dt.date,
+    model_dir: Path,
+    system_ids: list[str] | None = None,
+    frame: pd.DataFrame | None = None,
+) -> list[TrainedModel]:
+    """Train, save and register each trainable system on starts before ``through``."""
+    frame = training_frame(wh, through) if frame is None else frame
+    trained = []
+    for system_id in trainable_ids(system_ids):
+        cls = system_class(system_id)
+        assert issubclass(cls, BoostedPredictor)
+        system = cls().fit(frame, trained_through=through)
+        path = model_dir / system_id / f"{system.version_}.json"
+        system.save(path)
+        register_model(wh, system, path)
+        trained.append(
+            TrainedModel(system_id, system.version_ or "", path, len(frame), system.model_.metrics)
+        )
+    return trained
