@@ -66,3 +66,46 @@ def register():
     from kcast.data.register import Register
 
     return Register.load(REGISTER_FILE)
+
+
+@pytest.fixture(scope="session")
+def history_warehouse(tmp_path_factory: pytest.TempPathFactory, register):
+    """A warehouse file holding the 2018 and 2019 Retrosheet seasons (built once per run).
+
+    Tests that write must copy it (``copy_warehouse``); it is shared read-only.
+    """
+    from kcast.data.retrosheet import ingest_retrosheet
+    from kcast.warehouse import open_warehouse
+
+    path = tmp_path_factory.mktemp("history") / "history.duckdb"
+    wh = open_warehouse(str(path))
+    ingest_retrosheet(wh, [EVENTS / "2018eve.zip", EVENTS / "2019eve.zip"], register)
+    wh.close()
+    return path
+
+
+@pytest.fixture
+def copy_warehouse(history_warehouse: Path, tmp_path: Path):
+    """A writable copy of the 2018-2019 warehouse, opened."""
+    import shutil
+
+    from kcast.warehouse import open_warehouse
+
+    target = tmp_path / "copy.duckdb"
+    shutil.copy(history_warehouse, target)
+    wh = open_warehouse(str(target))
+    yield wh
+    wh.close()
+
+
+@pytest.fixture(scope="session")
+def history_frame(history_warehouse: Path):
+    """Every 2018-2019 appearance, as the feature builder loads it."""
+    from kcast.features.build import load_history
+    from kcast.warehouse import open_warehouse
+
+    wh = open_warehouse(str(history_warehouse), migrate=False)
+    try:
+        return load_history(wh)
+    finally:
+        wh.close()

@@ -70,10 +70,12 @@ def slate_starters(wh: Warehouse, date: dt.date) -> pd.DataFrame:
         """SELECT game_id, game_date, season, home_probable_id AS pitcher_id, home_team AS team,
                   away_team AS opponent, TRUE AS is_home, home_team, 'probable' AS starter_source
            FROM games WHERE game_date = $d AND home_probable_id IS NOT NULL
+             AND COALESCE(status, '') NOT IN ('postponed', 'cancelled', 'suspended')
            UNION ALL
            SELECT game_id, game_date, season, away_probable_id, away_team, home_team, FALSE,
                   home_team, 'probable'
-           FROM games WHERE game_date = $d AND away_probable_id IS NOT NULL""",
+           FROM games WHERE game_date = $d AND away_probable_id IS NOT NULL
+             AND COALESCE(status, '') NOT IN ('postponed', 'cancelled', 'suspended')""",
         {"d": date},
     )
     if len(actual):
@@ -309,7 +311,14 @@ def slate_features(wh: Warehouse, starters: pd.DataFrame) -> pd.DataFrame:
     latest = pd.to_datetime(starters["game_date"]).max()
     history = load_history(wh, before=latest)
     frame = build_features(history, starters)
-    return frame
+    names = wh.query(
+        "SELECT player_id AS pitcher_id, full_name AS pitcher_name FROM players "
+        "WHERE player_id IN (SELECT UNNEST($ids))",
+        {"ids": [int(x) for x in frame["pitcher_id"].unique()]},
+    )
+    if "pitcher_name" in frame:
+        frame = frame.drop(columns=["pitcher_name"])
+    return frame.merge(names, on="pitcher_id", how="left")
 
 
 def predict_date(

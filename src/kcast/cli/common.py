@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -12,7 +13,8 @@ from rich.table import Table
 from kcast.data.ingest import IngestReport
 from kcast.warehouse import Warehouse, open_warehouse
 
-console = Console(stderr=False)
+# Rich wraps at 80 columns when output is not a terminal; tables of picks need more room.
+console = Console(stderr=False, width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True)
 
 

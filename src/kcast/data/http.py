@@ -28,8 +28,9 @@ class HttpClient:
         settings = get_settings()
         self.retries = settings.http_retries if retries is None else retries
         self.backoff = backoff
+        self.timeout = settings.http_timeout if timeout is None else timeout
         self._client = httpx.Client(
-            timeout=settings.http_timeout if timeout is None else timeout,
+            timeout=self.timeout,
             follow_redirects=True,
             headers={"User-Agent": f"kcast/{__version__}", **(headers or {})},
         )
@@ -37,6 +38,7 @@ class HttpClient:
     def get(self, url: str, params: dict[str, Any] | None = None) -> httpx.Response:
         """GET with retries on network errors and 429/5xx; raise on anything else non-2xx."""
         last: Exception | None = None
+        shown = _redact(str(httpx.URL(url, params=params)))
         for attempt in range(self.retries + 1):
             try:
                 response = self._client.get(url, params=params)
@@ -50,19 +52,28 @@ class HttpClient:
                         f"GET {_redact(str(response.request.url))} answered "
                         f"{response.status_code}: {response.text[:200]}"
                     )
-                last = SourceUnavailableError(f"HTTP {response.status_code}")
+                last = SourceUnavailableError(f"it answered HTTP {response.status_code}")
             if attempt < self.retries:
                 time.sleep(self.backoff * (2**attempt))
         raise SourceUnavailableError(
-            f"GET {_redact(url)} failed after {self.retries + 1} attempts: {last}"
+            f"GET {shown} failed after {self.retries + 1} attempts: {self._describe(last)}"
         )
+
+    def _describe(self, exc: Exception | None) -> str:
+        """Say what went wrong on the last attempt, in words a user can act on."""
+        if isinstance(exc, httpx.TimeoutException):
+            return f"no answer within {self.timeout:g} s ({type(exc).__name__}; KCAST_HTTP_TIMEOUT)"
+        if isinstance(exc, httpx.HTTPError):
+            return f"{type(exc).__name__}: {exc}"
+        return str(exc)
 
     def get_json(self, url: str, params: dict[str, Any] | None = None) -> Any:
         response = self.get(url, params)
         try:
             return response.json()
         except ValueError as exc:
-            raise SourceUnavailableError(f"GET {_redact(url)} did not return JSON: {exc}") from exc
+            shown = _redact(str(httpx.URL(url, params=params)))
+            raise SourceUnavailableError(f"GET {shown} did not return JSON: {exc}") from exc
 
     def get_bytes(self, url: str, params: dict[str, Any] | None = None) -> bytes:
         return self.get(url, params).content

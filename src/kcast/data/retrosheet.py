@@ -591,6 +591,10 @@ def build_frames(
             if rid in seen and rid in retro_to_mlbam
         ]
     )
+    if len(players):  # names and other ids from the register
+        people = register.players_frame().drop(columns=["retro_id", "source"])
+        players = players.merge(people, on="player_id", how="left")
+        players["source"] = SOURCE
     return RetrosheetFrames(games, pitchers, batting, players, unknown)
 
 

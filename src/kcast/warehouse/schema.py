@@ -63,7 +63,10 @@ class Table:
 
     @property
     def required(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.columns if c.required or c.name in self.key)
+        """Columns every written row must carry: the key, required columns, the rank."""
+        return tuple(
+            c.name for c in self.columns if c.required or c.name in self.key or c.name == self.rank
+        )
 
 
 def _c(name: str, type_: str, doc: str, required: bool = False) -> Column:
