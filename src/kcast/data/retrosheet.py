@@ -379,7 +379,7 @@ def _collect_game(
     home = canonical_team(info("hometeam"), name, line_no)
     away = canonical_team(info("visteam"), name, line_no)
     has_pitches = (info("pitches") or "") == "pitches"
-    innings = max((e.inning for e in game.events), default=None)
+    innings = max((e.inning for e in game.events if e.event_text != "NP"), default=None)
     out.games.append(
         {
             "game_id": game.game_id,
@@ -437,6 +437,7 @@ def _collect_game(
                     "pitches": 0 if has_pitches else None,
                     "strikes": 0 if has_pitches else None,
                 }
+            row["_other"] = row.get("_other", 0) + max(s.bk, 0) + max(s.wp, 0) + max(s.r, 0)
             for key, value in (
                 ("outs", s.outs),
                 ("batters_faced", s.bf),
@@ -452,17 +453,17 @@ def _collect_game(
             if has_pitches:
                 for key, value in (("pitches", s.pitches), ("strikes", s.strikes)):
                     row[key] = None if (value < 0 or row[key] is None) else row[key] + value
-        # A pitcher announced and replaced before throwing a pitch is no appearance (Retrosheet's
-        # own pitching.csv leaves these out too).
-        out.pitchers.extend(
-            r
-            for r in lines.values()
-            if r["is_start"]
-            or r["batters_faced"]
-            or r["outs"]
-            or r["pitches"] is None
-            or r["pitches"] > 0
-        )
+        # A pitcher announced and replaced before throwing a pitch is no appearance, and a
+        # scratched starter's start belongs to the first pitcher who threw (as in Retrosheet's
+        # own pitching.csv). A pitcher who only balked or threw a wild pitch did appear.
+        kept = [r for r in lines.values() if _appeared(r)]
+        if kept and not kept[0]["is_start"]:
+            kept[0]["is_start"] = True
+        for seq, r in enumerate(kept, start=1):
+            r["appearance_seq"] = seq
+            r["is_start"] = seq == 1
+            r.pop("_other", None)
+        out.pitchers.extend(kept)
         # the batting side of this team: its nine starters plus everyone who came in
         pa = so = bb = 0
         lineup: list[str] = []
@@ -490,6 +491,14 @@ def _collect_game(
                 "lineup": lineup,
             }
         )
+
+
+def _appeared(row: dict) -> bool:
+    """Did the pitcher face a batter, record an out, throw a pitch, balk or let a run in?"""
+    pitches = row["pitches"]
+    return bool(
+        row["batters_faced"] or row["outs"] or pitches is None or pitches > 0 or row["_other"]
+    )
 
 
 def _positive(value: str | None) -> int | None:
@@ -616,12 +625,26 @@ def ingest_retrosheet(
         season_archives = [sa for a in archives for sa in read_archive(a, seasons)]
         jobs = [(n, d, include_all_types) for sa in season_archives for n, d in sa.event_files]
         jobs.sort(key=lambda j: -len(j[1]))
-        rosters: dict[str, tuple[str, str, str, str]] = {}
-        for sa in season_archives:
-            for k, v in sa.rosters.items():
-                rosters.setdefault(k, v)
+        season_of = {n: sa.season for sa in season_archives for n, _ in sa.event_files}
         parsed = _run_jobs(jobs, workers, progress)
-        frames = build_frames(parsed, rosters, register)
+        # each season's files are read with that season's rosters (hands can change)
+        per_season = []
+        for sa in season_archives:
+            files = [p for p in parsed if season_of[p.name] == sa.season]
+            if files:
+                per_season.append(build_frames(files, sa.rosters, register))
+        frames = RetrosheetFrames(
+            games=pd.concat([f.games for f in per_season], ignore_index=True),
+            pitcher_games=pd.concat([f.pitcher_games for f in per_season], ignore_index=True),
+            team_batting_games=pd.concat(
+                [f.team_batting_games for f in per_season], ignore_index=True
+            ),
+            # a player's latest season gives his hands
+            players=pd.concat([f.players for f in per_season], ignore_index=True).drop_duplicates(
+                "player_id", keep="last"
+            ),
+            unknown_ids=sorted({i for f in per_season for i in f.unknown_ids}),
+        )
         report.rows_read = len(frames.pitcher_games)
         if frames.unknown_ids:
             report.notes.append(

@@ -1,0 +1,274 @@
+"""Statcast-derived per-start logs: one row per starting pitcher per game, with pitch counts.
+
+The file (``docs/sources/starts.md`` describes every column) has MLB's ``game_pk`` and MLBAM
+pitcher ids but no Retrosheet game id, so each game is placed like this, in order:
+
+1. the game in the warehouse that already has this ``mlb_game_pk``;
+2. the game of an existing ``pitcher_games`` row of either starter on that date;
+3. a new id, home team + YYYYMMDD + number: 0, or 1/2 when the file has two games with that
+   home team on that date (numbered in ``game_pk`` order, which is not always the order they
+   were played; a later Retrosheet ingest moves such rows to Retrosheet's game).
+
+The source ranks lowest (``statcast_starts``), so its values only fill what better sources left
+empty: after Retrosheet, it adds pitch counts and ``mlb_game_pk`` and changes nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from kcast.data.ingest import IngestReport, logged_ingest, write_all
+from kcast.data.retrosheet import season_stats
+from kcast.data.retrosheet_csv import read_csv_file
+from kcast.errors import InputError
+from kcast.teams import canonical_team
+from kcast.warehouse import Warehouse
+from kcast.warehouse.schema import SOURCE_RANK
+
+SOURCE = "statcast_starts"
+COLUMNS = (
+    "game_pk",
+    "game_date",
+    "game_year",
+    "pitcher",
+    "pitcher_team",
+    "opponent_team",
+    "is_home",
+    "outs",
+    "bf",
+    "pitches",
+    "runs_allowed",
+    "hits",
+    "walks",
+    "strikeouts",
+)
+COUNTS = ("outs", "bf", "pitches", "runs_allowed", "hits", "walks", "strikeouts")
+IDS = ("game_pk", "game_year", "pitcher")
+
+
+@dataclass
+class StartsFrames:
+    games: pd.DataFrame
+    pitcher_games: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+def read_starts(path: str | Path) -> pd.DataFrame:
+    """Read the start log (CSV, plain or gzipped) and check every value.
+
+    Returns one typed row per start with its line number in ``_line`` (header = line 1).
+    Raises ``InputError`` naming the file and line of the first bad value.
+    """
+    path = Path(path)
+    name = str(path)
+    if not path.is_file():
+        raise InputError("no such file", source=name)
+    frame = read_csv_file(path, COLUMNS, what="start log")
+    if frame.empty:
+        raise InputError("the file has no rows", source=name, line=2)
+    return _check(frame, name)
+
+
+def _fail(frame: pd.DataFrame, bad: pd.Series, name: str, message: str) -> None:
+    if bad.any():
+        row = frame[bad].iloc[0]
+        raise InputError(message.format(**row.to_dict()), source=name, line=int(row["_line"]))
+
+
+def _check(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    out = frame.copy()
+    _fail(out, out.isin([""]).any(axis=1), name, "a required value is empty")
+    for column in IDS:
+        bad = ~out[column].str.fullmatch(r"\d+")
+        _fail(out, bad, name, f"{column} {{{column}!r}} is not a whole number")
+        out[column] = out[column].astype("int64")
+    for column in COUNTS:
+        # runs_allowed is written as a float (``2.0``); any count must be whole and >= 0
+        bad = ~out[column].str.fullmatch(r"\d+(\.0*)?")
+        _fail(out, bad, name, f"{column} {{{column}!r}} is not a whole number")
+        out[column] = pd.to_numeric(out[column]).astype("int64")
+    parsed = pd.to_datetime(out["game_date"], format="%Y-%m-%d", errors="coerce")
+    _fail(out, parsed.isna(), name, "game_date {game_date!r} does not parse (want YYYY-MM-DD)")
+    out["game_date"] = parsed.dt.date
+    bad = parsed.dt.year != out["game_year"]
+    _fail(out, bad, name, "game_year {game_year} is not the year of {game_date}")
+    flags = out["is_home"].str.lower()
+    _fail(out, ~flags.isin(["true", "false"]), name, "is_home {is_home!r} is not True/False")
+    out["is_home"] = flags == "true"
+    for column in ("pitcher_team", "opponent_team"):
+        codes: dict[str, str] = {}
+        for value, line in zip(out[column], out["_line"], strict=True):
+            if value not in codes:
+                codes[value] = canonical_team(value, name, int(line))
+        out[column] = out[column].map(codes)
+    _fail(out, out["pitcher_team"] == out["opponent_team"], name, "a team plays itself")
+    dupes = out.duplicated(["game_pk", "pitcher"])
+    _fail(out, dupes, name, "pitcher {pitcher} has two starts in game {game_pk}")
+    out["home_team"] = out["pitcher_team"].where(out["is_home"], out["opponent_team"])
+    out["away_team"] = out["opponent_team"].where(out["is_home"], out["pitcher_team"])
+    for column in ("game_date", "home_team", "away_team"):
+        first = out.groupby("game_pk")[column].transform("first")
+        _fail(out, out[column] != first, name, f"game {{game_pk}}: its rows disagree on {column}")
+    sides = out.groupby(["game_pk", "is_home"]).cumcount() > 0
+    _fail(out, sides, name, "game {game_pk} has two starters for one team")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Placing each game: an existing game id, or a new one
+# --------------------------------------------------------------------------------------------
+
+
+def assign_game_ids(wh: Warehouse, starts: pd.DataFrame) -> tuple[dict[int, str], list[str]]:
+    """``game_pk`` -> game_id for every game of the file (see the module docstring)."""
+    notes: list[str] = []
+    seasons = ", ".join(str(int(s)) for s in sorted(starts["game_year"].unique()))
+    known = wh.query(
+        f"SELECT game_id, mlb_game_pk FROM games WHERE mlb_game_pk IS NOT NULL "
+        f"AND season IN ({seasons})"
+    )
+    by_pk = dict(zip(known["mlb_game_pk"].astype(int), known["game_id"], strict=True))
+    taken_pk = {g: int(pk) for pk, g in by_pk.items()}
+    rows = wh.query(
+        f"SELECT game_id, pitcher_id, game_date, is_start FROM pitcher_games "
+        f"WHERE season IN ({seasons})"
+    )
+    rows["game_date"] = pd.to_datetime(rows["game_date"]).dt.date
+    own = _by_pitcher(rows)
+
+    ids: dict[int, str] = {}
+    claimed: dict[str, int] = {}
+    for pk, game in starts.groupby("game_pk", sort=True):
+        pk = int(pk)
+        choice = by_pk.get(pk)
+        if choice is None:
+            found = [
+                own[key]
+                for key in zip(game["pitcher"], game["game_date"], strict=True)
+                if key in own
+            ]
+            if len(set(found)) > 1:
+                notes.append(
+                    f"game_pk {pk}: its starters are in {sorted(set(found))}; used the first"
+                )
+            choice = found[0] if found else None
+        if choice is not None and (claimed.get(choice, pk) != pk or taken_pk.get(choice, pk) != pk):
+            notes.append(f"game_pk {pk}: {choice} already belongs to another game_pk; new id")
+            choice = None
+        if choice is not None:
+            ids[pk] = choice
+            claimed[choice] = pk
+    _build_ids(starts, ids, claimed, taken_pk)
+    return ids, notes
+
+
+def _by_pitcher(rows: pd.DataFrame) -> dict[tuple[int, object], str]:
+    """(pitcher, date) -> game_id, where the pitcher has one row that day (or one start)."""
+    out: dict[tuple[int, object], str] = {}
+    for (pitcher, date), group in rows.groupby(["pitcher_id", "game_date"]):
+        if len(group) > 1:
+            group = group[group["is_start"].fillna(False).astype(bool)]
+        if len(group) == 1:
+            out[(int(pitcher), date)] = group["game_id"].iloc[0]
+    return out
+
+
+def _build_ids(
+    starts: pd.DataFrame, ids: dict[int, str], claimed: dict[str, int], taken: dict[str, int]
+) -> None:
+    """New ids for the games still unplaced: home + YYYYMMDD + 0, or 1/2 by ``game_pk``."""
+    games = starts.drop_duplicates("game_pk")[["game_pk", "game_date", "home_team"]]
+    for (date, home), group in games.groupby(["game_date", "home_team"]):
+        pks = sorted(int(pk) for pk in group["game_pk"])
+        numbers = [0] if len(pks) == 1 else list(range(1, len(pks) + 1))
+        stem = f"{home}{date:%Y%m%d}"
+        for pk, number in zip(pks, numbers, strict=True):
+            if pk in ids:
+                continue
+            candidates = [number, *range(1, 10)]
+            for n in candidates:
+                game_id = f"{stem}{n}"
+                if claimed.get(game_id, pk) == pk and taken.get(game_id, pk) == pk:
+                    break
+            ids[pk] = game_id
+            claimed[game_id] = pk
+
+
+# --------------------------------------------------------------------------------------------
+# Rows
+# --------------------------------------------------------------------------------------------
+
+
+def build_frames(starts: pd.DataFrame, ids: dict[int, str]) -> StartsFrames:
+    """Rows of ``games`` and ``pitcher_games`` from the checked starts."""
+    rank = SOURCE_RANK[SOURCE]
+    game_id = starts["game_pk"].map(ids)
+    first = starts.assign(game_id=game_id).drop_duplicates("game_pk")
+    games = pd.DataFrame(
+        {
+            "game_id": first["game_id"],
+            "game_date": first["game_date"],
+            "season": first["game_year"],
+            "game_type": "regular",
+            "home_team": first["home_team"],
+            "away_team": first["away_team"],
+            "mlb_game_pk": first["game_pk"],
+            "status": "final",
+            "source": SOURCE,
+            "source_rank": rank,
+        }
+    )
+    pitchers = pd.DataFrame(
+        {
+            "game_id": game_id,
+            "pitcher_id": starts["pitcher"],
+            "game_date": starts["game_date"],
+            "season": starts["game_year"],
+            "game_type": "regular",
+            "team": starts["pitcher_team"],
+            "opponent": starts["opponent_team"],
+            "is_home": starts["is_home"],
+            "is_start": True,
+            "appearance_seq": 1,
+            "outs": starts["outs"],
+            "batters_faced": starts["bf"],
+            "pitches": starts["pitches"],
+            "strikeouts": starts["strikeouts"],
+            "walks": starts["walks"],
+            "hits": starts["hits"],
+            "runs": starts["runs_allowed"],
+            "source": SOURCE,
+            "source_rank": rank,
+        }
+    )
+    return StartsFrames(games, pitchers)
+
+
+def ingest_starts(wh: Warehouse, path: str | Path, seasons: Iterable[int] = ()) -> IngestReport:
+    """Read the start log and upsert its games and starts, all in one transaction."""
+    with logged_ingest(wh, "starts", str(path)) as report:
+        starts = read_starts(path)
+        report.rows_read = len(starts)
+        wanted = set(seasons)
+        if wanted:
+            starts = starts[starts["game_year"].isin(wanted)]
+            if starts.empty:
+                raise InputError(f"no starts for seasons {sorted(wanted)}", source=str(path))
+        ids, notes = assign_game_ids(wh, starts)
+        report.notes.extend(notes)
+        frames = build_frames(starts, ids)
+        seasons_in = ", ".join(str(int(s)) for s in sorted(frames.games["season"].unique()))
+        known = set(
+            wh.query(f"SELECT game_id FROM games WHERE season IN ({seasons_in})")["game_id"]
+        )
+        new = set(frames.games["game_id"]) - known
+        write_all(wh, report, [("games", frames.games), ("pitcher_games", frames.pitcher_games)])
+        report.stats = season_stats(frames.pitcher_games)
+        for season, g in frames.games.groupby("season"):
+            report.stats[str(season)]["games"] = len(g)
+            report.stats[str(season)]["new_games"] = int(g["game_id"].isin(new).sum())
+    return report
