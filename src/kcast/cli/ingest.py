@@ -53,3 +53,162 @@ def retrosheet(
         )
     print_report(report)
     console.print(f"[dim]{__import__('kcast').RETROSHEET_NOTICE}[/]")
+
+
+@app.command("retrosheet-csv")
+def retrosheet_csv(
+    source: Path = typer.Option(
+        ...,
+        "--source",
+        help="Folder with YYYYpitching.csv, YYYYgameinfo.csv, YYYYteamstats.csv and "
+        "YYYYallplayers.csv (plain or .gz).",
+    ),
+    season: list[int] = typer.Option([], "--season", help="Season(s) to load; default: all."),
+    all_game_types: bool = typer.Option(
+        False, "--all-game-types", help="Also load tie-breakers and postseason games."
+    ),
+    warehouse: str | None = WarehouseOpt,
+    register: Path | None = RegisterOpt,
+) -> None:
+    """Retrosheet's per-season CSV downloads: every pitcher-game (no pitch counts)."""
+    from kcast.data.register import Register
+    from kcast.data.retrosheet_csv import ingest_retrosheet_csv
+
+    wh = get_warehouse(warehouse)
+    reg = Register.load(register)
+    report = ingest_retrosheet_csv(
+        wh, source, reg, seasons=season, include_all_types=all_game_types
+    )
+    print_report(report)
+    console.print(f"[dim]{__import__('kcast').RETROSHEET_NOTICE}[/]")
+
+
+@app.command()
+def starts(
+    file: Path = typer.Argument(..., help="The Statcast-derived start log (CSV, plain or .gz)."),
+    season: list[int] = typer.Option([], "--season", help="Season(s) to load; default: all."),
+    warehouse: str | None = WarehouseOpt,
+) -> None:
+    """Statcast-derived per-start logs: starts with pitch counts (the lowest-ranked source)."""
+    from kcast.data.starts import ingest_starts
+
+    wh = get_warehouse(warehouse)
+    report = ingest_starts(wh, file, seasons=season)
+    print_report(report)
+
+
+@app.command()
+def statsapi(
+    date: str = typer.Option(..., "--date", help="The day, YYYY-MM-DD."),
+    all_game_types: bool = typer.Option(
+        False, "--all-game-types", help="Also load postseason, spring and exhibition games."
+    ),
+    warehouse: str | None = WarehouseOpt,
+) -> None:
+    """MLB Stats API: a day's games with probable starters, and boxscores of finished games."""
+    from kcast.data.statsapi import MLBAM_NOTICE, ingest_statsapi, parse_date
+
+    day = parse_date(date)
+    wh = get_warehouse(warehouse)
+    with progress_bar("boxscores") as update:
+        report = ingest_statsapi(wh, day, include_all_types=all_game_types, progress=update)
+    print_report(report)
+    if "copyright" not in report.stats:  # the response's own notice is printed with the report
+        console.print(f"[dim]{MLBAM_NOTICE}[/]")
+
+
+@app.command()
+def lines(
+    file: Path = typer.Argument(..., help="A lines CSV (plain or .gz)."),
+    fmt: str = typer.Option(
+        "auto", "--format", help="auto, generic, strikeoutcenter or steveliang."
+    ),
+    warehouse: str | None = WarehouseOpt,
+    register: Path | None = RegisterOpt,
+) -> None:
+    """Sportsbook strikeout lines: every row kept, names matched to pitchers and starts."""
+    from kcast.data.lines import ingest_lines
+    from kcast.data.register import Register
+    from kcast.errors import InputError
+
+    if not file.is_file():
+        raise InputError("no such file", source=str(file))
+    wh = get_warehouse(warehouse)
+    report = ingest_lines(wh, file, Register.load(register), fmt=fmt)
+    print_report(report)
+
+
+@app.command("lines-rematch")
+def lines_rematch(
+    source: str | None = typer.Option(None, "--source", help="Only this source's lines."),
+    warehouse: str | None = WarehouseOpt,
+    register: Path | None = RegisterOpt,
+) -> None:
+    """Match stored lines that have no start yet against the starts loaded since."""
+    from kcast.data.lines import rematch_lines
+    from kcast.data.register import Register
+
+    wh = get_warehouse(warehouse)
+    print_report(rematch_lines(wh, Register.load(register), source))
+
+
+@app.command("lines-report")
+def lines_report(
+    source: str = typer.Option(
+        ..., "--source", help="strikeoutcenter, steveliang, csv or odds_api."
+    ),
+    book: str | None = typer.Option(None, "--book", help="Only this book (e.g. consensus)."),
+    snapshot: str | None = typer.Option(None, "--snapshot", help="open, close or posted."),
+    main_only: bool = typer.Option(False, "--main-only", help="Only main lines (is_main)."),
+    season: int | None = typer.Option(None, "--season", help="Only this season."),
+    show: int = typer.Option(20, "--show", help="Unmatched lines to list per reason."),
+    warehouse: str | None = WarehouseOpt,
+) -> None:
+    """How many stored lines are matched to a start, and why the others are not."""
+    from kcast.data.lines import line_match_report
+
+    wh = get_warehouse(warehouse)
+    rep = line_match_report(
+        wh, source, book=book, snapshot=snapshot, main_only=main_only, season=season
+    )
+    console.print(
+        f"[bold]{rep.description}[/]: {rep.matched:,} of {rep.total:,} lines matched to a start "
+        f"({rep.rate:.2%})",
+        highlight=False,
+    )
+    for reason, count in sorted(rep.reasons.items(), key=lambda kv: -kv[1]):
+        console.print(f"  [yellow]{reason}[/]: {count:,}", highlight=False)
+        rows = rep.unmatched[rep.unmatched["reason"] == reason].head(show)
+        for r in rows.itertuples():
+            console.print(
+                f"    {r.game_date:%Y-%m-%d} {r.pitcher_name} ({r.book} {r.line:g} "
+                f"{r.snapshot}): {r.match_note}",
+                highlight=False,
+                soft_wrap=True,
+            )
+
+
+@app.command("odds-api")
+def odds_api(
+    date: str | None = typer.Option(
+        None, "--date", help="US Eastern game date, YYYY-MM-DD (default: today)."
+    ),
+    warehouse: str | None = WarehouseOpt,
+    register: Path | None = RegisterOpt,
+) -> None:
+    """The Odds API: each US book's pitcher-strikeout lines for the day (key: ODDS_API_KEY)."""
+    import datetime as dt
+
+    from kcast.data.odds_api import OddsApiClient, ingest_odds_api
+    from kcast.data.register import Register
+    from kcast.errors import InputError
+
+    try:
+        day = dt.date.fromisoformat(date) if date else None
+    except ValueError as exc:
+        raise InputError(f"--date {date!r} is not a date (want YYYY-MM-DD)") from exc
+    client = OddsApiClient.from_settings()
+    wh = get_warehouse(warehouse)
+    with progress_bar("events") as update:
+        report = ingest_odds_api(wh, Register.load(register), day, client=client, progress=update)
+    print_report(report)

@@ -30,6 +30,8 @@ REGISTER_COLUMNS = (
     "mlb_played_first",
     "mlb_played_last",
 )
+# Kept when the file has them: given names let the name matcher find "Jonathan Brubaker" (JT).
+OPTIONAL_COLUMNS = ("name_given",)
 REGISTER_SHARDS = tuple("0123456789abcdef")
 
 
@@ -45,7 +47,7 @@ def read_register(path: str | Path) -> pd.DataFrame:
     missing = [c for c in REGISTER_COLUMNS if c not in frame.columns]
     if missing:
         raise InputError(f"register is missing columns {missing}", source=str(path), line=1)
-    frame = frame[list(REGISTER_COLUMNS)]
+    frame = frame[list(REGISTER_COLUMNS) + [c for c in OPTIONAL_COLUMNS if c in frame.columns]]
     return frame[frame["key_mlbam"].notna()].reset_index(drop=True)
 
 

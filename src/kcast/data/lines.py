@@ -1,0 +1,702 @@
+"""Sportsbook pitcher-strikeout lines into ``prop_lines``, each matched to a pitcher and a start.
+
+Three file formats are read (``docs/sources/lines.md`` describes each with an example):
+
+- ``generic``: kcast's own CSV, one price per row (``snapshot`` column) or open and close
+  prices side by side (``open_over_odds`` ... ``close_under_odds``);
+- ``strikeoutcenter``: snapshots of The Odds API's ``pitcher_strikeouts`` market reduced to
+  one row per event, pitcher, line and book with its first (open) and last pre-game (close)
+  price; each row becomes an ``open`` and a ``close`` row;
+- ``steveliang``: a bettor's log of DraftKings/FanDuel posted lines with a SaberSim projection;
+  each row becomes one ``posted`` row.
+
+Every row is checked before anything is written; a bad value raises ``InputError`` naming the
+file and line. Every row is kept: a name that does not resolve gets ``pitcher_id`` NULL and a
+``match_note`` saying why (see :mod:`kcast.data.names`). A line is *matched to a start* when its
+pitcher has a ``pitcher_games`` row with ``is_start`` on the line's date; ``game_id`` is then that
+start's game. Load starts before lines; re-running the lines ingest after more starts arrive
+updates the matches and adds no rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import io
+import math
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from kcast.data.ingest import IngestReport, logged_ingest, write_all
+from kcast.data.names import STATUSES, NameMatcher
+from kcast.data.register import Register
+from kcast.errors import InputError
+from kcast.teams import canonical_team
+from kcast.warehouse import Warehouse
+
+FORMATS = ("generic", "strikeoutcenter", "steveliang")
+SOURCE_OF_FORMAT = {
+    "generic": "csv",
+    "strikeoutcenter": "strikeoutcenter",
+    "steveliang": "steveliang",
+}
+SNAPSHOTS = ("open", "close", "posted")
+
+# The prop_lines columns an ingest writes (updated_at is set by the warehouse).
+LINE_COLUMNS = (
+    "source",
+    "game_date",
+    "pitcher_name",
+    "book",
+    "line",
+    "snapshot",
+    "pitcher_id",
+    "team",
+    "game_id",
+    "over_odds",
+    "under_odds",
+    "captured_at",
+    "is_main",
+    "event_id",
+    "projection",
+    "match_note",
+)
+
+STRIKEOUTCENTER_COLUMNS = (
+    "game_date",
+    "event_id",
+    "away_team",
+    "home_team",
+    "pitcher_name",
+    "line",
+    "book",
+    "is_main_line_at_close",
+    "is_main_line_at_open",
+    "open_snapshot_at",
+    "open_over_odds",
+    "open_under_odds",
+    "close_snapshot_at",
+    "close_over_odds",
+    "close_under_odds",
+)
+STEVELIANG_COLUMNS = (
+    "Date",
+    "Team",
+    "Pitcher",
+    "SO_Projection",
+    "OU",
+    "Over_Odds",
+    "Under_Odds",
+    "Platform",
+)
+STEVELIANG_BOOKS = {"1": "DraftKings", "2": "FanDuel"}
+GENERIC_REQUIRED = ("game_date", "book", "line")
+GENERIC_WIDE = ("open_over_odds", "open_under_odds", "close_over_odds", "close_under_odds")
+
+# The All-Star Game's "teams" as The Odds API names them: no club, so no candidate team.
+ALL_STAR_NAMES = {"AMERICAN LEAGUE", "NATIONAL LEAGUE", "AL ALL-STARS", "NL ALL-STARS"}
+
+MAX_LINE = 27.0  # a line above 27 strikeouts (a perfect game's worth) is not a real line
+
+
+@dataclass
+class ParsedLines:
+    """One file's lines as ``prop_lines`` rows (not yet matched), with where each came from.
+
+    ``frame`` has the LINE_COLUMNS that the file gives plus ``_line`` (the file line number),
+    ``_teams`` (candidate team codes for the match) and ``_pitcher_id`` (an id the file gives).
+    """
+
+    path: str
+    format: str
+    source: str
+    rows_read: int
+    frame: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading and checking
+# --------------------------------------------------------------------------------------------
+
+
+def read_csv_text(path: str | Path) -> pd.DataFrame:
+    """A CSV (plain or gzipped) as strings, with ``_line`` = its line number (header = 1)."""
+    path = Path(path)
+    name = str(path)
+    if not path.is_file():
+        raise InputError("no such file", source=name)
+    try:
+        raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, on_bad_lines="error")
+    except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise InputError(f"cannot read the file ({exc}); is it truncated?", source=name) from exc
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(f"malformed CSV: {exc}", source=name) from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame = frame.apply(lambda s: s.str.strip())
+    frame["_line"] = range(2, len(frame) + 2)
+    return frame
+
+
+def detect_format(columns: list[str]) -> str:
+    """The format a header belongs to; ``InputError`` when it is none of them."""
+    cols = set(columns)
+    if {"event_id", "is_main_line_at_close", "close_over_odds"} <= cols:
+        return "strikeoutcenter"
+    if {"SO_Projection", "OU", "Platform"} <= cols:
+        return "steveliang"
+    if {"game_date", "book", "line"} <= cols:
+        return "generic"
+    raise InputError(
+        "cannot tell the format from the header: a generic lines file needs game_date, "
+        "pitcher_name (or pitcher_id), book and line (see docs/sources/lines.md)",
+        line=1,
+    )
+
+
+def _require(frame: pd.DataFrame, columns: tuple[str, ...], name: str, fmt: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(f"{fmt} file is missing columns: {', '.join(missing)}", name, 1)
+
+
+def _fail(frame: pd.DataFrame, bad: pd.Series, name: str, message: str) -> None:
+    """Raise for the first row where ``bad`` holds; ``message`` formats with the row's values."""
+    if bad.any():
+        row = frame[bad].iloc[0]
+        values = {str(k): v for k, v in row.to_dict().items()}
+        raise InputError(message.format(**values), source=name, line=int(row["_line"]))
+
+
+def parse_line_values(frame: pd.DataFrame, column: str, name: str) -> pd.Series:
+    """The strikeout line: a number from 0 to 27 (``5.5``); ``five`` or empty is an error."""
+    values = pd.to_numeric(frame[column], errors="coerce")
+    bad = values.isna() | ~values.between(0, MAX_LINE)
+    _fail(frame, bad, name, f"{column} {{{column}!r}} is not a strikeout line (0 to {MAX_LINE:g})")
+    return values.astype("float64")
+
+
+def parse_odds(frame: pd.DataFrame, column: str, name: str) -> pd.Series:
+    """American odds (``-110``, ``+120``, ``EVEN``); empty is missing. Anything else is an error."""
+    text = frame[column].str.upper().str.replace(r"^\+", "", regex=True)
+    text = text.mask(text.isin(["EVEN", "EV"]), "100")
+    values = pd.to_numeric(text, errors="coerce")
+    empty = frame[column] == ""
+    bad = ~empty & (values.isna() | (values % 1 != 0) | (values.abs() < 100))
+    _fail(frame, bad, name, f"{column} {{{column}!r}} is not American odds (e.g. -110, +120)")
+    return values.where(~empty).astype("Int64")
+
+
+def parse_dates(frame: pd.DataFrame, column: str, name: str, fmt: str, want: str) -> pd.Series:
+    """A date column in ``fmt``; an empty or unparsable value is an error."""
+    parsed = pd.to_datetime(frame[column], format=fmt, errors="coerce")
+    _fail(frame, parsed.isna(), name, f"{column} {{{column}!r}} is not a date (want {want})")
+    return parsed.dt.date
+
+
+def parse_timestamps(frame: pd.DataFrame, column: str, name: str) -> pd.Series:
+    """ISO 8601 times (an offset is honoured; none means UTC) as naive UTC; empty is missing."""
+    empty = frame[column] == ""
+    parsed = pd.to_datetime(
+        frame[column].where(~empty), utc=True, errors="coerce", format="ISO8601"
+    )
+    _fail(
+        frame,
+        ~empty & parsed.isna(),
+        name,
+        f"{column} {{{column}!r}} is not an ISO 8601 time (e.g. 2025-06-03T17:28:48-04:00)",
+    )
+    return parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+
+
+def parse_flags(frame: pd.DataFrame, column: str, name: str) -> pd.Series:
+    """0/1/true/false flags; empty is missing."""
+    text = frame[column].str.lower()
+    known = {"1": True, "0": False, "true": True, "false": False, "": None}
+    _fail(frame, ~text.isin(known), name, f"{column} {{{column}!r}} is not 0/1 or true/false")
+    return text.map(known).astype("boolean")
+
+
+def parse_teams(
+    frame: pd.DataFrame, column: str, name: str, allow_all_star: bool = False
+) -> pd.Series:
+    """Canonical team codes (empty stays None); an unknown team is an error naming the line."""
+    codes: dict[str, str | None] = {"": None}
+    out = []
+    for value, line in zip(frame[column], frame["_line"], strict=True):
+        if value not in codes:
+            if allow_all_star and value.upper() in ALL_STAR_NAMES:
+                codes[value] = None
+            else:
+                codes[value] = canonical_team(value, name, int(line))
+        out.append(codes[value])
+    return pd.Series(out, index=frame.index, dtype=object)
+
+
+def _nonempty(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
+    for column in columns:
+        _fail(frame, frame[column] == "", name, f"{column} is empty")
+
+
+# --------------------------------------------------------------------------------------------
+# The three formats
+# --------------------------------------------------------------------------------------------
+
+
+def parse_strikeoutcenter(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str]]:
+    """Each row -> an ``open`` and a ``close`` row, each with its own odds, time and main flag."""
+    _require(frame, STRIKEOUTCENTER_COLUMNS, name, "strikeoutcenter")
+    _nonempty(frame, ("event_id", "pitcher_name", "book"), name)
+    base = pd.DataFrame(index=frame.index)
+    base["game_date"] = parse_dates(frame, "game_date", name, "%Y-%m-%d", "YYYY-MM-DD")
+    base["pitcher_name"] = frame["pitcher_name"]
+    base["book"] = frame["book"]
+    base["line"] = parse_line_values(frame, "line", name)
+    base["event_id"] = frame["event_id"]
+    home = parse_teams(frame, "home_team", name, allow_all_star=True)
+    away = parse_teams(frame, "away_team", name, allow_all_star=True)
+    base["_teams"] = [tuple(t for t in pair if t) for pair in zip(home, away, strict=True)]
+    base["_line"] = frame["_line"]
+    sides = []
+    for snap in ("open", "close"):
+        part = base.copy()
+        part["snapshot"] = snap
+        part["over_odds"] = parse_odds(frame, f"{snap}_over_odds", name)
+        part["under_odds"] = parse_odds(frame, f"{snap}_under_odds", name)
+        part["captured_at"] = parse_timestamps(frame, f"{snap}_snapshot_at", name)
+        part["is_main"] = parse_flags(frame, f"is_main_line_at_{snap}", name)
+        sides.append(part)
+    out = pd.concat(sides, ignore_index=True)
+    return _merge_rescheduled(out)
+
+
+def _merge_rescheduled(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """One row per key when a pitcher's line appears under two events on one date.
+
+    That happens when a game is re-listed under a new event (a changed start time). The first
+    capture is the open and the last capture is the close, as for one event.
+    """
+    key = ["game_date", "pitcher_name", "book", "line", "snapshot"]
+    dupes = frame.duplicated(key, keep=False)
+    if not dupes.any():
+        return frame, []
+    order = frame.sort_values("captured_at", na_position="first", kind="stable")
+    first = order.drop_duplicates(key, keep="first")
+    last = order.drop_duplicates(key, keep="last")
+    kept = pd.concat(
+        [first[first["snapshot"] == "open"], last[last["snapshot"] != "open"]], ignore_index=True
+    )
+    lines = frame.loc[dupes & (frame["snapshot"] == "open")]
+    note = (
+        f"{len(lines) // 2 if len(lines) else 0} pitcher lines were listed under two events on "
+        f"one date (a re-listed game; file lines {', '.join(map(str, sorted(lines['_line'])[:6]))}"
+        f"{' ...' if len(lines) > 6 else ''}): open = first capture, close = last capture"
+    )
+    return kept.sort_values(["_line", "snapshot"], ignore_index=True), [note]
+
+
+def parse_steveliang(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str]]:
+    """Each row -> one ``posted`` row; Platform 1 = DraftKings, 2 = FanDuel; SO_Projection kept."""
+    _require(frame, STEVELIANG_COLUMNS, name, "steveliang")
+    _nonempty(frame, ("Pitcher",), name)
+    out = pd.DataFrame(index=frame.index)
+    out["game_date"] = parse_dates(frame, "Date", name, "%m/%d/%Y", "M/D/YYYY")
+    out["pitcher_name"] = frame["Pitcher"]
+    _fail(
+        frame,
+        ~frame["Platform"].isin(STEVELIANG_BOOKS),
+        name,
+        "Platform {Platform!r} is not 1 (DraftKings) or 2 (FanDuel)",
+    )
+    out["book"] = frame["Platform"].map(STEVELIANG_BOOKS)
+    out["line"] = parse_line_values(frame, "OU", name)
+    out["snapshot"] = "posted"
+    frame, notes = _drop_impossible_odds(frame, ("Over_Odds", "Under_Odds"), name)
+    out["over_odds"] = parse_odds(frame, "Over_Odds", name)
+    out["under_odds"] = parse_odds(frame, "Under_Odds", name)
+    projection = pd.to_numeric(frame["SO_Projection"], errors="coerce")
+    _fail(
+        frame,
+        (frame["SO_Projection"] != "") & (projection.isna() | (projection < 0)),
+        name,
+        "SO_Projection {SO_Projection!r} is not a number of strikeouts",
+    )
+    out["projection"] = projection
+    out["team"] = parse_teams(frame, "Team", name)  # read_csv_text strips "BOS " to "BOS"
+    out["_teams"] = [(t,) if t else () for t in out["team"]]
+    out["_line"] = frame["_line"]
+    return out.reset_index(drop=True), notes
+
+
+def _drop_impossible_odds(
+    frame: pd.DataFrame, columns: tuple[str, ...], name: str
+) -> tuple[pd.DataFrame, list[str]]:
+    """Blank numbers between -100 and 100, which no American price can be, with a note each.
+
+    The bettor's log has one (line 964, ``Over_Odds`` 1.4, whose own derived columns treat it
+    as +1.4): the row is kept with that price missing. Text that is no number stays an error.
+    """
+    out = frame.copy()
+    notes = []
+    for column in columns:
+        values = pd.to_numeric(out[column], errors="coerce")
+        impossible = values.notna() & (values.abs() < 100)
+        for value, line in zip(
+            out.loc[impossible, column], out.loc[impossible, "_line"], strict=True
+        ):
+            notes.append(
+                f"{name}, line {line}: {column} {value!r} is not American odds; stored as missing"
+            )
+        out.loc[impossible, column] = ""
+    return out, notes
+
+
+def parse_generic(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str]]:
+    """kcast's CSV: one price per row (``snapshot``), or open and close prices side by side."""
+    _require(frame, GENERIC_REQUIRED, name, "generic")
+    if "pitcher_name" not in frame.columns and "pitcher_id" not in frame.columns:
+        raise InputError("generic file needs a pitcher_name or a pitcher_id column", name, 1)
+    for optional in ("pitcher_name", "pitcher_id", "team", "opponent", "event_id"):
+        if optional not in frame.columns:
+            frame[optional] = ""
+    _nonempty(frame, ("book",), name)
+    _fail(
+        frame,
+        (frame["pitcher_name"] == "") & (frame["pitcher_id"] == ""),
+        name,
+        "the row has neither a pitcher_name nor a pitcher_id",
+    )
+    _fail(
+        frame,
+        (frame["pitcher_id"] != "") & ~frame["pitcher_id"].str.fullmatch(r"\d+"),
+        name,
+        "pitcher_id {pitcher_id!r} is not an MLBAM id (a whole number)",
+    )
+    base = pd.DataFrame(index=frame.index)
+    base["game_date"] = parse_dates(frame, "game_date", name, "%Y-%m-%d", "YYYY-MM-DD")
+    base["pitcher_name"] = frame["pitcher_name"]
+    base["_pitcher_id"] = pd.to_numeric(
+        frame["pitcher_id"].where(frame["pitcher_id"] != "")
+    ).astype("Int64")
+    base["book"] = frame["book"]
+    base["line"] = parse_line_values(frame, "line", name)
+    base["team"] = parse_teams(frame, "team", name)
+    opponent = parse_teams(frame, "opponent", name)
+    base["_teams"] = [
+        tuple(t for t in pair if t) for pair in zip(base["team"], opponent, strict=True)
+    ]
+    base["event_id"] = frame["event_id"].where(frame["event_id"] != "", None)
+    if "projection" in frame.columns:
+        projection = pd.to_numeric(frame["projection"], errors="coerce")
+        bad = (frame["projection"] != "") & (projection.isna() | (projection < 0))
+        _fail(frame, bad, name, "projection {projection!r} is not a number of strikeouts")
+        base["projection"] = projection
+    if "is_main" in frame.columns:
+        base["is_main"] = parse_flags(frame, "is_main", name)
+    base["_line"] = frame["_line"]
+    wide = [c for c in GENERIC_WIDE if c in frame.columns]
+    if wide:
+        if "snapshot" in frame.columns:
+            raise InputError("use either a snapshot column or open_/close_ odds columns", name, 1)
+        _require(frame, GENERIC_WIDE, name, "generic (open/close columns)")
+        parts = []
+        for snap in ("open", "close"):
+            part = base.copy()
+            part["snapshot"] = snap
+            part["over_odds"] = parse_odds(frame, f"{snap}_over_odds", name)
+            part["under_odds"] = parse_odds(frame, f"{snap}_under_odds", name)
+            stamp = f"{snap}_captured_at"
+            part["captured_at"] = parse_timestamps(frame, stamp, name) if stamp in frame else pd.NaT
+            has_price = part["over_odds"].notna() | part["under_odds"].notna()
+            parts.append(part[has_price])
+        out = pd.concat(parts, ignore_index=True)
+    else:
+        _require(frame, ("over_odds", "under_odds"), name, "generic")
+        out = base.copy()
+        snaps = (
+            frame["snapshot"].str.lower()
+            if "snapshot" in frame.columns
+            else pd.Series("posted", index=frame.index)
+        )
+        snaps = snaps.replace("", "posted")
+        _fail(
+            frame.assign(snapshot=snaps),
+            ~snaps.isin(SNAPSHOTS),
+            name,
+            "snapshot {snapshot!r} is not open, close or posted",
+        )
+        out["snapshot"] = snaps
+        out["over_odds"] = parse_odds(frame, "over_odds", name)
+        out["under_odds"] = parse_odds(frame, "under_odds", name)
+        if "captured_at" in frame.columns:
+            out["captured_at"] = parse_timestamps(frame, "captured_at", name)
+        out = out.reset_index(drop=True)
+    return out, []
+
+
+PARSERS = {
+    "generic": parse_generic,
+    "strikeoutcenter": parse_strikeoutcenter,
+    "steveliang": parse_steveliang,
+}
+
+
+def read_lines(path: str | Path, fmt: str = "auto") -> ParsedLines:
+    """Read and check a lines file; nothing is matched or written here."""
+    name = str(path)
+    if fmt != "auto" and fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r}; use auto, {', '.join(FORMATS)}", source=name)
+    raw = read_csv_text(path)
+    if fmt == "auto":
+        try:
+            fmt = detect_format([c for c in raw.columns if c != "_line"])
+        except InputError as exc:
+            raise InputError(exc.message, source=name, line=1) from exc
+    frame, notes = PARSERS[fmt](raw, name)
+    frame["source"] = SOURCE_OF_FORMAT[fmt]
+    _check_keys(frame, name)
+    return ParsedLines(name, fmt, SOURCE_OF_FORMAT[fmt], len(raw), frame, notes)
+
+
+def _check_keys(frame: pd.DataFrame, name: str) -> None:
+    """Two rows of one file with the same key (date, pitcher, book, line, snapshot) is an error."""
+    who = frame["pitcher_name"].copy()
+    if "_pitcher_id" in frame.columns:
+        who = who.where(who != "", "mlbam:" + frame["_pitcher_id"].astype(str))
+    key = pd.DataFrame(
+        {
+            "d": frame["game_date"],
+            "w": who,
+            "b": frame["book"],
+            "l": frame["line"],
+            "s": frame["snapshot"],
+        }
+    )
+    dupes = key.duplicated(keep="first")
+    if dupes.any():
+        second = frame[dupes].sort_values("_line").iloc[0]
+        same = key.eq(key.loc[second.name]).all(axis=1)
+        lines = sorted(frame.loc[same, "_line"])
+        raise InputError(
+            f"lines {', '.join(map(str, lines))} give the same price twice "
+            f"({second['game_date']}, {who[second.name]}, {second['book']}, "
+            f"{second['line']:g}, {second['snapshot']})",
+            source=name,
+            line=int(lines[-1]),
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Matching and writing
+# --------------------------------------------------------------------------------------------
+
+
+def resolve_lines(frame: pd.DataFrame, matcher: NameMatcher) -> pd.DataFrame:
+    """Add pitcher_id, team, game_id and match_note to parsed lines (one lookup per name-day)."""
+    out = frame.copy()
+    if "_pitcher_id" not in out.columns:
+        out["_pitcher_id"] = pd.array([pd.NA] * len(out), dtype="Int64")
+    if "team" not in out.columns:
+        out["team"] = None
+    keys = list(
+        zip(out["pitcher_name"], out["game_date"], out["_teams"], out["_pitcher_id"], strict=True)
+    )
+    cache: dict[tuple, object] = {}
+    ids, teams, games, notes = [], [], [], []
+    for (name, date, cands, given), file_team in zip(keys, out["team"], strict=True):
+        pid = None if pd.isna(given) else int(given)
+        k = (name, date, cands, pid)
+        if k not in cache:
+            cache[k] = matcher.resolve(name, date, cands, pitcher_id=pid)
+        m = cache[k]
+        ids.append(m.pitcher_id)
+        teams.append(m.team or file_team)
+        games.append(m.game_id)
+        notes.append(m.note)
+    out["pitcher_id"] = pd.array(ids, dtype="Int64")
+    out["team"] = teams
+    out["game_id"] = games
+    out["match_note"] = notes
+    missing_name = out["pitcher_name"] == ""
+    if missing_name.any():
+        out.loc[missing_name, "pitcher_name"] = [
+            matcher.name_of(int(p)) or f"mlbam:{int(p)}"
+            for p in out.loc[missing_name, "_pitcher_id"]
+        ]
+    return out
+
+
+def ingest_lines(
+    wh: Warehouse, path: str | Path, register: Register, fmt: str = "auto"
+) -> IngestReport:
+    """Read, check, match and upsert one lines file, all in one transaction."""
+    with logged_ingest(wh, "lines", str(path)) as report:
+        parsed = read_lines(path, fmt)
+        report.rows_read = parsed.rows_read
+        report.notes.extend(parsed.notes)
+        matcher = NameMatcher.from_warehouse(wh, register, parsed.frame["game_date"])
+        frame = resolve_lines(parsed.frame, matcher)
+        rows = frame[[c for c in LINE_COLUMNS if c in frame.columns]]
+        write_all(wh, report, [("prop_lines", rows)])
+        report.stats = {"format": parsed.format, "source": parsed.source, **match_summary(frame)}
+    return report
+
+
+def rematch_lines(wh: Warehouse, register: Register, source: str | None = None) -> IngestReport:
+    """Match the stored lines that have no start yet against the warehouse as it is now.
+
+    For lines captured before their game (The Odds API) or loaded before the starts. A line
+    keeps its pitcher when it has one; otherwise its name is resolved again, with its team when
+    known. Only rows whose match changed are rewritten; no row is added.
+    """
+    where = "game_id IS NULL" + (" AND source = $source" if source else "")
+    params = {"source": source} if source else {}
+    with logged_ingest(wh, "lines-rematch", source or "all sources") as report:
+        rows = wh.query(
+            "SELECT source, game_date, pitcher_name, book, line, snapshot, pitcher_id, team, "
+            f"match_note FROM prop_lines WHERE {where}",
+            params,
+        )
+        report.rows_read = len(rows)
+        if rows.empty:
+            return report
+        rows["game_date"] = pd.to_datetime(rows["game_date"]).dt.date
+        before = rows["match_note"].copy()
+        rows["_teams"] = [(t,) if isinstance(t, str) and t else () for t in rows["team"]]
+        rows["_pitcher_id"] = rows["pitcher_id"].astype("Int64")
+        matcher = NameMatcher.from_warehouse(wh, register, rows["game_date"])
+        after = resolve_lines(rows, matcher)
+        changed = (after["game_id"].notna()) | (after["match_note"] != before)
+        keep = after.loc[changed, [c for c in LINE_COLUMNS if c in after.columns]]
+        write_all(wh, report, [("prop_lines", keep)])
+        report.stats = {"lines without a start": len(rows), **match_summary(after)}
+    return report
+
+
+def match_summary(frame: pd.DataFrame) -> dict[str, object]:
+    """Rows, rows matched to a start, and the unmatched rows' reasons, per snapshot."""
+    out: dict[str, object] = {}
+    for snap, part in frame.groupby("snapshot", sort=True):
+        matched = int(part["game_id"].notna().sum())
+        reasons = part.loc[part["game_id"].isna(), "match_note"].map(note_status).value_counts()
+        out[f"{snap} rows"] = (
+            f"{len(part):,}, matched to a start {matched:,} ({matched / len(part):.1%})"
+            + (
+                f"; unmatched: {dict((str(k), int(v)) for k, v in reasons.items())}"
+                if len(reasons)
+                else ""
+            )
+        )
+    return out
+
+
+def note_status(note: object) -> str:
+    """The status word a match note starts with (``start``, ``no_games``, ...)."""
+    if not isinstance(note, str):
+        return "not_matched_yet"
+    head = note.split(":", 1)[0].strip()
+    return head if head in STATUSES else "other"
+
+
+# --------------------------------------------------------------------------------------------
+# Match report
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class MatchReport:
+    """How many of a set of stored lines are matched to a start, and why the rest are not."""
+
+    description: str
+    total: int
+    matched: int
+    reasons: dict[str, int]
+    unmatched: pd.DataFrame
+
+    @property
+    def rate(self) -> float:
+        return self.matched / self.total if self.total else math.nan
+
+
+def line_match_report(
+    wh: Warehouse,
+    source: str,
+    *,
+    book: str | None = None,
+    snapshot: str | None = None,
+    main_only: bool = False,
+    season: int | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    min_line: float | None = None,
+) -> MatchReport:
+    """Match rate of the stored lines of ``source`` (filtered) and the unmatched ones, with reasons.
+
+    A line counts as matched when its ``game_id`` is set. The reason of an unmatched line is the
+    status of its match note; ``stale`` marks lines whose pitcher has a start on that date in
+    the warehouse now (starts loaded after the lines: run ``kcast ingest lines-rematch``).
+    """
+    where = ["l.source = $source"]
+    params: dict[str, object] = {"source": source}
+    if book is not None:
+        where.append("l.book = $book")
+        params["book"] = book
+    if snapshot is not None:
+        where.append("l.snapshot = $snapshot")
+        params["snapshot"] = snapshot
+    if main_only:
+        where.append("l.is_main")
+    if season is not None:
+        where.append("year(l.game_date) = $season")
+        params["season"] = season
+    if start is not None:
+        where.append("l.game_date >= $start")
+        params["start"] = start
+    if end is not None:
+        where.append("l.game_date <= $end")
+        params["end"] = end
+    if min_line is not None:
+        where.append("l.line >= $min_line")
+        params["min_line"] = min_line
+    rows = wh.query(
+        f"""SELECT l.game_date, l.pitcher_name, l.book, l.line, l.snapshot, l.pitcher_id,
+                   l.team, l.game_id, l.match_note,
+                   EXISTS (SELECT 1 FROM pitcher_games p
+                           WHERE p.pitcher_id = l.pitcher_id AND p.game_date = l.game_date
+                             AND p.is_start) AS has_start_now
+            FROM prop_lines l WHERE {" AND ".join(where)}
+            ORDER BY l.game_date, l.pitcher_name, l.book, l.line, l.snapshot""",
+        params,
+    )
+    unmatched = rows[rows["game_id"].isna()].copy()
+    unmatched["reason"] = [
+        "stale" if stale else note_status(note)
+        for note, stale in zip(unmatched["match_note"], unmatched["has_start_now"], strict=True)
+    ]
+    reasons = unmatched["reason"].value_counts().to_dict()
+    parts = [f"source={source}"]
+    for label, value in (
+        ("book", book),
+        ("snapshot", snapshot),
+        ("season", season),
+        ("from", start),
+        ("to", end),
+        ("line>=", min_line),
+    ):
+        if value is not None:
+            parts.append(f"{label}={value}" if not label.endswith("=") else f"{label}{value}")
+    if main_only:
+        parts.append("main lines")
+    return MatchReport(
+        ", ".join(parts),
+        len(rows),
+        len(rows) - len(unmatched),
+        {str(k): int(v) for k, v in reasons.items()},
+        unmatched.drop(columns=["has_start_now", "game_id"]).reset_index(drop=True),
+    )
