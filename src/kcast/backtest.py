@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from kcast.config import Settings, get_settings
-from kcast.decisions import Thresholds, american_to_decimal, devig, line_probabilities_many
+from kcast.decisions import MarketBlend, Thresholds, american_to_decimal, devig
 from kcast.features.build import build_features, load_history, training_targets
 from kcast.systems.base import BasePredictor, SystemOutput
 from kcast.systems.boosted import BoostedPredictor
@@ -146,11 +146,14 @@ def run_backtest(
         t_fit += time.perf_counter() - tf
         tp = time.perf_counter()
         block_out: dict[str, SystemOutput] = {}
+        past = pd.concat(block_frames, ignore_index=True) if block_frames else None
         for system_id in boosted:
+            fitted[system_id].market_blend_ = _blend_from(past, outputs[system_id])
             block_out[system_id] = fitted[system_id].predict(rows, thresholds)
             outputs[system_id].append(block_out[system_id])
         for system_id in ensembles:
             ens = EnsembleV1Predictor(weights=ensemble_weights(settings))
+            ens.market_blend_ = _blend_from(past, outputs[system_id])
             outputs[system_id].append(ens.combine(block_out, rows, thresholds))
             # learned weights: fitted only on earlier blocks' graded member predictions
             if block_frames and all(m in outputs and outputs[m][:-1] for m in ens.member_ids):
@@ -159,7 +162,9 @@ def run_backtest(
                 weights = LearnedWeights(ens.member_ids).fit(pmfs, past_k).weights_
             else:
                 weights = ensemble_weights(settings)
-            learned = EnsembleV1Predictor(weights=weights).combine(block_out, rows, thresholds)
+            learned_ens = EnsembleV1Predictor(weights=weights)
+            learned_ens.market_blend_ = _blend_from(past, learned_out)
+            learned = learned_ens.combine(block_out, rows, thresholds)
             learned.frame["system_id"] = LEARNED
             learned_out.append(learned)
         block_frames.append(rows)
@@ -176,6 +181,20 @@ def run_backtest(
     timings["total"] = time.perf_counter() - t0
     preds = pd.concat([o.frame for o in all_outputs.values()], ignore_index=True)
     return BacktestResult(start, end, metrics, calibration, preds, timings, notes)
+
+
+def _blend_from(past: pd.DataFrame | None, earlier: list[SystemOutput]) -> MarketBlend:
+    """The market blend fitted on the graded lines of earlier blocks (the prior before that)."""
+    if past is None or not earlier:
+        return MarketBlend()
+    frame = pd.concat([o.frame for o in earlier], ignore_index=True)
+    actual = past["strikeouts"].to_numpy(float)
+    line = pd.to_numeric(frame["line"], errors="coerce").to_numpy(float)
+    market = pd.to_numeric(frame["market_p_over"], errors="coerce").to_numpy(float)
+    model = pd.to_numeric(frame["model_p_over"], errors="coerce").to_numpy(float)
+    graded = ~np.isnan(line) & (actual != line)
+    over = np.where(graded, (actual > line).astype(float), np.nan)
+    return MarketBlend.fit(model, market, over)
 
 
 def _stack(outs: list[SystemOutput]) -> SystemOutput:
@@ -290,9 +309,12 @@ def score(rows: pd.DataFrame, outputs: dict[str, SystemOutput]) -> tuple[dict, d
     y = actual_all[priced]
     for system_id, out in outputs.items():
         mean = out.frame["predicted_strikeouts"].to_numpy(float)
-        probs = line_probabilities_many(out.pmf, np.where(priced, line, np.nan))
-        p_over_cond = probs[:, 0] / np.clip(probs[:, 0] + probs[:, 1], 1e-9, None)
+        stated_over = pd.to_numeric(out.frame["p_over"], errors="coerce").to_numpy(float)
+        stated_under = pd.to_numeric(out.frame["p_under"], errors="coerce").to_numpy(float)
+        p_over_cond = stated_over / np.clip(stated_over + stated_under, 1e-9, None)
+        model_p = pd.to_numeric(out.frame["model_p_over"], errors="coerce").to_numpy(float)
         ll, brier = _prob_metrics(p_over_cond[graded], over[graded])
+        model_ll, model_brier = _prob_metrics(model_p[graded], over[graded])
         side = out.frame["recommendation"].to_numpy(object)
         side = np.where(priced, side, "PASS")
         profit = _profit(side, actual_all, line, oo, uo)
@@ -306,6 +328,8 @@ def score(rows: pd.DataFrame, outputs: dict[str, SystemOutput]) -> tuple[dict, d
             "rmse": float(np.sqrt(((mean[priced] - y) ** 2).mean())),
             "log_loss": ll,
             "brier": brier,
+            "model_log_loss": model_ll,
+            "model_brier": model_brier,
             "bets": int(bets.sum()),
             "win_rate": float(wins.sum() / decided.sum()) if decided.any() else None,
             "roi": float(profit[bets].sum() / bets.sum()) if bets.any() else None,
@@ -317,6 +341,7 @@ def score(rows: pd.DataFrame, outputs: dict[str, SystemOutput]) -> tuple[dict, d
             ),
         }
         calibration[system_id] = calibration_table(p_over_cond[graded], over[graded])
+        calibration[f"{system_id} (model alone)"] = calibration_table(model_p[graded], over[graded])
     ll, brier = _prob_metrics(market[graded], over[graded])
     metrics["market"] = {
         "n": int(priced.sum()),

@@ -121,6 +121,69 @@ class Decision:
     confidence: float
     recommendation: str
     reasons: list[str] = field(default_factory=list)
+    model_p_over: float | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# The market as evidence
+# --------------------------------------------------------------------------------------------
+
+MIN_BLEND_LINES = 300
+
+
+@dataclass(frozen=True)
+class MarketBlend:
+    """How a system's P(over) and the market's de-vigged P(over) combine into the stated one.
+
+    Logarithmic pooling: logit(P) = model_weight * logit(P_model) + market_weight * logit(P_market).
+    A line is evidence: where a system disagrees with it, the line has usually been right, so a
+    system's own probability is not an honest one until its record against the market says how
+    much to trust it. The weights are fitted on graded lines from before the day predicted
+    (``fit``); with fewer than ``MIN_BLEND_LINES`` of them the prior is used.
+    """
+
+    model_weight: float = 0.2
+    market_weight: float = 0.8
+    n: int = 0
+
+    def apply(self, p_model: float, p_market: float | None) -> float:
+        if p_market is None or (isinstance(p_market, float) and math.isnan(p_market)):
+            return p_model
+        z = self.model_weight * _logit(p_model) + self.market_weight * _logit(p_market)
+        return 1.0 / (1.0 + math.exp(-z))
+
+    @classmethod
+    def fit(
+        cls,
+        p_model: np.ndarray,
+        p_market: np.ndarray,
+        over: np.ndarray,
+        prior: MarketBlend | None = None,
+    ) -> MarketBlend:
+        """Weights that maximise the likelihood of the outcomes (pushes excluded by the caller)."""
+        from scipy.optimize import minimize
+
+        prior = prior or cls()
+        ok = ~(np.isnan(p_model) | np.isnan(p_market) | np.isnan(over))
+        if ok.sum() < MIN_BLEND_LINES:
+            return MarketBlend(prior.model_weight, prior.market_weight, int(ok.sum()))
+        x1 = _logit(np.clip(p_model[ok], 1e-4, 1 - 1e-4))
+        x2 = _logit(np.clip(p_market[ok], 1e-4, 1 - 1e-4))
+        y = over[ok]
+
+        def nll(w: np.ndarray) -> float:
+            z = w[0] * x1 + w[1] * x2
+            p = 1.0 / (1.0 + np.exp(-z))
+            p = np.clip(p, 1e-9, 1 - 1e-9)
+            return -float(np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+        best = minimize(nll, np.array([prior.model_weight, prior.market_weight]), method="BFGS")
+        w = np.clip(best.x, -1.0, 2.0)
+        return MarketBlend(float(w[0]), float(w[1]), int(ok.sum()))
+
+
+def _logit(p):  # noqa: ANN001, ANN202 - floats and arrays alike
+    return np.log(p / (1 - p)) if isinstance(p, np.ndarray) else math.log(p / (1 - p))
 
 
 def confidence_of(p_side: float, flags: list[str]) -> float:
@@ -144,12 +207,15 @@ def decide(
     flags: list[str],
     thresholds: Thresholds,
     confidence_factor: float = 1.0,
+    blend: MarketBlend | None = None,
 ) -> Decision:
     """OVER, UNDER or PASS for one prediction.
 
-    A side is bet when the predicted strikeouts clear the line by ``min_edge``, the confidence
-    reaches ``min_confidence``, no red flag blocks that side and, where both prices are known,
-    the bet has positive expected value at the offered odds (and beats the de-vigged market).
+    The stated probabilities are the system's own, pooled with the de-vigged market where both
+    prices are known (``blend``; see ``MarketBlend``). A side is bet when the predicted
+    strikeouts clear the line by ``min_edge``, the confidence reaches ``min_confidence``, no red
+    flag blocks that side and, where a price is known, the bet has positive expected value at the
+    offered odds.
     """
     if line is None or (isinstance(line, float) and math.isnan(line)):
         sharp = float(pmf[max(0, int(round(predicted)) - 1) : int(round(predicted)) + 2].sum())
@@ -158,6 +224,11 @@ def decide(
     p_over, p_under, p_push = line_probabilities(pmf, line)
     edge = predicted - line
     market = devig(over_odds, under_odds)
+    decided_mass = max(1e-9, p_over + p_under)
+    model_p_over = p_over / decided_mass
+    if market is not None:
+        stated = (blend or MarketBlend()).apply(min(max(model_p_over, 1e-4), 1 - 1e-4), market)
+        p_over, p_under = stated * decided_mass, (1.0 - stated) * decided_mass
     side = "OVER" if edge > 0 else "UNDER"
     p_side = p_over if side == "OVER" else p_under
     # confidence is about the decided bet: probability of winning it, pushes excluded
@@ -176,9 +247,7 @@ def decide(
         reasons.append("red flag against the over: " + ", ".join(sorted(BLOCKS_OVER & set(flags))))
     if ev is not None and ev <= 0:
         reasons.append(f"no value at {odds:+.0f} (EV {ev:+.3f} per unit)")
-    if market is not None:
-        market_side = market if side == "OVER" else 1.0 - market
-        if p_decided <= market_side:
-            reasons.append(f"market already prices {side.lower()} at {market_side:.3f}")
     recommendation = "PASS" if reasons else side
-    return Decision(p_over, p_under, p_push, edge, market, ev, conf, recommendation, reasons)
+    return Decision(
+        p_over, p_under, p_push, edge, market, ev, conf, recommendation, reasons, model_p_over
+    )

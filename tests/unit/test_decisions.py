@@ -8,6 +8,7 @@ from scipy.stats import binom
 
 from kcast.decisions import (
     MAX_K,
+    MarketBlend,
     OPENER,
     THIN_HISTORY,
     Thresholds,
@@ -54,28 +55,32 @@ def test_line_probabilities_read_the_distribution() -> None:
     assert pmf_median(pmf) == 5
 
 
+MODEL_ONLY = MarketBlend(1.0, 0.0)
+
+
 def test_decide_over_under_pass() -> None:
+    """The rules on the model's own probabilities (a blend that gives the market no weight)."""
     pmf = _pmf(26, 0.27)  # mean 7.0
     th = Thresholds(min_edge=0.5, min_confidence=60)
-    d = decide(pmf, pmf_mean(pmf), 5.5, -110, -110, [], th)
+    d = decide(pmf, pmf_mean(pmf), 5.5, -110, -110, [], th, blend=MODEL_ONLY)
     assert d.recommendation == "OVER" and d.edge == pytest.approx(1.5, abs=0.05)
     assert d.expected_value > 0 and d.confidence >= 60
-    d = decide(pmf, pmf_mean(pmf), 8.5, -110, -110, [], th)
+    d = decide(pmf, pmf_mean(pmf), 8.5, -110, -110, [], th, blend=MODEL_ONLY)
     assert d.recommendation == "UNDER"
-    d = decide(pmf, pmf_mean(pmf), 7.0, -110, -110, [], th)
+    d = decide(pmf, pmf_mean(pmf), 7.0, -110, -110, [], th, blend=MODEL_ONLY)
     assert d.recommendation == "PASS" and any("edge" in r for r in d.reasons)
-    d = decide(pmf, pmf_mean(pmf), None, None, None, [], th)
+    d = decide(pmf, pmf_mean(pmf), None, None, None, [], th, blend=MODEL_ONLY)
     assert d.recommendation == "PASS" and d.p_over is None
 
 
 def test_red_flags_block_overs_and_lower_confidence() -> None:
     pmf = _pmf(26, 0.27)
     th = Thresholds()
-    clean = decide(pmf, pmf_mean(pmf), 5.5, -110, -110, [], th)
-    flagged = decide(pmf, pmf_mean(pmf), 5.5, -110, -110, [OPENER], th)
+    clean = decide(pmf, pmf_mean(pmf), 5.5, -110, -110, [], th, blend=MODEL_ONLY)
+    flagged = decide(pmf, pmf_mean(pmf), 5.5, -110, -110, [OPENER], th, blend=MODEL_ONLY)
     assert clean.recommendation == "OVER" and flagged.recommendation == "PASS"
     assert any("red flag" in r for r in flagged.reasons)
-    thin = decide(pmf, pmf_mean(pmf), 5.5, -110, -110, [THIN_HISTORY], th)
+    thin = decide(pmf, pmf_mean(pmf), 5.5, -110, -110, [THIN_HISTORY], th, blend=MODEL_ONLY)
     assert thin.confidence == pytest.approx(clean.confidence * 0.85)
 
 
@@ -84,3 +89,39 @@ def test_no_value_at_a_bad_price() -> None:
     d = decide(pmf, pmf_mean(pmf), 5.5, -600, 400, [], Thresholds())
     assert d.recommendation == "PASS"
     assert any("market already prices" in r or "no value" in r for r in d.reasons)
+
+
+def test_market_blend_pools_log_odds() -> None:
+    from kcast.decisions import MarketBlend
+
+    blend = MarketBlend(0.5, 0.5)
+    assert blend.apply(0.7, 0.5) == pytest.approx(1 / (1 + np.exp(-0.5 * np.log(0.7 / 0.3))))
+    assert blend.apply(0.7, None) == 0.7
+    assert MarketBlend(0.0, 1.0).apply(0.9, 0.45) == pytest.approx(0.45)
+
+
+def test_market_blend_learns_to_ignore_noise() -> None:
+    """Outcomes drawn from the market's probabilities: a noisy model earns no weight."""
+    from kcast.decisions import MIN_BLEND_LINES, MarketBlend
+
+    rng = np.random.default_rng(1)
+    market = rng.uniform(0.35, 0.65, 4000)
+    over = (rng.uniform(size=4000) < market).astype(float)
+    model = np.clip(market + rng.normal(0, 0.12, 4000), 0.02, 0.98)
+    fitted = MarketBlend.fit(model, market, over)
+    assert abs(fitted.model_weight) < 0.15 and 0.8 < fitted.market_weight < 1.25
+    assert fitted.n == 4000
+    few = MarketBlend.fit(model[: MIN_BLEND_LINES - 1], market[: MIN_BLEND_LINES - 1],
+                          over[: MIN_BLEND_LINES - 1])
+    assert (few.model_weight, few.market_weight) == (MarketBlend().model_weight,
+                                                     MarketBlend().market_weight)
+
+
+def test_stated_probability_uses_the_market() -> None:
+    from kcast.decisions import MarketBlend
+
+    pmf = _pmf(26, 0.27)  # the model alone: P(over 5.5) about 0.75
+    d = decide(pmf, pmf_mean(pmf), 5.5, -110, -110, [], Thresholds(), blend=MarketBlend(0.0, 1.0))
+    assert d.model_p_over > 0.7
+    assert d.p_over == pytest.approx(0.5)
+    assert d.recommendation == "PASS"  # no value against a fair market that knows as much

@@ -25,6 +25,7 @@ from kcast.decisions import (
     OPENER,
     SHORT_REST,
     THIN_HISTORY,
+    MarketBlend,
     Thresholds,
     decide,
     pmf_mean,
@@ -56,6 +57,7 @@ PREDICTION_COLUMNS = (
     "line",
     "over_odds",
     "under_odds",
+    "model_p_over",
     "p_over",
     "p_under",
     "p_push",
@@ -132,6 +134,7 @@ class BasePredictor(ABC):
         self.fitted_ = False
         self.version_: str | None = None
         self.metadata_: dict[str, Any] = {}
+        self.market_blend_ = MarketBlend()
 
     # --- the contract --------------------------------------------------------------------
     def fit(self, frame: pd.DataFrame, **info: Any) -> BasePredictor:
@@ -184,6 +187,7 @@ class BasePredictor(ABC):
             thresholds or Thresholds(),
             confidence_factor,
             extra_flags,
+            self.market_blend_,
         )
 
     # --- persistence -----------------------------------------------------------------------
@@ -219,6 +223,7 @@ def build_output(
     thresholds: Thresholds,
     confidence_factor: np.ndarray | None = None,
     extra_flags: list[list[str]] | None = None,
+    blend: MarketBlend | None = None,
 ) -> SystemOutput:
     """Turn distributions into prediction rows with decisions (shared by every system)."""
     n = len(frame)
@@ -246,7 +251,7 @@ def build_output(
             row_flags.append(NO_LINE)
         elif oo is None or uo is None:
             row_flags.append(NO_ODDS)
-        d = decide(pmf[i], float(mean[i]), line, oo, uo, row_flags, thresholds, factor[i])
+        d = decide(pmf[i], float(mean[i]), line, oo, uo, row_flags, thresholds, factor[i], blend)
         rows.append(
             {
                 "predicted_strikeouts": round(float(mean[i]), 3),
@@ -256,6 +261,7 @@ def build_output(
                 "line": line,
                 "over_odds": oo,
                 "under_odds": uo,
+                "model_p_over": d.model_p_over,
                 "p_over": d.p_over,
                 "p_under": d.p_under,
                 "p_push": d.p_push,

@@ -110,7 +110,14 @@ class EnsembleV1Predictor(BasePredictor):
             self.version_ + "[" + ",".join(f"{m}={members[m].model_version}" for m in present) + "]"
         )
         out = build_output(
-            self.system_id, version, frame, pmf, thresholds or Thresholds(), factor, extra
+            self.system_id,
+            version,
+            frame,
+            pmf,
+            thresholds or Thresholds(),
+            factor,
+            extra,
+            self.market_blend_,
         )
         if missing:
             out.frame["reasons"] = (

@@ -37,7 +37,8 @@ N_BANDS = 4
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "max_depth": 4,
-    "eta": 0.04,
+    "eta": 0.1,
+    "max_bin": 64,
     "subsample": 0.8,
     "colsample_bytree": 0.8,
     "min_child_weight": 20,

@@ -6,12 +6,14 @@ To add a system: write its module (a ``BasePredictor`` subclass) and add one lin
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
 import pandas as pd
 
 from kcast.config import Settings, get_settings
+from kcast.decisions import MarketBlend
 from kcast.errors import ModelError, UnknownSystemError
 from kcast.systems.base import BasePredictor, meta_path
 from kcast.systems.boosted import BoostedPredictor
@@ -112,7 +114,13 @@ def load_system(
     system_id: str, wh: Warehouse | None = None, settings: Settings | None = None
 ) -> BasePredictor:
     """A ready system: its model from the path setting, else the registry's active version."""
-    settings = settings or get_settings()
+    system = _load_system(system_id, wh, settings or get_settings())
+    if wh is not None:
+        system.market_blend_ = learn_market_blend(wh, system_id)
+    return system
+
+
+def _load_system(system_id: str, wh: Warehouse | None, settings: Settings) -> BasePredictor:
     cls = system_class(system_id)
     if cls is EnsembleV1Predictor:
         return EnsembleV1Predictor(weights=ensemble_weights(settings))

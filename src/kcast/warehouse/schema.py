@@ -321,7 +321,12 @@ PREDICTIONS = Table(
         _c("over_odds", "INT64", "American odds for the over"),
         _c("under_odds", "INT64", "American odds for the under"),
         _c("book", "STRING", "whose line it is (consensus, DraftKings, ...)"),
-        _c("p_over", "FLOAT64", "P(strikeouts > line)"),
+        _c(
+            "model_p_over",
+            "FLOAT64",
+            "the system's own P(over), pushes excluded, before the market",
+        ),
+        _c("p_over", "FLOAT64", "P(strikeouts > line): the system pooled with the market"),
         _c("p_under", "FLOAT64", "P(strikeouts < line)"),
         _c("p_push", "FLOAT64", "P(strikeouts = line), whole-number lines only"),
         _c("market_p_over", "FLOAT64", "the market's de-vigged P(over)"),
