@@ -110,6 +110,27 @@ def active_model_path(wh: Warehouse, system_id: str) -> Path | None:
     return Path(rows["path"].iloc[0]) if len(rows) else None
 
 
+def learn_market_blend(wh: Warehouse, system_id: str, before: dt.date | None = None) -> MarketBlend:
+    """The system's market blend, fitted on its graded predictions (before ``before``)."""
+    before = before or dt.date.today()
+    rows = wh.query(
+        """SELECT model_p_over, market_p_over, line, actual_strikeouts
+           FROM pitcher_strikeout_predictions
+           WHERE system_id = $s AND game_date < $d AND actual_strikeouts IS NOT NULL
+             AND line IS NOT NULL AND model_p_over IS NOT NULL AND market_p_over IS NOT NULL
+             AND actual_strikeouts <> line""",
+        {"s": system_id, "d": before},
+    )
+    if rows.empty:
+        return MarketBlend()
+    over = (rows["actual_strikeouts"].astype(float) > rows["line"].astype(float)).astype(float)
+    return MarketBlend.fit(
+        rows["model_p_over"].to_numpy(float),
+        rows["market_p_over"].to_numpy(float),
+        over.to_numpy(float),
+    )
+
+
 def load_system(
     system_id: str, wh: Warehouse | None = None, settings: Settings | None = None
 ) -> BasePredictor:
