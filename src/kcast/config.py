@@ -30,6 +30,17 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("KCAST_WAREHOUSE", "warehouse"),
         description="A DuckDB file path, or bigquery://PROJECT/DATASET.",
     )
+    bigquery_endpoint: str | None = Field(
+        None,
+        validation_alias=AliasChoices("KCAST_BIGQUERY_ENDPOINT", "bigquery_endpoint"),
+        description="BigQuery API endpoint, e.g. a local emulator's http://127.0.0.1:9050 "
+        "(then no credentials are used). Unset: Google's, with application default credentials.",
+    )
+    bigquery_location: str | None = Field(
+        None,
+        validation_alias=AliasChoices("KCAST_BIGQUERY_LOCATION", "bigquery_location"),
+        description="BigQuery location (e.g. US, EU) for jobs; unset: the dataset's.",
+    )
     cache_dir: Path = Field(
         default_factory=_default_cache_dir,
         validation_alias=AliasChoices("KCAST_CACHE_DIR", "cache_dir"),
@@ -107,6 +118,13 @@ class Settings(BaseSettings):
     system_timeout: float = Field(
         10.0, gt=0, validation_alias=AliasChoices("KCAST_SYSTEM_TIMEOUT", "system_timeout")
     )
+
+    @field_validator(
+        "register_path", "v1_model_path", "v1_6_model_path", "odds_api_key", mode="before"
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("active_systems")
     @classmethod

@@ -351,8 +351,9 @@ def predict_rows(
     """Predict given starter rows (features once, lines attached, every system)."""
     thresholds = Thresholds(settings.min_edge, settings.min_confidence)
     features = slate_features(wh, starters)
-    if len(features):
-        features = attach_lines(wh, features)
+    if features.empty:  # nobody starts: nothing to predict, and no system has failed
+        return SlateResult(date, features, errors=dict(load_errors or {}))
+    features = attach_lines(wh, features)
     result = run_systems(features, systems, thresholds, call)
     result.date = date
     result.errors = {**(load_errors or {}), **result.errors}

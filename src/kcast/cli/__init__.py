@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from kcast.cli import ingest, systems, warehouse
+from kcast.cli import ingest, monitoring, run, service, systems, warehouse
 from kcast.errors import KcastError
 
 app = typer.Typer(
@@ -15,12 +15,17 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.command()(run.run)
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(warehouse.app, name="warehouse")
 app.command()(systems.train)
 app.command()(systems.predict)
 app.command()(systems.grade)
 app.command()(systems.backtest)
+app.command()(service.serve)
+app.command()(service.validate)
+app.command()(monitoring.query)
+app.command()(monitoring.status)
 
 
 def main() -> None:

@@ -43,7 +43,8 @@ def get_warehouse(url: str | None = None) -> Warehouse:
 
 def print_report(report: IngestReport) -> None:
     """What an ingest wrote, table by table, then its notes."""
-    table = Table(title=f"{report.kind}: {report.target}", title_justify="left")
+    console.print(f"[bold]{report.kind}[/]: {report.target}", highlight=False)
+    table = Table()
     table.add_column("table")
     table.add_column("inserted", justify="right")
     table.add_column("updated", justify="right")

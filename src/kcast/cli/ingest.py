@@ -88,12 +88,14 @@ def starts(
     file: Path = typer.Argument(..., help="The Statcast-derived start log (CSV, plain or .gz)."),
     season: list[int] = typer.Option([], "--season", help="Season(s) to load; default: all."),
     warehouse: str | None = WarehouseOpt,
+    register: Path | None = RegisterOpt,
 ) -> None:
     """Statcast-derived per-start logs: starts with pitch counts (the lowest-ranked source)."""
+    from kcast.data.register import Register
     from kcast.data.starts import ingest_starts
 
     wh = get_warehouse(warehouse)
-    report = ingest_starts(wh, file, seasons=season)
+    report = ingest_starts(wh, file, seasons=season, register=Register.load(register))
     print_report(report)
 
 

@@ -107,7 +107,9 @@ def print_picks(result) -> None:  # noqa: ANN001
         key = (r["game_id"], r["pitcher_id"])
         name = str(r["pitcher_id"])
         if names is not None and "pitcher_name" in names.columns:
-            name = names.loc[key, "pitcher_name"]
+            found = names.loc[key, "pitcher_name"]
+            if isinstance(found, str) and found:
+                name = found
         extra = [
             f"{by_system[s].loc[key, 'predicted_strikeouts']:.2f}"
             if key in by_system[s].index

@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from kcast.data.ingest import IngestReport, logged_ingest, write_all
+from kcast.data.register import Register
 from kcast.data.retrosheet import season_stats
 from kcast.data.retrosheet_csv import read_csv_file
 from kcast.errors import InputError
@@ -248,8 +249,16 @@ def build_frames(starts: pd.DataFrame, ids: dict[int, str]) -> StartsFrames:
     return StartsFrames(games, pitchers)
 
 
-def ingest_starts(wh: Warehouse, path: str | Path, seasons: Iterable[int] = ()) -> IngestReport:
-    """Read the start log and upsert its games and starts, all in one transaction."""
+def ingest_starts(
+    wh: Warehouse,
+    path: str | Path,
+    seasons: Iterable[int] = (),
+    register: Register | None = None,
+) -> IngestReport:
+    """Read the start log and upsert its games and starts, all in one transaction.
+
+    With ``register``, the pitchers' names and other ids are stored in ``players`` too.
+    """
     with logged_ingest(wh, "starts", str(path)) as report:
         starts = read_starts(path)
         report.rows_read = len(starts)
@@ -266,7 +275,18 @@ def ingest_starts(wh: Warehouse, path: str | Path, seasons: Iterable[int] = ()) 
             wh.query(f"SELECT game_id FROM games WHERE season IN ({seasons_in})")["game_id"]
         )
         new = set(frames.games["game_id"]) - known
-        write_all(wh, report, [("games", frames.games), ("pitcher_games", frames.pitcher_games)])
+        writes = [("games", frames.games), ("pitcher_games", frames.pitcher_games)]
+        if register is not None:
+            people = register.players_frame()
+            seen = people[people["player_id"].isin(set(frames.pitcher_games["pitcher_id"]))]
+            missing = set(frames.pitcher_games["pitcher_id"]) - set(seen["player_id"])
+            if missing:
+                report.notes.append(
+                    f"{len(missing)} pitchers are not in the register: "
+                    + ", ".join(str(m) for m in sorted(missing)[:20])
+                )
+            writes.insert(0, ("players", seen.drop(columns=["source"]).assign(source=SOURCE)))
+        write_all(wh, report, writes)
         report.stats = season_stats(frames.pitcher_games)
         for season, g in frames.games.groupby("season"):
             report.stats[str(season)]["games"] = len(g)
