@@ -1,0 +1,97 @@
+"""Benchmark: a full-season walk-forward backtest and `kcast predict` for one slate.
+
+    python benchmarks/bench_predict.py --warehouse PATH [--season 2025] [--date 2025-07-20]
+
+PATH must hold the seasons before and including --season with lines (for example the warehouse
+`kcast run --data ../shared/data --date 2025-07-20` builds). The warehouse is copied, not changed.
+Prints a Markdown table for docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--warehouse", type=Path, required=True)
+    parser.add_argument("--season", type=int, default=2025)
+    parser.add_argument("--date", default="2025-07-20")
+    parser.add_argument("--retrain-days", type=int, default=30)
+    args = parser.parse_args()
+
+    from kcast.backtest import run_backtest
+    from kcast.config import get_settings
+    from kcast.slate import predict_date, slate_starters
+    from kcast.training import train_systems
+    from kcast.warehouse import open_warehouse
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.duckdb"
+        shutil.copy(args.warehouse, path)
+        wh = open_warehouse(str(path))
+        starts = wh.query(
+            "SELECT MIN(game_date) AS a, MAX(game_date) AS b, COUNT(*) AS n FROM pitcher_games "
+            "WHERE season = $s AND is_start AND game_type = 'regular'",
+            {"s": args.season},
+        ).iloc[0]
+        t0 = time.perf_counter()
+        result = run_backtest(wh, starts["a"], starts["b"], retrain_days=args.retrain_days)
+        backtest_s = time.perf_counter() - t0
+
+        day = dt.date.fromisoformat(args.date)
+        models = Path(tmp) / "models"
+        train_systems(wh, day, models)
+        settings = get_settings()
+        from kcast.slate import load_systems
+
+        systems, _ = load_systems(wh, settings)
+        n_starters = len(slate_starters(wh, day))
+        timings = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            predict_date(wh, day, settings, systems)
+            timings.append(time.perf_counter() - t0)
+        wh.close()
+        env_cmd = [
+            str(Path(sys.executable).with_name("kcast")),
+            "predict",
+            "--date",
+            args.date,
+            "--warehouse",
+            str(path),
+        ]
+        import os
+
+        env = {**os.environ, "KCAST_MODEL_DIR": str(models)}
+        t0 = time.perf_counter()
+        subprocess.run(env_cmd, check=True, stdout=subprocess.DEVNULL, env=env)
+        cli_s = time.perf_counter() - t0
+
+    print("| step | wall time (s) |\n|---|---:|")
+    print(
+        f"| backtest {args.season}: {int(starts['n'])} starts, 3 systems + learned ensemble, "
+        f"refit every {args.retrain_days} days | {backtest_s:.1f} |"
+    )
+    for k, v in result.timings.items():
+        print(f"| &nbsp;&nbsp;of which {k} | {v:.1f} |")
+    timings.sort()
+    print(
+        f"| predict {args.date} ({n_starters} starters, 3 systems, stored), after start-up: "
+        f"median of 5 | {timings[2]:.2f} |"
+    )
+    print(
+        f"| `kcast predict --date {args.date}` as a command (start-up, model loading included) "
+        f"| {cli_s:.2f} |"
+    )
+
+
+if __name__ == "__main__":
+    main()
