@@ -359,3 +359,36 @@ FOUNDATION_TABLES = (
 PREDICTION_TABLES = (MODEL_REGISTRY, PREDICTIONS)
 
 TABLES: dict[str, Table] = {t.name: t for t in FOUNDATION_TABLES + PREDICTION_TABLES}
+
+
+def markdown() -> str:
+    """``docs/warehouse.md``: every table and column (``python -m kcast.warehouse.schema``)."""
+    out = [
+        "# Warehouse tables",
+        "",
+        "Generated from `src/kcast/warehouse/schema.py` (`python -m kcast.warehouse.schema >"
+        " docs/warehouse.md`); a test keeps the two in step. Types are BigQuery's; DuckDB uses"
+        " BIGINT, DOUBLE, VARCHAR, DATE, TIMESTAMP and BOOLEAN. Every write is a MERGE on the"
+        " table's key, so re-running an ingest never duplicates a row.",
+        "",
+    ]
+    for table in TABLES.values():
+        out += [f"## `{table.name}`", "", table.doc, "", f"Key: `{', '.join(table.key)}`."]
+        if table.rank:
+            out.append(
+                f"Sources merge by `{table.rank}`: a higher-ranked source's values win and a lower"
+                " one only fills gaps (" + ", ".join(f"{k} {v}" for k, v in SOURCE_RANK.items())
+                + ")."
+            )
+        elif table.merge == "replace":
+            out.append("A new row for a key replaces the stored one.")
+        out += ["", "| column | type | | meaning |", "|---|---|---|---|"]
+        for c in table.columns:
+            flag = "key" if c.name in table.key else ("required" if c.required else "")
+            out.append(f"| `{c.name}` | {c.type} | {flag} | {c.doc} |")
+        out.append("")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(markdown())
