@@ -109,3 +109,110 @@ def history_frame(history_warehouse: Path):
         return load_history(wh)
     finally:
         wh.close()
+
+
+BACKTEST_START = "2022-06-14"  # the first and last dates of the real 2022 prop lines
+BACKTEST_END = "2022-09-08"
+
+
+@pytest.fixture(scope="session")
+def backtest_warehouse(tmp_path_factory: pytest.TempPathFactory, register) -> Path:
+    """A warehouse filled by a real backtest (built once per run, about two minutes).
+
+    The 2021 and 2022 Retrosheet seasons, the real 2022 DraftKings/FanDuel strikeout lines, and
+    ``run_backtest`` from BACKTEST_START to BACKTEST_END (every system, walk-forward) written
+    and graded with ``write_backtest``. The backtest's metrics are saved beside it as
+    ``backtest_metrics.json``. Shared read-only: copy the file before writing to it.
+    """
+    import datetime as dt
+    import json
+
+    from kcast.backtest import run_backtest, write_backtest
+    from kcast.config import Settings
+    from kcast.data.lines import ingest_lines
+    from kcast.data.retrosheet import ingest_retrosheet
+    from kcast.warehouse import open_warehouse
+
+    root = tmp_path_factory.mktemp("backtest")
+    path = root / "backtest.duckdb"
+    settings = Settings(
+        _env_file=None,
+        warehouse=str(path),
+        active_systems="v1_baseline,v1_6_rolling,ensemble_v1",
+        min_edge=0.5,
+        min_confidence=60.0,
+        ensemble_v1_weight=0.3,
+        ensemble_v1_6_weight=0.5,
+    )
+    wh = open_warehouse(str(path))
+    try:
+        ingest_retrosheet(wh, [EVENTS / "2021eve.zip", EVENTS / "2022eve.zip"], register)
+        ingest_lines(wh, PROPS / "steveliang00_dk_fd_k_props_2022.csv.gz", register)
+        result = run_backtest(
+            wh,
+            dt.date.fromisoformat(BACKTEST_START),
+            dt.date.fromisoformat(BACKTEST_END),
+            settings=settings,
+        )
+        write_backtest(wh, result)
+    finally:
+        wh.close()
+    (root / "backtest_metrics.json").write_text(json.dumps(result.metrics, default=str))
+    return path
+
+
+@pytest.fixture(scope="session")
+def trained_warehouse(history_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the 2018-2019 warehouse whose boosted systems are trained on games before
+    2019-07-01 and registered (models in a session folder). Built once per run; copy it before
+    writing to it."""
+    import datetime as dt
+    import shutil
+
+    from kcast.training import train_systems
+    from kcast.warehouse import open_warehouse
+
+    root = tmp_path_factory.mktemp("trained")
+    path = root / "trained.duckdb"
+    shutil.copy(history_warehouse, path)
+    wh = open_warehouse(str(path))
+    try:
+        train_systems(wh, dt.date(2019, 7, 1), root / "models")
+    finally:
+        wh.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def service_factory(trained_warehouse: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Start real prediction workers (uvicorn on a free 127.0.0.1 port, in a thread of this
+    process) over copies of ``trained_warehouse``; each is stopped after the module.
+
+    ``start(**settings)`` returns ``(server, state)``: ``server.url`` to talk HTTP to, and the
+    app's ``ServiceState`` (its breakers, fault hook and systems) for fault injection.
+    """
+    import shutil
+
+    from kcast.config import ALL_SYSTEMS_DEFAULT, Settings
+    from kcast.service import BackgroundServer, create_app
+
+    servers = []
+
+    def start(**overrides):
+        path = tmp_path_factory.mktemp("service") / "service.duckdb"
+        shutil.copy(trained_warehouse, path)
+        values = {
+            "warehouse": str(path),
+            "active_systems": ALL_SYSTEMS_DEFAULT,
+            "v1_model_path": None,
+            "v1_6_model_path": None,
+            **overrides,
+        }
+        app = create_app(Settings(**values))
+        server = BackgroundServer(app).start()
+        servers.append(server)
+        return server, app.state.kcast
+
+    yield start
+    for server in servers:
+        server.stop()

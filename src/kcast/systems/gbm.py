@@ -43,7 +43,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "colsample_bytree": 0.8,
     "min_child_weight": 20,
     "lambda": 5.0,
-    "nthread": 2,
+    "nthread": 1,  # one thread per model: faster than two on a shared 2-core machine
     "seed": 7,
 }
 MAX_ROUNDS = 1500

@@ -7,6 +7,7 @@ views in ``kcast/sql/views`` are created or replaced. Running ``migrate`` twice 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -15,7 +16,7 @@ import pandas as pd
 
 from kcast.errors import WarehouseError
 from kcast.warehouse.base import Warehouse, utc_now
-from kcast.warehouse.schema import SCHEMA_MIGRATIONS, TABLES
+from kcast.warehouse.schema import PREDICTIONS, SCHEMA_MIGRATIONS, TABLES, Column, Table
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,160 @@ def _create(*names: str) -> Callable[[Warehouse], None]:
     return run
 
 
+# --------------------------------------------------------------------------------------------
+# Migration 3: the original single-system predictions table -> one row per system
+# --------------------------------------------------------------------------------------------
+
+LEGACY_TABLE = "pitcher_strikeout_predictions_legacy"
+LEGACY_SYSTEM = "v1_baseline"
+
+LEGACY_PREDICTIONS = Table(
+    "pitcher_strikeout_predictions",
+    "The original system's table: ONE row per pitcher per day, written by its single model "
+    "(v1), without system_id. Migration 3 moves it to pitcher_strikeout_predictions_legacy.",
+    (
+        Column("game_date", "DATE", "date of the game", True),
+        Column("game_id", "STRING", "games.game_id (home team + YYYYMMDD + game number)", True),
+        Column("pitcher_id", "INT64", "MLBAM id", True),
+        Column("pitcher_lookup", "STRING", "the original's name key, e.g. gerritcole"),
+        Column("pitcher_name", "STRING", "for readers"),
+        Column("team", "STRING", "the pitcher's team"),
+        Column("opponent", "STRING", "the opposing team"),
+        Column("is_home", "BOOL", "pitching at home"),
+        Column("line", "FLOAT64", "the sportsbook line (null if none)"),
+        Column("over_odds", "INT64", "American odds for the over"),
+        Column("under_odds", "INT64", "American odds for the under"),
+        Column("predicted_strikeouts", "FLOAT64", "the model's predicted strikeouts", True),
+        Column("confidence", "FLOAT64", "0-100"),
+        Column("recommendation", "STRING", "OVER, UNDER or PASS"),
+        Column("edge", "FLOAT64", "predicted strikeouts minus the line"),
+        Column("red_flags", "STRING", "comma-separated red flags"),
+        Column("model_version", "STRING", "the model that answered"),
+        Column("created_at", "TIMESTAMP", "when predicted (UTC)"),
+        Column("actual_strikeouts", "INT64", "what happened, where it was filled in"),
+    ),
+    key=("game_date", "pitcher_id"),
+)
+
+# New columns every row needs; where a legacy row has none, this value is written instead.
+LEGACY_DEFAULTS = {
+    "system_id": f"'{LEGACY_SYSTEM}'",
+    "model_version": "'legacy'",
+    "confidence": "0.0",
+    "recommendation": "'PASS'",
+    "created_at": "CAST(game_date AS TIMESTAMP)",
+}
+# Legacy columns without which a row cannot be placed in the new table.
+LEGACY_REQUIRED = ("game_id", "pitcher_id", "game_date", "predicted_strikeouts")
+
+SQL_TYPES = {
+    "INT64": "BIGINT",
+    "FLOAT64": "DOUBLE",
+    "STRING": "VARCHAR",
+    "DATE": "DATE",
+    "TIMESTAMP": "TIMESTAMP",
+    "BOOL": "BOOLEAN",
+}
+
+
+def is_legacy_predictions(wh: Warehouse) -> bool:
+    """True when ``pitcher_strikeout_predictions`` still holds rows without a system."""
+    if not wh.table_exists(PREDICTIONS.name):
+        return False
+    if "system_id" not in wh.table_columns(PREDICTIONS.name):
+        return True
+    sql = f"SELECT COUNT(*) AS n FROM {PREDICTIONS.name} WHERE system_id IS NULL"
+    return int(wh.query(sql)["n"].iloc[0]) > 0
+
+
+def legacy_select(legacy_columns: list[str]) -> str:
+    """The SELECT that maps legacy rows onto every column of the new table, typed."""
+    have = set(legacy_columns)
+    exprs = []
+    for col in PREDICTIONS.columns:
+        value = col.name if col.name in have else "NULL"
+        if col.name in LEGACY_DEFAULTS:
+            value = (
+                f"COALESCE({col.name}, {LEGACY_DEFAULTS[col.name]})"
+                if col.name in have
+                else LEGACY_DEFAULTS[col.name]
+            )
+        exprs.append(f"CAST({value} AS {SQL_TYPES[col.type]}) AS {col.name}")
+    return "SELECT " + ",\n       ".join(exprs) + f"\nFROM {LEGACY_TABLE}"
+
+
+def frame_checksum(frame: pd.DataFrame) -> str:
+    """A SHA-256 over every value of the rows, in key order (equal frames, equal sums)."""
+    key = list(PREDICTIONS.key)
+    ordered = frame.sort_values(key).reset_index(drop=True)
+    hashes = pd.util.hash_pandas_object(ordered, index=False)
+    return hashlib.sha256(hashes.to_numpy().tobytes()).hexdigest()
+
+
+def _check_legacy_rows(wh: Warehouse, columns: list[str]) -> None:
+    """Refuse (changing nothing) legacy rows that cannot be keyed in the new table."""
+    name = PREDICTIONS.name
+    missing = [c for c in LEGACY_REQUIRED if c not in columns]
+    if missing:
+        raise WarehouseError(
+            f"{name} has no system_id and lacks columns {missing}; it is not the legacy "
+            "single-system table kcast can migrate (docs/monitoring.md describes it)"
+        )
+    nulls = " OR ".join(f"{c} IS NULL" for c in LEGACY_REQUIRED)
+    bad = int(wh.query(f"SELECT COUNT(*) AS n FROM {name} WHERE {nulls}")["n"].iloc[0])
+    if bad:
+        raise WarehouseError(
+            f"{name}: {bad} legacy rows lack one of {list(LEGACY_REQUIRED)}; fix or delete "
+            "them and migrate again (nothing was changed)"
+        )
+    key = "game_id, pitcher_id"
+    if "system_id" in columns:
+        key += f", COALESCE(system_id, '{LEGACY_SYSTEM}')"
+    dupes = wh.query(
+        f"SELECT game_id, pitcher_id, COUNT(*) AS n FROM {name} GROUP BY {key} "
+        "HAVING COUNT(*) > 1 ORDER BY game_id, pitcher_id LIMIT 3"
+    )
+    if len(dupes):
+        raise WarehouseError(
+            f"{name}: legacy rows share a (game_id, pitcher_id), e.g. "
+            f"{dupes[['game_id', 'pitcher_id']].to_dict('records')}; keep one row per pitcher "
+            "per game and migrate again (nothing was changed)"
+        )
+
+
+def split_legacy_predictions(wh: Warehouse) -> None:
+    """Move the single-system table aside and copy every row in, tagged ``v1_baseline``.
+
+    The old table is kept whole as ``pitcher_strikeout_predictions_legacy``. The copy is
+    checked by row count and by a checksum over every copied value before the step commits
+    (``migrate`` runs each step in a transaction). Does nothing on a warehouse whose
+    predictions all carry a system_id, so it is safe to run twice.
+    """
+    name = PREDICTIONS.name
+    if not is_legacy_predictions(wh):
+        return
+    if wh.table_exists(LEGACY_TABLE):
+        raise WarehouseError(
+            f"{name} still has rows without system_id but {LEGACY_TABLE} already exists; "
+            f"rename or drop {LEGACY_TABLE} and migrate again (nothing was changed)"
+        )
+    columns = wh.table_columns(name)
+    _check_legacy_rows(wh, columns)
+    wh.execute(f"ALTER TABLE {name} RENAME TO {LEGACY_TABLE}")
+    wh.create_table(PREDICTIONS)
+    select = legacy_select(columns)
+    wh.execute(f"INSERT INTO {name} ({', '.join(PREDICTIONS.column_names)})\n{select}")
+    expected = wh.query(select)
+    copied = wh.query(f"SELECT {', '.join(PREDICTIONS.column_names)} FROM {name}")
+    old_rows = int(wh.query(f"SELECT COUNT(*) AS n FROM {LEGACY_TABLE}")["n"].iloc[0])
+    if not (old_rows == len(expected) == len(copied)):
+        raise WarehouseError(
+            f"migrating {name}: {old_rows} legacy rows but {len(copied)} copied; rolled back"
+        )
+    if frame_checksum(expected) != frame_checksum(copied):
+        raise WarehouseError(f"migrating {name}: the copied rows' checksum differs; rolled back")
+
+
 MIGRATIONS: list[Migration] = [
     Migration(
         1,
@@ -45,6 +200,12 @@ MIGRATIONS: list[Migration] = [
         2,
         "prediction systems: model registry and per-system predictions",
         _create("model_registry", "pitcher_strikeout_predictions"),
+    ),
+    Migration(
+        3,
+        "legacy single-system predictions: kept as pitcher_strikeout_predictions_legacy, "
+        "copied in as v1_baseline",
+        split_legacy_predictions,
     ),
 ]
 

@@ -1,0 +1,308 @@
+"""Monitoring: the ready-made queries over the warehouse's views, and the daily status checks.
+
+The five views (``kcast/sql/views``: daily_coverage, system_agreement, todays_picks,
+system_performance, system_error_drift) are created by the migrations. The nineteen queries
+(``kcast/sql/queries``) read them and the predictions table; each file starts with a comment
+saying what it answers and which parameters it takes. ``$date`` defaults to the latest game
+date with predictions. ``daily_status`` runs the original system's daily checks: every active
+system predicted every pitcher, the systems mostly agree, and the ensemble made its picks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+
+from kcast.errors import InputError
+from kcast.warehouse import Warehouse
+
+PREDICTIONS = "pitcher_strikeout_predictions"
+ENSEMBLE = "ensemble_v1"
+VIEWS = (
+    "daily_coverage",
+    "system_agreement",
+    "todays_picks",
+    "system_performance",
+    "system_error_drift",
+)
+
+# Daily check thresholds (SEED: strong + moderate agreement above 70%; warn under 80%).
+AGREEMENT_MIN = 0.70
+AGREEMENT_WARN = 0.80
+
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_HEADER = re.compile(r"^--\s*([a-z0-9_]+):\s*(.+)$")
+
+
+@dataclass(frozen=True)
+class SavedQuery:
+    """One file of ``kcast/sql/queries``."""
+
+    name: str
+    question: str
+    description: str
+    params: tuple[str, ...]
+    sql: str
+
+
+def _parse_query(name: str, text: str) -> SavedQuery:
+    lines = text.splitlines()
+    header = []
+    for line in lines:
+        if not line.startswith("--"):
+            break
+        header.append(line.removeprefix("--").strip())
+    first = _HEADER.match(lines[0]) if lines else None
+    if first is None or first.group(1) != name:
+        raise InputError(
+            f"query file {name}.sql must start with '-- {name}: <the question it answers>'"
+        )
+    body = "\n".join(line for line in lines if not line.lstrip().startswith("--"))
+    params = tuple(dict.fromkeys(_PARAM.findall(body)))
+    return SavedQuery(name, first.group(2).strip(), "\n".join(header), params, text)
+
+
+def load_queries() -> dict[str, SavedQuery]:
+    """Every saved query, by name."""
+    folder = resources.files("kcast") / "sql" / "queries"
+    queries = {}
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".sql"):
+            name = entry.name.removesuffix(".sql")
+            queries[name] = _parse_query(name, entry.read_text(encoding="utf-8"))
+    return queries
+
+
+def get_query(name: str) -> SavedQuery:
+    """The saved query called ``name``; an ``InputError`` listing the others if none is."""
+    queries = load_queries()
+    try:
+        return queries[name]
+    except KeyError:
+        raise InputError(
+            f"unknown query {name!r}; `kcast query --list` shows them: {', '.join(queries)}"
+        ) from None
+
+
+def latest_prediction_date(wh: Warehouse) -> dt.date | None:
+    """The latest game date with a prediction, or None for an empty table."""
+    value = wh.query(f"SELECT MAX(game_date) AS d FROM {PREDICTIONS}")["d"].iloc[0]
+    if value is None or pd.isna(value):
+        return None
+    return pd.Timestamp(value).date()
+
+
+@dataclass
+class QueryResult:
+    name: str
+    params: dict[str, Any]
+    frame: pd.DataFrame
+
+
+def run_query(wh: Warehouse, name: str, date: dt.date | None = None) -> QueryResult:
+    """Run a saved query; ``$date`` defaults to the latest game date with predictions."""
+    query = get_query(name)
+    params: dict[str, Any] = {}
+    for param in query.params:
+        if param != "date":
+            raise InputError(f"query {name} takes ${param}, which kcast cannot supply")
+        params["date"] = date or latest_prediction_date(wh)
+    return QueryResult(name, params, wh.query(query.sql, params))
+
+
+def run_view(wh: Warehouse, view: str) -> pd.DataFrame:
+    """Every row of one of the five monitoring views."""
+    if view not in VIEWS:
+        raise InputError(f"unknown view {view!r}; the views are: {', '.join(VIEWS)}")
+    return wh.query(f"SELECT * FROM {view}")
+
+
+# --------------------------------------------------------------------------------------------
+# Daily status
+# --------------------------------------------------------------------------------------------
+
+PASS, WARN, FAIL = "pass", "warn", "fail"
+
+
+@dataclass
+class Check:
+    name: str
+    status: str
+    detail: str
+
+
+@dataclass
+class StatusReport:
+    date: dt.date | None
+    active_systems: list[str]
+    checks: list[Check] = field(default_factory=list)
+    picks: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def ok(self) -> bool:
+        """No check failed (warnings allowed)."""
+        return all(c.status != FAIL for c in self.checks)
+
+
+def daily_status(
+    wh: Warehouse,
+    date: dt.date | None = None,
+    active_systems: list[str] | None = None,
+    agreement_min: float = AGREEMENT_MIN,
+    agreement_warn: float = AGREEMENT_WARN,
+) -> StatusReport:
+    """The daily checks for ``date`` (default: the latest date with predictions)."""
+    if active_systems is None:
+        from kcast.systems.registry import active_ids
+
+        active_systems = active_ids()
+    date = date or latest_prediction_date(wh)
+    report = StatusReport(date, list(active_systems))
+    per_system = wh.query(
+        f"SELECT system_id, COUNT(*) AS n FROM {PREDICTIONS} WHERE game_date = $d "
+        "GROUP BY system_id ORDER BY system_id",
+        {"d": date},
+    )
+    rows = dict(zip(per_system["system_id"], per_system["n"].astype(int), strict=True))
+    if not rows:
+        detail = (
+            f"no predictions stored for {date}: did `kcast predict --date {date}` run?"
+            if date
+            else "the warehouse holds no predictions yet"
+        )
+        report.checks.append(Check("predictions", FAIL, detail))
+        return report
+    report.checks.append(
+        Check("predictions", PASS, f"{sum(rows.values())} rows from {len(rows)} systems")
+    )
+    report.checks.append(_coverage_check(wh, date, active_systems, rows))
+    report.checks.append(_agreement_check(wh, date, agreement_min, agreement_warn))
+    picks = run_query(wh, "picks_today", date).frame
+    report.picks = picks
+    report.checks.append(_picks_check(wh, date, active_systems, rows, picks))
+    report.checks.append(_grading_check(wh, date))
+    return report
+
+
+def _coverage_check(wh: Warehouse, date: dt.date, active: list[str], rows: dict[str, int]) -> Check:
+    cov = run_query(wh, "coverage_today", date).frame.iloc[0]
+    pitchers = int(cov["pitchers"])
+    lo, hi = int(cov["min_systems_per_pitcher"]), int(cov["max_systems_per_pitcher"])
+    detail = (
+        f"{pitchers} pitchers; systems per pitcher min {lo}, max {hi}; "
+        f"{len(active)} active ({', '.join(active)})"
+    )
+    gaps = [
+        f"{s} missing for {pitchers - rows.get(s, 0)}" for s in active if rows.get(s, 0) < pitchers
+    ]
+    extra = sorted(set(rows) - set(active))
+    if extra:
+        detail += f"; also stored, not active: {', '.join(extra)}"
+    if lo == hi == len(active) and not gaps:
+        return Check("coverage", PASS, detail)
+    return Check("coverage", FAIL, detail + "; " + "; ".join(gaps or ["systems per pitcher vary"]))
+
+
+def _agreement_check(wh: Warehouse, date: dt.date, minimum: float, warn: float) -> Check:
+    agree = run_query(wh, "agreement_today", date).frame
+    if agree.empty or int(agree["pitchers_compared"].iloc[0]) == 0:
+        return Check("agreement", FAIL, "no pitcher was predicted by two or more systems")
+    row = agree.iloc[0]
+    share = float(row["strong_or_moderate_share"])
+    detail = (
+        f"strong {int(row['strong'])}, moderate {int(row['moderate'])}, weak {int(row['weak'])} "
+        f"of {int(row['pitchers_compared'])}; strong+moderate {share:.1%} "
+        f"(must be above {minimum:.0%}, warn under {warn:.0%})"
+    )
+    if share <= minimum:
+        return Check("agreement", FAIL, detail)
+    return Check("agreement", WARN if share < warn else PASS, detail)
+
+
+def _picks_check(
+    wh: Warehouse, date: dt.date, active: list[str], rows: dict[str, int], picks: pd.DataFrame
+) -> Check:
+    if ENSEMBLE not in active:
+        return Check("picks", WARN, f"{ENSEMBLE} is not an active system: no ensemble picks")
+    n = rows.get(ENSEMBLE, 0)
+    if n == 0:
+        return Check("picks", FAIL, f"{ENSEMBLE} stored no predictions for {date}")
+    sides = picks["recommendation"].value_counts().to_dict() if len(picks) else {}
+    missing = wh.query(
+        f"SELECT COUNT(*) AS n FROM {PREDICTIONS} WHERE game_date = $d AND system_id = $s "
+        "AND ',' || COALESCE(red_flags, '') || ',' LIKE '%,member_missing,%'",
+        {"d": date, "s": ENSEMBLE},
+    )["n"].iloc[0]
+    detail = (
+        f"{len(picks)} picks ({sides.get('OVER', 0)} OVER, {sides.get('UNDER', 0)} UNDER) "
+        f"from {n} ensemble predictions"
+    )
+    if int(missing):
+        return Check("picks", WARN, detail + f"; {int(missing)} made without a member")
+    return Check("picks", PASS, detail)
+
+
+def _grading_check(wh: Warehouse, date: dt.date) -> Check:
+    rows = run_query(wh, "ungraded_predictions", date).frame
+    on_date = rows[pd.to_datetime(rows["game_date"]).dt.date == date] if len(rows) else rows
+    earlier = rows.drop(on_date.index) if len(rows) else rows
+    gradeable = int(rows["gradeable_now"].sum()) if len(rows) else 0
+    if gradeable:
+        dates = sorted({pd.Timestamp(d).date().isoformat() for d in rows["game_date"]})
+        return Check(
+            "grading",
+            WARN,
+            f"{gradeable} predictions up to {date} can be graded now (`kcast grade --date D` "
+            f"for {', '.join(dates[:5])}{' ...' if len(dates) > 5 else ''})",
+        )
+    waiting = int(on_date["ungraded"].sum()) if len(on_date) else 0
+    if len(earlier):
+        return Check(
+            "grading", WARN, f"{int(earlier['ungraded'].sum())} earlier predictions lack results"
+        )
+    if waiting:
+        return Check("grading", PASS, f"{waiting} predictions wait for the games' results")
+    return Check("grading", PASS, "every prediction up to the date is graded")
+
+
+def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON-ready dicts: dates as YYYY-MM-DD, timestamps ISO, NaN/NA as None."""
+    out = []
+    kinds = {c: _kind(frame[c]) for c in frame.columns}
+    for row in frame.itertuples(index=False):
+        record = {}
+        for col, value in zip(frame.columns, row, strict=True):
+            record[col] = _json_value(value, kinds[col])
+        out.append(record)
+    return out
+
+
+def _kind(series: pd.Series) -> str:
+    if pd.api.types.is_datetime64_any_dtype(series):
+        values = series.dropna()
+        if series.name and str(series.name).endswith("_at"):
+            return "timestamp"
+        if len(values) and (values.dt.normalize() == values).all():
+            return "date"
+        return "timestamp"
+    return "other"
+
+
+def _json_value(value: Any, kind: str) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, pd.Timestamp | dt.datetime):
+        ts = pd.Timestamp(value)
+        return ts.date().isoformat() if kind == "date" else ts.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    return value

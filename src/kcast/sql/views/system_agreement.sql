@@ -1,0 +1,77 @@
+-- system_agreement: per game date and pitcher, how far apart the systems' predicted strikeouts
+-- are (spread = max - min, rounded to 0.001 K), and per day the share of pitchers in strong
+-- (spread < 1.0 K), moderate (1.0 to 2.0 K) and weak (> 2.0 K) agreement. Pitchers predicted by
+-- a single system are labelled single_system and left out of the shares, so on any day with a
+-- compared pitcher strong_share + moderate_share + weak_share = 1. Healthy: strong + moderate
+-- above 0.70 (kcast status checks it).
+WITH per_pitcher AS (
+    SELECT
+        game_date,
+        game_id,
+        pitcher_id,
+        MAX(pitcher_name) AS pitcher_name,
+        MAX(team) AS team,
+        MAX(opponent) AS opponent,
+        COUNT(DISTINCT system_id) AS systems,
+        MIN(predicted_strikeouts) AS min_predicted,
+        MAX(predicted_strikeouts) AS max_predicted,
+        ROUND(MAX(predicted_strikeouts) - MIN(predicted_strikeouts), 3) AS spread
+    FROM pitcher_strikeout_predictions
+    GROUP BY game_date, game_id, pitcher_id
+),
+classified AS (
+    SELECT
+        game_date,
+        game_id,
+        pitcher_id,
+        pitcher_name,
+        team,
+        opponent,
+        systems,
+        min_predicted,
+        max_predicted,
+        spread,
+        CASE
+            WHEN systems < 2 THEN 'single_system'
+            WHEN spread < 1.0 THEN 'strong'
+            WHEN spread <= 2.0 THEN 'moderate'
+            ELSE 'weak'
+        END AS agreement
+    FROM per_pitcher
+)
+SELECT
+    game_date,
+    game_id,
+    pitcher_id,
+    pitcher_name,
+    team,
+    opponent,
+    systems,
+    min_predicted,
+    max_predicted,
+    spread,
+    agreement,
+    COUNT(CASE WHEN agreement <> 'single_system' THEN 1 END)
+        OVER (PARTITION BY game_date) AS pitchers_compared,
+    AVG(
+        CASE
+            WHEN agreement = 'single_system' THEN NULL
+            WHEN agreement = 'strong' THEN 1.0
+            ELSE 0.0
+        END
+    ) OVER (PARTITION BY game_date) AS strong_share,
+    AVG(
+        CASE
+            WHEN agreement = 'single_system' THEN NULL
+            WHEN agreement = 'moderate' THEN 1.0
+            ELSE 0.0
+        END
+    ) OVER (PARTITION BY game_date) AS moderate_share,
+    AVG(
+        CASE
+            WHEN agreement = 'single_system' THEN NULL
+            WHEN agreement = 'weak' THEN 1.0
+            ELSE 0.0
+        END
+    ) OVER (PARTITION BY game_date) AS weak_share
+FROM classified
