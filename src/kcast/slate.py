@@ -375,11 +375,6 @@ def store_predictions(wh: Warehouse, result: SlateResult) -> int:
     frame = frame.merge(
         names.rename(columns={"full_name": "pitcher_name"}), on="pitcher_id", how="left"
     )
-    if "book" in result.features:
-        books = result.features[["game_id", "pitcher_id", "book"]].drop_duplicates(
-            ["game_id", "pitcher_id"]
-        )
-        frame = frame.merge(books, on=["game_id", "pitcher_id"], how="left")
     frame["created_at"] = utc_now()
     frame["actual_strikeouts"] = None
     frame["result"] = None

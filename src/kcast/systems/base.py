@@ -57,6 +57,7 @@ PREDICTION_COLUMNS = (
     "line",
     "over_odds",
     "under_odds",
+    "book",
     "model_p_over",
     "p_over",
     "p_under",
@@ -276,7 +277,7 @@ def build_output(
             }
         )
     out = pd.DataFrame(rows, index=range(n))
-    for col in ("game_id", "game_date", "pitcher_id", "team", "opponent", "is_home"):
+    for col in ("game_id", "game_date", "pitcher_id", "team", "opponent", "is_home", "book"):
         out[col] = frame[col].to_numpy() if col in frame else None
     out["system_id"] = system_id
     out["model_version"] = version

@@ -13,7 +13,8 @@ def open_warehouse(url: str | None = None, migrate: bool = True) -> Warehouse:
 
     ``bigquery://PROJECT/DATASET`` opens BigQuery; anything else is a DuckDB file path. With
     ``migrate`` the embedded engine brings its schema up to date; BigQuery is migrated only by
-    ``kcast warehouse migrate``, as a deploy step.
+    ``kcast warehouse migrate``, as a deploy step, so there ``migrate`` checks that the schema is
+    current instead (``migrate=False`` opens it as it is, for the migration itself).
     """
     from kcast.config import get_settings
     from kcast.warehouse.migrations import check_current
@@ -24,7 +25,8 @@ def open_warehouse(url: str | None = None, migrate: bool = True) -> Warehouse:
         from kcast.warehouse.bigquery import BigQueryWarehouse
 
         wh: Warehouse = BigQueryWarehouse.from_url(url)
-        check_current(wh)
+        if migrate:
+            check_current(wh)
         return wh
     if "://" in url:
         raise ConfigError(
