@@ -41,7 +41,9 @@ def _loopback_only(self: socket.socket, address: object) -> object:
         return _real_connect(self, address)
     if self.family == socket.AF_UNIX:
         return _real_connect(self, address)
-    raise OSError(f"tests may not reach the network (tried {address!r}); serve a fixture on loopback")
+    raise OSError(
+        f"tests may not reach the network (tried {address!r}); serve a fixture on loopback"
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -104,7 +104,7 @@ def _corrupt(folder: Path, name: str, old: str, new: str) -> int:
         ("play,3,1,", "play,3,1,judga001,12,CBX,", "corrupt play record"),
         ("info,hometeam,", "info,hometeam,XYZ", "unknown team code 'XYZ'"),
         ("info,date,", "info,date,2019/13/45", "date '2019/13/45' does not parse"),
-        ("start,", "start,judga001,\"Aaron Judge\",1,x,9", "corrupt start record"),
+        ("start,", 'start,judga001,"Aaron Judge",1,x,9', "corrupt start record"),
         ("info,", "infox,site,NYC21", "unknown record type 'infox'"),
     ],
 )

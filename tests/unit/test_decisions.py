@@ -8,9 +8,9 @@ from scipy.stats import binom
 
 from kcast.decisions import (
     MAX_K,
-    MarketBlend,
     OPENER,
     THIN_HISTORY,
+    MarketBlend,
     Thresholds,
     american_to_decimal,
     american_to_prob,
@@ -111,10 +111,13 @@ def test_market_blend_learns_to_ignore_noise() -> None:
     fitted = MarketBlend.fit(model, market, over)
     assert abs(fitted.model_weight) < 0.15 and 0.8 < fitted.market_weight < 1.25
     assert fitted.n == 4000
-    few = MarketBlend.fit(model[: MIN_BLEND_LINES - 1], market[: MIN_BLEND_LINES - 1],
-                          over[: MIN_BLEND_LINES - 1])
-    assert (few.model_weight, few.market_weight) == (MarketBlend().model_weight,
-                                                     MarketBlend().market_weight)
+    few = MarketBlend.fit(
+        model[: MIN_BLEND_LINES - 1], market[: MIN_BLEND_LINES - 1], over[: MIN_BLEND_LINES - 1]
+    )
+    assert (few.model_weight, few.market_weight) == (
+        MarketBlend().model_weight,
+        MarketBlend().market_weight,
+    )
 
 
 def test_stated_probability_uses_the_market() -> None:

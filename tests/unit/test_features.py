@@ -27,7 +27,9 @@ def test_feature_lists() -> None:
     assert len(set(ALL_FEATURES)) == len(ALL_FEATURES)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(cutoff=st.sampled_from(SEASON_DAYS), seed=st.integers(0, 10_000))
 def test_no_look_ahead(history_frame: pd.DataFrame, cutoff: dt.date, seed: int) -> None:
     """A start's features are the same whether or not the games after its date exist."""
@@ -75,10 +77,17 @@ def test_opponent_rate_is_starters_against_that_team(history_frame: pd.DataFrame
     target = starts[starts["game_date"] == pd.Timestamp("2019-08-15")].iloc[0:1]
     row = build_features(history_frame, target).iloc[0]
     opp, day = target["opponent"].iloc[0], target["game_date"].iloc[0]
-    faced = history_frame[history_frame["is_start"] & (history_frame["opponent"] == opp)
-                          & (history_frame["season"] == 2019) & (history_frame["game_date"] < day)]
-    last = history_frame[history_frame["is_start"] & (history_frame["opponent"] == opp)
-                         & (history_frame["season"] == 2018)]
+    faced = history_frame[
+        history_frame["is_start"]
+        & (history_frame["opponent"] == opp)
+        & (history_frame["season"] == 2019)
+        & (history_frame["game_date"] < day)
+    ]
+    last = history_frame[
+        history_frame["is_start"]
+        & (history_frame["opponent"] == opp)
+        & (history_frame["season"] == 2018)
+    ]
     std = faced["strikeouts"].sum() / faced["batters_faced"].sum()
     prev = last["strikeouts"].sum() / last["batters_faced"].sum()
     w = faced["batters_faced"].sum() / (faced["batters_faced"].sum() + 400.0)
@@ -90,8 +99,11 @@ def test_first_start_of_a_career_has_no_history(history_frame: pd.DataFrame) -> 
     starts = training_targets(history_frame)
     first = starts.sort_values("game_date").drop_duplicates("pitcher_id")
     debut = first[first["game_date"] > "2018-06-01"]
-    debut = debut[~debut["pitcher_id"].isin(
-        history_frame[history_frame["game_date"] < "2018-06-01"]["pitcher_id"])].head(5)
+    debut = debut[
+        ~debut["pitcher_id"].isin(
+            history_frame[history_frame["game_date"] < "2018-06-01"]["pitcher_id"]
+        )
+    ].head(5)
     rows = build_features(history_frame, debut)
     assert rows["k_last3"].isna().all()
     assert (rows["career_starts"] == 0).all()

@@ -377,7 +377,8 @@ def markdown() -> str:
         if table.rank:
             out.append(
                 f"Sources merge by `{table.rank}`: a higher-ranked source's values win and a lower"
-                " one only fills gaps (" + ", ".join(f"{k} {v}" for k, v in SOURCE_RANK.items())
+                " one only fills gaps ("
+                + ", ".join(f"{k} {v}" for k, v in SOURCE_RANK.items())
                 + ")."
             )
         elif table.merge == "replace":
