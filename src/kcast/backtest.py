@@ -339,6 +339,9 @@ def score(rows: pd.DataFrame, outputs: dict[str, SystemOutput]) -> tuple[dict, d
             "mae_median": float(
                 np.abs(out.frame["predicted_median"].to_numpy(float)[priced] - y).mean()
             ),
+            # the left tail (early hooks): stated P(K <= 2) against how often it happened
+            "p_k_le_2": float(out.pmf[:, :3].sum(axis=1).mean()),
+            "observed_k_le_2": float((actual_all <= 2).mean()),
         }
         calibration[system_id] = calibration_table(p_over_cond[graded], over[graded])
         calibration[f"{system_id} (model alone)"] = calibration_table(model_p[graded], over[graded])
@@ -362,6 +365,9 @@ def score(rows: pd.DataFrame, outputs: dict[str, SystemOutput]) -> tuple[dict, d
         "rmse": float(np.sqrt(((naive[priced] - y) ** 2).mean())),
         "mae_all_starts": float(np.abs(naive - actual_all).mean()),
     }
+    first = next(iter(outputs.values()), None)
+    if first is not None and "outs" in rows:
+        metrics["red_flags"] = red_flag_table(first.frame["red_flags"], rows)
     if "projection" in rows:
         proj = pd.to_numeric(rows["projection"], errors="coerce").to_numpy(float)
         has = priced & ~np.isnan(proj)
@@ -380,6 +386,25 @@ def score(rows: pd.DataFrame, outputs: dict[str, SystemOutput]) -> tuple[dict, d
                 },
             }
     return metrics, calibration, notes
+
+
+def red_flag_table(flags: pd.Series, rows: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """For each red flag: how many starts had it, how often they ended before three innings
+    (fewer than 9 outs: an early hook), and their mean strikeouts; and the same for no flag."""
+    outs = pd.to_numeric(rows["outs"], errors="coerce").to_numpy(float)
+    k = rows["strikeouts"].to_numpy(float)
+    sets = [set(str(f).split(",")) - {"", "no_line", "no_odds"} for f in flags]
+    table: dict[str, dict[str, float]] = {}
+    names = sorted({f for s in sets for f in s})
+    for name in [*names, "none"]:
+        mask = np.array([(not s) if name == "none" else (name in s) for s in sets])
+        if mask.any():
+            table[name] = {
+                "n": int(mask.sum()),
+                "early_hook_rate": float((outs[mask] < 9).mean()),
+                "mean_strikeouts": float(k[mask].mean()),
+            }
+    return table
 
 
 def _naive(rows: pd.DataFrame) -> np.ndarray:

@@ -209,6 +209,8 @@ def backtest(
         return "-" if v is None else format(v, spec)
 
     for system_id, m in result.metrics.items():
+        if system_id in ("red_flags", "projection"):
+            continue
         table.add_row(
             system_id,
             fmt(m.get("n"), ","),
@@ -222,6 +224,48 @@ def backtest(
             fmt(m.get("clv"), "+.4f"),
         )
     console.print(table)
+    models = [(k, m) for k, m in result.metrics.items() if "model_log_loss" in m]
+    if models:
+        extra = Table(
+            "system",
+            "MAE (median)",
+            "MAE all starts",
+            "model-alone log loss",
+            "P(K<=2) stated",
+            "observed",
+            title="more",
+            title_justify="left",
+        )
+        for system_id, m in models:
+            extra.add_row(
+                system_id,
+                fmt(m.get("mae_median"), ".3f"),
+                fmt(m.get("mae_all_starts"), ".3f"),
+                fmt(m.get("model_log_loss"), ".4f"),
+                fmt(m.get("p_k_le_2"), ".3f"),
+                fmt(m.get("observed_k_le_2"), ".3f"),
+            )
+        console.print(extra)
+    if "projection" in result.metrics:
+        p = result.metrics["projection"]
+        console.print(
+            f"projection shipped with the lines: n {p['n']}, MAE {p['mae']:.3f} "
+            f"(the line's MAE on the same games {p['line_mae_same_games']:.3f})"
+        )
+    if "red_flags" in result.metrics:
+        flags = Table(
+            "red flag",
+            "starts",
+            "early hooks (<9 outs)",
+            "mean K",
+            title="red flags",
+            title_justify="left",
+        )
+        for name, r in result.metrics["red_flags"].items():
+            flags.add_row(
+                name, f"{r['n']:,}", f"{r['early_hook_rate']:.3f}", f"{r['mean_strikeouts']:.2f}"
+            )
+        console.print(flags)
     for note in result.notes:
         console.print(f"[dim]{note}[/]")
     console.print(
