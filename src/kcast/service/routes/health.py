@@ -1,0 +1,68 @@
+"""``/health`` and ``/systems``: is the worker alive, and how is each system."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, HTTPException
+
+from kcast import __version__
+from kcast.service.deps import StateDep
+from kcast.service.routes import ERRORS
+from kcast.service.schemas import BreakerInfo, HealthResponse, SystemHealth, SystemInfo
+from kcast.systems.registry import SYSTEMS
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", response_model=HealthResponse)
+def health(state: StateDep) -> HealthResponse:
+    """Report liveness, the warehouse, and each active system's breaker and model."""
+    systems = {s: SystemHealth(**state.system_health(s)) for s in state.active_ids}
+    warehouse_ok = state.warehouse_ok()
+    usable = [h for h in systems.values() if h.status != "failed"]
+    if not warehouse_ok or not usable:
+        status = "down"
+    elif all(h.status == "ok" for h in systems.values()):
+        status = "ok"
+    else:
+        status = "degraded"
+    return HealthResponse(
+        status=status,
+        version=__version__,
+        warehouse=state.warehouse.engine,
+        warehouse_ok=warehouse_ok,
+        uptime_seconds=round(time.monotonic() - state.started_at, 3),
+        systems=systems,
+    )
+
+
+def system_info(state: StateDep, system_id: str) -> SystemInfo:
+    cls = SYSTEMS[system_id]
+    breaker = state.breakers.get(system_id)
+    return SystemInfo(
+        system_id=system_id,
+        description=cls.description,
+        is_ensemble=cls.is_ensemble,
+        members=list(getattr(cls, "member_ids", ())),
+        features_count=len(cls.features),
+        active=system_id in state.active_ids,
+        loaded=system_id in state.systems,
+        load_error=state.load_errors.get(system_id),
+        model_version=state.model_version(system_id),
+        breaker=None if breaker is None else BreakerInfo(**breaker.snapshot()),
+    )
+
+
+@router.get("/systems", response_model=list[SystemInfo])
+def systems(state: StateDep) -> list[SystemInfo]:
+    """List every registered system: description, features, active, model, breaker."""
+    return [system_info(state, s) for s in SYSTEMS]
+
+
+@router.get("/systems/{system_id}", response_model=SystemInfo, responses=ERRORS)
+def system(system_id: str, state: StateDep) -> SystemInfo:
+    """Describe one registered system."""
+    if system_id not in SYSTEMS:
+        raise HTTPException(404, f"unknown system {system_id!r}; known: {', '.join(SYSTEMS)}")
+    return system_info(state, system_id)

@@ -1,0 +1,543 @@
+"""The worker's service layer: features (cached per slate), systems through their breakers,
+answers in the shapes of ``schemas``.
+
+Features are the expensive part (every start of history is read to build them), and they
+depend only on the starters and the games before their date, so the features of a whole
+date's slate are built once and kept, keyed by the date and a fingerprint of the warehouse's
+game tables: an ingest that changes those tables makes a new key. A /predict for one pitcher
+of a slate then costs a look-up plus the systems' own time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kcast.decisions import Thresholds
+from kcast.errors import InputError, KcastError
+from kcast.service.breakers import BreakerOpenError, describe, validate_output
+from kcast.service.deps import ServiceState
+from kcast.service.schemas import (
+    BatchRequest,
+    BatchResponse,
+    PitcherGame,
+    PredictResponse,
+    Starter,
+    SystemAnswer,
+    SystemRun,
+)
+from kcast.slate import (
+    SlateResult,
+    attach_lines,
+    explicit_starters,
+    run_systems,
+    slate_features,
+    slate_starters,
+    store_predictions,
+)
+from kcast.systems.base import SystemOutput
+from kcast.warehouse import Warehouse
+from kcast.warehouse.base import utc_now
+
+PRIMARY_SYSTEM = "ensemble_v1"
+LINE_COLUMNS = ("line", "over_odds", "under_odds")
+STARTER_COLUMNS = (
+    "game_id",
+    "game_date",
+    "pitcher_id",
+    "pitcher_name",
+    "team",
+    "opponent",
+    "is_home",
+    "starter_source",
+)
+
+
+class NoSystemAnsweredError(KcastError):
+    """Every active system failed, was skipped, or did not load."""
+
+    def __init__(self, message: str, systems: dict[str, SystemAnswer]) -> None:
+        super().__init__(message)
+        self.systems = systems
+
+
+class MembersUnavailableError(KcastError):
+    """An ensemble had no member answer to combine."""
+
+
+# --------------------------------------------------------------------------------------------
+# Values for JSON
+# --------------------------------------------------------------------------------------------
+
+
+def clean(value: Any) -> Any:
+    """A JSON-safe Python value: NaN, NA and NaT become None, numpy scalars plain Python."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value
+
+
+def split_flags(value: Any) -> list[str]:
+    """Red flags stored comma-separated, as a list."""
+    value = clean(value)
+    if not value:
+        return []
+    return [f for f in str(value).split(",") if f]
+
+
+def as_utc(value: Any) -> dt.datetime | None:
+    """A timezone-aware UTC datetime from a naive UTC timestamp (as the warehouse stores)."""
+    value = clean(value)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def as_date(value: Any) -> dt.date:
+    """A date from a date, datetime or Timestamp."""
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value
+
+
+def as_int(value: Any) -> int | None:
+    value = clean(value)
+    return None if value is None else int(value)
+
+
+def as_bool(value: Any) -> bool | None:
+    value = clean(value)
+    return None if value is None else bool(value)
+
+
+# --------------------------------------------------------------------------------------------
+# Features, once per slate
+# --------------------------------------------------------------------------------------------
+
+
+def normalise_starters(starters: pd.DataFrame) -> pd.DataFrame:
+    """Starter rows typed as the feature builder expects (dates at microsecond resolution)."""
+    if starters.empty:
+        return starters
+    out = starters.copy()
+    out["game_date"] = pd.to_datetime(out["game_date"]).dt.as_unit("us")
+    out["pitcher_id"] = out["pitcher_id"].astype("int64")
+    return out
+
+
+def data_version(wh: Warehouse) -> tuple[str, ...]:
+    """A cheap fingerprint of the tables features and slates are built from."""
+    row = wh.query(
+        """SELECT (SELECT COUNT(*) FROM pitcher_games) AS a,
+                  (SELECT MAX(updated_at) FROM pitcher_games) AS b,
+                  (SELECT COUNT(*) FROM games) AS c,
+                  (SELECT MAX(updated_at) FROM games) AS d,
+                  (SELECT COUNT(*) FROM players) AS e,
+                  (SELECT MAX(updated_at) FROM players) AS f"""
+    ).iloc[0]
+    return tuple(str(v) for v in row.tolist())
+
+
+def first_history_date(wh: Warehouse) -> dt.date | None:
+    """Return the date of the warehouse's first game (None when it has none)."""
+    value = wh.query("SELECT MIN(game_date) AS d FROM pitcher_games")["d"].iloc[0]
+    return None if clean(value) is None else as_date(pd.Timestamp(value))
+
+
+def check_history(wh: Warehouse, day: dt.date, first: object = "query") -> None:
+    """Raise ``InputError`` when the warehouse holds no games before ``day`` to learn from.
+
+    ``first`` is the warehouse's first game date when the caller knows it already."""
+    if first == "query":
+        first = first_history_date(wh)
+    if first is None or day <= first:  # type: ignore[operator]
+        since = "no games at all" if first is None else f"games from {first} on"
+        raise InputError(
+            f"cannot predict {day}: the warehouse holds {since}, and features need games "
+            "before the date"
+        )
+
+
+class FeatureCache:
+    """Each date's slate (starters and their features), built once per warehouse version."""
+
+    def __init__(self, wh: Warehouse, size: int = 32) -> None:
+        self.wh = wh
+        self.size = size
+        self._items: OrderedDict[tuple, tuple[pd.DataFrame, pd.DataFrame]] = OrderedDict()
+        self._first: tuple[tuple[str, ...], dt.date | None] | None = None
+        self._lock = threading.Lock()
+        self._build_lock = threading.Lock()
+        self.builds = 0
+
+    def first_date(self, version: tuple[str, ...] | None = None) -> dt.date | None:
+        """Return the warehouse's first game date (kept per warehouse version)."""
+        version = version or data_version(self.wh)
+        known = self._first
+        if known is not None and known[0] == version:
+            return known[1]
+        first = first_history_date(self.wh)
+        self._first = (version, first)
+        return first
+
+    def check_history(self, day: dt.date, version: tuple[str, ...] | None = None) -> None:
+        """``check_history`` with the first game date kept per warehouse version."""
+        check_history(self.wh, day, self.first_date(version))
+
+    def slate(
+        self, day: dt.date, version: tuple[str, ...] | None = None
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Return (starters, features) of ``day``'s slate, copies the caller may change.
+
+        Raises ``InputError`` when the date has starters but no history before it."""
+        version = version or data_version(self.wh)
+        key = (day, version)
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                starters, features = self._items[key]
+                return starters.copy(), features.copy()
+        with self._build_lock:  # one build at a time; a second caller finds it built
+            with self._lock:
+                if key in self._items:
+                    starters, features = self._items[key]
+                    return starters.copy(), features.copy()
+            starters = normalise_starters(slate_starters(self.wh, day))
+            if not starters.empty:
+                self.check_history(day, version)
+            features = slate_features(self.wh, starters) if len(starters) else starters
+            self.builds += 1
+            with self._lock:
+                self._items[key] = (starters, features)
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+        return starters.copy(), features.copy()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+def with_request_lines(
+    wh: Warehouse, features: pd.DataFrame, requested: list[dict[str, Any] | None]
+) -> pd.DataFrame:
+    """Attach stored lines, then put each request's own line (and only its odds) in place."""
+    features = features.drop(columns=list(LINE_COLUMNS), errors="ignore")
+    if all(req is not None and req.get("line") is not None for req in requested):
+        features = features.assign(line=np.nan, over_odds=np.nan, under_odds=np.nan, book=None)
+    else:
+        features = attach_lines(wh, features)
+    for i, req in enumerate(requested):
+        if req is None or req.get("line") is None:
+            continue
+        for col in LINE_COLUMNS:
+            if col not in features:
+                features[col] = np.nan
+            features[col] = features[col].astype(object)
+            features.iat[i, features.columns.get_loc(col)] = req.get(col)
+        if "book" in features:
+            features["book"] = features["book"].astype(object)
+            features.iat[i, features.columns.get_loc("book")] = "request"
+    return features
+
+
+# --------------------------------------------------------------------------------------------
+# Systems through their breakers
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What happened to one system in one run."""
+
+    status: str  # ok, failed, skipped
+    error: str | None = None
+    seconds: float | None = None
+    breaker_state: str | None = None
+
+
+class SystemCaller:
+    """``slate.run_systems``' ``call`` hook: each system through its breaker, fault hook and
+    garbage check; records each system's outcome.
+
+    An ensemble with no member answer is skipped without counting against its breaker (its
+    members' failures are theirs, not its own).
+    """
+
+    def __init__(self, state: ServiceState, rows: int) -> None:
+        self.state = state
+        self.rows = rows
+        self.outcomes: dict[str, Outcome] = {}
+
+    def __call__(self, system_id: str, fn: Any) -> SystemOutput:
+        system = self.state.systems[system_id]
+        breaker = self.state.breakers[system_id]
+        if system.is_ensemble:
+            members = getattr(system, "member_ids", ())
+            answered = [m for m in members if self._ok(m)]
+            if not answered:
+                reason = f"no member system answered ({', '.join(members)})"
+                self.outcomes[system_id] = Outcome("skipped", reason, 0.0, breaker.state)
+                raise MembersUnavailableError(reason)
+        t0 = time.perf_counter()
+        try:
+            out = breaker.call(
+                self.state.faults.wrap(system_id, fn),
+                validate=lambda o: validate_output(o, system_id, self.rows),
+            )
+        except BreakerOpenError as exc:
+            self.outcomes[system_id] = Outcome("skipped", str(exc), 0.0, breaker.state)
+            raise
+        except Exception as exc:
+            seconds = time.perf_counter() - t0
+            self.state.metrics.system_latency.labels(system_id).observe(seconds)
+            self.outcomes[system_id] = Outcome("failed", describe(exc), seconds, breaker.state)
+            raise
+        seconds = time.perf_counter() - t0
+        self.state.metrics.system_latency.labels(system_id).observe(seconds)
+        self.outcomes[system_id] = Outcome("ok", None, seconds, breaker.state)
+        return out
+
+    def _ok(self, system_id: str) -> bool:
+        outcome = self.outcomes.get(system_id)
+        return outcome is not None and outcome.status == "ok"
+
+
+def run_guarded(
+    state: ServiceState, features: pd.DataFrame
+) -> tuple[SlateResult, dict[str, Outcome]]:
+    """Every loaded active system on ``features``, each through its breaker."""
+    settings = state.settings
+    caller = SystemCaller(state, len(features))
+    result = run_systems(
+        features,
+        state.systems,
+        Thresholds(settings.min_edge, settings.min_confidence),
+        call=caller,
+    )
+    outcomes: dict[str, Outcome] = {}
+    for system_id in state.active_ids:
+        if system_id in caller.outcomes:
+            outcomes[system_id] = caller.outcomes[system_id]
+        elif system_id in state.load_errors:
+            outcomes[system_id] = Outcome(
+                "failed", f"not loaded: {state.load_errors[system_id]}", None, None
+            )
+        elif system_id in result.errors:
+            outcomes[system_id] = Outcome("failed", result.errors[system_id])
+    for system_id, output in result.outputs.items():
+        state.metrics.predictions.labels(system_id).inc(len(output.frame))
+    return result, outcomes
+
+
+# --------------------------------------------------------------------------------------------
+# /predict
+# --------------------------------------------------------------------------------------------
+
+
+def answer_from_row(row: dict[str, Any], outcome: Outcome, version: str) -> SystemAnswer:
+    """A system's ``SystemAnswer`` from its prediction row."""
+    return SystemAnswer(
+        status="ok",
+        breaker_state=outcome.breaker_state,
+        model_version=version,
+        predicted_strikeouts=clean(row["predicted_strikeouts"]),
+        predicted_median=as_int(row.get("predicted_median")),
+        k_p10=as_int(row.get("k_p10")),
+        k_p90=as_int(row.get("k_p90")),
+        p_over=clean(row.get("p_over")),
+        p_under=clean(row.get("p_under")),
+        p_push=clean(row.get("p_push")),
+        edge=clean(row.get("edge")),
+        expected_value=clean(row.get("expected_value")),
+        confidence=clean(row["confidence"]),
+        recommendation=clean(row["recommendation"]),
+        red_flags=split_flags(row.get("red_flags")),
+        reasons=clean(row.get("reasons")) or None,
+        seconds=None if outcome.seconds is None else round(outcome.seconds, 4),
+    )
+
+
+def system_answers(
+    state: ServiceState, result: SlateResult, outcomes: dict[str, Outcome], index: int = 0
+) -> dict[str, SystemAnswer]:
+    """Every active system's answer for row ``index`` of the slate, or why it has none."""
+    answers: dict[str, SystemAnswer] = {}
+    for system_id in state.active_ids:
+        outcome = outcomes.get(system_id, Outcome("failed", "did not run"))
+        output = result.outputs.get(system_id)
+        if outcome.status == "ok" and output is not None:
+            row = output.frame.iloc[index].to_dict()
+            answers[system_id] = answer_from_row(row, outcome, output.model_version)
+        else:
+            answers[system_id] = SystemAnswer(
+                status="failed" if outcome.status == "ok" else outcome.status,  # type: ignore[arg-type]
+                error=outcome.error,
+                breaker_state=outcome.breaker_state,
+                model_version=state.model_version(system_id),
+                seconds=None if outcome.seconds is None else round(outcome.seconds, 4),
+            )
+    return answers
+
+
+def primary_system(state: ServiceState, answers: dict[str, SystemAnswer]) -> str | None:
+    """The system whose answer fills the legacy fields: ensemble_v1 if it answered, else the
+    first active system that did."""
+    if PRIMARY_SYSTEM in answers and answers[PRIMARY_SYSTEM].status == "ok":
+        return PRIMARY_SYSTEM
+    return next((s for s in state.active_ids if answers.get(s) and answers[s].status == "ok"), None)
+
+
+def predict_one(state: ServiceState, req: PitcherGame) -> PredictResponse:
+    """Predict one pitcher-game with every active system."""
+    wh = state.warehouse
+    record = req.record()
+    version = data_version(wh)
+    # a starter of the date's slate: his features are in the slate, built once
+    _, slate = state.cache.slate(req.game_date, version)
+    features = (
+        slate[slate["pitcher_id"] == req.pitcher_id].head(1).reset_index(drop=True)
+        if len(slate)
+        else slate
+    )
+    if features.empty:  # not a starter the warehouse knows: the request names the game
+        starters = normalise_starters(explicit_starters(wh, pd.DataFrame([record])))
+        state.cache.check_history(req.game_date, version)
+        features = slate_features(wh, starters.drop(columns=list(LINE_COLUMNS), errors="ignore"))
+    features = with_request_lines(wh, features, [record])
+    result, outcomes = run_guarded(state, features)
+    answers = system_answers(state, result, outcomes)
+    primary = primary_system(state, answers)
+    if primary is None:
+        raise NoSystemAnsweredError(
+            "no prediction system answered: "
+            + "; ".join(f"{s}: {a.error}" for s, a in answers.items()),
+            answers,
+        )
+    top = answers[primary]
+    return PredictResponse(
+        pitcher_id=req.pitcher_id,
+        game_date=req.game_date,
+        line=clean(features["line"].iloc[0]) if "line" in features else None,
+        predicted_strikeouts=float(top.predicted_strikeouts or 0.0),
+        confidence=float(top.confidence or 0.0),
+        recommendation=str(top.recommendation),
+        edge=top.edge,
+        red_flags=list(top.red_flags),
+        model_version=str(top.model_version),
+        systems=answers,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# /predict-batch
+# --------------------------------------------------------------------------------------------
+
+
+def starters_of(features: pd.DataFrame) -> list[Starter]:
+    """The slate's starters, for answers."""
+    out = []
+    for row in features.to_dict("records"):
+        out.append(
+            Starter(
+                game_id=str(row["game_id"]),
+                game_date=as_date(row["game_date"]),
+                pitcher_id=int(row["pitcher_id"]),
+                pitcher_name=clean(row.get("pitcher_name")),
+                team=clean(row.get("team")),
+                opponent=clean(row.get("opponent")),
+                is_home=as_bool(row.get("is_home")),
+                starter_source=clean(row.get("starter_source")),
+            )
+        )
+    return out
+
+
+def batch_features(state: ServiceState, req: BatchRequest) -> pd.DataFrame:
+    """The batch's feature rows (built once), lines attached."""
+    wh = state.warehouse
+    if req.date is not None:
+        _, features = state.cache.slate(req.date)
+        return (
+            with_request_lines(wh, features, [None] * len(features)) if len(features) else features
+        )
+    assert req.games is not None
+    for day in sorted({g.game_date for g in req.games}):
+        state.cache.check_history(day)
+    records = [g.record() for g in req.games]
+    starters = normalise_starters(explicit_starters(wh, pd.DataFrame(records)))
+    dupes = starters.duplicated(["game_id", "pitcher_id"])
+    if dupes.any():
+        row = starters[dupes].iloc[0]
+        raise InputError(f"pitcher {row['pitcher_id']} appears twice in game {row['game_id']}")
+    features = slate_features(wh, starters.drop(columns=list(LINE_COLUMNS), errors="ignore"))
+    return with_request_lines(wh, features, records)
+
+
+def predict_batch(state: ServiceState, req: BatchRequest) -> BatchResponse:
+    """Predict a date's slate (or a list of pitcher-games) with every system; store the rows."""
+    t0 = time.perf_counter()
+    features = batch_features(state, req)
+    predicted_at = as_utc(utc_now())
+    if features.empty:
+        return BatchResponse(
+            date=req.date,
+            starters=[],
+            written=False,
+            predicted_at=predicted_at,
+            rows_written={},
+            total_rows_written=0,
+            skipped={},
+            failed={},
+            systems={},
+            seconds=round(time.perf_counter() - t0, 4),
+            note=f"no starters known for {req.date}: ingest the slate (kcast ingest statsapi "
+            "--date) or the results of a past date",
+        )
+    result, outcomes = run_guarded(state, features)
+    result.date = req.date
+    written = bool(req.write and result.outputs)
+    if written:
+        store_predictions(state.warehouse, result)
+    runs: dict[str, SystemRun] = {}
+    for system_id in state.active_ids:
+        outcome = outcomes.get(system_id, Outcome("failed", "did not run"))
+        output = result.outputs.get(system_id)
+        runs[system_id] = SystemRun(
+            status=outcome.status,  # type: ignore[arg-type]
+            rows=len(output.frame) if output is not None else 0,
+            error=outcome.error,
+            breaker_state=outcome.breaker_state,
+            seconds=None if outcome.seconds is None else round(outcome.seconds, 4),
+        )
+    rows_written = {s: r.rows for s, r in runs.items() if r.status == "ok"} if written else {}
+    return BatchResponse(
+        date=req.date,
+        starters=starters_of(features),
+        written=written,
+        predicted_at=predicted_at,
+        rows_written=rows_written,
+        total_rows_written=sum(rows_written.values()),
+        skipped={s: r.error or "" for s, r in runs.items() if r.status == "skipped"},
+        failed={s: r.error or "" for s, r in runs.items() if r.status == "failed"},
+        systems=runs,
+        seconds=round(time.perf_counter() - t0, 4),
+    )
