@@ -111,8 +111,9 @@ def explicit_starters(wh: Warehouse, requests: pd.DataFrame) -> pd.DataFrame:
                     f"pitcher {pid} has no game on {date} in the warehouse; give opponent and "
                     "is_home (or ingest the slate with `kcast ingest statsapi --date`)"
                 )
-            team = req.get("team") or _latest_team(wh, pid, date)
             from kcast.teams import canonical_team
+
+            team = canonical_team(req["team"]) if req.get("team") else _latest_team(wh, pid, date)
 
             opponent = canonical_team(req["opponent"])
             is_home = bool(req["is_home"])

@@ -86,6 +86,8 @@ ROLLING_STATE = tuple(
     + ["r3_pitches", "r3_max_pitches", "r_last_pitches", "r5_short", "r10_k_sd"]
 )
 
+DATE_DTYPE = "datetime64[us]"  # one resolution for every date the builder joins on
+
 TARGETS = ("strikeouts", "batters_faced", "outs", "pitches")
 ID_COLUMNS = (
     "game_id",
@@ -129,7 +131,7 @@ def load_history(wh: Warehouse, before: object | None = None) -> pd.DataFrame:
 def normalise_history(frame: pd.DataFrame) -> pd.DataFrame:
     """Types and order the builder relies on."""
     frame = frame.copy()
-    frame["game_date"] = pd.to_datetime(frame["game_date"])
+    frame["game_date"] = pd.to_datetime(frame["game_date"]).astype(DATE_DTYPE)
     for col in ("outs", "batters_faced", "pitches", "strikeouts", "walks"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
     frame["is_start"] = frame["is_start"].astype(bool)
@@ -170,7 +172,7 @@ def build_features(history: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame
         return targets.assign(**{f: pd.Series(dtype=float) for f in ALL_FEATURES})
     t = targets.copy()
     t["_order"] = np.arange(len(t))
-    t["game_date"] = pd.to_datetime(t["game_date"])
+    t["game_date"] = pd.to_datetime(t["game_date"]).astype(DATE_DTYPE)
     t["season"] = t["season"].astype(int) if "season" in t else t["game_date"].dt.year
     if "home_team" not in t or t["home_team"].isna().any():
         t["home_team"] = np.where(t["is_home"].astype(bool), t["team"], t["opponent"])
@@ -258,8 +260,10 @@ def _pitcher_season_state(h: pd.DataFrame, t: pd.DataFrame) -> pd.DataFrame:
     )
     for c in [c for c in t.columns if c.startswith("std_")]:
         t[c] = t[c].fillna(0.0)
-    t["days_rest"] = (t["game_date"] - t["_last_start"]).dt.days.astype(float)
-    t["days_since_appearance"] = (t["game_date"] - t["_last_app"]).dt.days.astype(float)
+    last_start = pd.to_datetime(t["_last_start"]).astype(DATE_DTYPE)
+    last_app = pd.to_datetime(t["_last_app"]).astype(DATE_DTYPE)
+    t["days_rest"] = (t["game_date"] - last_start).dt.days.astype(float)
+    t["days_since_appearance"] = (t["game_date"] - last_app).dt.days.astype(float)
     return t.drop(columns=["_last_app", "_last_start"])
 
 
@@ -459,6 +463,7 @@ def _rate(num: pd.Series, den: pd.Series) -> pd.Series:
 
 
 def _derived(t: pd.DataFrame) -> pd.DataFrame:
+    t = t.copy()  # one block per dtype again after the many joins
     lg = t["lg_k_pct_30d"].fillna(t["lg_k_pct_prev"])
     t["league_k_pct"] = lg
     t["k_pct_std"] = _rate(t["std_k"], t["std_bf"])
