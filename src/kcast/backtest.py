@@ -264,6 +264,26 @@ def calibration_table(
     return table
 
 
+def calibration_summary(table: list[dict[str, float]]) -> dict[str, float | int | None]:
+    """The largest gap between stated and observed P(over) over deciles of 100+ predictions,
+    how many such deciles miss by more than 3 points, and a Hosmer-Lemeshow test: the chance
+    that a perfectly calibrated forecaster would show gaps at least this large."""
+    from scipy.stats import chi2
+
+    big = [r for r in table if r["n"] >= MIN_BIN]
+    if not big:
+        return {"calibration_max_gap": None, "deciles_over_3pts": None, "calibration_p": None}
+    stat = sum(
+        r["n"] * (r["observed"] - r["stated"]) ** 2 / max(1e-9, r["stated"] * (1 - r["stated"]))
+        for r in big
+    )
+    return {
+        "calibration_max_gap": float(max(abs(r["gap"]) for r in big)),
+        "deciles_over_3pts": int(sum(abs(r["gap"]) > 0.03 for r in big)),
+        "calibration_p": float(chi2.sf(stat, max(1, len(big) - 2))),
+    }
+
+
 def score(rows: pd.DataFrame, outputs: dict[str, SystemOutput]) -> tuple[dict, dict, list[str]]:
     """Score every system, the market, a naive average and shipped projections on the same games."""
     n_all = len(rows)
@@ -344,6 +364,7 @@ def score(rows: pd.DataFrame, outputs: dict[str, SystemOutput]) -> tuple[dict, d
             "observed_k_le_2": float((actual_all <= 2).mean()),
         }
         calibration[system_id] = calibration_table(p_over_cond[graded], over[graded])
+        metrics[system_id].update(calibration_summary(calibration[system_id]))
         calibration[f"{system_id} (model alone)"] = calibration_table(model_p[graded], over[graded])
     ll, brier = _prob_metrics(market[graded], over[graded])
     metrics["market"] = {
@@ -358,6 +379,7 @@ def score(rows: pd.DataFrame, outputs: dict[str, SystemOutput]) -> tuple[dict, d
         "clv": None,
     }
     calibration["market"] = calibration_table(market[graded], over[graded])
+    metrics["market"].update(calibration_summary(calibration["market"]))
     naive = _naive(rows)
     metrics["naive_average"] = {
         "n": int(priced.sum()),

@@ -246,6 +246,23 @@ def backtest(
                 fmt(m.get("observed_k_le_2"), ".3f"),
             )
         console.print(extra)
+    cal = Table(
+        "system",
+        "largest decile gap",
+        "deciles off by > 3 pts",
+        "Hosmer-Lemeshow p",
+        title="calibration of the stated P(over) (deciles of 100+)",
+        title_justify="left",
+    )
+    for system_id, m in result.metrics.items():
+        if "calibration_p" in m:
+            cal.add_row(
+                system_id,
+                fmt(m.get("calibration_max_gap"), ".3f"),
+                fmt(m.get("deciles_over_3pts"), "d"),
+                fmt(m.get("calibration_p"), ".3f"),
+            )
+    console.print(cal)
     if "projection" in result.metrics:
         p = result.metrics["projection"]
         console.print(
