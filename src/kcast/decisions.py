@@ -128,7 +128,7 @@ class Decision:
 # The market as evidence
 # --------------------------------------------------------------------------------------------
 
-MIN_BLEND_LINES = 300
+PRIOR_LINES = 1000
 
 
 @dataclass(frozen=True)
@@ -136,14 +136,14 @@ class MarketBlend:
     """How a system's P(over) and the market's de-vigged P(over) combine into the stated one.
 
     Logarithmic pooling: logit(P) = model_weight * logit(P_model) + market_weight * logit(P_market).
-    A line is evidence: where a system disagrees with it, the line has usually been right, so a
-    system's own probability is not an honest one until its record against the market says how
-    much to trust it. The weights are fitted on graded lines from before the day predicted
-    (``fit``); with fewer than ``MIN_BLEND_LINES`` of them the prior is used.
+    A line is evidence, and a sharp one: where a system disagrees with it, the line has usually
+    been right. So the prior is the market's own price (weights 0 and 1), and a system earns
+    weight only from its record: the weights are the maximum a posteriori fit on graded lines from
+    before the day predicted, under a Gaussian prior worth about ``PRIOR_LINES`` lines.
     """
 
-    model_weight: float = 0.2
-    market_weight: float = 0.8
+    model_weight: float = 0.0
+    market_weight: float = 1.0
     n: int = 0
 
     def apply(self, p_model: float, p_market: float | None) -> float:
@@ -160,26 +160,30 @@ class MarketBlend:
         over: np.ndarray,
         prior: MarketBlend | None = None,
     ) -> MarketBlend:
-        """Weights that maximise the likelihood of the outcomes (pushes excluded by the caller)."""
+        """The weights with the highest posterior given the outcomes (pushes excluded)."""
         from scipy.optimize import minimize
 
         prior = prior or cls()
         ok = ~(np.isnan(p_model) | np.isnan(p_market) | np.isnan(over))
-        if ok.sum() < MIN_BLEND_LINES:
-            return MarketBlend(prior.model_weight, prior.market_weight, int(ok.sum()))
+        n = int(ok.sum())
+        if n == 0:
+            return MarketBlend(prior.model_weight, prior.market_weight, 0)
         x1 = _logit(np.clip(p_model[ok], 1e-4, 1 - 1e-4))
         x2 = _logit(np.clip(p_market[ok], 1e-4, 1 - 1e-4))
         y = over[ok]
+        w0 = np.array([prior.model_weight, prior.market_weight])
+        # a precision that weighs like PRIOR_LINES typical lines (log-odds spread of the market)
+        precision = PRIOR_LINES * float(np.mean(x2**2) + 1e-3) * 0.25
 
-        def nll(w: np.ndarray) -> float:
+        def objective(w: np.ndarray) -> float:
             z = w[0] * x1 + w[1] * x2
-            p = 1.0 / (1.0 + np.exp(-z))
-            p = np.clip(p, 1e-9, 1 - 1e-9)
-            return -float(np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+            p = np.clip(1.0 / (1.0 + np.exp(-z)), 1e-9, 1 - 1e-9)
+            nll = -float(np.sum(y * np.log(p) + (1 - y) * np.log(1 - p)))
+            return nll + 0.5 * precision * float(np.sum((w - w0) ** 2))
 
-        best = minimize(nll, np.array([prior.model_weight, prior.market_weight]), method="BFGS")
+        best = minimize(objective, w0, method="BFGS")
         w = np.clip(best.x, -1.0, 2.0)
-        return MarketBlend(float(w[0]), float(w[1]), int(ok.sum()))
+        return MarketBlend(float(w[0]), float(w[1]), n)
 
 
 def _logit(p):  # noqa: ANN001, ANN202 - floats and arrays alike

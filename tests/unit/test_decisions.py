@@ -102,22 +102,31 @@ def test_market_blend_pools_log_odds() -> None:
 
 def test_market_blend_learns_to_ignore_noise() -> None:
     """Outcomes drawn from the market's probabilities: a noisy model earns no weight."""
-    from kcast.decisions import MIN_BLEND_LINES, MarketBlend
+    from kcast.decisions import MarketBlend
 
     rng = np.random.default_rng(1)
     market = rng.uniform(0.35, 0.65, 4000)
     over = (rng.uniform(size=4000) < market).astype(float)
     model = np.clip(market + rng.normal(0, 0.12, 4000), 0.02, 0.98)
     fitted = MarketBlend.fit(model, market, over)
-    assert abs(fitted.model_weight) < 0.15 and 0.8 < fitted.market_weight < 1.25
+    assert abs(fitted.model_weight) < 0.1 and 0.8 < fitted.market_weight < 1.2
     assert fitted.n == 4000
-    few = MarketBlend.fit(
-        model[: MIN_BLEND_LINES - 1], market[: MIN_BLEND_LINES - 1], over[: MIN_BLEND_LINES - 1]
-    )
-    assert (few.model_weight, few.market_weight) == (
-        MarketBlend().model_weight,
-        MarketBlend().market_weight,
-    )
+
+
+def test_market_blend_earns_weight_only_with_a_record() -> None:
+    """Outcomes drawn from the model's probabilities: a long record earns it weight, a short
+    one leaves the blend near the prior (the market's price)."""
+    from kcast.decisions import MarketBlend
+
+    rng = np.random.default_rng(2)
+    model = rng.uniform(0.25, 0.75, 6000)
+    over = (rng.uniform(size=6000) < model).astype(float)
+    market = np.clip(0.5 + 0.4 * (model - 0.5) + rng.normal(0, 0.05, 6000), 0.05, 0.95)
+    long = MarketBlend.fit(model, market, over)
+    short = MarketBlend.fit(model[:60], market[:60], over[:60])
+    assert long.model_weight > 0.6
+    assert short.model_weight < 0.25 and short.market_weight > 0.75
+    assert MarketBlend.fit(model[:0], market[:0], over[:0]) == MarketBlend()
 
 
 def test_stated_probability_uses_the_market() -> None:
