@@ -87,3 +87,37 @@ def _log(
     except Exception:  # noqa: BLE001 - the log must never hide the ingest's own error
         if status == "ok":
             raise
+
+
+SPLIT_COLUMNS = (
+    "pa_vs_rhp",
+    "so_vs_rhp",
+    "pa_vs_lhp",
+    "so_vs_lhp",
+    "pa_vs_starter",
+    "so_vs_starter",
+)
+
+
+def opposing_pitcher_splits(pitchers: pd.DataFrame, throws: pd.Series) -> pd.DataFrame:
+    """Per batting team per game, from the other side's pitcher lines: plate appearances and
+    strikeouts against right- and left-handed pitchers and against the opposing starter.
+
+    ``pitchers`` has game_id, opponent (the batting team), batters_faced, strikeouts, is_start;
+    ``throws`` is each row's pitcher hand (R, L or missing). Indexed by (game_id, team).
+    """
+    bf, k = pitchers["batters_faced"], pitchers["strikeouts"]
+    right, left, start = throws == "R", throws == "L", pitchers["is_start"].astype(bool)
+    splits = pd.DataFrame(
+        {
+            "game_id": pitchers["game_id"],
+            "team": pitchers["opponent"],
+            "pa_vs_rhp": bf.where(right, 0),
+            "so_vs_rhp": k.where(right, 0),
+            "pa_vs_lhp": bf.where(left, 0),
+            "so_vs_lhp": k.where(left, 0),
+            "pa_vs_starter": bf.where(start, 0),
+            "so_vs_starter": k.where(start, 0),
+        }
+    )
+    return splits.groupby(["game_id", "team"])[list(SPLIT_COLUMNS)].sum()

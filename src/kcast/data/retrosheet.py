@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from kcast.data.ingest import IngestReport, logged_ingest, write_all
+from kcast.data.ingest import IngestReport, logged_ingest, opposing_pitcher_splits, write_all
 from kcast.data.register import Register
 from kcast.errors import InputError, SourceUnavailableError
 from kcast.teams import canonical_team, is_all_star
@@ -550,40 +550,14 @@ def build_frames(
     pitchers["source_rank"] = rank
 
     # pitcher-hand splits and the opposing starter come from the other side's pitcher lines
-    throws = {rid: r[3] for rid, r in rosters.items()}
-    pitchers["_throws"] = pitchers["retro_id"].map(throws)
-    opp = (
-        pitchers.assign(
-            _r_pa=pitchers["batters_faced"].where(pitchers["_throws"] == "R", 0),
-            _r_so=pitchers["strikeouts"].where(pitchers["_throws"] == "R", 0),
-            _l_pa=pitchers["batters_faced"].where(pitchers["_throws"] == "L", 0),
-            _l_so=pitchers["strikeouts"].where(pitchers["_throws"] == "L", 0),
-            _s_pa=pitchers["batters_faced"].where(pitchers["is_start"], 0),
-            _s_so=pitchers["strikeouts"].where(pitchers["is_start"], 0),
-        )
-        .groupby(["game_id", "opponent"], as_index=False)[
-            ["_r_pa", "_r_so", "_l_pa", "_l_so", "_s_pa", "_s_so"]
-        ]
-        .sum()
-    )
-    opp = opp.rename(
-        columns={
-            "opponent": "team",
-            "_r_pa": "pa_vs_rhp",
-            "_r_so": "so_vs_rhp",
-            "_l_pa": "pa_vs_lhp",
-            "_l_so": "so_vs_lhp",
-            "_s_pa": "pa_vs_starter",
-            "_s_so": "so_vs_starter",
-        }
-    )
-    pitchers = pitchers.drop(columns=["_throws"])
+    throws = pitchers["retro_id"].map({rid: r[3] for rid, r in rosters.items()})
+    splits = opposing_pitcher_splits(pitchers, throws)
     bats = {rid: r[2] for rid, r in rosters.items()}
     lineups = batting.pop("lineup")
     batting["lineup_lhb"] = [sum(bats.get(p) == "L" for p in lu) for lu in lineups]
     batting["lineup_rhb"] = [sum(bats.get(p) == "R" for p in lu) for lu in lineups]
     batting["lineup_shb"] = [sum(bats.get(p) == "B" for p in lu) for lu in lineups]
-    batting = batting.join(meta, on="game_id").merge(opp, on=["game_id", "team"], how="left")
+    batting = batting.join(meta, on="game_id").join(splits, on=["game_id", "team"])
     batting["source"] = SOURCE
     batting["source_rank"] = rank
 

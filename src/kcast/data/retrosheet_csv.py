@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from kcast.data.ingest import IngestReport, logged_ingest
+from kcast.data.ingest import IngestReport, logged_ingest, opposing_pitcher_splits
 from kcast.data.register import Register
 from kcast.data.retrosheet import GAME_TYPES, season_stats
 from kcast.errors import InputError
@@ -505,21 +505,7 @@ def _team_batting(
     teamstats: pd.DataFrame, pitchers: pd.DataFrame, meta: pd.DataFrame, hands: pd.DataFrame
 ) -> pd.DataFrame:
     """Per team per game: batting totals, splits by the opposing pitchers' hand, the lineup."""
-    p = pitchers
-    splits = (
-        p.assign(
-            pa_vs_rhp=p["batters_faced"].where(p["_throws"] == "R", 0),
-            so_vs_rhp=p["strikeouts"].where(p["_throws"] == "R", 0),
-            pa_vs_lhp=p["batters_faced"].where(p["_throws"] == "L", 0),
-            so_vs_lhp=p["strikeouts"].where(p["_throws"] == "L", 0),
-            pa_vs_starter=p["batters_faced"].where(p["is_start"], 0),
-            so_vs_starter=p["strikeouts"].where(p["is_start"], 0),
-        )
-        .groupby(["game_id", "opponent"])[
-            ["pa_vs_rhp", "so_vs_rhp", "pa_vs_lhp", "so_vs_lhp", "pa_vs_starter", "so_vs_starter"]
-        ]
-        .sum()
-    )
+    splits = opposing_pitcher_splits(pitchers, pitchers["_throws"])
     bats = hands["bats"]
     lineup = teamstats[list(LINEUP)].apply(lambda col: col.map(bats))
     out = pd.DataFrame(

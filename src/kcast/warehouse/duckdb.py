@@ -13,16 +13,7 @@ import pandas as pd
 
 from kcast.errors import WarehouseError
 from kcast.warehouse.base import UpsertResult, Warehouse, merge_sql
-from kcast.warehouse.schema import Table
-
-DUCKDB_TYPES = {
-    "INT64": "BIGINT",
-    "FLOAT64": "DOUBLE",
-    "STRING": "VARCHAR",
-    "DATE": "DATE",
-    "TIMESTAMP": "TIMESTAMP",
-    "BOOL": "BOOLEAN",
-}
+from kcast.warehouse.schema import SQL_TYPES, Table
 
 
 class DuckDBWarehouse(Warehouse):
@@ -78,7 +69,7 @@ class DuckDBWarehouse(Warehouse):
     def _merge(self, table: Table, rows: pd.DataFrame) -> UpsertResult:
         columns = list(rows.columns)
         select = ", ".join(
-            f"CAST({c} AS {DUCKDB_TYPES[table.column(c).type]}) AS {c}" for c in columns
+            f"CAST({c} AS {SQL_TYPES[table.column(c).type]}) AS {c}" for c in columns
         )
         on = " AND ".join(f"t.{k} = s.{k}" for k in table.key)
         with self._lock, self.transaction():
@@ -130,14 +121,14 @@ class DuckDBWarehouse(Warehouse):
                     self._con.execute("COMMIT")
 
     def create_table(self, table: Table) -> None:
-        cols = [f"{c.name} {DUCKDB_TYPES[c.type]}" for c in table.columns]
+        cols = [f"{c.name} {SQL_TYPES[c.type]}" for c in table.columns]
         cols.append(f"PRIMARY KEY ({', '.join(table.key)})")
         self.execute(f"CREATE TABLE IF NOT EXISTS {table.name} (\n  " + ",\n  ".join(cols) + "\n)")
 
     def add_column(self, table: Table, column: str) -> None:
         col = table.column(column)
         self.execute(
-            f"ALTER TABLE {table.name} ADD COLUMN IF NOT EXISTS {col.name} {DUCKDB_TYPES[col.type]}"
+            f"ALTER TABLE {table.name} ADD COLUMN IF NOT EXISTS {col.name} {SQL_TYPES[col.type]}"
         )
 
     def create_view(self, name: str, select_sql: str) -> None:

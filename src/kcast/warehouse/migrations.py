@@ -16,7 +16,14 @@ import pandas as pd
 
 from kcast.errors import WarehouseError
 from kcast.warehouse.base import Warehouse, utc_now
-from kcast.warehouse.schema import PREDICTIONS, SCHEMA_MIGRATIONS, TABLES, Column, Table
+from kcast.warehouse.schema import (
+    PREDICTIONS,
+    SCHEMA_MIGRATIONS,
+    SQL_TYPES,
+    TABLES,
+    Column,
+    Table,
+)
 
 
 @dataclass(frozen=True)
@@ -79,15 +86,6 @@ LEGACY_DEFAULTS = {
 }
 # Legacy columns without which a row cannot be placed in the new table.
 LEGACY_REQUIRED = ("game_id", "pitcher_id", "game_date", "predicted_strikeouts")
-
-SQL_TYPES = {
-    "INT64": "BIGINT",
-    "FLOAT64": "DOUBLE",
-    "STRING": "VARCHAR",
-    "DATE": "DATE",
-    "TIMESTAMP": "TIMESTAMP",
-    "BOOL": "BOOLEAN",
-}
 
 
 def is_legacy_predictions(wh: Warehouse) -> bool:

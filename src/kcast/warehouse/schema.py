@@ -11,6 +11,16 @@ from dataclasses import dataclass, field
 
 TYPES = ("INT64", "FLOAT64", "STRING", "DATE", "TIMESTAMP", "BOOL")
 
+# The same types in kcast's SQL dialect (DuckDB's; the BigQuery engine translates).
+SQL_TYPES = {
+    "INT64": "BIGINT",
+    "FLOAT64": "DOUBLE",
+    "STRING": "VARCHAR",
+    "DATE": "DATE",
+    "TIMESTAMP": "TIMESTAMP",
+    "BOOL": "BOOLEAN",
+}
+
 
 @dataclass(frozen=True)
 class Column:
