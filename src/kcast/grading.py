@@ -27,7 +27,7 @@ def grade_dates(wh: Warehouse, start: dt.date, end: dt.date | None = None) -> pd
     """Write actual strikeouts and results next to every prediction of the dates; return them."""
     rows = wh.query(
         """SELECT pr.game_id, pr.pitcher_id, pr.system_id, pr.recommendation, pr.line,
-                  pg.strikeouts AS actual
+                  pr.predicted_strikeouts, pg.strikeouts AS actual
            FROM pitcher_strikeout_predictions pr
            JOIN pitcher_games pg ON pg.game_id = pr.game_id AND pg.pitcher_id = pr.pitcher_id
            WHERE pr.game_date BETWEEN $a AND $b""",

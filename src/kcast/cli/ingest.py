@@ -76,9 +76,10 @@ def retrosheet_csv(
 
     wh = get_warehouse(warehouse)
     reg = Register.load(register)
-    report = ingest_retrosheet_csv(
-        wh, source, reg, seasons=season, include_all_types=all_game_types
-    )
+    with console.status("reading Retrosheet's CSVs"):
+        report = ingest_retrosheet_csv(
+            wh, source, reg, seasons=season, include_all_types=all_game_types
+        )
     print_report(report)
     console.print(f"[dim]{__import__('kcast').RETROSHEET_NOTICE}[/]")
 
@@ -95,7 +96,8 @@ def starts(
     from kcast.data.starts import ingest_starts
 
     wh = get_warehouse(warehouse)
-    report = ingest_starts(wh, file, seasons=season, register=Register.load(register))
+    with console.status("reading the start log"):
+        report = ingest_starts(wh, file, seasons=season, register=Register.load(register))
     print_report(report)
 
 
@@ -136,7 +138,8 @@ def lines(
     if not file.is_file():
         raise InputError("no such file", source=str(file))
     wh = get_warehouse(warehouse)
-    report = ingest_lines(wh, file, Register.load(register), fmt=fmt)
+    with console.status("reading and matching the lines"):
+        report = ingest_lines(wh, file, Register.load(register), fmt=fmt)
     print_report(report)
 
 

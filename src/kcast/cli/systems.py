@@ -62,7 +62,20 @@ def predict(
 
     wh = get_warehouse(warehouse)
     day = parse_date(date)
-    result = predict_date(wh, day, write=not no_write)
+    with console.status(f"predicting {day}"):
+        result = predict_date(wh, day, write=not no_write)
+    late = wh.query(
+        "SELECT system_id, trained_through FROM model_registry WHERE is_active "
+        "AND trained_through > $d",
+        {"d": day},
+    )
+    for r in late.to_dict("records"):
+        console.print(
+            f"[yellow]warning:[/] {r['system_id']} was trained on games up to "
+            f"{str(r['trained_through'])[:10]}, after {day}: this replay has seen its own results. "
+            f"For an honest replay run `kcast train --through {day}` first.",
+            highlight=False,
+        )
     print_picks(result)
     for system_id, error in result.errors.items():
         console.print(f"[red]{system_id} did not answer:[/] {error}", highlight=False)
@@ -147,10 +160,11 @@ def grade(
         return
     table = Table("system", "graded", "MAE", "bets", "wins", "losses", "pushes")
     for system_id, g in rows.groupby("system_id"):
+        mae = (g["predicted_strikeouts"].astype(float) - g["actual"].astype(float)).abs().mean()
         table.add_row(
             system_id,
             str(len(g)),
-            "-",
+            f"{mae:.3f}",
             str(int(g["result"].isin(["win", "loss", "push"]).sum())),
             str(int((g["result"] == "win").sum())),
             str(int((g["result"] == "loss").sum())),
