@@ -148,12 +148,14 @@ def run_backtest(
         block_out: dict[str, SystemOutput] = {}
         past = pd.concat(block_frames, ignore_index=True) if block_frames else None
         for system_id in boosted:
-            fitted[system_id].market_blend_ = _blend_from(past, outputs[system_id])
+            fitted[system_id].market_blend_ = _blend_from(
+                past, outputs[system_id], settings.market_blend
+            )
             block_out[system_id] = fitted[system_id].predict(rows, thresholds)
             outputs[system_id].append(block_out[system_id])
         for system_id in ensembles:
             ens = EnsembleV1Predictor(weights=ensemble_weights(settings))
-            ens.market_blend_ = _blend_from(past, outputs[system_id])
+            ens.market_blend_ = _blend_from(past, outputs[system_id], settings.market_blend)
             outputs[system_id].append(ens.combine(block_out, rows, thresholds))
             # learned weights: fitted only on earlier blocks' graded member predictions
             if block_frames and all(m in outputs and outputs[m][:-1] for m in ens.member_ids):
@@ -163,7 +165,7 @@ def run_backtest(
             else:
                 weights = ensemble_weights(settings)
             learned_ens = EnsembleV1Predictor(weights=weights)
-            learned_ens.market_blend_ = _blend_from(past, learned_out)
+            learned_ens.market_blend_ = _blend_from(past, learned_out, settings.market_blend)
             learned = learned_ens.combine(block_out, rows, thresholds)
             learned.frame["system_id"] = LEARNED
             learned_out.append(learned)
@@ -183,8 +185,12 @@ def run_backtest(
     return BacktestResult(start, end, metrics, calibration, preds, timings, notes)
 
 
-def _blend_from(past: pd.DataFrame | None, earlier: list[SystemOutput]) -> MarketBlend:
+def _blend_from(
+    past: pd.DataFrame | None, earlier: list[SystemOutput], mode: str = "auto"
+) -> MarketBlend:
     """The market blend fitted on the graded lines of earlier blocks (the prior before that)."""
+    if mode == "off":
+        return MarketBlend.model_only()
     if past is None or not earlier:
         return MarketBlend()
     frame = pd.concat([o.frame for o in earlier], ignore_index=True)

@@ -104,6 +104,13 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("MLB_ENSEMBLE_V1_6_WEIGHT", "ensemble_v1_6_weight"),
     )
     min_edge: float = Field(0.5, ge=0, validation_alias=AliasChoices("MLB_MIN_EDGE", "min_edge"))
+    market_blend: str = Field(
+        "auto",
+        pattern="^(auto|off)$",
+        validation_alias=AliasChoices("MLB_MARKET_BLEND", "market_blend"),
+        description="auto: stated P(over) pools each system with the de-vigged market, weights "
+        "learned from its graded lines; off: each system's own probability.",
+    )
     min_confidence: float = Field(
         60.0, ge=0, le=100, validation_alias=AliasChoices("MLB_MIN_CONFIDENCE", "min_confidence")
     )

@@ -146,6 +146,11 @@ class MarketBlend:
     market_weight: float = 1.0
     n: int = 0
 
+    @classmethod
+    def model_only(cls) -> MarketBlend:
+        """No pooling: the system's own probability (``MLB_MARKET_BLEND=off``)."""
+        return cls(1.0, 0.0)
+
     def apply(self, p_model: float, p_market: float | None) -> float:
         if p_market is None or (isinstance(p_market, float) and math.isnan(p_market)):
             return p_model

@@ -160,7 +160,9 @@ class Runs:
         root = self.root / engine
         # Models fit on 156 starts are rarely confident: bet on any positive expected value, so
         # that the views and queries have picks and graded bets to report on.
-        with kcast_env(self.emulator, root, MLB_MIN_CONFIDENCE="0", MLB_MIN_EDGE="0"):
+        with kcast_env(
+            self.emulator, root, MLB_MIN_CONFIDENCE="0", MLB_MIN_EDGE="0", MLB_MARKET_BLEND="off"
+        ):
             if engine == "bigquery":
                 url = f"bigquery://{self.emulator.project}/e2e"  # no dataset yet: migrate makes it
                 with pytest.raises(WarehouseError, match="kcast warehouse migrate"):

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kcast.decisions import MAX_K, MEMBER_MISSING, Thresholds, pmf_mean
+from kcast.decisions import MAX_K, MEMBER_MISSING, MarketBlend, Thresholds, pmf_mean
 from kcast.errors import ModelError, NotFittedError, UnknownSystemError
 from kcast.features.build import build_features, training_targets
 from kcast.systems.base import PREDICTION_COLUMNS, meta_path
@@ -160,7 +160,25 @@ def test_registry(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_thresholds_from_settings(fitted, frames, monkeypatch: pytest.MonkeyPatch) -> None:
     rows = frames[1].head(100).assign(line=4.5, over_odds=-110, under_odds=-110)
-    strict = fitted["v1_baseline"].predict(rows, Thresholds(min_edge=5.0, min_confidence=99))
+    system = fitted["v1_baseline"]
+    system.market_blend_ = MarketBlend.model_only()  # the rules on the system's own probability
+    strict = system.predict(rows, Thresholds(min_edge=5.0, min_confidence=99))
     assert (strict.frame["recommendation"] == "PASS").all()
-    loose = fitted["v1_baseline"].predict(rows, Thresholds(min_edge=0.0, min_confidence=0))
+    loose = system.predict(rows, Thresholds(min_edge=0.0, min_confidence=0))
     assert (loose.frame["recommendation"] != "PASS").any()
+
+
+def test_market_blend_setting(copy_warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+    """MLB_MARKET_BLEND=off states each system's own probability; auto pools with the market."""
+    from kcast.config import get_settings
+    from kcast.decisions import MarketBlend
+    from kcast.systems.registry import load_system
+
+    assert load_system("ensemble_v1", copy_warehouse).market_blend_ == MarketBlend(0.0, 1.0, 0)
+    monkeypatch.setenv("MLB_MARKET_BLEND", "off")
+    get_settings.cache_clear()
+    assert load_system("ensemble_v1", copy_warehouse).market_blend_ == MarketBlend.model_only()
+    monkeypatch.setenv("MLB_MARKET_BLEND", "sometimes")
+    get_settings.cache_clear()
+    with pytest.raises(ValueError, match="MLB_MARKET_BLEND"):
+        get_settings()

@@ -135,8 +135,11 @@ def load_system(
     system_id: str, wh: Warehouse | None = None, settings: Settings | None = None
 ) -> BasePredictor:
     """A ready system: its model from the path setting, else the registry's active version."""
-    system = _load_system(system_id, wh, settings or get_settings())
-    if wh is not None:
+    settings = settings or get_settings()
+    system = _load_system(system_id, wh, settings)
+    if settings.market_blend == "off":
+        system.market_blend_ = MarketBlend.model_only()
+    elif wh is not None:
         system.market_blend_ = learn_market_blend(wh, system_id)
     return system
 
