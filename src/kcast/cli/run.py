@@ -14,8 +14,6 @@ from kcast.config import get_settings
 from kcast.slate import parse_date
 from kcast.warehouse import Warehouse
 
-EVENT_SEASONS = range(1910, 2100)
-
 
 def run(
     date: str = typer.Option(..., "--date", help="The day to predict (YYYY-MM-DD)."),
