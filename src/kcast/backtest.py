@@ -459,17 +459,12 @@ def _clv(side: np.ndarray, close: np.ndarray, open_: np.ndarray, bets: np.ndarra
 def write_backtest(wh: Warehouse, result: BacktestResult) -> int:
     """Store the backtest's predictions (registered systems only), graded, in the warehouse."""
     from kcast.grading import grade_dates
-    from kcast.slate import SlateResult, store_predictions
+    from kcast.slate import store_prediction_rows
     from kcast.systems.registry import SYSTEMS
 
     preds = result.predictions[result.predictions["system_id"].isin(list(SYSTEMS))]
-    if preds.empty:
+    n = store_prediction_rows(wh, preds.reset_index(drop=True))
+    if n == 0:
         return 0
-    stored = SlateResult(None, pd.DataFrame())
-    for system_id, g in preds.groupby("system_id"):
-        stored.outputs[system_id] = SystemOutput(
-            system_id, g.reset_index(drop=True), np.zeros((len(g), 0)), ""
-        )
-    n = store_predictions(wh, stored)
     grade_dates(wh, result.start, result.end)
     return n

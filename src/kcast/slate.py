@@ -365,7 +365,11 @@ def predict_rows(
 
 def store_predictions(wh: Warehouse, result: SlateResult) -> int:
     """Upsert every system's rows (one per pitcher per game per system); return rows written."""
-    frame = result.frame()
+    return store_prediction_rows(wh, result.frame())
+
+
+def store_prediction_rows(wh: Warehouse, frame: pd.DataFrame) -> int:
+    """Upsert prediction rows (``PREDICTION_COLUMNS``), ungraded, with the pitchers' names."""
     if frame.empty:
         return 0
     names = wh.query(

@@ -249,6 +249,16 @@ def _nonempty(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 
+def _open_close(base: pd.DataFrame, frame: pd.DataFrame, name: str):  # noqa: ANN202
+    """An ``open`` and a ``close`` copy of ``base``, each with its own side of the prices."""
+    for snap in ("open", "close"):
+        part = base.copy()
+        part["snapshot"] = snap
+        part["over_odds"] = parse_odds(frame, f"{snap}_over_odds", name)
+        part["under_odds"] = parse_odds(frame, f"{snap}_under_odds", name)
+        yield snap, part
+
+
 def parse_strikeoutcenter(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str]]:
     """Each row -> an ``open`` and a ``close`` row, each with its own odds, time and main flag."""
     _require(frame, STRIKEOUTCENTER_COLUMNS, name, "strikeoutcenter")
@@ -264,11 +274,7 @@ def parse_strikeoutcenter(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame,
     base["_teams"] = [tuple(t for t in pair if t) for pair in zip(home, away, strict=True)]
     base["_line"] = frame["_line"]
     sides = []
-    for snap in ("open", "close"):
-        part = base.copy()
-        part["snapshot"] = snap
-        part["over_odds"] = parse_odds(frame, f"{snap}_over_odds", name)
-        part["under_odds"] = parse_odds(frame, f"{snap}_under_odds", name)
+    for snap, part in _open_close(base, frame, name):
         part["captured_at"] = parse_timestamps(frame, f"{snap}_snapshot_at", name)
         part["is_main"] = parse_flags(frame, f"is_main_line_at_{snap}", name)
         sides.append(part)
@@ -406,11 +412,7 @@ def parse_generic(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[st
             raise InputError("use either a snapshot column or open_/close_ odds columns", name, 1)
         _require(frame, GENERIC_WIDE, name, "generic (open/close columns)")
         parts = []
-        for snap in ("open", "close"):
-            part = base.copy()
-            part["snapshot"] = snap
-            part["over_odds"] = parse_odds(frame, f"{snap}_over_odds", name)
-            part["under_odds"] = parse_odds(frame, f"{snap}_under_odds", name)
+        for snap, part in _open_close(base, frame, name):
             stamp = f"{snap}_captured_at"
             part["captured_at"] = parse_timestamps(frame, stamp, name) if stamp in frame else pd.NaT
             has_price = part["over_odds"].notna() | part["under_odds"].notna()

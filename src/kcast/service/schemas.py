@@ -232,8 +232,8 @@ class PredictResponse(BaseModel):
     systems: dict[str, SystemAnswer]
 
 
-class Starter(BaseModel):
-    """One starter of a slate."""
+class PitcherGameRow(BaseModel):
+    """A pitcher in a game: what a starter and a stored prediction both name."""
 
     game_id: str
     game_date: dt.date
@@ -242,6 +242,11 @@ class Starter(BaseModel):
     team: str | None = None
     opponent: str | None = None
     is_home: bool | None = None
+
+
+class Starter(PitcherGameRow):
+    """One starter of a slate."""
+
     starter_source: str | None = None
 
 
@@ -319,16 +324,9 @@ class SystemInfo(BaseModel):
     breaker: BreakerInfo | None = None
 
 
-class Pick(BaseModel):
+class Pick(PitcherGameRow):
     """A stored prediction."""
 
-    game_id: str
-    game_date: dt.date
-    pitcher_id: int
-    pitcher_name: str | None = None
-    team: str | None = None
-    opponent: str | None = None
-    is_home: bool | None = None
     system_id: str
     model_version: str
     predicted_strikeouts: float
