@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kcast import policy
+
 ALL_SYSTEMS_DEFAULT = "v1_baseline,v1_6_rolling,ensemble_v1"
 
 
@@ -95,15 +97,24 @@ class Settings(BaseSettings):
     v1_6_model_path: Path | None = Field(
         None, validation_alias=AliasChoices("MLB_V1_6_MODEL_PATH", "v1_6_model_path")
     )
+    primary_system: str = Field(
+        "ensemble_v1",
+        validation_alias=AliasChoices("MLB_PRIMARY_SYSTEM", "primary_system"),
+        description="The system whose picks are shown and fill the worker's legacy fields.",
+    )
     ensemble_v1_weight: float = Field(
-        0.3, ge=0, validation_alias=AliasChoices("MLB_ENSEMBLE_V1_WEIGHT", "ensemble_v1_weight")
+        policy.ENSEMBLE_V1_WEIGHT,
+        ge=0,
+        validation_alias=AliasChoices("MLB_ENSEMBLE_V1_WEIGHT", "ensemble_v1_weight"),
     )
     ensemble_v1_6_weight: float = Field(
-        0.5,
+        policy.ENSEMBLE_V1_6_WEIGHT,
         ge=0,
         validation_alias=AliasChoices("MLB_ENSEMBLE_V1_6_WEIGHT", "ensemble_v1_6_weight"),
     )
-    min_edge: float = Field(0.5, ge=0, validation_alias=AliasChoices("MLB_MIN_EDGE", "min_edge"))
+    min_edge: float = Field(
+        policy.MIN_EDGE, ge=0, validation_alias=AliasChoices("MLB_MIN_EDGE", "min_edge")
+    )
     market_blend: str = Field(
         "auto",
         pattern="^(auto|off)$",
@@ -112,7 +123,10 @@ class Settings(BaseSettings):
         "learned from its graded lines; off: each system's own probability.",
     )
     min_confidence: float = Field(
-        60.0, ge=0, le=100, validation_alias=AliasChoices("MLB_MIN_CONFIDENCE", "min_confidence")
+        policy.MIN_CONFIDENCE,
+        ge=0,
+        le=100,
+        validation_alias=AliasChoices("MLB_MIN_CONFIDENCE", "min_confidence"),
     )
 
     # --- worker -----------------------------------------------------------------------------

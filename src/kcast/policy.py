@@ -1,0 +1,76 @@
+"""Every rule of kcast's decisions, in one place.
+
+The numbers that turn a distribution into a pick (red-flag thresholds and the confidence they
+cost, the ensemble's agreement bands and its bonus and penalty, the healthy agreement share, the
+default edge and confidence thresholds) live here and nowhere else. Python imports them; the SQL
+views and queries receive them as generated constants or bind parameters
+(``kcast.warehouse.sql_constants``), so changing a rule here changes it everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --------------------------------------------------------------------------------------------
+# Red flags: their names, what raises them, and what they cost
+# --------------------------------------------------------------------------------------------
+
+SHORT_REST: Final = "short_rest"
+OPENER: Final = "opener_or_bulk"
+LOW_PITCH_COUNT: Final = "low_pitch_count"
+THIN_HISTORY: Final = "thin_history"
+NO_LINE: Final = "no_line"
+NO_ODDS: Final = "no_odds"
+MEMBER_MISSING: Final = "member_missing"
+
+SHORT_REST_DAYS: Final = 4  # fewer days since the last start than a normal turn
+OPENER_OUTS: Final = 9.0  # recent starts averaging under three innings
+OPENER_SHORT_STARTS: Final = 2  # this many short starts in the last five
+OPENER_RELIEF_SHARE: Final = 0.8  # a reliever last season (share of relief appearances)
+OPENER_FEW_STARTS: Final = 3  # ... with fewer career starts than this
+LOW_PITCHES: Final = 75.0  # a last start, or recent average, under this many pitches
+THIN_STARTS: Final = 5  # fewer career starts than this
+
+# A bet on the over is refused outright under these flags; every flag lowers confidence.
+BLOCKS_OVER: Final = frozenset({SHORT_REST, OPENER, LOW_PITCH_COUNT})
+CONFIDENCE_PENALTY: Final = {
+    THIN_HISTORY: 0.85,
+    SHORT_REST: 0.9,
+    OPENER: 0.9,
+    LOW_PITCH_COUNT: 0.9,
+    MEMBER_MISSING: 0.95,
+}
+
+# --------------------------------------------------------------------------------------------
+# Agreement between systems (the ensemble's rules and the monitoring views)
+# --------------------------------------------------------------------------------------------
+
+AGREE_WITHIN: Final = 1.0  # a spread of predictions up to this many K is agreement (strong)
+DISAGREE_OVER: Final = 2.0  # a spread above this many K is disagreement (weak)
+AGREE_BONUS: Final = 1.10  # confidence multiplier when the members agree
+DISAGREE_PENALTY: Final = 0.85  # confidence multiplier when they disagree
+AGREEMENT_MIN_SHARE: Final = 0.70  # healthy: at least this share of starters strong or moderate
+AGREEMENT_WARN_SHARE: Final = 0.80  # below this share, a warning
+
+# --------------------------------------------------------------------------------------------
+# Decision thresholds (defaults of MLB_MIN_EDGE and MLB_MIN_CONFIDENCE)
+# --------------------------------------------------------------------------------------------
+
+MIN_EDGE: Final = 0.5  # predicted strikeouts must clear the line by this many
+MIN_CONFIDENCE: Final = 60.0  # and the confidence (0-100) reach this
+
+# --------------------------------------------------------------------------------------------
+# The ensemble's default member weights (MLB_ENSEMBLE_V1_WEIGHT, MLB_ENSEMBLE_V1_6_WEIGHT)
+# --------------------------------------------------------------------------------------------
+
+ENSEMBLE_V1_WEIGHT: Final = 0.3
+ENSEMBLE_V1_6_WEIGHT: Final = 0.5
+
+
+def agreement_band(spread: float) -> str:
+    """``strong``, ``moderate`` or ``weak`` for a spread (max - min) of predicted strikeouts."""
+    if spread <= AGREE_WITHIN:
+        return "strong"
+    if spread <= DISAGREE_OVER:
+        return "moderate"
+    return "weak"
