@@ -29,7 +29,7 @@ def main() -> None:
 
     from kcast.backtest import run_backtest
     from kcast.config import get_settings
-    from kcast.slate import predict_date, slate_starters
+    from kcast.pipeline import day_starters, predict_day
     from kcast.training import train_systems
     from kcast.warehouse import open_warehouse
 
@@ -50,14 +50,14 @@ def main() -> None:
         models = Path(tmp) / "models"
         train_systems(wh, day, models)
         settings = get_settings()
-        from kcast.slate import load_systems
+        from kcast.pipeline import load_systems
 
         systems, _ = load_systems(wh, settings)
-        n_starters = len(slate_starters(wh, day))
+        n_starters = len(day_starters(wh, day))
         timings = []
         for _ in range(5):
             t0 = time.perf_counter()
-            predict_date(wh, day, settings, systems)
+            predict_day(wh, day, settings, systems)
             timings.append(time.perf_counter() - t0)
         wh.close()
         env_cmd = [

@@ -23,15 +23,15 @@ import numpy as np
 import pandas as pd
 
 from kcast.config import Settings, get_settings
-from kcast.decisions import MarketBlend, Thresholds, american_to_decimal, devig
-from kcast.features.build import build_features, load_history, training_targets
+from kcast.decisions import Thresholds, american_to_decimal, devig
+from kcast.errors import InputError, KcastError
+from kcast.features.build import load_history, training_targets
+from kcast.history import WalkForwardHistory
+from kcast.pipeline import attach_prices, run_systems, starter_features, systems_for_day
 from kcast.systems.base import BasePredictor, SystemOutput
-from kcast.systems.boosted import BoostedPredictor
-from kcast.systems.ensemble_v1 import EnsembleV1Predictor, LearnedWeights
-from kcast.systems.registry import ensemble_weights, system_class
+from kcast.systems.registry import backtest_ids, build_system, dependency_order, members_of
 from kcast.warehouse import Warehouse
 
-LEARNED = "ensemble_v1_learned"
 CALIBRATION_BINS = 10
 MIN_BIN = 100
 
@@ -58,21 +58,19 @@ def _block_starts(start: dt.date, end: dt.date, days: int) -> list[dt.date]:
     return out
 
 
-def lines_with_open_close(wh: Warehouse, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """The line used for each start (see ``slate.best_lines``) plus the open price at that line."""
-    from kcast.slate import best_lines
+def with_members(system_ids: list[str], settings: Settings) -> list[str]:
+    """``system_ids`` plus the members they are built on, members first."""
+    ids: list[str] = []
 
-    best = best_lines(wh, start, end)
-    if best.empty:
-        return best
-    opens = wh.query(
-        """SELECT pitcher_id, game_date, book, line, over_odds AS open_over_odds,
-                  under_odds AS open_under_odds
-           FROM prop_lines WHERE snapshot = 'open' AND pitcher_id IS NOT NULL
-             AND game_date BETWEEN $a AND $b""",
-        {"a": start, "b": end},
-    ).drop_duplicates(["pitcher_id", "game_date", "book", "line"])
-    return best.merge(opens, on=["pitcher_id", "game_date", "book", "line"], how="left")
+    def add(system_id: str) -> None:
+        for member in members_of(system_id, settings):
+            add(member)
+        if system_id not in ids:
+            ids.append(system_id)
+
+    for system_id in system_ids:
+        add(system_id)
+    return dependency_order(ids, lambda s: members_of(s, settings))
 
 
 def run_backtest(
@@ -84,48 +82,33 @@ def run_backtest(
     settings: Settings | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> BacktestResult:
-    """Walk forward from ``start`` to ``end`` (inclusive) and score every system."""
+    """Walk forward from ``start`` to ``end`` (inclusive) and score every system.
+
+    The pipeline's own stages do the work (``starter_features``, ``attach_prices``,
+    ``systems_for_day``, ``run_systems``); the backtest adds the loop: before each block the
+    trainable systems are refitted on the starts before its first day, and every system is
+    updated from the blocks already predicted and graded."""
     settings = settings or get_settings()
-    system_ids = system_ids or ["v1_baseline", "v1_6_rolling", "ensemble_v1"]
-    thresholds = Thresholds(settings.min_edge, settings.min_confidence)
+    ids = with_members(system_ids or backtest_ids(settings), settings)
+    thresholds = Thresholds.from_settings(settings)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     history = load_history(wh, before=end + dt.timedelta(days=1))
     starts = training_targets(history)
-    frame = build_features(history, starts[starts["game_date"] <= pd.Timestamp(end)])
+    frame = starter_features(wh, starts[starts["game_date"] <= pd.Timestamp(end)], history)
     timings["features"] = time.perf_counter() - t0
     frame["game_date"] = pd.to_datetime(frame["game_date"])
     window = frame[
         (frame["game_date"] >= pd.Timestamp(start)) & (frame["game_date"] <= pd.Timestamp(end))
     ]
-    window = window.reset_index(drop=True)
     if window.empty:
-        from kcast.errors import InputError
-
         raise InputError(f"no regular-season starts between {start} and {end} in the warehouse")
-    lines = lines_with_open_close(wh, start, end)
-    if len(lines):
-        lines["game_date"] = pd.to_datetime(lines["game_date"])
-        lines["pitcher_id"] = lines["pitcher_id"].astype("int64")
-        window = window.merge(lines, on=["pitcher_id", "game_date"], how="left")
-    else:
-        for c in (
-            "line",
-            "over_odds",
-            "under_odds",
-            "book",
-            "projection",
-            "open_over_odds",
-            "open_under_odds",
-        ):
-            window[c] = np.nan
+    window = attach_prices(wh, window)
 
-    boosted = [s for s in system_ids if issubclass(system_class(s), BoostedPredictor)]
-    ensembles = [s for s in system_ids if system_class(s) is EnsembleV1Predictor]
+    systems: dict[str, BasePredictor] = {s: build_system(s, settings) for s in ids}
+    graded = WalkForwardHistory()
     blocks = _block_starts(start, end, retrain_days)
-    outputs: dict[str, list[SystemOutput]] = {s: [] for s in system_ids}
-    learned_out: list[SystemOutput] = []
-    fitted: dict[str, BasePredictor] = {}
+    outputs: dict[str, list[SystemOutput]] = {s: [] for s in ids}
     block_frames: list[pd.DataFrame] = []
     t_fit = t_pred = 0.0
     for i, block_start in enumerate(blocks):
@@ -138,37 +121,24 @@ def run_backtest(
             continue
         train = frame[frame["game_date"] < pd.Timestamp(block_start)]
         tf = time.perf_counter()
-        for system_id in boosted:
-            cls = system_class(system_id)
-            fitted[system_id] = cls().fit(
-                train, trained_through=block_start, reuse=fitted.get(system_id)
-            )
+        for system_id, system in systems.items():
+            if system.trainable:
+                reuse = system if system.fitted_ else None
+                systems[system_id] = build_system(system_id, settings).fit(
+                    train, trained_through=block_start, reuse=reuse
+                )
         t_fit += time.perf_counter() - tf
         tp = time.perf_counter()
-        block_out: dict[str, SystemOutput] = {}
-        past = pd.concat(block_frames, ignore_index=True) if block_frames else None
-        for system_id in boosted:
-            fitted[system_id].market_blend_ = _blend_from(
-                past, outputs[system_id], settings.market_blend
+        ready = systems_for_day(systems, graded, settings)
+        result = run_systems(rows, ready, thresholds)
+        if result.errors:
+            raise KcastError(
+                f"backtest block from {block_start}: "
+                + "; ".join(f"{s}: {e}" for s, e in result.errors.items())
             )
-            block_out[system_id] = fitted[system_id].predict(rows, thresholds)
-            outputs[system_id].append(block_out[system_id])
-        for system_id in ensembles:
-            ens = EnsembleV1Predictor(weights=ensemble_weights(settings))
-            ens.market_blend_ = _blend_from(past, outputs[system_id], settings.market_blend)
-            outputs[system_id].append(ens.combine(block_out, rows, thresholds))
-            # learned weights: fitted only on earlier blocks' graded member predictions
-            if block_frames and all(m in outputs and outputs[m][:-1] for m in ens.member_ids):
-                past_k = pd.concat(block_frames)["strikeouts"].to_numpy()
-                pmfs = {m: np.concatenate([o.pmf for o in outputs[m][:-1]]) for m in ens.member_ids}
-                weights = LearnedWeights(ens.member_ids).fit(pmfs, past_k).weights_
-            else:
-                weights = ensemble_weights(settings)
-            learned_ens = EnsembleV1Predictor(weights=weights)
-            learned_ens.market_blend_ = _blend_from(past, learned_out, settings.market_blend)
-            learned = learned_ens.combine(block_out, rows, thresholds)
-            learned.frame["system_id"] = LEARNED
-            learned_out.append(learned)
+        for system_id, out in result.outputs.items():
+            outputs[system_id].append(out)
+        graded.add_block(result.outputs, rows["strikeouts"].to_numpy(float))
         block_frames.append(rows)
         t_pred += time.perf_counter() - tp
         if progress:
@@ -177,30 +147,10 @@ def run_backtest(
     timings["predict"] = t_pred
     scored = pd.concat(block_frames, ignore_index=True)
     all_outputs = {s: _stack(o) for s, o in outputs.items() if o}
-    if learned_out:
-        all_outputs[LEARNED] = _stack(learned_out)
     metrics, calibration, notes = score(scored, all_outputs)
     timings["total"] = time.perf_counter() - t0
     preds = pd.concat([o.frame for o in all_outputs.values()], ignore_index=True)
     return BacktestResult(start, end, metrics, calibration, preds, timings, notes)
-
-
-def _blend_from(
-    past: pd.DataFrame | None, earlier: list[SystemOutput], mode: str = "auto"
-) -> MarketBlend:
-    """The market blend fitted on the graded lines of earlier blocks (the prior before that)."""
-    if mode == "off":
-        return MarketBlend.model_only()
-    if past is None or not earlier:
-        return MarketBlend()
-    frame = pd.concat([o.frame for o in earlier], ignore_index=True)
-    actual = past["strikeouts"].to_numpy(float)
-    line = pd.to_numeric(frame["line"], errors="coerce").to_numpy(float)
-    market = pd.to_numeric(frame["market_p_over"], errors="coerce").to_numpy(float)
-    model = pd.to_numeric(frame["model_p_over"], errors="coerce").to_numpy(float)
-    graded = ~np.isnan(line) & (actual != line)
-    over = np.where(graded, (actual > line).astype(float), np.nan)
-    return MarketBlend.fit(model, market, over)
 
 
 def _stack(outs: list[SystemOutput]) -> SystemOutput:
@@ -456,14 +406,15 @@ def _clv(side: np.ndarray, close: np.ndarray, open_: np.ndarray, bets: np.ndarra
     return float(value.mean())
 
 
-def write_backtest(wh: Warehouse, result: BacktestResult) -> int:
-    """Store the backtest's predictions (registered systems only), graded, in the warehouse."""
+def write_backtest(wh: Warehouse, result: BacktestResult, settings: Settings | None = None) -> int:
+    """Store the backtest's predictions of the active systems, graded, in the warehouse."""
     from kcast.grading import grade_dates
-    from kcast.slate import store_prediction_rows
-    from kcast.systems.registry import SYSTEMS
+    from kcast.pipeline import store_predictions
+    from kcast.systems.registry import active_ids
 
-    preds = result.predictions[result.predictions["system_id"].isin(list(SYSTEMS))]
-    n = store_prediction_rows(wh, preds.reset_index(drop=True))
+    active = active_ids(settings or get_settings())
+    preds = result.predictions[result.predictions["system_id"].isin(active)]
+    n = store_predictions(wh, preds.reset_index(drop=True))
     if n == 0:
         return 0
     grade_dates(wh, result.start, result.end)

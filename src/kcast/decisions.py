@@ -9,8 +9,26 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from kcast.policy import (  # noqa: F401 - the flag names are part of this module's interface
+    BLOCKS_OVER,
+    CONFIDENCE_PENALTY,
+    LOW_PITCH_COUNT,
+    MEMBER_MISSING,
+    MIN_CONFIDENCE,
+    MIN_EDGE,
+    NO_LINE,
+    NO_ODDS,
+    OPENER,
+    SHORT_REST,
+    THIN_HISTORY,
+)
+
+if TYPE_CHECKING:
+    from kcast.config import Settings
 
 MAX_K = 20  # strikeouts above 20 in a start have never happened; the last cell holds the tail
 
@@ -85,29 +103,17 @@ def pmf_quantile(pmf: np.ndarray, q: float) -> np.ndarray:
 # Decisions
 # --------------------------------------------------------------------------------------------
 
-# Red flags. The first three stop a bet on the flagged side outright; the others lower confidence.
-SHORT_REST = "short_rest"
-OPENER = "opener_or_bulk"
-LOW_PITCH_COUNT = "low_pitch_count"
-THIN_HISTORY = "thin_history"
-NO_LINE = "no_line"
-NO_ODDS = "no_odds"
-MEMBER_MISSING = "member_missing"
-
-BLOCKS_OVER = {SHORT_REST, OPENER, LOW_PITCH_COUNT}
-CONFIDENCE_PENALTY = {
-    THIN_HISTORY: 0.85,
-    SHORT_REST: 0.9,
-    OPENER: 0.9,
-    LOW_PITCH_COUNT: 0.9,
-    MEMBER_MISSING: 0.95,
-}
-
 
 @dataclass(frozen=True)
 class Thresholds:
-    min_edge: float = 0.5
-    min_confidence: float = 60.0
+    """The decision thresholds (``MLB_MIN_EDGE``, ``MLB_MIN_CONFIDENCE``)."""
+
+    min_edge: float = MIN_EDGE
+    min_confidence: float = MIN_CONFIDENCE
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Thresholds:
+        return cls(settings.min_edge, settings.min_confidence)
 
 
 @dataclass

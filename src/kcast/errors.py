@@ -63,3 +63,17 @@ class ModelError(KcastError):
 
 class NotFittedError(KcastError, ValueError):
     """A prediction system was asked to predict before it was trained."""
+
+
+class MembersUnavailableError(KcastError, ValueError):
+    """A system built on other systems (an ensemble) had none of their answers to combine."""
+
+
+class NoSystemAnsweredError(KcastError):
+    """Every active system failed, was skipped, or did not load (the worker answers 503).
+
+    ``systems`` holds each system's answer (its status and error), for the response body."""
+
+    def __init__(self, message: str, systems: dict | None = None) -> None:
+        super().__init__(message)
+        self.systems = systems or {}

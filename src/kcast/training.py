@@ -10,8 +10,7 @@ import pandas as pd
 
 from kcast.errors import InputError
 from kcast.features.build import build_features, load_history, training_targets
-from kcast.systems.boosted import BoostedPredictor
-from kcast.systems.registry import register_model, system_class, trainable_ids
+from kcast.systems.registry import build_system, register_model, trainable_ids
 from kcast.warehouse import Warehouse
 
 
@@ -44,13 +43,16 @@ def train_systems(
     frame = training_frame(wh, through) if frame is None else frame
     trained = []
     for system_id in trainable_ids(system_ids):
-        cls = system_class(system_id)
-        assert issubclass(cls, BoostedPredictor)
-        system = cls().fit(frame, trained_through=through)
-        path = model_dir / system_id / f"{system.version_}.json"
-        system.save(path)
+        system = build_system(system_id).fit(frame, trained_through=through)
+        path = system.save(Path(model_dir) / system_id / f"{system.version_}.json")
         register_model(wh, system, path)
         trained.append(
-            TrainedModel(system_id, system.version_ or "", path, len(frame), system.model_.metrics)
+            TrainedModel(
+                system_id,
+                system.version_ or "",
+                path,
+                len(frame),
+                dict(system.metadata_.get("metrics", {})),
+            )
         )
     return trained

@@ -11,7 +11,7 @@ import typer
 
 from kcast.cli.common import console, get_warehouse, print_report, progress_bar
 from kcast.config import get_settings
-from kcast.slate import parse_date
+from kcast.pipeline import parse_date
 from kcast.warehouse import Warehouse
 
 
@@ -36,7 +36,7 @@ def run(
 ) -> None:
     """Ingest what the date needs, train on games before it, predict it and show the picks."""
     from kcast.cli.systems import print_picks
-    from kcast.slate import predict_date
+    from kcast.pipeline import predict_day
     from kcast.training import train_systems
 
     settings = get_settings()
@@ -56,7 +56,7 @@ def run(
         console.print(f"training on games before {day} ...")
         for t in train_systems(wh, day, get_settings().model_dir):
             console.print(f"  {t.system_id}: {t.version} ({t.rows:,} starts)")
-    result = predict_date(wh, day)
+    result = predict_day(wh, day)
     print_picks(result)
     for system_id, error in result.errors.items():
         console.print(f"[red]{system_id} did not answer:[/] {error}", highlight=False)

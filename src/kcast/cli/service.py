@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from kcast.cli.common import console
-from kcast.slate import parse_date
+from kcast.pipeline import parse_date
 
 
 def serve(

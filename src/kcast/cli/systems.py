@@ -10,7 +10,7 @@ from rich.table import Table
 
 from kcast.cli.common import console, get_warehouse, progress_bar
 from kcast.config import get_settings
-from kcast.slate import parse_date
+from kcast.pipeline import parse_date
 
 WarehouseOpt = typer.Option(None, "--warehouse", "-w", help="Overrides KCAST_WAREHOUSE.")
 
@@ -58,12 +58,12 @@ def predict(
     no_write: bool = typer.Option(False, "--no-write", help="Show the picks without storing."),
 ) -> None:
     """Predict every starter of --date with every active system and show the picks."""
-    from kcast.slate import predict_date
+    from kcast.pipeline import predict_day
 
     wh = get_warehouse(warehouse)
     day = parse_date(date)
     with console.status(f"predicting {day}"):
-        result = predict_date(wh, day, write=not no_write)
+        result = predict_day(wh, day, write=not no_write)
     late = wh.query(
         "SELECT system_id, trained_through FROM model_registry WHERE is_active "
         "AND trained_through > $d",

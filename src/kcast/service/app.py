@@ -22,14 +22,19 @@ from fastapi.responses import JSONResponse
 
 from kcast import __version__
 from kcast.config import Settings, get_settings
-from kcast.errors import InputError, UnknownPitcherError, UnknownSystemError
+from kcast.errors import (
+    InputError,
+    NoSystemAnsweredError,
+    UnknownPitcherError,
+    UnknownSystemError,
+)
+from kcast.pipeline import load_systems
 from kcast.service.deps import ServiceState
 from kcast.service.metrics import LatencyMiddleware
 from kcast.service.routes import health, metrics, picks, predict
-from kcast.service.runner import FeatureCache, NoSystemAnsweredError
-from kcast.slate import load_systems
+from kcast.service.runner import FeatureCache
 from kcast.systems.base import BasePredictor
-from kcast.systems.registry import active_ids
+from kcast.systems.registry import active_ids, dependency_order
 from kcast.warehouse import Warehouse, open_warehouse
 
 log = logging.getLogger("kcast.service")
@@ -41,9 +46,8 @@ answer under `systems`."""
 
 
 def _ordered(systems: dict[str, BasePredictor]) -> list[str]:
-    """System ids, members before ensembles, otherwise as given."""
-    ids = list(systems)
-    return sorted(ids, key=lambda s: (systems[s].is_ensemble, ids.index(s)))
+    """System ids, members before the systems built on them, otherwise as given."""
+    return dependency_order(list(systems), lambda s: systems[s].member_ids)
 
 
 def build_state(

@@ -22,7 +22,20 @@ import numpy as np
 import pandas as pd
 
 from kcast.decisions import Thresholds
-from kcast.errors import InputError, KcastError
+from kcast.errors import MembersUnavailableError, NoSystemAnsweredError
+from kcast.history import WarehouseHistory
+from kcast.pipeline import (
+    SlateResult,
+    attach_prices,
+    check_history,
+    day_starters,
+    first_history_date,
+    requested_starters,
+    run_systems,
+    starter_features,
+    store_predictions,
+    systems_for_day,
+)
 from kcast.service.breakers import BreakerOpenError, describe, validate_output
 from kcast.service.deps import ServiceState
 from kcast.service.schemas import (
@@ -34,44 +47,9 @@ from kcast.service.schemas import (
     SystemAnswer,
     SystemRun,
 )
-from kcast.slate import (
-    SlateResult,
-    attach_lines,
-    explicit_starters,
-    run_systems,
-    slate_features,
-    slate_starters,
-    store_predictions,
-)
-from kcast.systems.base import SystemOutput
+from kcast.systems.base import BasePredictor, SystemOutput
 from kcast.warehouse import Warehouse
 from kcast.warehouse.base import utc_now
-
-PRIMARY_SYSTEM = "ensemble_v1"
-LINE_COLUMNS = ("line", "over_odds", "under_odds")
-STARTER_COLUMNS = (
-    "game_id",
-    "game_date",
-    "pitcher_id",
-    "pitcher_name",
-    "team",
-    "opponent",
-    "is_home",
-    "starter_source",
-)
-
-
-class NoSystemAnsweredError(KcastError):
-    """Every active system failed, was skipped, or did not load."""
-
-    def __init__(self, message: str, systems: dict[str, SystemAnswer]) -> None:
-        super().__init__(message)
-        self.systems = systems
-
-
-class MembersUnavailableError(KcastError):
-    """An ensemble had no member answer to combine."""
-
 
 # --------------------------------------------------------------------------------------------
 # Values for JSON
@@ -133,74 +111,55 @@ def as_bool(value: Any) -> bool | None:
 # --------------------------------------------------------------------------------------------
 
 
-def normalise_starters(starters: pd.DataFrame) -> pd.DataFrame:
-    """Starter rows typed as the feature builder expects (dates at microsecond resolution)."""
-    if starters.empty:
-        return starters
-    out = starters.copy()
-    out["game_date"] = pd.to_datetime(out["game_date"]).dt.as_unit("us")
-    out["pitcher_id"] = out["pitcher_id"].astype("int64")
-    return out
-
-
 def data_version(wh: Warehouse) -> tuple[str, ...]:
-    """A cheap fingerprint of the tables features and slates are built from."""
+    """A cheap fingerprint of the tables slates, features and graded history come from."""
     row = wh.query(
         """SELECT (SELECT COUNT(*) FROM pitcher_games) AS a,
                   (SELECT MAX(updated_at) FROM pitcher_games) AS b,
                   (SELECT COUNT(*) FROM games) AS c,
                   (SELECT MAX(updated_at) FROM games) AS d,
                   (SELECT COUNT(*) FROM players) AS e,
-                  (SELECT MAX(updated_at) FROM players) AS f"""
+                  (SELECT MAX(updated_at) FROM players) AS f,
+                  (SELECT MAX(graded_at) FROM pitcher_strikeout_predictions) AS g"""
     ).iloc[0]
     return tuple(str(v) for v in row.tolist())
 
 
-def first_history_date(wh: Warehouse) -> dt.date | None:
-    """Return the date of the warehouse's first game (None when it has none)."""
-    value = wh.query("SELECT MIN(game_date) AS d FROM pitcher_games")["d"].iloc[0]
-    return None if clean(value) is None else as_date(pd.Timestamp(value))
-
-
-def check_history(wh: Warehouse, day: dt.date, first: object = "query") -> None:
-    """Raise ``InputError`` when the warehouse holds no games before ``day`` to learn from.
-
-    ``first`` is the warehouse's first game date when the caller knows it already."""
-    if first == "query":
-        first = first_history_date(wh)
-    if first is None or day <= first:  # type: ignore[operator]
-        since = "no games at all" if first is None else f"games from {first} on"
-        raise InputError(
-            f"cannot predict {day}: the warehouse holds {since}, and features need games "
-            "before the date"
-        )
-
-
 class FeatureCache:
-    """Each date's slate (starters and their features), built once per warehouse version."""
+    """Per date and warehouse version: the slate (starters and their features) and the systems
+    updated from what was graded before that date, each built once."""
 
     def __init__(self, wh: Warehouse, size: int = 32) -> None:
         self.wh = wh
         self.size = size
-        self._items: OrderedDict[tuple, tuple[pd.DataFrame, pd.DataFrame]] = OrderedDict()
-        self._first: tuple[tuple[str, ...], dt.date | None] | None = None
+        self._items: OrderedDict[tuple, Any] = OrderedDict()
         self._lock = threading.Lock()
         self._build_lock = threading.Lock()
         self.builds = 0
 
-    def first_date(self, version: tuple[str, ...] | None = None) -> dt.date | None:
+    def _get(self, key: tuple, build: Any) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        with self._build_lock:  # one build at a time; a second caller finds it built
+            with self._lock:
+                if key in self._items:
+                    return self._items[key]
+            value = build()
+            with self._lock:
+                self._items[key] = value
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+        return value
+
+    def first_date(self, version: tuple[str, ...]) -> dt.date | None:
         """Return the warehouse's first game date (kept per warehouse version)."""
-        version = version or data_version(self.wh)
-        known = self._first
-        if known is not None and known[0] == version:
-            return known[1]
-        first = first_history_date(self.wh)
-        self._first = (version, first)
-        return first
+        return self._get(("first", version), lambda: first_history_date(self.wh))
 
     def check_history(self, day: dt.date, version: tuple[str, ...] | None = None) -> None:
-        """``check_history`` with the first game date kept per warehouse version."""
-        check_history(self.wh, day, self.first_date(version))
+        """``pipeline.check_history`` with the first game date kept per warehouse version."""
+        check_history(day, self.first_date(version or data_version(self.wh)))
 
     def slate(
         self, day: dt.date, version: tuple[str, ...] | None = None
@@ -209,54 +168,30 @@ class FeatureCache:
 
         Raises ``InputError`` when the date has starters but no history before it."""
         version = version or data_version(self.wh)
-        key = (day, version)
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                starters, features = self._items[key]
-                return starters.copy(), features.copy()
-        with self._build_lock:  # one build at a time; a second caller finds it built
-            with self._lock:
-                if key in self._items:
-                    starters, features = self._items[key]
-                    return starters.copy(), features.copy()
-            starters = normalise_starters(slate_starters(self.wh, day))
+
+        def build() -> tuple[pd.DataFrame, pd.DataFrame]:
+            starters = day_starters(self.wh, day)
             if not starters.empty:
                 self.check_history(day, version)
-            features = slate_features(self.wh, starters) if len(starters) else starters
             self.builds += 1
-            with self._lock:
-                self._items[key] = (starters, features)
-                while len(self._items) > self.size:
-                    self._items.popitem(last=False)
+            return starters, starter_features(self.wh, starters)
+
+        starters, features = self._get(("slate", day, version), build)
         return starters.copy(), features.copy()
+
+    def systems(
+        self, state: ServiceState, day: dt.date, version: tuple[str, ...] | None = None
+    ) -> dict[str, BasePredictor]:
+        """The loaded systems updated from what was graded before ``day``."""
+        version = version or data_version(self.wh)
+        return self._get(
+            ("systems", day, version),
+            lambda: systems_for_day(state.systems, WarehouseHistory(self.wh, day), state.settings),
+        )
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
-
-
-def with_request_lines(
-    wh: Warehouse, features: pd.DataFrame, requested: list[dict[str, Any] | None]
-) -> pd.DataFrame:
-    """Attach stored lines, then put each request's own line (and only its odds) in place."""
-    features = features.drop(columns=list(LINE_COLUMNS), errors="ignore")
-    if all(req is not None and req.get("line") is not None for req in requested):
-        features = features.assign(line=np.nan, over_odds=np.nan, under_odds=np.nan, book=None)
-    else:
-        features = attach_lines(wh, features)
-    for i, req in enumerate(requested):
-        if req is None or req.get("line") is None:
-            continue
-        for col in LINE_COLUMNS:
-            if col not in features:
-                features[col] = np.nan
-            features[col] = features[col].astype(object)
-            features.iat[i, features.columns.get_loc(col)] = req.get(col)
-        if "book" in features:
-            features["book"] = features["book"].astype(object)
-            features.iat[i, features.columns.get_loc("book")] = "request"
-    return features
 
 
 # --------------------------------------------------------------------------------------------
@@ -278,8 +213,8 @@ class SystemCaller:
     """``slate.run_systems``' ``call`` hook: each system through its breaker, fault hook and
     garbage check; records each system's outcome.
 
-    An ensemble with no member answer is skipped without counting against its breaker (its
-    members' failures are theirs, not its own).
+    A system built on others with none of their answers is skipped without counting against
+    its breaker (its members' failures are theirs, not its own).
     """
 
     def __init__(self, state: ServiceState, rows: int) -> None:
@@ -290,8 +225,8 @@ class SystemCaller:
     def __call__(self, system_id: str, fn: Any) -> SystemOutput:
         system = self.state.systems[system_id]
         breaker = self.state.breakers[system_id]
-        if system.is_ensemble:
-            members = getattr(system, "member_ids", ())
+        members = system.member_ids
+        if members:
             answered = [m for m in members if self._ok(m)]
             if not answered:
                 reason = f"no member system answered ({', '.join(members)})"
@@ -324,15 +259,12 @@ class SystemCaller:
 def run_guarded(
     state: ServiceState, features: pd.DataFrame
 ) -> tuple[SlateResult, dict[str, Outcome]]:
-    """Every loaded active system on ``features``, each through its breaker."""
-    settings = state.settings
+    """Every loaded active system on ``features``, each through its breaker (the pipeline's
+    ``run_systems`` with the breakers as its call hook)."""
+    day = pd.to_datetime(features["game_date"]).min().date()
+    systems = state.cache.systems(state, day)
     caller = SystemCaller(state, len(features))
-    result = run_systems(
-        features,
-        state.systems,
-        Thresholds(settings.min_edge, settings.min_confidence),
-        call=caller,
-    )
+    result = run_systems(features, systems, Thresholds.from_settings(state.settings), call=caller)
     outcomes: dict[str, Outcome] = {}
     for system_id in state.active_ids:
         if system_id in caller.outcomes:
@@ -399,10 +331,11 @@ def system_answers(
 
 
 def primary_system(state: ServiceState, answers: dict[str, SystemAnswer]) -> str | None:
-    """The system whose answer fills the legacy fields: ensemble_v1 if it answered, else the
-    first active system that did."""
-    if PRIMARY_SYSTEM in answers and answers[PRIMARY_SYSTEM].status == "ok":
-        return PRIMARY_SYSTEM
+    """The system whose answer fills the legacy fields: ``MLB_PRIMARY_SYSTEM`` if it answered,
+    else the first active system that did."""
+    primary = state.settings.primary_system
+    if primary in answers and answers[primary].status == "ok":
+        return primary
     return next((s for s in state.active_ids if answers.get(s) and answers[s].status == "ok"), None)
 
 
@@ -419,10 +352,10 @@ def predict_one(state: ServiceState, req: PitcherGame) -> PredictResponse:
         else slate
     )
     if features.empty:  # not a starter the warehouse knows: the request names the game
-        starters = normalise_starters(explicit_starters(wh, pd.DataFrame([record])))
+        starters = requested_starters(wh, [record])
         state.cache.check_history(req.game_date, version)
-        features = slate_features(wh, starters.drop(columns=list(LINE_COLUMNS), errors="ignore"))
-    features = with_request_lines(wh, features, [record])
+        features = starter_features(wh, starters)
+    features = attach_prices(wh, features, [record])
     result, outcomes = run_guarded(state, features)
     answers = system_answers(state, result, outcomes)
     primary = primary_system(state, answers)
@@ -472,24 +405,17 @@ def starters_of(features: pd.DataFrame) -> list[Starter]:
 
 
 def batch_features(state: ServiceState, req: BatchRequest) -> pd.DataFrame:
-    """The batch's feature rows (built once), lines attached."""
+    """The batch's feature rows (built once), lines and prices attached."""
     wh = state.warehouse
     if req.date is not None:
         _, features = state.cache.slate(req.date)
-        return (
-            with_request_lines(wh, features, [None] * len(features)) if len(features) else features
-        )
+        return attach_prices(wh, features) if len(features) else features
     assert req.games is not None
     for day in sorted({g.game_date for g in req.games}):
         state.cache.check_history(day)
     records = [g.record() for g in req.games]
-    starters = normalise_starters(explicit_starters(wh, pd.DataFrame(records)))
-    dupes = starters.duplicated(["game_id", "pitcher_id"])
-    if dupes.any():
-        row = starters[dupes].iloc[0]
-        raise InputError(f"pitcher {row['pitcher_id']} appears twice in game {row['game_id']}")
-    features = slate_features(wh, starters.drop(columns=list(LINE_COLUMNS), errors="ignore"))
-    return with_request_lines(wh, features, records)
+    features = starter_features(wh, requested_starters(wh, records))
+    return attach_prices(wh, features, records)
 
 
 def predict_batch(state: ServiceState, req: BatchRequest) -> BatchResponse:
@@ -516,7 +442,7 @@ def predict_batch(state: ServiceState, req: BatchRequest) -> BatchResponse:
     result.date = req.date
     written = bool(req.write and result.outputs)
     if written:
-        store_predictions(state.warehouse, result)
+        store_predictions(state.warehouse, result.frame())
     runs: dict[str, SystemRun] = {}
     for system_id in state.active_ids:
         outcome = outcomes.get(system_id, Outcome("failed", "did not run"))

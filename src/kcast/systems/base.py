@@ -2,29 +2,28 @@
 
 A system turns feature rows (``kcast.features.build``) into a full distribution of strikeouts
 for each start. The base class owns the rest: validation, the predicted count, P(over/under/push),
-edge, confidence, red flags and the OVER/UNDER/PASS decision, so each system holds only its maths
-(``_fit`` and ``_predict_pmf``).
+edge, confidence, red flags and the OVER/UNDER/PASS decision, learning its market blend from
+graded history, and its model file, so each system holds only its maths (``_fit`` and
+``_predict_pmf``, or ``_distribution`` for a system built on other systems' answers, and
+``_state``/``_from_state`` for what its model file holds).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from kcast import policy
 from kcast.decisions import (
-    LOW_PITCH_COUNT,
     MAX_K,
-    NO_LINE,
-    NO_ODDS,
-    OPENER,
-    SHORT_REST,
-    THIN_HISTORY,
     MarketBlend,
     Thresholds,
     decide,
@@ -32,13 +31,10 @@ from kcast.decisions import (
     pmf_median,
     pmf_quantile,
 )
-from kcast.errors import InputError, NotFittedError
+from kcast.errors import InputError, ModelError, NotFittedError
 
-# red-flag thresholds
-SHORT_REST_DAYS = 4  # fewer days since the last start than a normal turn (4 days' rest)
-OPENER_OUTS = 9.0  # recent starts averaging under three innings
-LOW_PITCHES = 75.0  # a last start, or recent average, under this many pitches
-THIN_STARTS = 5  # fewer career starts than this
+if TYPE_CHECKING:
+    from kcast.history import GradedHistory
 
 # the columns of one prediction row, in order (the warehouse table has these and more)
 PREDICTION_COLUMNS = (
@@ -83,6 +79,27 @@ class SystemOutput:
     model_version: str
 
 
+# Where a system built on other systems gets their answers for the rows it is predicting: the
+# member's output, or None when that member did not answer (failed, cut off by its breaker).
+MemberHook = Callable[[str], SystemOutput | None]
+
+
+@dataclass
+class Distribution:
+    """What a system's maths gives for some rows, before the shared decision rules.
+
+    ``confidence_factor`` and ``extra_flags`` let a system adjust confidence and add red flags
+    per row; ``version`` overrides the model version (an ensemble names its members');
+    ``note`` is added to every row's reasons.
+    """
+
+    pmf: np.ndarray
+    confidence_factor: np.ndarray | None = None
+    extra_flags: list[list[str]] | None = None
+    version: str | None = None
+    note: str | None = None
+
+
 def red_flags(features: pd.DataFrame) -> list[list[str]]:
     """The red flags of each row: short rest, opener or bulk role, low pitch count, thin data."""
 
@@ -103,17 +120,19 @@ def red_flags(features: pd.DataFrame) -> list[list[str]]:
     flags: list[list[str]] = []
     for i in range(len(features)):
         f: list[str] = []
-        if rest[i] < SHORT_REST_DAYS:
-            f.append(SHORT_REST)
-        opener = (outs3[i] < OPENER_OUTS) or (short5[i] >= 2)
-        opener |= starts_std[i] >= 2 and outs_std[i] < OPENER_OUTS
-        opener |= (np.isnan(career[i]) or career[i] < 3) and relief[i] > 0.8
+        if rest[i] < policy.SHORT_REST_DAYS:
+            f.append(policy.SHORT_REST)
+        opener = (outs3[i] < policy.OPENER_OUTS) or (short5[i] >= policy.OPENER_SHORT_STARTS)
+        opener |= starts_std[i] >= policy.OPENER_SHORT_STARTS and outs_std[i] < policy.OPENER_OUTS
+        opener |= (np.isnan(career[i]) or career[i] < policy.OPENER_FEW_STARTS) and relief[
+            i
+        ] > policy.OPENER_RELIEF_SHARE
         if opener:
-            f.append(OPENER)
-        if last_p[i] < LOW_PITCHES or p3[i] < LOW_PITCHES:
-            f.append(LOW_PITCH_COUNT)
-        if np.isnan(career[i]) or career[i] < THIN_STARTS:
-            f.append(THIN_HISTORY)
+            f.append(policy.OPENER)
+        if last_p[i] < policy.LOW_PITCHES or p3[i] < policy.LOW_PITCHES:
+            f.append(policy.LOW_PITCH_COUNT)
+        if np.isnan(career[i]) or career[i] < policy.THIN_STARTS:
+            f.append(policy.THIN_HISTORY)
         flags.append(f)
     return flags
 
@@ -122,20 +141,34 @@ class BasePredictor(ABC):
     """A strikeout prediction system.
 
     Subclasses declare ``system_id``, ``description`` and ``features`` at class level and
-    implement ``_fit`` and ``_predict_pmf``; ``__init__`` only stores parameters.
+    implement ``_fit`` and ``_predict_pmf``; ``__init__`` only stores parameters. A system with a
+    model file (``trainable``) implements ``_state`` and ``_from_state``; ``save`` and ``load``
+    do the rest. A system built on other systems' answers lists them in ``member_ids`` and
+    implements ``_distribution`` (see ``ensemble.EnsemblePredictor``).
     """
 
-    system_id: ClassVar[str]
+    system_id: str = "base"
     description: ClassVar[str]
     features: ClassVar[tuple[str, ...]] = ()
-    is_ensemble: ClassVar[bool] = False
+    trainable: ClassVar[bool] = True  # has a model file that `kcast train` writes
 
-    def __init__(self, **params: Any) -> None:
+    def __init__(self, system_id: str | None = None, **params: Any) -> None:
+        if system_id is not None:
+            self.system_id = system_id
         self.params = params
         self.fitted_ = False
         self.version_: str | None = None
         self.metadata_: dict[str, Any] = {}
         self.market_blend_ = MarketBlend()
+
+    @property
+    def member_ids(self) -> tuple[str, ...]:
+        """The systems whose answers this one is built on (none for a system of its own)."""
+        return ()
+
+    def bind_members(self, systems: dict[str, BasePredictor]) -> BasePredictor:
+        """Give a system built on others the loaded member systems to ask by default."""
+        return self
 
     # --- the contract --------------------------------------------------------------------
     def fit(self, frame: pd.DataFrame, **info: Any) -> BasePredictor:
@@ -147,8 +180,13 @@ class BasePredictor(ABC):
         self.fitted_ = True
         return self
 
-    def predict_pmf(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict_pmf(self, frame: pd.DataFrame, members: MemberHook | None = None) -> np.ndarray:
         """The strikeout distribution of each row, shape (rows, MAX_K + 1), rows summing to 1."""
+        return self._checked_distribution(frame, members).pmf
+
+    def _checked_distribution(
+        self, frame: pd.DataFrame, members: MemberHook | None
+    ) -> Distribution:
         if not self.fitted_:
             raise NotFittedError(
                 f"{self.system_id} must be trained (or loaded) before it predicts; run "
@@ -156,58 +194,167 @@ class BasePredictor(ABC):
             )
         self._check_columns(frame, self.features)
         if len(frame) == 0:
-            return np.zeros((0, MAX_K + 1))
-        pmf = np.asarray(self._predict_pmf(frame), dtype=float)
+            return Distribution(np.zeros((0, MAX_K + 1)))
+        dist = self._distribution(frame, members)
+        pmf = np.asarray(dist.pmf, dtype=float)
         if pmf.shape != (len(frame), MAX_K + 1) or not np.isfinite(pmf).all():
             raise ValueError(f"{self.system_id} returned a malformed distribution {pmf.shape}")
         pmf = np.clip(pmf, 0.0, None)
-        return pmf / pmf.sum(axis=1, keepdims=True)
+        dist.pmf = pmf / pmf.sum(axis=1, keepdims=True)
+        return dist
 
     @abstractmethod
     def _fit(self, frame: pd.DataFrame, **info: Any) -> None: ...
 
-    @abstractmethod
-    def _predict_pmf(self, frame: pd.DataFrame) -> np.ndarray: ...
+    def _predict_pmf(self, frame: pd.DataFrame) -> np.ndarray:
+        raise NotImplementedError(
+            f"{self.system_id} implements neither _predict_pmf nor _distribution"
+        )
+
+    def _distribution(self, frame: pd.DataFrame, members: MemberHook | None) -> Distribution:
+        """The system's maths for ``frame``; by default its ``_predict_pmf``."""
+        return Distribution(self._predict_pmf(frame))
 
     # --- shared: from distributions to decisions -------------------------------------------
     def predict(
         self,
         frame: pd.DataFrame,
         thresholds: Thresholds | None = None,
+        members: MemberHook | None = None,
         pmf: np.ndarray | None = None,
-        confidence_factor: np.ndarray | None = None,
-        extra_flags: list[list[str]] | None = None,
     ) -> SystemOutput:
-        """Prediction rows for feature rows that may carry ``line``, ``over_odds``, ``under_odds``."""
-        pmf = self.predict_pmf(frame) if pmf is None else pmf
-        return build_output(
+        """Prediction rows for feature rows that may carry ``line``, ``over_odds``, ``under_odds``.
+
+        ``members`` gives a system built on others their answers for these rows (by default it
+        asks the member systems it was loaded with); ``pmf`` replaces the system's own maths.
+        """
+        dist = Distribution(pmf) if pmf is not None else self._checked_distribution(frame, members)
+        out = build_output(
             self.system_id,
-            self.version_ or "unversioned",
+            dist.version or self.version_ or "unversioned",
             frame,
-            pmf,
+            dist.pmf,
             thresholds or Thresholds(),
-            confidence_factor,
-            extra_flags,
+            dist.confidence_factor,
+            dist.extra_flags,
             self.market_blend_,
         )
+        if dist.note:
+            reasons = out.frame["reasons"]
+            out.frame["reasons"] = reasons.where(reasons == "", reasons + "; ") + dist.note
+        return out
+
+    # --- what was known before the day ---------------------------------------------------------
+    def with_history(self, history: GradedHistory, blend: str = "auto") -> BasePredictor:
+        """A copy of this system updated from graded history (only what was known before the
+        day predicted): its market blend, and whatever else ``_learn_from`` learns.
+
+        ``blend`` is ``MLB_MARKET_BLEND``: ``auto`` fits the pooling weights, ``off`` states the
+        system's own probability."""
+        updated = copy.copy(self)
+        if blend == "off":
+            updated.market_blend_ = MarketBlend.model_only()
+        else:
+            updated.market_blend_ = history.market_blend(self.system_id)
+        updated._learn_from(history)
+        return updated
+
+    def _learn_from(self, history: GradedHistory) -> None:  # noqa: B027 - optional hook
+        """Learn more from graded history (nothing by default)."""
 
     # --- persistence -----------------------------------------------------------------------
     def save(self, path: Path) -> Path:
         """Write the model to ``path`` (JSON) and its metadata beside it (``*.meta.json``)."""
-        raise NotImplementedError(f"{self.system_id} has no model file to save")
+        if not self.trainable:
+            raise ModelError(f"{self.system_id} has no model file to save")
+        if not self.fitted_:
+            raise ModelError(f"{self.system_id} has not been trained; nothing to save")
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self._state()))
+        meta_path(path).write_text(json.dumps(self.metadata_, indent=2, default=str))
+        return path
 
     @classmethod
-    def load(cls, path: Path) -> BasePredictor:
-        raise NotImplementedError(f"{cls.system_id} has no model file to load")
+    def load(cls, path: Path, system_id: str | None = None) -> BasePredictor:
+        """The system saved at ``path``; a clear ``ModelError`` for a missing or broken file."""
+        path = Path(path)
+        if not cls.trainable:
+            raise ModelError(f"{cls.system_id} has no model file to load")
+        data = read_model_file(path)
+        meta_file = meta_path(path)
+        if not meta_file.exists():
+            raise ModelError(f"model {path} has no metadata file {meta_file.name} beside it")
+        try:
+            meta = json.loads(meta_file.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ModelError(f"metadata file {meta_file} is unreadable: {exc}") from exc
+        expected = system_id or cls.system_id
+        if meta.get("system_id") != expected:
+            raise ModelError(
+                f"model {path} belongs to system {meta.get('system_id')!r}, not {expected!r}"
+            )
+        system = cls(system_id=system_id)
+        system._from_state(data, str(path))
+        system.metadata_ = meta
+        system.version_ = meta.get("version", path.stem)
+        system.fitted_ = True
+        return system
+
+    def _state(self) -> dict[str, Any]:
+        """What the model file holds (JSON-ready)."""
+        raise ModelError(f"{self.system_id} has no model file to save")
+
+    def _from_state(self, data: dict[str, Any], source: str) -> None:
+        """Restore the fitted state from a model file's contents (``source`` names it)."""
+        raise ModelError(f"{self.system_id} has no model file to load")
 
     def _check_columns(self, frame: pd.DataFrame, needed: tuple[str, ...]) -> None:
         missing = [c for c in needed if c not in frame.columns]
         if missing:
             raise InputError(f"{self.system_id}: feature rows lack columns {missing}")
 
+    def _training_metadata(self, frame: pd.DataFrame, through: Any, **extra: Any) -> None:
+        """Set ``metadata_`` and ``version_`` after a fit on ``frame`` (games before ``through``)."""
+        import datetime as dt
+        import hashlib
+
+        dates = pd.to_datetime(frame["game_date"])
+        through = through or (dates.max().date() + dt.timedelta(days=1))
+        state = json.dumps(self._state(), sort_keys=True, default=str)
+        fingerprint = hashlib.sha256(state.encode()).hexdigest()[:8]
+        self.version_ = f"{self.system_id}-{str(through).replace('-', '')}-{fingerprint}"
+        self.metadata_ = {
+            "system_id": self.system_id,
+            "features": list(self.features),
+            "training_window": {
+                "first_game": str(dates.min().date()),
+                "last_game": str(dates.max().date()),
+                "trained_through": str(through),
+                "rows": int(len(frame)),
+            },
+            **extra,
+            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "version": self.version_,
+        }
+
     def __repr__(self) -> str:
         state = f"version={self.version_}" if self.fitted_ else "unfitted"
-        return f"{type(self).__name__}({state})"
+        return f"{type(self).__name__}({self.system_id}, {state})"
+
+
+def read_model_file(path: Path) -> dict[str, Any]:
+    """A model file's JSON, or a ``ModelError`` that says what is wrong with it."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelError(f"model file {path} does not exist")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"model file {path} is unreadable: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ModelError(f"model file {path} is unreadable: not a JSON object")
+    return data
 
 
 def meta_path(model_path: Path) -> Path:
@@ -249,9 +396,9 @@ def build_output(
         uo = None if np.isnan(under_odds[i]) else float(under_odds[i])
         row_flags = list(flags[i])
         if line is None:
-            row_flags.append(NO_LINE)
+            row_flags.append(policy.NO_LINE)
         elif oo is None or uo is None:
-            row_flags.append(NO_ODDS)
+            row_flags.append(policy.NO_ODDS)
         d = decide(pmf[i], float(mean[i]), line, oo, uo, row_flags, thresholds, factor[i], blend)
         rows.append(
             {

@@ -1,18 +1,14 @@
-"""The base of kcast's gradient-boosted systems: training, saving and loading their model file."""
+"""The base of kcast's gradient-boosted systems: a ``StrikeoutDistributionModel`` per system."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from kcast.errors import ModelError
-from kcast.systems.base import BasePredictor, meta_path
-from kcast.systems.gbm import StrikeoutDistributionModel, holdout_mask, read_model_file
+from kcast.systems.base import BasePredictor
+from kcast.systems.gbm import StrikeoutDistributionModel, holdout_mask
 
 
 class BoostedPredictor(BasePredictor):
@@ -23,8 +19,8 @@ class BoostedPredictor(BasePredictor):
 
     model_params: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
+    def __init__(self, system_id: str | None = None, **params: Any) -> None:
+        super().__init__(system_id, **params)
         self.model_: StrikeoutDistributionModel | None = None
 
     def _fit(self, frame: pd.DataFrame, **info: Any) -> None:
@@ -38,25 +34,13 @@ class BoostedPredictor(BasePredictor):
         else:
             model.fit(frame, holdout=holdout_mask(frame))
         self.model_ = model
-        through = info.get("trained_through") or (
-            pd.to_datetime(frame["game_date"]).max().date() + dt.timedelta(days=1)
+        self._training_metadata(
+            frame,
+            info.get("trained_through"),
+            metrics=model.metrics,
+            rounds=model.rounds,
+            calibration={"kappa": model.calibration.kappa},
         )
-        self.metadata_ = {
-            "system_id": self.system_id,
-            "features": list(self.features),
-            "training_window": {
-                "first_game": str(pd.to_datetime(frame["game_date"]).min().date()),
-                "last_game": str(pd.to_datetime(frame["game_date"]).max().date()),
-                "trained_through": str(through),
-                "rows": int(len(frame)),
-            },
-            "metrics": model.metrics,
-            "rounds": model.rounds,
-            "calibration": {"kappa": model.calibration.kappa},
-            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        }
-        self.version_ = f"{self.system_id}-{str(through).replace('-', '')}-{model.fingerprint()}"
-        self.metadata_["version"] = self.version_
 
     def _predict_pmf(self, frame: pd.DataFrame) -> np.ndarray:
         assert self.model_ is not None
@@ -67,37 +51,17 @@ class BoostedPredictor(BasePredictor):
         assert self.model_ is not None
         return self.model_.predict_parts(frame)
 
-    def save(self, path: Path) -> Path:
-        if self.model_ is None:
-            raise ModelError(f"{self.system_id} has not been trained; nothing to save")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.model_.to_json()))
-        meta_path(path).write_text(json.dumps(self.metadata_, indent=2, default=str))
-        return path
+    def _state(self) -> dict[str, Any]:
+        assert self.model_ is not None
+        return self.model_.to_json()
 
-    @classmethod
-    def load(cls, path: Path) -> BoostedPredictor:
-        path = Path(path)
-        model = StrikeoutDistributionModel.from_json(read_model_file(path), source=str(path))
-        meta_file = meta_path(path)
-        if not meta_file.exists():
-            raise ModelError(f"model {path} has no metadata file {meta_file.name} beside it")
-        try:
-            meta = json.loads(meta_file.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ModelError(f"metadata file {meta_file} is unreadable: {exc}") from exc
-        if meta.get("system_id") != cls.system_id:
+    def _from_state(self, data: dict[str, Any], source: str) -> None:
+        from kcast.errors import ModelError
+
+        model = StrikeoutDistributionModel.from_json(data, source=source)
+        if tuple(model.features) != tuple(self.features):
             raise ModelError(
-                f"model {path} belongs to system {meta.get('system_id')!r}, not {cls.system_id!r}"
-            )
-        if tuple(model.features) != tuple(cls.features):
-            raise ModelError(
-                f"model {path} was trained on other features than {cls.system_id} uses now; "
+                f"model {source} was trained on other features than {self.system_id} uses now; "
                 "retrain it with `kcast train`"
             )
-        system = cls()
-        system.model_ = model
-        system.metadata_ = meta
-        system.version_ = meta.get("version", path.stem)
-        system.fitted_ = True
-        return system
+        self.model_ = model

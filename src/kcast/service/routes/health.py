@@ -10,7 +10,7 @@ from kcast import __version__
 from kcast.service.deps import StateDep
 from kcast.service.routes import ERRORS
 from kcast.service.schemas import BreakerInfo, HealthResponse, SystemHealth, SystemInfo
-from kcast.systems.registry import SYSTEMS
+from kcast.systems.registry import SYSTEMS, build_system
 
 router = APIRouter(tags=["health"])
 
@@ -38,14 +38,14 @@ def health(state: StateDep) -> HealthResponse:
 
 
 def system_info(state: StateDep, system_id: str) -> SystemInfo:
-    cls = SYSTEMS[system_id]
+    system = state.systems.get(system_id) or build_system(system_id, state.settings)
     breaker = state.breakers.get(system_id)
     return SystemInfo(
         system_id=system_id,
-        description=cls.description,
-        is_ensemble=cls.is_ensemble,
-        members=list(getattr(cls, "member_ids", ())),
-        features_count=len(cls.features),
+        description=system.description,
+        is_ensemble=bool(system.member_ids),
+        members=list(system.member_ids),
+        features_count=len(system.features),
         active=system_id in state.active_ids,
         loaded=system_id in state.systems,
         load_error=state.load_errors.get(system_id),

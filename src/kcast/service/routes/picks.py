@@ -7,20 +7,18 @@ from typing import Annotated
 import pandas as pd
 from fastapi import APIRouter, Query
 
+from kcast.pipeline import day_starters
 from kcast.service.deps import StateDep
 from kcast.service.runner import (
-    PRIMARY_SYSTEM,
     as_bool,
     as_date,
     as_int,
     as_utc,
     clean,
-    normalise_starters,
     split_flags,
     starters_of,
 )
 from kcast.service.schemas import IsoDate, Pick, PicksResponse, SlateResponse, SystemId
-from kcast.slate import slate_starters
 
 router = APIRouter(tags=["picks"])
 
@@ -33,10 +31,10 @@ PICK_COLUMNS = (
 )
 
 
-def order_picks(rows: pd.DataFrame, active: list[str]) -> pd.DataFrame:
-    """Ensemble picks first, then each system in the active order; bets before passes, then
-    by confidence."""
-    order = [PRIMARY_SYSTEM] + [s for s in active if s != PRIMARY_SYSTEM]
+def order_picks(rows: pd.DataFrame, active: list[str], primary: str) -> pd.DataFrame:
+    """The primary system's picks first (``MLB_PRIMARY_SYSTEM``), then each system in the
+    active order; bets before passes, then by confidence."""
+    order = [primary] + [s for s in active if s != primary]
     rank = {s: i for i, s in enumerate(order)}
     rows = rows.assign(
         _system=rows["system_id"].map(rank).fillna(len(order)),
@@ -88,7 +86,7 @@ def picks(
     state: StateDep,
     system: Annotated[SystemId | None, Query(description="Only this system")] = None,
 ) -> PicksResponse:
-    """List a date's stored predictions, ensemble picks first (optionally one system's)."""
+    """List a date's stored predictions, the primary system's first (optionally one system's)."""
     sql = f"SELECT {PICK_COLUMNS} FROM pitcher_strikeout_predictions WHERE game_date = $d"
     params: dict[str, object] = {"d": date}
     if system is not None:
@@ -96,7 +94,7 @@ def picks(
         params["s"] = system
     rows = state.warehouse.query(sql, params)
     if len(rows):
-        rows = order_picks(rows, state.active_ids)
+        rows = order_picks(rows, state.active_ids, state.settings.primary_system)
     found = [to_pick(r) for r in rows.to_dict("records")]
     return PicksResponse(date=date, system=system, count=len(found), picks=found)
 
@@ -105,7 +103,7 @@ def picks(
 def slate(date: DateQuery, state: StateDep) -> SlateResponse:
     """List a date's starters: who really started a played game, else the stored probables."""
     wh = state.warehouse
-    starters = normalise_starters(slate_starters(wh, date))
+    starters = day_starters(wh, date)
     if len(starters):
         names = wh.query(
             "SELECT player_id AS pitcher_id, full_name AS pitcher_name FROM players "
