@@ -63,3 +63,19 @@ class ModelError(KcastError):
 
 class NotFittedError(KcastError, ValueError):
     """A prediction system was asked to predict before it was trained."""
+
+
+class BreakerOpenError(KcastError):
+    """A call refused because the system's breaker is open (or its half-open trial is busy)."""
+
+
+class SystemTimeoutError(KcastError, TimeoutError):
+    """A system did not answer within its timeout."""
+
+
+class GarbageOutputError(KcastError, ValueError):
+    """A system answered with something that is not a usable prediction."""
+
+
+class FaultInjected(KcastError, RuntimeError):
+    """The error an injected ``raise`` fault throws."""
