@@ -37,6 +37,11 @@ GAME_NUMBERS = range(10)  # 0 single game, 1-9 the games of one park's day
 
 
 def _day(value: Any) -> dt.date:
+    """A date from a date, datetime, Timestamp or ISO string."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
     return pd.Timestamp(value).date()
 
 
