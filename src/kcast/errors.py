@@ -77,3 +77,19 @@ class NoSystemAnsweredError(KcastError):
     def __init__(self, message: str, systems: dict | None = None) -> None:
         super().__init__(message)
         self.systems = systems or {}
+
+
+class BreakerOpenError(KcastError):
+    """A call refused because the system's breaker is open (or its half-open trial is busy)."""
+
+
+class SystemTimeoutError(KcastError, TimeoutError):
+    """A system did not answer within its timeout."""
+
+
+class GarbageOutputError(KcastError, ValueError):
+    """A system answered with something that is not a usable prediction."""
+
+
+class FaultInjected(KcastError, RuntimeError):
+    """The error an injected ``raise`` fault throws."""

@@ -490,15 +490,12 @@ def _year(value: object) -> int | None:
 def load_appearances(wh: Warehouse, dates: Iterable[dt.date] | None = None) -> pd.DataFrame:
     """Pitcher-games from the warehouse: from January 1 of the first of ``dates``' seasons to two
     days after the last of them (all when None), so each pitcher's latest team is known."""
-    cols = "pitcher_id, game_date, team, game_id, is_start"
+    select = "SELECT pitcher_id, game_date, team, game_id, is_start FROM pitcher_games"
     if dates is None:
-        return wh.query(f"SELECT {cols} FROM pitcher_games")
+        return wh.query(select)
     days = sorted({pd.Timestamp(d).date() for d in dates})
     if not days:
-        return pd.DataFrame(columns=cols.split(", "))
+        return pd.DataFrame(columns=["pitcher_id", "game_date", "team", "game_id", "is_start"])
     lo = dt.date(days[0].year, 1, 1)
     hi = days[-1] + dt.timedelta(days=2)
-    return wh.query(
-        f"SELECT {cols} FROM pitcher_games WHERE game_date BETWEEN $lo AND $hi",
-        {"lo": lo, "hi": hi},
-    )
+    return wh.query(select + " WHERE game_date BETWEEN $lo AND $hi", {"lo": lo, "hi": hi})

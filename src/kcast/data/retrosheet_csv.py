@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from kcast.data.gameids import relocate_rows
 from kcast.data.ingest import IngestReport, logged_ingest, opposing_pitcher_splits
 from kcast.data.register import Register
 from kcast.data.retrosheet import GAME_TYPES, season_stats
@@ -555,34 +556,19 @@ def plan_rekey(wh: Warehouse, frames: CsvFrames) -> Rekey:
     empty = Rekey(pd.DataFrame(), [], [], {})
     if not seasons:
         return empty
-    season_list = ", ".join(str(s) for s in seasons)
     lower = wh.query(
-        f"SELECT * FROM pitcher_games WHERE source_rank < $rank AND season IN ({season_list})",
-        {"rank": rank},
+        "SELECT * FROM pitcher_games WHERE source_rank < $rank "
+        "AND season IN (SELECT UNNEST($seasons))",
+        {"rank": rank, "seasons": seasons},
     )
     if lower.empty:
         return empty
     lower = lower.drop(columns=["updated_at"])
     lower["game_date"] = pd.to_datetime(lower["game_date"]).dt.date
     ours = frames.pitcher_games[["game_id", "pitcher_id", "game_date", "is_start"]]
-    cand = lower[["game_id", "pitcher_id", "game_date", "is_start"]].merge(
-        ours, on=["pitcher_id", "game_date"], suffixes=("", "_new")
-    )
-    in_place = cand[cand["game_id"] == cand["game_id_new"]][["game_id", "pitcher_id"]]
-    cand = cand.merge(in_place, on=["game_id", "pitcher_id"], how="left", indicator=True)
-    cand = cand[cand["_merge"] == "left_only"].drop(columns="_merge")
-    notes: list[str] = []
-    picks = []
-    for (game_id, pitcher_id), group in cand.groupby(["game_id", "pitcher_id"]):
-        if len(group) > 1:
-            group = group[group["is_start"] == group["is_start_new"]]
-        if len(group) == 1:
-            picks.append(group.iloc[0])
-        else:
-            notes.append(f"pitcher {pitcher_id}'s row in {game_id} matches several games; kept")
-    if not picks:
+    pick, notes = relocate_rows(lower, ours)
+    if pick.empty:
         return Rekey(pd.DataFrame(), [], [], {}, notes)
-    pick = pd.DataFrame(picks)[["game_id", "pitcher_id", "game_id_new"]]
     moved = lower.merge(pick, on=["game_id", "pitcher_id"])
     old_rows = list(zip(moved["game_id"], moved["pitcher_id"].astype(int), strict=True))
     moving = set(old_rows)
@@ -593,9 +579,9 @@ def plan_rekey(wh: Warehouse, frames: CsvFrames) -> Rekey:
     }
     old_ids = sorted(set(moved["game_id"]))
     old_games = wh.query(
-        "SELECT game_id, mlb_game_pk, source_rank FROM games WHERE season IN "
-        f"({season_list}) AND source_rank < $rank",
-        {"rank": rank},
+        "SELECT game_id, mlb_game_pk, source_rank FROM games "
+        "WHERE season IN (SELECT UNNEST($seasons)) AND source_rank < $rank",
+        {"rank": rank, "seasons": seasons},
     )
     old_games = old_games[old_games["game_id"].isin(old_ids)].set_index("game_id")
     delete_games: list[str] = []

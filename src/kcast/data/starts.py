@@ -1,7 +1,8 @@
 """Statcast-derived per-start logs: one row per starting pitcher per game, with pitch counts.
 
 The file (``docs/sources/starts.md`` describes every column) has MLB's ``game_pk`` and MLBAM
-pitcher ids but no Retrosheet game id, so each game is placed like this, in order:
+pitcher ids but no Retrosheet game id, so each game is placed like this, in order (the rules
+are ``kcast.data.gameids.place_start_games``):
 
 1. the game in the warehouse that already has this ``mlb_game_pk``;
 2. the game of an existing ``pitcher_games`` row of either starter on that date;
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from kcast.data.gameids import PitcherDays, StoredGames, place_start_games
 from kcast.data.ingest import IngestReport, logged_ingest, write_all
 from kcast.data.register import Register
 from kcast.data.retrosheet import season_stats
@@ -125,78 +127,20 @@ def _check(frame: pd.DataFrame, name: str) -> pd.DataFrame:
 
 
 def assign_game_ids(wh: Warehouse, starts: pd.DataFrame) -> tuple[dict[int, str], list[str]]:
-    """``game_pk`` -> game_id for every game of the file (see the module docstring)."""
-    notes: list[str] = []
-    seasons = ", ".join(str(int(s)) for s in sorted(starts["game_year"].unique()))
+    """``game_pk`` -> game_id for every game of the file (see the module docstring and
+    ``kcast.data.gameids.place_start_games``)."""
+    seasons = [int(s) for s in sorted(starts["game_year"].unique())]
     known = wh.query(
-        f"SELECT game_id, mlb_game_pk FROM games WHERE mlb_game_pk IS NOT NULL "
-        f"AND season IN ({seasons})"
+        "SELECT game_id, mlb_game_pk, game_date FROM games WHERE mlb_game_pk IS NOT NULL "
+        "AND season IN (SELECT UNNEST($seasons))",
+        {"seasons": seasons},
     )
-    by_pk = dict(zip(known["mlb_game_pk"].astype(int), known["game_id"], strict=True))
-    taken_pk = {g: int(pk) for pk, g in by_pk.items()}
     rows = wh.query(
-        f"SELECT game_id, pitcher_id, game_date, is_start FROM pitcher_games "
-        f"WHERE season IN ({seasons})"
+        "SELECT game_id, pitcher_id, game_date, is_start FROM pitcher_games "
+        "WHERE season IN (SELECT UNNEST($seasons))",
+        {"seasons": seasons},
     )
-    rows["game_date"] = pd.to_datetime(rows["game_date"]).dt.date
-    own = _by_pitcher(rows)
-
-    ids: dict[int, str] = {}
-    claimed: dict[str, int] = {}
-    for pk, game in starts.groupby("game_pk", sort=True):
-        pk = int(pk)
-        choice = by_pk.get(pk)
-        if choice is None:
-            found = [
-                own[key]
-                for key in zip(game["pitcher"], game["game_date"], strict=True)
-                if key in own
-            ]
-            if len(set(found)) > 1:
-                notes.append(
-                    f"game_pk {pk}: its starters are in {sorted(set(found))}; used the first"
-                )
-            choice = found[0] if found else None
-        if choice is not None and (claimed.get(choice, pk) != pk or taken_pk.get(choice, pk) != pk):
-            notes.append(f"game_pk {pk}: {choice} already belongs to another game_pk; new id")
-            choice = None
-        if choice is not None:
-            ids[pk] = choice
-            claimed[choice] = pk
-    _build_ids(starts, ids, claimed, taken_pk)
-    return ids, notes
-
-
-def _by_pitcher(rows: pd.DataFrame) -> dict[tuple[int, object], str]:
-    """(pitcher, date) -> game_id, where the pitcher has one row that day (or one start)."""
-    out: dict[tuple[int, object], str] = {}
-    for (pitcher, date), group in rows.groupby(["pitcher_id", "game_date"]):
-        if len(group) > 1:
-            group = group[group["is_start"].fillna(False).astype(bool)]
-        if len(group) == 1:
-            out[(int(pitcher), date)] = group["game_id"].iloc[0]
-    return out
-
-
-def _build_ids(
-    starts: pd.DataFrame, ids: dict[int, str], claimed: dict[str, int], taken: dict[str, int]
-) -> None:
-    """New ids for the games still unplaced: home + YYYYMMDD + 0, or 1/2 by ``game_pk``."""
-    games = starts.drop_duplicates("game_pk")[["game_pk", "game_date", "home_team"]]
-    for (date, home), group in games.groupby(["game_date", "home_team"]):
-        pks = sorted(int(pk) for pk in group["game_pk"])
-        numbers = [0] if len(pks) == 1 else list(range(1, len(pks) + 1))
-        stem = f"{home}{date:%Y%m%d}"
-        for pk, number in zip(pks, numbers, strict=True):
-            if pk in ids:
-                continue
-            candidates = [number, *range(1, 10)]
-            for n in candidates:
-                game_id = f"{stem}{n}"
-                if claimed.get(game_id, pk) == pk and taken.get(game_id, pk) == pk:
-                    break
-            ids[pk] = game_id
-            claimed[game_id] = pk
+    return place_start_games(starts, StoredGames(known), PitcherDays(rows))
 
 
 # --------------------------------------------------------------------------------------------
@@ -270,9 +214,12 @@ def ingest_starts(
         ids, notes = assign_game_ids(wh, starts)
         report.notes.extend(notes)
         frames = build_frames(starts, ids)
-        seasons_in = ", ".join(str(int(s)) for s in sorted(frames.games["season"].unique()))
+        seasons_in = [int(s) for s in sorted(frames.games["season"].unique())]
         known = set(
-            wh.query(f"SELECT game_id FROM games WHERE season IN ({seasons_in})")["game_id"]
+            wh.query(
+                "SELECT game_id FROM games WHERE season IN (SELECT UNNEST($seasons))",
+                {"seasons": seasons_in},
+            )["game_id"]
         )
         new = set(frames.games["game_id"]) - known
         writes = [("games", frames.games), ("pitcher_games", frames.pitcher_games)]

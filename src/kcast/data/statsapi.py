@@ -26,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from kcast.data.gameids import place_schedule_games
 from kcast.data.ingest import IngestReport, logged_ingest, write_all
 from kcast.errors import InputError, SourceUnavailableError, UnknownTeamError
 from kcast.teams import canonical_team, team_from_mlbam_id
@@ -417,50 +418,10 @@ def assign_game_ids(games: list[dict[str, Any]], existing: pd.DataFrame | None =
     a gamePk with the same home team and game number; else the only one without a gamePk with
     the same two teams (when the slate has one such game too, so a numbering difference between
     sources cannot make two games). Otherwise the id is home code + YYYYMMDD + game number.
-    Returns notes about ids that had to be moved to stay unique.
+    Returns notes about ids that had to be moved to stay unique. The rules live in
+    ``kcast.data.gameids.place_schedule_games``.
     """
-    notes: list[str] = []
-    by_pk: dict[tuple[int, dt.date], str] = {}
-    by_slot: dict[tuple[str, dt.date, int], str] = {}
-    by_teams: dict[tuple[str, str, dt.date], list[str]] = {}
-    if existing is not None and not existing.empty:
-        for r in existing.itertuples(index=False):
-            day = pd.Timestamp(r.game_date).date()
-            if pd.notna(r.mlb_game_pk):
-                by_pk[(int(r.mlb_game_pk), day)] = r.game_id
-                continue
-            number = int(r.game_number) if pd.notna(r.game_number) else 0
-            by_slot.setdefault((r.home_team, day, number), r.game_id)
-            by_teams.setdefault((r.home_team, r.away_team, day), []).append(r.game_id)
-    in_slate: dict[tuple[str, str, dt.date], int] = {}
-    for g in games:
-        key = (g["home_team"], g["away_team"], g["game_date"])
-        in_slate[key] = in_slate.get(key, 0) + 1
-    taken: set[str] = set()
-    for g in sorted(games, key=lambda g: (g["start_time"] or "", g["mlb_game_pk"])):
-        day = g["game_date"]
-        pair = (g["home_team"], g["away_team"], day)
-        game_id = by_pk.get((g["mlb_game_pk"], day)) or by_slot.get(
-            (g["home_team"], day, g["game_number"])
-        )
-        if game_id is None and len(by_teams.get(pair, [])) == 1 and in_slate[pair] == 1:
-            game_id = by_teams[pair][0]
-        if game_id is None or game_id in taken:
-            base = f"{g['home_team']}{day:%Y%m%d}"
-            game_id = f"{base}{g['game_number']}"
-            if game_id in taken:
-                # e.g. two split-squad spring games at home the same day
-                free = next((n for n in range(1, 10) if f"{base}{n}" not in taken), None)
-                if free is None:
-                    raise InputError(f"more than 10 games at {g['home_team']} on {day}")
-                notes.append(
-                    f"game {g['mlb_game_pk']}: {game_id} was taken by another game that day; "
-                    f"stored as {base}{free}"
-                )
-                game_id = f"{base}{free}"
-        taken.add(game_id)
-        g["game_id"] = game_id
-    return notes
+    return place_schedule_games(games, existing)
 
 
 def _existing_games(wh: Warehouse | None, days: list[dt.date]) -> pd.DataFrame | None:
@@ -772,10 +733,10 @@ def _known_throws(wh: Warehouse, ids: list[int]) -> dict[int, str]:
     """The throwing hands the warehouse already has for these players."""
     if not ids:
         return {}
-    listed = ", ".join(str(int(i)) for i in ids)  # integers only: safe to inline
     rows = wh.query(
-        f"SELECT player_id, throws FROM players WHERE throws IS NOT NULL "
-        f"AND player_id IN ({listed})"
+        "SELECT player_id, throws FROM players WHERE throws IS NOT NULL "
+        "AND player_id IN (SELECT UNNEST($ids))",
+        {"ids": [int(i) for i in ids]},
     )
     return {int(r.player_id): r.throws for r in rows.itertuples()}
 

@@ -33,7 +33,12 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 
 from kcast.decisions import MAX_K
-from kcast.errors import KcastError
+from kcast.errors import (
+    BreakerOpenError,
+    FaultInjected,
+    GarbageOutputError,
+    SystemTimeoutError,
+)
 from kcast.systems.base import SystemOutput
 
 T = TypeVar("T")
@@ -46,24 +51,8 @@ RECOMMENDATIONS = frozenset({"OVER", "UNDER", "PASS"})
 
 
 # --------------------------------------------------------------------------------------------
-# Errors
+# Errors (the classes live in kcast.errors and stay importable from here)
 # --------------------------------------------------------------------------------------------
-
-
-class BreakerOpenError(KcastError):
-    """A call refused because the system's breaker is open (or its half-open trial is busy)."""
-
-
-class SystemTimeoutError(KcastError, TimeoutError):
-    """A system did not answer within its timeout."""
-
-
-class GarbageOutputError(KcastError, ValueError):
-    """A system answered with something that is not a usable prediction."""
-
-
-class FaultInjected(KcastError, RuntimeError):
-    """The error an injected ``raise`` fault throws."""
 
 
 def failure_kind(exc: BaseException) -> str:

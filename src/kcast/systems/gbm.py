@@ -163,12 +163,21 @@ class StrikeoutDistributionModel:
     ) -> StrikeoutDistributionModel:
         """Fit on ``frame``. With ``holdout`` (a boolean mask, usually the last season) the
         number of boosting rounds and the calibration are learned on it first, then the models
-        are refitted on everything. With ``rounds`` (and no holdout) they are reused."""
-        frame = frame[frame["batters_faced"] > 0]
+        are refitted on everything. With ``rounds`` (and no holdout) they are reused.
+
+        Rows with no batters faced (a listed starter who faced nobody) carry no strikeout rate
+        and no workload to learn from: they are left out of both models, and ``holdout`` (one
+        entry per row of ``frame``, as given) is filtered the same way, so the held-out season
+        stays and early stopping and calibration still happen."""
+        keep = (frame["batters_faced"] > 0).to_numpy()
         if holdout is not None:
-            holdout = (
-                np.asarray(holdout, bool)[: len(frame)] if len(holdout) == len(frame) else None
-            )
+            holdout = np.asarray(holdout, bool)
+            if holdout.shape != (len(frame),):
+                raise ValueError(
+                    f"holdout has {holdout.size} entries for a frame of {len(frame)} rows"
+                )
+            holdout = holdout[keep]
+        frame = frame[keep]
         if holdout is not None and holdout.any() and (~holdout).any():
             train, valid = frame[~holdout], frame[holdout]
             km, bm, found = self._train_pair(train, valid, None)
