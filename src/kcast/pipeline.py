@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from kcast.config import Settings, get_settings
+from kcast.data.gameids import new_game_id
 from kcast.decisions import Thresholds
 from kcast.errors import InputError, UnknownPitcherError
 from kcast.features.build import build_features, load_history
@@ -161,7 +162,7 @@ def requested_starters(wh: Warehouse, requests: list[dict[str, Any]]) -> pd.Data
         home = team if is_home else opponent
         out.append(
             {
-                "game_id": f"{home}{date:%Y%m%d}0",
+                "game_id": new_game_id(home, date),
                 "game_date": date,
                 "season": date.year,
                 "pitcher_id": pid,

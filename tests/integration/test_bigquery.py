@@ -35,7 +35,7 @@ from kcast.data.lines import ingest_lines
 from kcast.data.retrosheet import ingest_retrosheet, resolve_archives
 from kcast.errors import WarehouseError
 from kcast.grading import grade_dates
-from kcast.slate import predict_date
+from kcast.pipeline import predict_day
 from kcast.training import TrainedModel, train_systems, training_frame
 from kcast.warehouse import Warehouse, open_warehouse
 from kcast.warehouse.bigquery import BigQueryWarehouse
@@ -196,9 +196,9 @@ class Runs:
 
         def predict() -> None:
             for date in DATES[:-1]:
-                predict_date(wh, date)
+                predict_day(wh, date)
             partial = get_settings().model_copy(update={"active_systems": PARTIAL_SYSTEMS})
-            predict_date(wh, DATES[-1], settings=partial)
+            predict_day(wh, DATES[-1], settings=partial)
 
         step("predict", predict)
         step("grade", lambda: grade_dates(wh, DATES[0], DATES[-2]))

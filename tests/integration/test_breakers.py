@@ -34,7 +34,7 @@ from kcast.service.breakers import (
 )
 from kcast.service.metrics import MetricsListener, ServiceMetrics
 from kcast.systems.base import build_output
-from kcast.systems.ensemble_v1 import EnsembleV1Predictor
+from kcast.systems.registry import build_system
 from kcast.systems.v1_6_rolling import V16RollingPredictor
 from kcast.systems.v1_baseline import V1BaselinePredictor
 
@@ -230,7 +230,7 @@ def test_breakers_take_their_settings(monkeypatch: pytest.MonkeyPatch, tmp_path)
     monkeypatch.setenv("KCAST_SYSTEM_TIMEOUT", "0.75")
     systems = {
         "v1_baseline": V1BaselinePredictor(),
-        "ensemble_v1": EnsembleV1Predictor(),
+        "ensemble_v1": build_system("ensemble_v1"),
         "v1_6_rolling": V16RollingPredictor(),
     }
     wh = open_warehouse(str(tmp_path / "empty.duckdb"))
@@ -445,9 +445,9 @@ def test_garbage_from_a_running_system_is_a_failure(
     client: httpx.Client, live, monkeypatch: pytest.MonkeyPatch, spoil, says: str
 ) -> None:
     _, state = live
-    system = state.systems["v1_baseline"]
-    real = system.predict
-    monkeypatch.setattr(system, "predict", lambda *a, **k: spoil(real(*a, **k)))
+    cls = type(state.systems["v1_baseline"])  # the worker runs per-day copies of the system
+    real = cls.predict
+    monkeypatch.setattr(cls, "predict", lambda self, *a, **k: spoil(real(self, *a, **k)))
     body = client.post("/predict", json={"pitcher_id": 453281, "game_date": "2019-07-13"}).json()
     answer = body["systems"]["v1_baseline"]
     assert answer["status"] == "failed" and "GarbageOutputError" in answer["error"]

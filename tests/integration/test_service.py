@@ -12,9 +12,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from kcast.decisions import MEMBER_MISSING
+from kcast.pipeline import day_starters, predict_starters, requested_starters
 from kcast.service.schemas import LEGACY_FIELDS
-from kcast.slate import explicit_starters, predict_rows, slate_starters
-from kcast.systems.registry import SYSTEMS
+from kcast.systems.registry import SYSTEMS, build_system
 
 DAY = dt.date(2019, 7, 13)  # 16 games, 32 starters
 BATCH_DAY = dt.date(2019, 8, 10)  # 15 games, 30 starters
@@ -71,10 +71,15 @@ def test_health_reports_each_system(client: httpx.Client, state) -> None:
 def test_systems_registry(client: httpx.Client, state) -> None:
     listed = {s["system_id"]: s for s in client.get("/systems").json()}
     assert list(listed) == list(SYSTEMS)
-    for system_id, cls in SYSTEMS.items():
+    for system_id in SYSTEMS:
         info = listed[system_id]
-        assert info["features_count"] == len(cls.features)
-        assert info["description"] == cls.description
+        system = build_system(system_id)
+        assert info["features_count"] == len(system.features)
+        assert info["description"] == system.description
+        assert info["members"] == list(system.member_ids)
+        if system_id not in ACTIVE:
+            assert not info["active"] and not info["loaded"] and info["breaker"] is None
+            continue
         assert info["active"] and info["loaded"]
         assert info["model_version"] == state.systems[system_id].version_
         assert info["breaker"]["state"] == "closed"
@@ -113,13 +118,15 @@ def test_predict_keeps_the_legacy_shape(client: httpx.Client) -> None:
 
 
 def test_predict_equals_the_library(client: httpx.Client, state) -> None:
-    """The service (slate features from its cache) answers exactly what slate.predict_rows
-    answers for the same pitcher-game built on its own."""
+    """The service (slate features from its cache) answers exactly what the pipeline's
+    predict_starters answers for the same pitcher-game built on its own."""
     game = {"pitcher_id": PITCHER, "game_date": str(DAY), "line": 5.5}
     game.update(over_odds=110, under_odds=-140)
     body = client.post("/predict", json=game).json()
-    starters = explicit_starters(state.warehouse, pd.DataFrame([game]))
-    result = predict_rows(state.warehouse, starters, state.settings, state.systems, write=False)
+    starters = requested_starters(state.warehouse, [game])
+    result = predict_starters(
+        state.warehouse, starters, state.settings, state.systems, [game], write=False
+    )
     for system_id, output in result.outputs.items():
         row = output.frame.iloc[0]
         answer = body["systems"][system_id]
@@ -224,7 +231,7 @@ def test_bad_requests_get_a_4xx_that_says_why(
             "/picks",
             {"date": str(DAY), "system": "v2_magic"},
             422,
-            "'v1_6_rolling' or 'ensemble_v1'",
+            "'ensemble_v1' or 'ensemble_v1_learned'",
         ),
         ("/systems/v2_magic", {}, 404, "known: v1_baseline"),
         ("/slate", {"date": "tomorrow"}, 422, "YYYY-MM-DD"),
@@ -255,7 +262,7 @@ def batch(client: httpx.Client, state) -> dict:
 
 
 def test_batch_writes_a_row_per_starter_per_system(batch: dict, state) -> None:
-    starters = slate_starters(state.warehouse, BATCH_DAY)
+    starters = day_starters(state.warehouse, BATCH_DAY)
     assert len(starters) == 30
     assert {s["pitcher_id"] for s in batch["starters"]} == set(starters["pitcher_id"])
     assert batch["written"] and batch["skipped"] == {} and batch["failed"] == {}

@@ -134,7 +134,7 @@ class FeatureCache:
         self.size = size
         self._items: OrderedDict[tuple, Any] = OrderedDict()
         self._lock = threading.Lock()
-        self._build_lock = threading.Lock()
+        self._build_lock = threading.RLock()  # a build may ask for another item
         self.builds = 0
 
     def _get(self, key: tuple, build: Any) -> Any:

@@ -19,7 +19,6 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -301,16 +300,6 @@ class StrikeoutDistributionModel:
     def fingerprint(self) -> str:
         blob = json.dumps(self.to_json(), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:8]
-
-
-def read_model_file(path: Path) -> dict[str, Any]:
-    """The JSON of a model file, or a ``ModelError`` naming the file."""
-    if not path.exists():
-        raise ModelError(f"model file {path} does not exist")
-    try:
-        return json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"model file {path} is unreadable: {exc}") from exc
 
 
 def holdout_mask(frame: pd.DataFrame) -> np.ndarray:
