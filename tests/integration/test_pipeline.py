@@ -1,0 +1,213 @@
+"""The one pipeline: `kcast predict`, the worker's /predict-batch and the backtest store the same
+numbers for a day; and the defects found while unifying them, each pinned by a test.
+
+Real 2018-2019 Retrosheet games; the systems trained on games before DAY; a few sportsbook lines
+for DAY written into prop_lines as a line feed would store them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from kcast.config import Settings
+from kcast.systems.base import PREDICTION_COLUMNS
+from kcast.warehouse import open_warehouse
+
+DAY = dt.date(2019, 7, 13)
+ACTIVE = "v1_baseline,v1_6_rolling,ensemble_v1"
+COMPARED = [c for c in PREDICTION_COLUMNS if c not in ("pmf",)] + ["pmf"]
+
+
+def lines_for(starters: pd.DataFrame) -> pd.DataFrame:
+    """Close and open prices at 5.5 from two books for the first four starters of the day."""
+    rows = []
+    for i, pid in enumerate(starters["pitcher_id"].head(4)):
+        for book, over, under in (("DraftKings", -120, 100), ("FanDuel", -115 - i, -105 + i)):
+            for snapshot, shift in (("close", 0), ("open", 10)):
+                rows.append(
+                    {
+                        "source": "test",
+                        "game_date": DAY,
+                        "pitcher_name": f"pitcher {pid}",
+                        "pitcher_id": int(pid),
+                        "book": book,
+                        "line": 5.5,
+                        "snapshot": snapshot,
+                        "over_odds": over + shift,
+                        "under_odds": under - shift,
+                        "is_main": True,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def day_warehouse(history_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """2018-2019 games, the systems trained on games before DAY, lines for DAY."""
+    from kcast.pipeline import day_starters
+    from kcast.training import train_systems
+
+    root = tmp_path_factory.mktemp("pipeline")
+    path = root / "day.duckdb"
+    shutil.copy(history_warehouse, path)
+    wh = open_warehouse(str(path))
+    try:
+        train_systems(wh, DAY, root / "models", ["v1_baseline", "v1_6_rolling"])
+        with wh.transaction():
+            wh.upsert("prop_lines", lines_for(day_starters(wh, DAY)))
+    finally:
+        wh.close()
+    return path
+
+
+def copy_of(path: Path, tmp_path: Path, name: str) -> str:
+    target = tmp_path / f"{name}.duckdb"
+    shutil.copy(path, target)
+    return str(target)
+
+
+def stored(url: str, day: dt.date = DAY) -> pd.DataFrame:
+    wh = open_warehouse(url)
+    try:
+        rows = wh.query(
+            "SELECT * FROM pitcher_strikeout_predictions WHERE game_date = $d", {"d": day}
+        )
+    finally:
+        wh.close()
+    return rows.sort_values(["system_id", "game_id", "pitcher_id"]).reset_index(drop=True)
+
+
+def settings_for(url: str) -> Settings:
+    return Settings(_env_file=None, warehouse=url, active_systems=ACTIVE)
+
+
+def test_predict_worker_and_backtest_store_the_same_numbers(
+    day_warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kcast.backtest import run_backtest, write_backtest
+    from kcast.cli import app
+    from kcast.config import get_settings
+    from kcast.service import BackgroundServer, create_app
+
+    # 1. the command line
+    cli_url = copy_of(day_warehouse, tmp_path, "cli")
+    monkeypatch.setenv("MLB_ACTIVE_SYSTEMS", ACTIVE)
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["predict", "--date", str(DAY), "--warehouse", cli_url])
+    assert result.exit_code == 0, result.output
+    # 2. the worker
+    worker_url = copy_of(day_warehouse, tmp_path, "worker")
+    with BackgroundServer(create_app(settings_for(worker_url))) as server:
+        body = httpx.post(f"{server.url}/predict-batch", json={"date": str(DAY)}, timeout=120)
+    assert body.status_code == 200, body.text
+    assert body.json()["total_rows_written"] == 3 * 32
+    # 3. the backtest, refitting the boosted systems on the same games before DAY
+    bt_url = copy_of(day_warehouse, tmp_path, "backtest")
+    wh = open_warehouse(bt_url)
+    try:
+        bt = run_backtest(wh, DAY, DAY, ACTIVE.split(","), settings=settings_for(bt_url))
+        write_backtest(wh, bt, settings_for(bt_url))
+    finally:
+        wh.close()
+
+    cli, worker, backtest = stored(cli_url), stored(worker_url), stored(bt_url)
+    assert len(cli) == 3 * 32
+    assert cli["line"].notna().sum() == 3 * 4  # four starters have lines
+    for other in (worker, backtest):
+        pd.testing.assert_frame_equal(
+            cli[COMPARED], other[COMPARED], check_dtype=False, check_exact=True
+        )
+    # and the decisions used real prices: the best line is DraftKings' 5.5 (book preference)
+    priced = cli[cli["line"].notna()]
+    assert set(priced["book"]) == {"DraftKings"} and priced["over_odds"].notna().all()
+
+
+def test_repredicting_a_graded_day_keeps_its_grades(day_warehouse: Path, tmp_path: Path) -> None:
+    """Defect: re-predicting a day that was graded set its grades back to NULL."""
+    from kcast.grading import grade_dates
+    from kcast.pipeline import predict_day
+
+    url = copy_of(day_warehouse, tmp_path, "regrade")
+    settings = settings_for(url)
+    wh = open_warehouse(url)
+    try:
+        predict_day(wh, DAY, settings)
+        grade_dates(wh, DAY)
+        graded = stored(url)
+        assert graded["actual_strikeouts"].notna().all() and graded["result"].notna().all()
+        # a stricter threshold changes the recommendations; the grades must follow, not vanish
+        strict = settings.model_copy(update={"min_edge": 99.0})
+        predict_day(wh, DAY, strict)
+    finally:
+        wh.close()
+    again = stored(url)
+    assert again["actual_strikeouts"].tolist() == graded["actual_strikeouts"].tolist()
+    assert again["graded_at"].notna().all()
+    assert (again["recommendation"] == "PASS").all()
+    with_line = again["line"].notna()
+    assert set(again.loc[with_line, "result"]) == {"pass"}
+    assert set(again.loc[~with_line, "result"]) == {"no_line"}
+
+
+def test_a_replayed_day_learns_nothing_from_its_own_results(
+    day_warehouse: Path, tmp_path: Path
+) -> None:
+    """Defect: `kcast predict --date <past day>` fitted the market blend on grades before today,
+    so a replayed day learned from its own (and later) results."""
+    from kcast.grading import grade_dates
+    from kcast.history import WarehouseHistory
+    from kcast.pipeline import load_systems, predict_day, systems_for_day
+
+    url = copy_of(day_warehouse, tmp_path, "lookahead")
+    settings = settings_for(url)
+    wh = open_warehouse(url)
+    try:
+        predict_day(wh, DAY, settings)
+        grade_dates(wh, DAY)  # DAY's own results are now graded in the warehouse
+        systems, _ = load_systems(wh, settings)
+        after = systems_for_day(systems, WarehouseHistory(wh, DAY + dt.timedelta(days=1)), settings)
+        assert after["ensemble_v1"].market_blend_.n == 4  # the four priced starters
+        predict_day(wh, DAY, settings)  # replay DAY: only what was known before it
+    finally:
+        wh.close()
+    rows = stored(url)
+    priced = rows[rows["line"].notna()]
+    # no graded lines before DAY: the stated P(over) is the prior, the market's own price
+    stated = priced["p_over"] / (priced["p_over"] + priced["p_under"])
+    assert np.allclose(stated, priced["market_p_over"], atol=1e-9)
+
+
+def test_a_line_never_borrows_another_lines_prices(day_warehouse: Path, tmp_path: Path) -> None:
+    """Defect: asked for 4.5 without odds, the library attached DraftKings' 5.5 prices."""
+    from kcast.pipeline import attach_prices, day_starters, starter_features
+
+    url = copy_of(day_warehouse, tmp_path, "prices")
+    wh = open_warehouse(url)
+    try:
+        starters = day_starters(wh, DAY).head(1)
+        pid = int(starters["pitcher_id"].iloc[0])
+        features = starter_features(wh, starters)
+        asks = [
+            ({"pitcher_id": pid, "line": 4.5}, (None, None, "request")),  # no such stored line
+            ({"pitcher_id": pid, "line": 5.5}, (-120.0, 100.0, "DraftKings")),  # stored: its price
+            (
+                {"pitcher_id": pid, "line": 4.5, "over_odds": 130, "under_odds": -160},
+                (130.0, -160.0, "request"),
+            ),
+            (None, (-120.0, 100.0, "DraftKings")),  # no request: the best stored line
+        ]
+        for ask, (over, under, book) in asks:
+            row = attach_prices(wh, features, [ask]).iloc[0]
+            assert row["book"] == book, ask
+            assert (pd.isna(row["over_odds"]) and over is None) or row["over_odds"] == over
+            assert (pd.isna(row["under_odds"]) and under is None) or row["under_odds"] == under
+    finally:
+        wh.close()
