@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query
 
 from kcast.service.deps import StateDep
 from kcast.service.runner import (
-    PRIMARY_SYSTEM,
     as_bool,
     as_date,
     as_int,
@@ -25,18 +24,20 @@ from kcast.slate import slate_starters
 router = APIRouter(tags=["picks"])
 
 DateQuery = Annotated[IsoDate, Query(description="The date (YYYY-MM-DD)")]
-PICK_COLUMNS = (
-    "game_id, game_date, pitcher_id, pitcher_name, team, opponent, is_home, system_id, "
+PICKS_SQL = (
+    "SELECT game_id, game_date, pitcher_id, pitcher_name, team, opponent, is_home, system_id, "
     "model_version, predicted_strikeouts, predicted_median, k_p10, k_p90, line, over_odds, "
     "under_odds, book, p_over, p_under, edge, expected_value, confidence, recommendation, "
-    "red_flags, reasons, created_at, actual_strikeouts, result"
+    "red_flags, reasons, created_at, actual_strikeouts, result "
+    "FROM pitcher_strikeout_predictions WHERE game_date = $d"
 )
+ONE_SYSTEM = " AND system_id = $s"
 
 
-def order_picks(rows: pd.DataFrame, active: list[str]) -> pd.DataFrame:
-    """Ensemble picks first, then each system in the active order; bets before passes, then
-    by confidence."""
-    order = [PRIMARY_SYSTEM] + [s for s in active if s != PRIMARY_SYSTEM]
+def order_picks(rows: pd.DataFrame, active: list[str], primary: str) -> pd.DataFrame:
+    """The primary system's picks first (MLB_PRIMARY_SYSTEM), then each system in the active
+    order; bets before passes, then by confidence."""
+    order = [primary] + [s for s in active if s != primary]
     rank = {s: i for i, s in enumerate(order)}
     rows = rows.assign(
         _system=rows["system_id"].map(rank).fillna(len(order)),
@@ -88,15 +89,16 @@ def picks(
     state: StateDep,
     system: Annotated[SystemId | None, Query(description="Only this system")] = None,
 ) -> PicksResponse:
-    """List a date's stored predictions, ensemble picks first (optionally one system's)."""
-    sql = f"SELECT {PICK_COLUMNS} FROM pitcher_strikeout_predictions WHERE game_date = $d"
+    """List a date's stored predictions, the primary system's picks first (optionally one
+    system's)."""
+    sql = PICKS_SQL
     params: dict[str, object] = {"d": date}
     if system is not None:
-        sql += " AND system_id = $s"
+        sql += ONE_SYSTEM
         params["s"] = system
     rows = state.warehouse.query(sql, params)
     if len(rows):
-        rows = order_picks(rows, state.active_ids)
+        rows = order_picks(rows, state.active_ids, state.settings.primary_system)
     found = [to_pick(r) for r in rows.to_dict("records")]
     return PicksResponse(date=date, system=system, count=len(found), picks=found)
 
