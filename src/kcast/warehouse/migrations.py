@@ -54,27 +54,9 @@ LEGACY_SYSTEM = "v1_baseline"
 LEGACY_REQUIRED = ("game_id", "pitcher_id", "game_date", "predicted_strikeouts")
 # The original table's columns, in its order. All but pitcher_lookup live on in the new table.
 LEGACY_COLUMNS = tuple(
-    [
-        "game_date",
-        "game_id",
-        "pitcher_id",
-        "pitcher_lookup",
-        "pitcher_name",
-        "team",
-        "opponent",
-        "is_home",
-        "line",
-        "over_odds",
-        "under_odds",
-        "predicted_strikeouts",
-        "confidence",
-        "recommendation",
-        "edge",
-        "red_flags",
-        "model_version",
-        "created_at",
-        "actual_strikeouts",
-    ]  # noqa: SIM905 - a list of words
+    "game_date game_id pitcher_id pitcher_lookup pitcher_name team opponent is_home line "  # noqa: SIM905
+    "over_odds under_odds predicted_strikeouts confidence recommendation edge red_flags "
+    "model_version created_at actual_strikeouts".split()
 )
 PITCHER_LOOKUP = Column("pitcher_lookup", "STRING", "the original's name key, e.g. gerritcole")
 
