@@ -312,7 +312,12 @@ PREDICTIONS = Table(
     (
         _c("game_id", "STRING", "games.game_id", True),
         _c("pitcher_id", "INT64", "MLBAM id", True),
-        _c("system_id", "STRING", "v1_baseline, v1_6_rolling, ensemble_v1, ...", True),
+        _c(
+            "system_id",
+            "STRING",
+            "the prediction system that made the row (see MLB_ACTIVE_SYSTEMS)",
+            True,
+        ),
         _c("game_date", "DATE", "date of the game", True),
         _c("pitcher_name", "STRING", "for readers"),
         _c("team", "STRING", "the pitcher's team"),
