@@ -1,11 +1,13 @@
 """Monitoring: the ready-made queries over the warehouse's views, and the daily status checks.
 
-The five views (``kcast/sql/views``: daily_coverage, system_agreement, todays_picks,
-system_performance, system_error_drift) are created by the migrations. The nineteen queries
+The six views (``kcast/sql/views``: daily_coverage, graded_predictions, system_agreement,
+todays_picks, system_performance, system_error_drift) are created by the migrations, with the
+policy constants they use rendered in (``kcast.warehouse.sql_constants``). The nineteen queries
 (``kcast/sql/queries``) read them and the predictions table; each file starts with a comment
 saying what it answers and which parameters it takes. ``$date`` defaults to the latest game
-date with predictions. ``daily_status`` runs the original system's daily checks: every active
-system predicted every pitcher, the systems mostly agree, and the ensemble made its picks.
+date with predictions, ``$system`` to the primary system (``MLB_PRIMARY_SYSTEM``, the system
+whose picks are shown). ``daily_status`` runs the original system's daily checks: every active
+system predicted every pitcher, the systems mostly agree, and the primary system made its picks.
 """
 
 from __future__ import annotations
@@ -18,22 +20,22 @@ from typing import Any
 
 import pandas as pd
 
+from kcast import policy
 from kcast.errors import InputError
 from kcast.warehouse import Warehouse
+from kcast.warehouse.migrations import select_view
+from kcast.warehouse.sql_constants import render
 
-PREDICTIONS = "pitcher_strikeout_predictions"
-ENSEMBLE = "ensemble_v1"
 VIEWS = (
     "daily_coverage",
+    "graded_predictions",
     "system_agreement",
     "todays_picks",
     "system_performance",
     "system_error_drift",
 )
-
-# Daily check thresholds (SEED: strong + moderate agreement above 70%; warn under 80%).
-AGREEMENT_MIN = 0.70
-AGREEMENT_WARN = 0.80
+# The parameters kcast fills in for a saved query.
+QUERY_PARAMS = ("date", "system")
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _HEADER = re.compile(r"^--\s*([a-z0-9_]+):\s*(.+)$")
@@ -74,7 +76,8 @@ def load_queries() -> dict[str, SavedQuery]:
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".sql"):
             name = entry.name.removesuffix(".sql")
-            queries[name] = _parse_query(name, entry.read_text(encoding="utf-8"))
+            text = render(entry.read_text(encoding="utf-8"), f"query {name}")
+            queries[name] = _parse_query(name, text)
     return queries
 
 
@@ -91,7 +94,7 @@ def get_query(name: str) -> SavedQuery:
 
 def latest_prediction_date(wh: Warehouse) -> dt.date | None:
     """The latest game date with a prediction, or None for an empty table."""
-    value = wh.query(f"SELECT MAX(game_date) AS d FROM {PREDICTIONS}")["d"].iloc[0]
+    value = wh.query("SELECT MAX(game_date) AS d FROM pitcher_strikeout_predictions")["d"].iloc[0]
     if value is None or pd.isna(value):
         return None
     return pd.Timestamp(value).date()
@@ -104,22 +107,43 @@ class QueryResult:
     frame: pd.DataFrame
 
 
-def run_query(wh: Warehouse, name: str, date: dt.date | None = None) -> QueryResult:
-    """Run a saved query; ``$date`` defaults to the latest game date with predictions."""
-    query = get_query(name)
+def primary_system() -> str:
+    """The system whose picks are shown (``MLB_PRIMARY_SYSTEM``)."""
+    from kcast.config import get_settings
+
+    return get_settings().primary_system
+
+
+def query_params(
+    wh: Warehouse, query: SavedQuery, date: dt.date | None = None, system: str | None = None
+) -> dict[str, Any]:
+    """The bind parameters a saved query takes: ``$date`` (default: the latest game date with
+    predictions) and ``$system`` (default: the primary system, ``MLB_PRIMARY_SYSTEM``)."""
+    unknown = [p for p in query.params if p not in QUERY_PARAMS]
+    if unknown:
+        raise InputError(f"query {query.name} takes ${unknown[0]}, which kcast cannot supply")
     params: dict[str, Any] = {}
-    for param in query.params:
-        if param != "date":
-            raise InputError(f"query {name} takes ${param}, which kcast cannot supply")
+    if "date" in query.params:
         params["date"] = date or latest_prediction_date(wh)
+    if "system" in query.params:
+        params["system"] = system or primary_system()
+    return params
+
+
+def run_query(
+    wh: Warehouse, name: str, date: dt.date | None = None, system: str | None = None
+) -> QueryResult:
+    """Run a saved query with its parameters filled in (:func:`query_params`)."""
+    query = get_query(name)
+    params = query_params(wh, query, date, system)
     return QueryResult(name, params, wh.query(query.sql, params))
 
 
 def run_view(wh: Warehouse, view: str) -> pd.DataFrame:
-    """Every row of one of the five monitoring views."""
+    """Every row of one of the monitoring views."""
     if view not in VIEWS:
         raise InputError(f"unknown view {view!r}; the views are: {', '.join(VIEWS)}")
-    return wh.query(f"SELECT * FROM {view}")
+    return wh.query(select_view(view))
 
 
 # --------------------------------------------------------------------------------------------
@@ -153,18 +177,21 @@ def daily_status(
     wh: Warehouse,
     date: dt.date | None = None,
     active_systems: list[str] | None = None,
-    agreement_min: float = AGREEMENT_MIN,
-    agreement_warn: float = AGREEMENT_WARN,
+    agreement_min: float = policy.AGREEMENT_MIN_SHARE,
+    agreement_warn: float = policy.AGREEMENT_WARN_SHARE,
+    primary: str | None = None,
 ) -> StatusReport:
-    """The daily checks for ``date`` (default: the latest date with predictions)."""
+    """The daily checks for ``date`` (default: the latest date with predictions); the picks
+    are ``primary``'s (default: ``MLB_PRIMARY_SYSTEM``)."""
     if active_systems is None:
         from kcast.systems.registry import active_ids
 
         active_systems = active_ids()
+    primary = primary or primary_system()
     date = date or latest_prediction_date(wh)
     report = StatusReport(date, list(active_systems))
     per_system = wh.query(
-        f"SELECT system_id, COUNT(*) AS n FROM {PREDICTIONS} WHERE game_date = $d "
+        "SELECT system_id, COUNT(*) AS n FROM pitcher_strikeout_predictions WHERE game_date = $d "
         "GROUP BY system_id ORDER BY system_id",
         {"d": date},
     )
@@ -182,9 +209,9 @@ def daily_status(
     )
     report.checks.append(_coverage_check(wh, date, active_systems, rows))
     report.checks.append(_agreement_check(wh, date, agreement_min, agreement_warn))
-    picks = run_query(wh, "picks_today", date).frame
+    picks = run_query(wh, "picks_today", date, primary).frame
     report.picks = picks
-    report.checks.append(_picks_check(wh, date, active_systems, rows, picks))
+    report.checks.append(_picks_check(wh, date, primary, active_systems, rows, picks))
     report.checks.append(_grading_check(wh, date))
     return report
 
@@ -225,22 +252,29 @@ def _agreement_check(wh: Warehouse, date: dt.date, minimum: float, warn: float) 
 
 
 def _picks_check(
-    wh: Warehouse, date: dt.date, active: list[str], rows: dict[str, int], picks: pd.DataFrame
+    wh: Warehouse,
+    date: dt.date,
+    primary: str,
+    active: list[str],
+    rows: dict[str, int],
+    picks: pd.DataFrame,
 ) -> Check:
-    if ENSEMBLE not in active:
-        return Check("picks", WARN, f"{ENSEMBLE} is not an active system: no ensemble picks")
-    n = rows.get(ENSEMBLE, 0)
+    if primary not in active:
+        return Check(
+            "picks", WARN, f"{primary} (MLB_PRIMARY_SYSTEM) is not an active system: no picks"
+        )
+    n = rows.get(primary, 0)
     if n == 0:
-        return Check("picks", FAIL, f"{ENSEMBLE} stored no predictions for {date}")
+        return Check("picks", FAIL, f"{primary} stored no predictions for {date}")
     sides = picks["recommendation"].value_counts().to_dict() if len(picks) else {}
     missing = wh.query(
-        f"SELECT COUNT(*) AS n FROM {PREDICTIONS} WHERE game_date = $d AND system_id = $s "
-        "AND ',' || COALESCE(red_flags, '') || ',' LIKE '%,member_missing,%'",
-        {"d": date, "s": ENSEMBLE},
+        "SELECT COUNT(*) AS n FROM pitcher_strikeout_predictions "
+        "WHERE game_date = $d AND system_id = $s AND ',' || COALESCE(red_flags, '') || ',' LIKE $f",
+        {"d": date, "s": primary, "f": f"%,{policy.MEMBER_MISSING},%"},
     )["n"].iloc[0]
     detail = (
         f"{len(picks)} picks ({sides.get('OVER', 0)} OVER, {sides.get('UNDER', 0)} UNDER) "
-        f"from {n} ensemble predictions"
+        f"from {n} {primary} predictions"
     )
     if int(missing):
         return Check("picks", WARN, detail + f"; {int(missing)} made without a member")

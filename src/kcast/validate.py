@@ -9,9 +9,11 @@ The checks, in order:
 3. batch: /predict-batch of the date writes rows, every expected system's;
 4. coverage: every starter of the batch has a row from every expected system, written by this
    batch (/picks, ``created_at`` not before the batch);
-5. agreement: for each starter, the spread (max - min) of the non-ensemble systems' predicted
-   strikeouts; strong under 1.0 K, moderate 1.0-2.0 K, weak above; the check passes when the
-   strong and moderate share reaches ``min_agreement``.
+5. agreement: for each starter, the spread (max - min) of the predicted strikeouts of the
+   systems other than the primary one (``MLB_PRIMARY_SYSTEM``, by default the ensemble, which
+   blends the others); banded by ``policy.agreement_band`` (strong up to ``AGREE_WITHIN``,
+   moderate up to ``DISAGREE_OVER``, weak above); the check passes when the strong and moderate
+   share reaches ``min_agreement`` (default ``policy.AGREEMENT_MIN_SHARE``).
 """
 
 from __future__ import annotations
@@ -22,9 +24,7 @@ from typing import Any
 
 import httpx
 
-AGREE_STRONG = 1.0
-AGREE_MODERATE = 2.0
-PRIMARY_SYSTEM = "ensemble_v1"
+from kcast import policy
 
 
 @dataclass
@@ -188,9 +188,15 @@ def check_agreement(
     expected: list[str],
     picks: list[dict[str, Any]],
     min_agreement: float,
+    primary: str | None = None,
 ) -> None:
-    """The members' predictions agree (spread within 2.0 K) for enough starters."""
-    members = [s for s in expected if s != PRIMARY_SYSTEM]
+    """The other systems' predictions agree (strong or moderate spread) for enough starters;
+    ``primary`` (default: ``MLB_PRIMARY_SYSTEM``) is left out of the comparison."""
+    if primary is None:
+        from kcast.config import get_settings
+
+        primary = get_settings().primary_system
+    members = [s for s in expected if s != primary]
     by_pitcher: dict[tuple[str, int], list[float]] = {}
     for pick in picks:
         if pick["system_id"] in members:
@@ -203,12 +209,12 @@ def check_agreement(
     if not spreads:
         report.add("agreement", False, "no starter has an answer from every member system")
         return
-    strong = sum(s < AGREE_STRONG for s in spreads)
-    moderate = sum(AGREE_STRONG <= s <= AGREE_MODERATE for s in spreads)
+    bands = [policy.agreement_band(s) for s in spreads]
+    strong, moderate = bands.count("strong"), bands.count("moderate")
     share = (strong + moderate) / len(spreads)
     detail = (
-        f"{strong} strong (<{AGREE_STRONG:g} K), {moderate} moderate, "
-        f"{len(spreads) - strong - moderate} weak (>{AGREE_MODERATE:g} K) of {len(spreads)}; "
+        f"{strong} strong (<={policy.AGREE_WITHIN:g} K), {moderate} moderate, "
+        f"{bands.count('weak')} weak (>{policy.DISAGREE_OVER:g} K) of {len(spreads)}; "
         f"max spread {max(spreads):.2f} K; agreeing {share:.0%} (need {min_agreement:.0%})"
     )
     report.add("agreement", share >= min_agreement, detail)
@@ -218,7 +224,7 @@ def validate_service(
     service_url: str,
     date: dt.date,
     systems: list[str] | None = None,
-    min_agreement: float = 0.7,
+    min_agreement: float = policy.AGREEMENT_MIN_SHARE,
     timeout: float = 120.0,
     client: httpx.Client | None = None,
 ) -> ValidationReport:

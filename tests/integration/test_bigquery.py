@@ -35,6 +35,7 @@ from kcast.data.lines import ingest_lines
 from kcast.data.retrosheet import ingest_retrosheet, resolve_archives
 from kcast.errors import WarehouseError
 from kcast.grading import grade_dates
+from kcast.monitoring import get_query
 from kcast.pipeline import predict_day
 from kcast.training import TrainedModel, train_systems, training_frame
 from kcast.warehouse import Warehouse, open_warehouse
@@ -383,9 +384,11 @@ def test_view_same_rows(view: str, same_data: SameData) -> None:
 @pytest.mark.parametrize("name", QUERIES)
 def test_query_same_rows(name: str, same_data: SameData) -> None:
     duck, bq = same_data.duck, same_data.bq
-    sql = (SQL / "queries" / f"{name}.sql").read_text(encoding="utf-8")
-    body = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
-    params_list = [{"date": d} for d in same_data.dates] if "$date" in body else [{}]
+    query = get_query(name)  # placeholders rendered, as `kcast query` runs it
+    sql = query.sql
+    system = {"system": get_settings().primary_system} if "system" in query.params else {}
+    dates = [{"date": d} for d in same_data.dates] if "date" in query.params else [{}]
+    params_list = [{**d, **system} for d in dates]
     found = 0
     for params in params_list:
         rows = duck.query(sql, params)

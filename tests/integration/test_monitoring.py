@@ -18,10 +18,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from kcast import policy
 from kcast.cli import app
 from kcast.errors import InputError
 from kcast.grading import grade_dates
 from kcast.monitoring import (
+    QUERY_PARAMS,
     VIEWS,
     daily_status,
     latest_prediction_date,
@@ -35,6 +37,7 @@ from kcast.warehouse.migrations import view_sql
 from tests.conftest import BACKTEST_END, BACKTEST_START
 
 SYSTEMS = ["ensemble_v1", "v1_6_rolling", "v1_baseline"]
+PRIMARY = "ensemble_v1"  # MLB_PRIMARY_SYSTEM's default: the system whose picks are shown
 KEY = ["game_id", "pitcher_id"]
 QUERIES = {
     "agreement_today",
@@ -155,7 +158,7 @@ def agreement_frame(preds: pd.DataFrame) -> pd.DataFrame:
     g = preds.groupby(["game_date", *KEY])["predicted_strikeouts"].agg(["min", "max", "count"])
     g["spread"] = (g["max"] - g["min"]).round(3)
     g["agreement"] = np.select(
-        [g["count"] < 2, g["spread"] < 1.0, g["spread"] <= 2.0],
+        [g["count"] < 2, g["spread"] <= policy.AGREE_WITHIN, g["spread"] <= policy.DISAGREE_OVER],
         ["single_system", "strong", "moderate"],
         "weak",
     )
@@ -186,7 +189,7 @@ def test_backtest_wrote_every_system_for_every_start(wh, preds) -> None:
     ].isna().sum()
 
 
-def test_views_are_the_five_named_ones_and_exist(wh) -> None:
+def test_views_are_the_named_ones_and_exist(wh) -> None:
     assert set(view_sql()) == set(VIEWS)
     for view in VIEWS:
         assert wh.table_exists(view), view
@@ -203,10 +206,12 @@ def test_query_files_say_what_they_answer_and_their_parameters() -> None:
         ]
         assert len(params_line) == 1, q.name
         if q.params:
-            assert q.params == ("date",), q.name
-            assert "$date" in params_line[0], q.name
+            assert set(q.params) <= set(QUERY_PARAMS), q.name
+            for param in q.params:
+                assert f"${param}" in params_line[0], (q.name, param)
         else:
             assert params_line[0] == "Parameters: none.", q.name
+        assert "{{" not in q.sql, q.name  # every placeholder rendered
 
 
 def test_every_view_and_query_transpiles_to_bigquery() -> None:
@@ -222,9 +227,11 @@ def test_every_view_and_query_transpiles_to_bigquery() -> None:
             comments=False,
         )
         assert len(out) == 1, what
-        assert "$date" not in out[0], what
-        if "$date" in sql:
-            assert "@date" in out[0], what
+        body = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+        for param in QUERY_PARAMS:
+            assert f"${param}" not in out[0], what
+            if f"${param}" in body:
+                assert f"@{param}" in out[0], what
 
 
 # --------------------------------------------------------------------------------------------
@@ -305,13 +312,12 @@ def test_system_agreement_spreads_and_shares(wh, preds) -> None:
     assert (day["pitchers_compared"] == expected.groupby("game_date").size()).all()
 
 
-def test_todays_picks_are_the_ensembles_bets(wh, preds) -> None:
+def test_todays_picks_are_every_systems_bets(wh, preds) -> None:
     view = run_view(wh, "todays_picks")
-    want = preds[
-        (preds["system_id"] == "ensemble_v1") & preds["recommendation"].isin(["OVER", "UNDER"])
-    ]
+    want = preds[preds["recommendation"].isin(["OVER", "UNDER"])]
     assert len(view) == len(want) > 100
-    merged = view.merge(want, on=KEY, suffixes=("", "_pd"), validate="1:1")
+    assert set(view["system_id"]) == set(SYSTEMS)
+    merged = view.merge(want, on=[*KEY, "system_id"], suffixes=("", "_pd"), validate="1:1")
     assert len(merged) == len(want)
     for col in ("confidence", "line", "edge", "p_over", "predicted_strikeouts"):
         assert np.allclose(merged[col], merged[f"{col}_pd"]), col
@@ -319,6 +325,18 @@ def test_todays_picks_are_the_ensembles_bets(wh, preds) -> None:
         assert (merged[col] == merged[f"{col}_pd"]).all(), col
     assert (merged["red_flags"].fillna("") == merged["red_flags_pd"].fillna("")).all()
     assert merged["line"].notna().all()
+
+
+def test_graded_predictions_score_every_graded_row(wh, preds) -> None:
+    view = run_view(wh, "graded_predictions")
+    g = graded(preds)
+    assert len(view) == len(g)
+    merged = view.merge(g, on=[*KEY, "system_id"], suffixes=("", "_pd"), validate="1:1")
+    want = merged.apply(profit, axis=1)
+    assert np.allclose(merged["profit"].astype(float), want.astype(float), equal_nan=True)
+    err = merged["predicted_strikeouts"] - merged["actual_strikeouts"]
+    assert np.allclose(merged["error"], err)
+    assert merged["profit"].notna().sum() > 100
 
 
 def test_system_performance_windows_match_pandas(wh, preds, backtest_metrics) -> None:
@@ -437,7 +455,7 @@ def test_system_error_drift_flags_a_drifting_system(wh_copy) -> None:
 
 def test_date_defaults_to_the_latest_prediction_date(wh) -> None:
     assert latest_prediction_date(wh) == LAST
-    assert run_query(wh, "picks_today").params == {"date": LAST}
+    assert run_query(wh, "picks_today").params == {"date": LAST, "system": PRIMARY}
     assert run_query(wh, "performance_by_system").params == {}
 
 
@@ -511,9 +529,21 @@ def test_disagreements_are_the_largest_spreads(wh, preds) -> None:
     wide = preds[preds["game_date"] == day].pivot_table(
         index="pitcher_id", columns="system_id", values="predicted_strikeouts"
     )
-    for system in SYSTEMS:
-        assert np.allclose(got[system], wide.loc[got["pitcher_id"], system].to_numpy()), system
+    wide = wide.loc[got["pitcher_id"], sorted(SYSTEMS)]
+    assert np.allclose(got["min_predicted"], wide.min(axis=1).to_numpy())
+    assert np.allclose(got["max_predicted"], wide.max(axis=1).to_numpy())
+    # the system that made each extreme (ties: the first system_id)
+    assert list(got["lowest_system"]) == list(wide.idxmin(axis=1))
+    assert list(got["highest_system"]) == list(wide.idxmax(axis=1))
+    assert np.allclose(got["primary_predicted"], wide[PRIMARY].to_numpy())
+    recs = preds[(preds["game_date"] == day) & (preds["system_id"] == PRIMARY)]
+    recs = recs.set_index("pitcher_id").loc[got["pitcher_id"], "recommendation"]
+    assert list(got["primary_recommendation"]) == list(recs)
     assert got["agreement"].iloc[0] in ("moderate", "weak")
+    # another primary system: its predictions and recommendations fill the primary columns
+    other = run_query(wh, "disagreements", day.date(), "v1_baseline").frame
+    assert list(other["pitcher_id"]) == list(got["pitcher_id"])
+    assert np.allclose(other["primary_predicted"], wide["v1_baseline"].to_numpy())
 
 
 def ensemble_picks(preds: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
@@ -658,8 +688,8 @@ def test_daily_volume(wh, preds) -> None:
             "predictions": len(day),
             "systems": day["system_id"].nunique(),
             "with_line": int(day["line"].notna().sum()),
-            "ensemble_overs": int((ens["recommendation"] == "OVER").sum()),
-            "ensemble_unders": int((ens["recommendation"] == "UNDER").sum()),
+            "primary_overs": int((ens["recommendation"] == "OVER").sum()),
+            "primary_unders": int((ens["recommendation"] == "UNDER").sum()),
             "graded": int(day["actual_strikeouts"].notna().sum()),
         }
         assert_rows(row._asdict(), expected, str(row.game_date))
@@ -748,14 +778,14 @@ def test_ensemble_vs_members(wh, preds) -> None:
             "starts": len(sub),
             "mae": sub["error"].abs().mean(),
             "bias": sub["error"].mean(),
-            "mae_minus_ensemble": sub["error"].abs().mean() - ensemble_mae,
+            "mae_minus_primary": sub["error"].abs().mean() - ensemble_mae,
             "closest_share": sub["closest"].mean(),
             "bets": summary["bets"],
             "win_rate": summary["win_rate"],
             "roi": summary["roi"],
         }
         assert_rows(got.loc[system], expected, system)
-    assert got.loc["ensemble_v1", "mae_minus_ensemble"] == 0
+    assert got.loc["ensemble_v1", "mae_minus_primary"] == 0
 
 
 def test_edge_buckets(wh, preds) -> None:
@@ -826,7 +856,8 @@ def test_cli_query_json_and_table(copy_path: Path, preds) -> None:
     )
     assert out.exit_code == 0, out.output
     payload = json.loads(out.output)
-    assert payload["query"] == "picks_today" and payload["params"] == {"date": "2022-08-01"}
+    assert payload["query"] == "picks_today"
+    assert payload["params"] == {"date": "2022-08-01", "system": PRIMARY}
     want = ensemble_picks(preds, ts("2022-08-01"))
     assert [r["pitcher_id"] for r in payload["rows"]] == list(want["pitcher_id"])
     assert {r["game_date"] for r in payload["rows"]} == {"2022-08-01"}
@@ -921,3 +952,51 @@ def test_status_warns_when_predictions_can_be_graded(copy_path: Path) -> None:
     grading = next(c for c in report.checks if c.name == "grading")
     assert grading.status == "warn" and "2022-07-30" in grading.detail
     assert report.ok  # a warning does not fail the day
+
+
+def test_the_primary_system_is_a_setting(wh, preds, copy_path: Path, monkeypatch) -> None:
+    """MLB_PRIMARY_SYSTEM picks whose bets picks_today, high_confidence_picks and kcast status
+    show; no SQL names a system."""
+    from kcast.config import get_settings
+
+    monkeypatch.setenv("MLB_PRIMARY_SYSTEM", "v1_6_rolling")
+    get_settings.cache_clear()
+    day = ts("2022-08-01")
+    result = run_query(wh, "picks_today", day.date())
+    assert result.params == {"date": day.date(), "system": "v1_6_rolling"}
+    want = preds[
+        (preds["game_date"] == day)
+        & (preds["system_id"] == "v1_6_rolling")
+        & preds["recommendation"].isin(["OVER", "UNDER"])
+    ].sort_values(["confidence", "pitcher_id"], ascending=[False, True])
+    assert list(result.frame["pitcher_id"]) == list(want["pitcher_id"]) and len(want)
+    volume = run_query(wh, "daily_volume", day.date()).frame.set_index("game_date")
+    assert volume.loc[day, "primary_overs"] == int((want["recommendation"] == "OVER").sum())
+    # an explicit system wins over the setting
+    assert run_query(wh, "picks_today", day.date(), PRIMARY).params["system"] == PRIMARY
+    out = runner.invoke(app, ["status", "--date", "2022-08-01", "--json", "-w", str(copy_path)])
+    payload = json.loads(out.output)
+    assert [p["pitcher_id"] for p in payload["picks"]] == list(want["pitcher_id"])
+    picks = next(c for c in payload["checks"] if c["name"] == "picks")
+    assert "v1_6_rolling predictions" in picks["detail"]
+    # a primary system that is not active: a warning, not a failure
+    report = daily_status(wh, day.date(), ["v1_baseline", "ensemble_v1"], primary="v1_6_rolling")
+    picks = next(c for c in report.checks if c.name == "picks")
+    assert picks.status == "warn" and "MLB_PRIMARY_SYSTEM" in picks.detail
+
+
+def test_sql_files_take_policy_and_the_primary_system_as_parameters() -> None:
+    """No view or query hard-codes an agreement band, the agreement share or a system."""
+    import re
+    from importlib import resources
+
+    folder = resources.files("kcast") / "sql"
+    for kind in ("views", "queries"):
+        for entry in (folder / kind).iterdir():
+            text = entry.read_text(encoding="utf-8")
+            assert "ensemble_v1" not in text, entry.name
+            assert not re.search(r"spread\s*[<>]=?\s*\d", text), entry.name
+            assert "0.70" not in text and "0.80" not in text, entry.name
+    rendered = view_sql()["system_agreement"]
+    assert f"spread <= {policy.AGREE_WITHIN!r}" in rendered
+    assert f"spread <= {policy.DISAGREE_OVER!r}" in rendered

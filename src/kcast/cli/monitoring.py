@@ -15,6 +15,9 @@ from kcast.cli.common import console, get_warehouse
 from kcast.pipeline import parse_date
 
 WarehouseOpt = typer.Option(None, "--warehouse", "-w", help="Overrides KCAST_WAREHOUSE.")
+SystemOpt = typer.Option(
+    None, "--system", help="The system whose picks are shown (default: MLB_PRIMARY_SYSTEM)."
+)
 STATUS_STYLE = {"pass": "[green]PASS[/]", "warn": "[yellow]WARN[/]", "fail": "[bold red]FAIL[/]"}
 
 
@@ -25,6 +28,7 @@ def query(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON."),
     list_queries: bool = typer.Option(False, "--list", help="List the queries and exit."),
+    system: str | None = SystemOpt,
     warehouse: str | None = WarehouseOpt,
 ) -> None:
     """Run one of the ready-made monitoring queries and print its rows."""
@@ -38,13 +42,14 @@ def query(
     get_query(name)  # unknown names fail before the warehouse is opened
     day = parse_date(date) if date else None
     wh = get_warehouse(warehouse)
-    result = run_query(wh, name, day)
+    result = run_query(wh, name, day, system)
     if as_json:
         params = {k: _plain(v) for k, v in result.params.items()}
         payload = {"query": name, "params": params, "rows": frame_records(result.frame)}
         print(json.dumps(payload, indent=2))
         return
-    title = name + (f" ({result.params['date']})" if result.params.get("date") else "")
+    shown = ", ".join(str(result.params[k]) for k in ("date", "system") if k in result.params)
+    title = name + (f" ({shown})" if shown else "")
     print_frame(result.frame, title)
     if result.frame.empty:
         console.print("no rows", highlight=False)
@@ -55,6 +60,7 @@ def status(
         None, "--date", help="The day to check (default: the latest date with predictions)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
+    system: str | None = SystemOpt,
     warehouse: str | None = WarehouseOpt,
 ) -> None:
     """The daily checks: every active system ran for every pitcher, the systems agree, the picks.
@@ -64,7 +70,7 @@ def status(
     from kcast.monitoring import daily_status, frame_records
 
     wh = get_warehouse(warehouse)
-    report = daily_status(wh, parse_date(date) if date else None)
+    report = daily_status(wh, parse_date(date) if date else None, primary=system)
     if as_json:
         payload = {
             "date": _plain(report.date),

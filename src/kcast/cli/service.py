@@ -8,6 +8,7 @@ import logging
 import typer
 from rich.table import Table
 
+from kcast import policy
 from kcast.cli.common import console
 from kcast.pipeline import parse_date
 
@@ -51,7 +52,9 @@ def validate(
         [], "--system", help="Expected systems (default: the active ones)."
     ),
     min_agreement: float = typer.Option(
-        0.7, "--min-agreement", help="Share of starters whose systems agree within 2 K."
+        policy.AGREEMENT_MIN_SHARE,
+        "--min-agreement",
+        help="Share of starters whose systems agree (strong or moderate spread, kcast.policy).",
     ),
     timeout: float = typer.Option(120.0, "--timeout", help="Seconds to wait for each request."),
 ) -> None:

@@ -108,24 +108,23 @@ ALL_FEATURES: tuple[str, ...] = tuple(dict.fromkeys(BASELINE_FEATURES + ROLLING_
 # --------------------------------------------------------------------------------------------
 
 
+HISTORY_SQL = """SELECT p.game_id, p.pitcher_id, p.game_date, p.season, p.game_type, p.team,
+       p.opponent, p.is_home, p.is_start, p.outs, p.batters_faced, p.pitches,
+       p.strikeouts, p.walks, g.home_team, pl.throws
+FROM pitcher_games p
+LEFT JOIN games g USING (game_id)
+LEFT JOIN players pl ON pl.player_id = p.pitcher_id
+WHERE p.game_type IN (SELECT UNNEST($types))"""
+
+
 def load_history(wh: Warehouse, before: object | None = None) -> pd.DataFrame:
     """Every appearance that counts as history (optionally only before a date), with hands."""
-    where = "p.game_type IN (" + ", ".join(f"'{t}'" for t in HISTORY_TYPES) + ")"
-    params: dict[str, object] = {}
+    sql = HISTORY_SQL
+    params: dict[str, object] = {"types": list(HISTORY_TYPES)}
     if before is not None:
-        where += " AND p.game_date < $before"
+        sql += " AND p.game_date < $before"
         params["before"] = pd.Timestamp(before).date()
-    frame = wh.query(
-        f"""SELECT p.game_id, p.pitcher_id, p.game_date, p.season, p.game_type, p.team,
-                   p.opponent, p.is_home, p.is_start, p.outs, p.batters_faced, p.pitches,
-                   p.strikeouts, p.walks, g.home_team, pl.throws
-            FROM pitcher_games p
-            LEFT JOIN games g USING (game_id)
-            LEFT JOIN players pl ON pl.player_id = p.pitcher_id
-            WHERE {where}""",
-        params,
-    )
-    return normalise_history(frame)
+    return normalise_history(wh.query(sql, params))
 
 
 def normalise_history(frame: pd.DataFrame) -> pd.DataFrame:

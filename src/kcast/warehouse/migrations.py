@@ -2,14 +2,15 @@
 
 Each migration runs once, in order, and is recorded in ``schema_migrations``. After them, every
 table declared in ``schema.py`` is made to exist with all its columns (additive only), and the
-views in ``kcast/sql/views`` are created or replaced. Running ``migrate`` twice changes nothing.
+views in ``kcast/sql/views`` are created or replaced, with the policy constants they name
+rendered in (``sql_constants``). Running ``migrate`` twice changes nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 
 import pandas as pd
@@ -24,6 +25,7 @@ from kcast.warehouse.schema import (
     Column,
     Table,
 )
+from kcast.warehouse.sql_constants import render
 
 
 @dataclass(frozen=True)
@@ -48,31 +50,30 @@ def _create(*names: str) -> Callable[[Warehouse], None]:
 LEGACY_TABLE = "pitcher_strikeout_predictions_legacy"
 LEGACY_SYSTEM = "v1_baseline"
 
+# Legacy columns without which a row cannot be placed in the new table.
+LEGACY_REQUIRED = ("game_id", "pitcher_id", "game_date", "predicted_strikeouts")
+# The original table's columns, in its order. All but pitcher_lookup live on in the new table.
+LEGACY_COLUMNS = tuple(
+    "game_date game_id pitcher_id pitcher_lookup pitcher_name team opponent is_home line "  # noqa: SIM905
+    "over_odds under_odds predicted_strikeouts confidence recommendation edge red_flags "
+    "model_version created_at actual_strikeouts".split()
+)
+PITCHER_LOOKUP = Column("pitcher_lookup", "STRING", "the original's name key, e.g. gerritcole")
+
+
+def _legacy_column(name: str) -> Column:
+    """A column of the original table: typed as the new table's, required only where the
+    original required it."""
+    if name == PITCHER_LOOKUP.name:
+        return PITCHER_LOOKUP
+    return replace(PREDICTIONS.column(name), required=name in LEGACY_REQUIRED)
+
+
 LEGACY_PREDICTIONS = Table(
     "pitcher_strikeout_predictions",
     "The original system's table: ONE row per pitcher per day, written by its single model "
     "(v1), without system_id. Migration 3 moves it to pitcher_strikeout_predictions_legacy.",
-    (
-        Column("game_date", "DATE", "date of the game", True),
-        Column("game_id", "STRING", "games.game_id (home team + YYYYMMDD + game number)", True),
-        Column("pitcher_id", "INT64", "MLBAM id", True),
-        Column("pitcher_lookup", "STRING", "the original's name key, e.g. gerritcole"),
-        Column("pitcher_name", "STRING", "for readers"),
-        Column("team", "STRING", "the pitcher's team"),
-        Column("opponent", "STRING", "the opposing team"),
-        Column("is_home", "BOOL", "pitching at home"),
-        Column("line", "FLOAT64", "the sportsbook line (null if none)"),
-        Column("over_odds", "INT64", "American odds for the over"),
-        Column("under_odds", "INT64", "American odds for the under"),
-        Column("predicted_strikeouts", "FLOAT64", "the model's predicted strikeouts", True),
-        Column("confidence", "FLOAT64", "0-100"),
-        Column("recommendation", "STRING", "OVER, UNDER or PASS"),
-        Column("edge", "FLOAT64", "predicted strikeouts minus the line"),
-        Column("red_flags", "STRING", "comma-separated red flags"),
-        Column("model_version", "STRING", "the model that answered"),
-        Column("created_at", "TIMESTAMP", "when predicted (UTC)"),
-        Column("actual_strikeouts", "INT64", "what happened, where it was filled in"),
-    ),
+    tuple(_legacy_column(name) for name in LEGACY_COLUMNS),
     key=("game_date", "pitcher_id"),
 )
 
@@ -84,8 +85,6 @@ LEGACY_DEFAULTS = {
     "recommendation": "'PASS'",
     "created_at": "CAST(game_date AS TIMESTAMP)",
 }
-# Legacy columns without which a row cannot be placed in the new table.
-LEGACY_REQUIRED = ("game_id", "pitcher_id", "game_date", "predicted_strikeouts")
 
 
 def is_legacy_predictions(wh: Warehouse) -> bool:
@@ -265,7 +264,8 @@ def check_current(wh: Warehouse) -> None:
 
 
 def view_sql() -> dict[str, str]:
-    """The monitoring views, by name, from ``kcast/sql/views/*.sql`` (in dependency order)."""
+    """The monitoring views, by name, from ``kcast/sql/views/*.sql`` (in dependency order),
+    with their ``{{CONSTANT}}`` placeholders rendered from ``kcast.policy``."""
     folder = resources.files("kcast") / "sql" / "views"
     views = {}
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
@@ -275,5 +275,13 @@ def view_sql() -> dict[str, str]:
                 if entry.name[0].isdigit()
                 else entry.name.removesuffix(".sql")
             )
-            views[name] = entry.read_text()
+            views[name] = render(entry.read_text(), f"view {name}")
     return views
+
+
+def select_view(name: str) -> str:
+    """``SELECT * FROM`` one of the monitoring views (refused for any other name)."""
+    names = view_sql()
+    if name not in names:
+        raise WarehouseError(f"unknown view {name!r}; the views are: {', '.join(names)}")
+    return f"SELECT * FROM {name}"

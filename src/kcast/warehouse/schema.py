@@ -91,6 +91,26 @@ SOURCE_RANK = {
     "statcast_starts": 20,  # Statcast-derived per-start logs
 }
 
+# The last columns of every table whose sources merge by rank.
+RANKED_SOURCE = (
+    _c("source", "STRING", "source of the row's highest-ranked values"),
+    _c("source_rank", "INT64", "rank of that source (see SOURCE_RANK)"),
+    _c("updated_at", "TIMESTAMP", "when the row was last written (UTC)"),
+)
+
+
+def _game_of(side: Column) -> tuple[Column, ...]:
+    """The first columns of a per-game row of one side (a pitcher, a team): the game, the side,
+    and when and what kind of game it was."""
+    return (
+        _c("game_id", "STRING", "games.game_id", True),
+        side,
+        _c("game_date", "DATE", "date of the game", True),
+        _c("season", "INT64", "season year", True),
+        _c("game_type", "STRING", "as games.game_type", True),
+    )
+
+
 PLAYERS = Table(
     "players",
     "Every player kcast knows, keyed by MLBAM id (the one player key everywhere).",
@@ -147,9 +167,7 @@ GAMES = Table(
         _c("status", "STRING", "final, scheduled, postponed, in_progress ..."),
         _c("home_probable_id", "INT64", "MLBAM id of the home probable pitcher (slates)"),
         _c("away_probable_id", "INT64", "MLBAM id of the away probable pitcher (slates)"),
-        _c("source", "STRING", "source of the row's highest-ranked values"),
-        _c("source_rank", "INT64", "rank of that source (see SOURCE_RANK)"),
-        _c("updated_at", "TIMESTAMP", "when the row was last written (UTC)"),
+        *RANKED_SOURCE,
     ),
     key=("game_id",),
     rank="source_rank",
@@ -159,11 +177,7 @@ PITCHER_GAMES = Table(
     "pitcher_games",
     "Every pitching appearance, starters and relievers, one row per pitcher per game.",
     (
-        _c("game_id", "STRING", "games.game_id", True),
-        _c("pitcher_id", "INT64", "MLBAM id", True),
-        _c("game_date", "DATE", "date of the game", True),
-        _c("season", "INT64", "season year", True),
-        _c("game_type", "STRING", "as games.game_type", True),
+        *_game_of(_c("pitcher_id", "INT64", "MLBAM id", True)),
         _c("retro_id", "STRING", "Retrosheet id of the pitcher, where known"),
         _c("team", "STRING", "the pitcher's team", True),
         _c("opponent", "STRING", "the opposing team", True),
@@ -181,9 +195,7 @@ PITCHER_GAMES = Table(
         _c("runs", "INT64", "runs allowed"),
         _c("earned_runs", "INT64", "earned runs allowed"),
         _c("hit_batters", "INT64", "batters hit by a pitch"),
-        _c("source", "STRING", "source of the row's highest-ranked values"),
-        _c("source_rank", "INT64", "rank of that source (see SOURCE_RANK)"),
-        _c("updated_at", "TIMESTAMP", "when the row was last written (UTC)"),
+        *RANKED_SOURCE,
     ),
     key=("game_id", "pitcher_id"),
     rank="source_rank",
@@ -194,11 +206,7 @@ TEAM_BATTING_GAMES = Table(
     "Per team per game batting: plate appearances and strikeouts, split by pitcher hand "
     "where the source has play-by-play, and the starting lineup's handedness.",
     (
-        _c("game_id", "STRING", "games.game_id", True),
-        _c("team", "STRING", "the batting team", True),
-        _c("game_date", "DATE", "date of the game", True),
-        _c("season", "INT64", "season year", True),
-        _c("game_type", "STRING", "as games.game_type", True),
+        *_game_of(_c("team", "STRING", "the batting team", True)),
         _c("opponent", "STRING", "the pitching team", True),
         _c("is_home", "BOOL", "batting team is at home", True),
         _c("plate_appearances", "INT64", "plate appearances", True),
@@ -213,9 +221,7 @@ TEAM_BATTING_GAMES = Table(
         _c("lineup_lhb", "INT64", "left-handed batters in the starting lineup"),
         _c("lineup_rhb", "INT64", "right-handed batters in the starting lineup"),
         _c("lineup_shb", "INT64", "switch-hitters in the starting lineup"),
-        _c("source", "STRING", "source of the row's highest-ranked values"),
-        _c("source_rank", "INT64", "rank of that source (see SOURCE_RANK)"),
-        _c("updated_at", "TIMESTAMP", "when the row was last written (UTC)"),
+        *RANKED_SOURCE,
     ),
     key=("game_id", "team"),
     rank="source_rank",
@@ -306,7 +312,12 @@ PREDICTIONS = Table(
     (
         _c("game_id", "STRING", "games.game_id", True),
         _c("pitcher_id", "INT64", "MLBAM id", True),
-        _c("system_id", "STRING", "v1_baseline, v1_6_rolling, ensemble_v1, ...", True),
+        _c(
+            "system_id",
+            "STRING",
+            "the prediction system that made the row (see MLB_ACTIVE_SYSTEMS)",
+            True,
+        ),
         _c("game_date", "DATE", "date of the game", True),
         _c("pitcher_name", "STRING", "for readers"),
         _c("team", "STRING", "the pitcher's team"),

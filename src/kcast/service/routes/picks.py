@@ -23,17 +23,19 @@ from kcast.service.schemas import IsoDate, Pick, PicksResponse, SlateResponse, S
 router = APIRouter(tags=["picks"])
 
 DateQuery = Annotated[IsoDate, Query(description="The date (YYYY-MM-DD)")]
-PICK_COLUMNS = (
-    "game_id, game_date, pitcher_id, pitcher_name, team, opponent, is_home, system_id, "
+PICKS_SQL = (
+    "SELECT game_id, game_date, pitcher_id, pitcher_name, team, opponent, is_home, system_id, "
     "model_version, predicted_strikeouts, predicted_median, k_p10, k_p90, line, over_odds, "
     "under_odds, book, p_over, p_under, edge, expected_value, confidence, recommendation, "
-    "red_flags, reasons, created_at, actual_strikeouts, result"
+    "red_flags, reasons, created_at, actual_strikeouts, result "
+    "FROM pitcher_strikeout_predictions WHERE game_date = $d"
 )
+ONE_SYSTEM = " AND system_id = $s"
 
 
 def order_picks(rows: pd.DataFrame, active: list[str], primary: str) -> pd.DataFrame:
-    """The primary system's picks first (``MLB_PRIMARY_SYSTEM``), then each system in the
-    active order; bets before passes, then by confidence."""
+    """The primary system's picks first (MLB_PRIMARY_SYSTEM), then each system in the active
+    order; bets before passes, then by confidence."""
     order = [primary] + [s for s in active if s != primary]
     rank = {s: i for i, s in enumerate(order)}
     rows = rows.assign(
@@ -86,11 +88,12 @@ def picks(
     state: StateDep,
     system: Annotated[SystemId | None, Query(description="Only this system")] = None,
 ) -> PicksResponse:
-    """List a date's stored predictions, the primary system's first (optionally one system's)."""
-    sql = f"SELECT {PICK_COLUMNS} FROM pitcher_strikeout_predictions WHERE game_date = $d"
+    """List a date's stored predictions, the primary system's picks first (optionally one
+    system's)."""
+    sql = PICKS_SQL
     params: dict[str, object] = {"d": date}
     if system is not None:
-        sql += " AND system_id = $s"
+        sql += ONE_SYSTEM
         params["s"] = system
     rows = state.warehouse.query(sql, params)
     if len(rows):

@@ -1,7 +1,7 @@
 -- agreement_today: How closely did the systems agree on the date?
--- Counts and shares of pitchers in strong (< 1.0 K spread), moderate (1.0-2.0 K) and weak
--- (> 2.0 K) agreement, their sum strong_or_moderate_share (healthy above 0.70), mean and
--- largest spread.
+-- Counts and shares of pitchers in strong (spread <= {{AGREE_WITHIN}} K), moderate (up to
+-- {{DISAGREE_OVER}} K) and weak (> {{DISAGREE_OVER}} K) agreement, their sum
+-- strong_or_moderate_share (healthy above {{AGREEMENT_MIN_SHARE}}), mean and largest spread.
 -- Parameters: $date (default: the latest game_date with predictions).
 SELECT
     game_date,

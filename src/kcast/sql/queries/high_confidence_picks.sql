@@ -1,6 +1,7 @@
--- high_confidence_picks: Which of the date's ensemble picks are the strongest?
--- Picks with confidence of 70 or more and no red flag, most confident first.
--- Parameters: $date (default: the latest game_date with predictions).
+-- high_confidence_picks: Which of the date's picks are the strongest?
+-- The primary system's picks with confidence of 70 or more and no red flag, most confident first.
+-- Parameters: $date (default: the latest game_date with predictions), $system (default: the
+-- primary system, MLB_PRIMARY_SYSTEM).
 SELECT
     game_date,
     pitcher_name,
@@ -17,5 +18,5 @@ SELECT
     actual_strikeouts,
     result
 FROM todays_picks
-WHERE game_date = $date AND confidence >= 70 AND COALESCE(red_flags, '') = ''
+WHERE system_id = $system AND game_date = $date AND confidence >= 70 AND COALESCE(red_flags, '') = ''
 ORDER BY confidence DESC, pitcher_id

@@ -1,7 +1,8 @@
--- picks_today: What does the ensemble bet on the date?
--- Every OVER/UNDER of ensemble_v1 from todays_picks, most confident first, with the line,
--- prices, edge, P(over), red flags and (once graded) the result.
--- Parameters: $date (default: the latest game_date with predictions).
+-- picks_today: What does the primary system bet on the date?
+-- Every OVER/UNDER of the primary system from todays_picks, most confident first, with the
+-- line, prices, edge, P(over), red flags and (once graded) the result.
+-- Parameters: $date (default: the latest game_date with predictions), $system (default: the
+-- primary system, MLB_PRIMARY_SYSTEM).
 SELECT
     game_date,
     pitcher_name,
@@ -22,5 +23,5 @@ SELECT
     actual_strikeouts,
     result
 FROM todays_picks
-WHERE game_date = $date
+WHERE system_id = $system AND game_date = $date
 ORDER BY confidence DESC, pitcher_id

@@ -1,19 +1,14 @@
 -- red_flag_summary: How often does each red flag fire, and how do flagged starts turn out?
--- For the ensemble (ensemble_v1), per red flag: starts flagged on the date, starts flagged up to
--- and including it, their share of all starts, the MAE of the flagged graded starts next to the
--- MAE of all graded starts, and the flagged picks' wins, losses and win rate.
--- member_missing means an ensemble member did not answer (a breaker sign).
--- Parameters: $date (default: the latest game_date with predictions).
+-- For the primary system (by default the ensemble), per red flag: starts flagged on the date,
+-- starts flagged up to and including it, their share of all starts, the MAE of the flagged
+-- graded starts next to the MAE of all graded starts, and the flagged picks' wins, losses and
+-- win rate. member_missing means an ensemble member did not answer (a breaker sign).
+-- Parameters: $date (default: the latest game_date with predictions), $system (default: the
+-- primary system, MLB_PRIMARY_SYSTEM).
 WITH flags AS (
-    SELECT 'short_rest' AS flag
-    UNION ALL SELECT 'opener_or_bulk'
-    UNION ALL SELECT 'low_pitch_count'
-    UNION ALL SELECT 'thin_history'
-    UNION ALL SELECT 'no_line'
-    UNION ALL SELECT 'no_odds'
-    UNION ALL SELECT 'member_missing'
+    {{RED_FLAGS_TABLE}}
 ),
-ensemble AS (
+shown AS (
     SELECT
         game_date,
         ',' || COALESCE(red_flags, '') || ',' AS flag_list,
@@ -21,10 +16,10 @@ ensemble AS (
         result,
         ABS(predicted_strikeouts - actual_strikeouts) AS abs_error
     FROM pitcher_strikeout_predictions
-    WHERE system_id = 'ensemble_v1' AND game_date <= $date
+    WHERE system_id = $system AND game_date <= $date
 ),
 overall AS (
-    SELECT COUNT(*) AS starts, AVG(abs_error) AS mae_all FROM ensemble
+    SELECT COUNT(*) AS starts, AVG(abs_error) AS mae_all FROM shown
 )
 SELECT
     f.flag,
@@ -40,6 +35,6 @@ SELECT
         / NULLIF(COUNT(CASE WHEN e.result IN ('win', 'loss') THEN 1 END), 0) AS win_rate
 FROM flags AS f
 CROSS JOIN overall AS o
-LEFT JOIN ensemble AS e ON e.flag_list LIKE '%,' || f.flag || ',%'
+LEFT JOIN shown AS e ON e.flag_list LIKE '%,' || f.flag || ',%'
 GROUP BY f.flag
 ORDER BY flagged_to_date DESC, f.flag

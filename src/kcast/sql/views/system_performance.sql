@@ -2,42 +2,12 @@
 -- graded count, MAE, bias (mean predicted - actual), RMSE, share within 1 K, bets (OVER/UNDER on
 -- a line), wins, losses, pushes, win rate = wins / (wins + losses), units won at the stored
 -- American odds (a push returns the stake; bets without a price on their side are left out of
--- units and ROI) and ROI = units / priced bets.
+-- units and ROI) and ROI = units / priced bets (graded_predictions scores each bet).
 -- Windows end at the latest graded game_date in the table (not today, so history works):
 -- last_7_days and last_30_days (that date and the 6 or 29 before it), season (since 1 January
 -- of that year) and all.
-WITH graded AS (
-    SELECT
-        system_id,
-        game_date,
-        line,
-        result,
-        predicted_strikeouts - actual_strikeouts AS error,
-        CASE
-            WHEN recommendation = 'OVER' THEN over_odds
-            WHEN recommendation = 'UNDER' THEN under_odds
-        END AS bet_odds
-    FROM pitcher_strikeout_predictions
-    WHERE actual_strikeouts IS NOT NULL
-),
-scored AS (
-    SELECT
-        system_id,
-        game_date,
-        line,
-        result,
-        error,
-        CASE
-            WHEN result NOT IN ('win', 'loss', 'push') OR bet_odds IS NULL THEN NULL
-            WHEN result = 'push' THEN 0.0
-            WHEN result = 'loss' THEN -1.0
-            WHEN bet_odds > 0 THEN bet_odds / 100.0
-            ELSE 100.0 / (0 - bet_odds)
-        END AS profit
-    FROM graded
-),
-latest AS (
-    SELECT MAX(game_date) AS as_of, MIN(game_date) AS first_date FROM scored
+WITH latest AS (
+    SELECT MAX(game_date) AS as_of, MIN(game_date) AS first_date FROM graded_predictions
 ),
 windows AS (
     SELECT
@@ -70,15 +40,7 @@ SELECT
     SQRT(AVG(s.error * s.error)) AS rmse,
     AVG(CASE WHEN ABS(s.error) <= 1 THEN 1.0 ELSE 0.0 END) AS within_1k,
     COUNT(CASE WHEN s.line IS NOT NULL THEN 1 END) AS with_line,
-    COUNT(CASE WHEN s.result IN ('win', 'loss', 'push') THEN 1 END) AS bets,
-    COUNT(CASE WHEN s.result = 'win' THEN 1 END) AS wins,
-    COUNT(CASE WHEN s.result = 'loss' THEN 1 END) AS losses,
-    COUNT(CASE WHEN s.result = 'push' THEN 1 END) AS pushes,
-    SUM(CASE WHEN s.result = 'win' THEN 1.0 ELSE 0.0 END)
-        / NULLIF(COUNT(CASE WHEN s.result IN ('win', 'loss') THEN 1 END), 0) AS win_rate,
-    COUNT(s.profit) AS priced_bets,
-    SUM(s.profit) AS units,
-    SUM(s.profit) / NULLIF(COUNT(s.profit), 0) AS roi
-FROM scored AS s
+    {{BET_SUMMARY}}
+FROM graded_predictions AS s
 JOIN windows AS w ON s.game_date BETWEEN w.window_start AND w.window_end
 GROUP BY s.system_id, w.time_window, w.window_order, w.window_start, w.window_end

@@ -1,7 +1,9 @@
--- todays_picks: the ensemble's (ensemble_v1) bets, OVER or UNDER, for every date, with the line,
--- prices, edge, P(over), confidence and red flags, and the grade once known. "Today" is the
--- filter a reader applies: WHERE game_date = <the date> (the picks_today query does).
+-- todays_picks: every system's bets, OVER or UNDER, for every date, with the system_id, line,
+-- prices, edge, P(over), confidence and red flags, and the grade once known. The picks shown are
+-- the primary system's (MLB_PRIMARY_SYSTEM) and "today" is a date: a reader filters on both,
+-- WHERE system_id = <the primary system> AND game_date = <the date> (picks_today does).
 SELECT
+    system_id,
     game_date,
     game_id,
     pitcher_id,
@@ -30,4 +32,4 @@ SELECT
     actual_strikeouts,
     result
 FROM pitcher_strikeout_predictions
-WHERE system_id = 'ensemble_v1' AND recommendation IN ('OVER', 'UNDER')
+WHERE recommendation IN ('OVER', 'UNDER')

@@ -1,0 +1,95 @@
+"""The policy numbers and shared SQL pieces that kcast's SQL files receive, rendered in.
+
+A view cannot take bind parameters, so ``kcast/sql/views/*.sql`` (and the saved queries'
+comments) name a rule with a placeholder, ``{{AGREE_WITHIN}}``, and :func:`render` writes in its
+value from :mod:`kcast.policy` when the view is created (``migrations.migrate``) or the query is
+loaded (``monitoring.load_queries``). Changing a rule in ``policy.py`` and running
+``kcast warehouse migrate`` changes every view. Run-time choices (the date, the primary system
+``MLB_PRIMARY_SYSTEM``) are bind parameters (``$date``, ``$system``), never rendered.
+
+Besides numbers, two pieces of SQL are written once here: the list of red flags as a one-column
+table (``{{RED_FLAGS_TABLE}}``) and the bet summary columns every performance query reports
+(``{{BET_SUMMARY}}``: bets, wins, losses, pushes, win_rate, priced_bets, units, roi over rows of
+the ``graded_predictions`` view).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from kcast import policy
+from kcast.errors import WarehouseError
+
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Z][A-Z0-9_]*)\s*\}\}")
+
+#: Every red flag, in the order monitoring lists them.
+RED_FLAGS = (
+    policy.SHORT_REST,
+    policy.OPENER,
+    policy.LOW_PITCH_COUNT,
+    policy.THIN_HISTORY,
+    policy.NO_LINE,
+    policy.NO_ODDS,
+    policy.MEMBER_MISSING,
+)
+
+
+def sql_number(value: float) -> str:
+    """A number as a SQL literal that reads as a decimal in both dialects (``1.0``, ``0.7``)."""
+    text = repr(float(value))
+    if "e" in text or "inf" in text or "nan" in text:
+        raise WarehouseError(f"{value!r} cannot be written into SQL as a plain decimal")
+    return text
+
+
+def sql_string(value: str) -> str:
+    """A string as a single-quoted SQL literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _red_flags_table() -> str:
+    first, *rest = RED_FLAGS
+    lines = [f"SELECT {sql_string(first)} AS flag"]
+    lines += [f"    UNION ALL SELECT {sql_string(flag)}" for flag in rest]
+    return "\n".join(lines)
+
+
+# The aggregates over rows of graded_predictions (columns result, profit) that say how a set of
+# bets did: win_rate = wins / (wins + losses); units and roi only over priced bets.
+BET_SUMMARY = """COUNT(CASE WHEN result IN ('win', 'loss', 'push') THEN 1 END) AS bets,
+    COUNT(CASE WHEN result = 'win' THEN 1 END) AS wins,
+    COUNT(CASE WHEN result = 'loss' THEN 1 END) AS losses,
+    COUNT(CASE WHEN result = 'push' THEN 1 END) AS pushes,
+    COUNT(CASE WHEN result = 'win' THEN 1 END)
+        / NULLIF(COUNT(CASE WHEN result IN ('win', 'loss') THEN 1 END), 0) AS win_rate,
+    COUNT(profit) AS priced_bets,
+    SUM(profit) AS units,
+    SUM(profit) / NULLIF(COUNT(profit), 0) AS roi"""
+
+
+def constants() -> dict[str, str]:
+    """Placeholder name -> the SQL text written in for it."""
+    return {
+        "AGREE_WITHIN": sql_number(policy.AGREE_WITHIN),
+        "DISAGREE_OVER": sql_number(policy.DISAGREE_OVER),
+        "AGREEMENT_MIN_SHARE": sql_number(policy.AGREEMENT_MIN_SHARE),
+        "AGREEMENT_WARN_SHARE": sql_number(policy.AGREEMENT_WARN_SHARE),
+        "RED_FLAGS_TABLE": _red_flags_table(),
+        "BET_SUMMARY": BET_SUMMARY,
+    }
+
+
+def render(sql: str, name: str = "SQL", values: Mapping[str, str] | None = None) -> str:
+    """``sql`` with every ``{{NAME}}`` replaced by its constant; unknown names are an error."""
+    table = constants() if values is None else values
+
+    def swap(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key not in table:
+            raise WarehouseError(
+                f"{name}: unknown placeholder {{{{{key}}}}}; known: {', '.join(sorted(table))}"
+            )
+        return table[key]
+
+    return PLACEHOLDER.sub(swap, sql)
