@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -13,8 +12,9 @@ from rich.table import Table
 from kcast.data.ingest import IngestReport
 from kcast.warehouse import Warehouse, open_warehouse
 
-# Rich wraps at 80 columns when output is not a terminal; tables of picks need more room.
-console = Console(stderr=False, width=None if sys.stdout.isatty() else 160)
+# Rich reads the terminal's width (or COLUMNS); piped output is 80 columns wide, and every table
+# kcast prints is laid out to read at 80.
+console = Console(stderr=False)
 err_console = Console(stderr=True)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import typer
 from rich.table import Table
 
@@ -30,26 +31,18 @@ def train(
         trained = train_systems(
             wh, parse_date(through), model_dir or settings.model_dir, system or None
         )
-    table = Table(
-        "system",
-        "version",
-        "rows",
-        "held-out MAE",
-        "held-out NLL",
-        "file",
-        title=f"trained on games before {through}",
-        title_justify="left",
-    )
+    table = Table(title=f"trained on games before {through}", title_justify="left")
+    for col in ("system", "version", "rows", "held-out MAE"):
+        table.add_column(col, justify="left" if col in ("system", "version") else "right")
     for t in trained:
         table.add_row(
-            t.system_id,
-            t.version,
-            f"{t.rows:,}",
-            f"{t.metrics.get('holdout_mae', float('nan')):.3f}",
-            f"{t.metrics.get('holdout_nll', float('nan')):.3f}",
-            str(t.path),
+            t.system_id, t.version, f"{t.rows:,}", _num(t.metrics.get("holdout_mae"), ".3f")
         )
     console.print(table)
+    folder = (model_dir or settings.model_dir).resolve()
+    console.print(
+        f"model files in {folder}; each is now its system's active model", highlight=False
+    )
 
 
 def predict(
@@ -76,7 +69,7 @@ def predict(
             f"For an honest replay run `kcast train --through {day}` first.",
             highlight=False,
         )
-    print_picks(result)
+    print_picks(result, get_settings().primary_system)
     for system_id, error in result.errors.items():
         console.print(f"[red]{system_id} did not answer:[/] {error}", highlight=False)
     if result.features.empty:
@@ -86,63 +79,113 @@ def predict(
         )
 
 
-def print_picks(result) -> None:  # noqa: ANN001
+BOOK_SHORT = {
+    "DraftKings": "DK",
+    "FanDuel": "FD",
+    "BetMGM": "MGM",
+    "Caesars": "CZR",
+    "BetRivers": "BR",
+    "Fanatics": "FAN",
+    "consensus": "cons",
+    "request": "req",
+}
+
+
+def pass_reason(reasons: str | None, flags: str | None) -> str:
+    """One short reason for a PASS, from the decision's reasons and the red flags."""
+    reasons, flags = reasons or "", flags or ""
+    if "no_line" in flags or reasons == "no line":
+        return "no line"
+    if "no_odds" in flags:
+        return "no price"
+    if "red flag" in reasons:
+        return "red flag"
+    if "edge " in reasons:
+        return "no edge"
+    if "no value at" in reasons:
+        return "no value at price"
+    if "confidence" in reasons:
+        return "low confidence"
+    return "no bet"
+
+
+def short_name(name: object, pitcher_id: int) -> str:
+    """'Gerrit Cole' -> 'G. Cole' (the id when the name is unknown)."""
+    if not isinstance(name, str) or not name.strip():
+        return str(pitcher_id)
+    parts = name.split()
+    return name if len(parts) == 1 else f"{parts[0][0]}. {' '.join(parts[1:])}"
+
+
+def _num(value: object, spec: str) -> str:
+    return "-" if value is None or pd.isna(value) else format(value, spec)
+
+
+def print_picks(result, primary: str) -> None:  # noqa: ANN001
+    """The day's picks of the primary system, readable at 80 columns: the price and its book,
+    the stated P(over) (the system and the market combined) beside the system's own, and a short
+    reason for every PASS."""
     frame = result.frame()
     if frame.empty:
         return
-    shown = "ensemble_v1" if "ensemble_v1" in result.outputs else next(iter(result.outputs))
-    rows = frame[frame["system_id"] == shown].sort_values(
-        ["recommendation", "confidence"], ascending=[True, False]
+    shown = primary if primary in result.outputs else next(iter(result.outputs))
+    rows = frame[frame["system_id"] == shown].copy()
+    names = result.features.drop_duplicates(["game_id", "pitcher_id"]).set_index(
+        ["game_id", "pitcher_id"]
     )
-    others = [s for s in result.outputs if s != shown]
-    table = Table(title=f"{result.date}: {shown} picks", title_justify="left")
-    for col in (
-        "pitcher",
-        "team",
-        "opp",
-        "line",
-        "pred",
-        *others,
-        "P(over)",
-        "edge",
-        "conf",
-        "pick",
-        "flags",
+    rows["name"] = [
+        short_name(names["pitcher_name"].get((g, p)) if "pitcher_name" in names else None, p)
+        for g, p in zip(rows["game_id"], rows["pitcher_id"], strict=True)
+    ]
+    rows["bet"] = rows["recommendation"].isin(["OVER", "UNDER"])
+    rows = rows.sort_values(["bet", "confidence"], ascending=[False, False])
+    bets = int(rows["bet"].sum())
+    table = Table(
+        title=f"{result.date}  {shown}: {bets} bets of {len(rows)} starters",
+        title_justify="left",
+        box=None,
+        pad_edge=False,
+        header_style="bold",
+    )
+    for col, justify in (
+        ("pitcher", "left"),
+        ("opp", "left"),
+        ("line", "right"),
+        ("price", "left"),
+        ("pred", "right"),
+        ("P(o)", "right"),
+        ("own", "right"),
+        ("pick", "left"),
     ):
-        table.add_column(
-            col, justify="right" if col not in ("pitcher", "pick", "flags") else "left"
-        )
-    by_system = {
-        s: frame[frame["system_id"] == s].set_index(["game_id", "pitcher_id"]) for s in others
-    }
-    names = result.features.set_index(["game_id", "pitcher_id"]) if len(result.features) else None
+        table.add_column(col, justify=justify, no_wrap=True)
+    table.add_column("why", overflow="fold", ratio=1)
     for r in rows.to_dict("records"):
-        key = (r["game_id"], r["pitcher_id"])
-        name = str(r["pitcher_id"])
-        if names is not None and "pitcher_name" in names.columns:
-            found = names.loc[key, "pitcher_name"]
-            if isinstance(found, str) and found:
-                name = found
-        extra = [
-            f"{by_system[s].loc[key, 'predicted_strikeouts']:.2f}"
-            if key in by_system[s].index
-            else "-"
-            for s in others
-        ]
+        side = r["recommendation"]
+        lean = side if side != "PASS" else ("OVER" if (r["edge"] or 0) > 0 else "UNDER")
+        odds = r["over_odds"] if lean == "OVER" else r["under_odds"]
+        book = BOOK_SHORT.get(r["book"], str(r["book"] or "")[:4])
+        price = "-" if odds is None or pd.isna(odds) else f"{odds:+.0f} {book}"
+        why = (
+            f"edge {r['edge']:+.1f}, EV {r['expected_value']:+.2f}"
+            if side in ("OVER", "UNDER") and r["expected_value"] is not None
+            else pass_reason(r["reasons"], r["red_flags"])
+        )
         table.add_row(
-            name,
-            r["team"],
-            r["opponent"],
-            "-" if r["line"] is None else f"{r['line']:g}",
-            f"{r['predicted_strikeouts']:.2f}",
-            *extra,
-            "-" if r["p_over"] is None else f"{r['p_over']:.3f}",
-            "-" if r["edge"] is None else f"{r['edge']:+.2f}",
-            f"{r['confidence']:.0f}",
-            r["recommendation"],
-            r["red_flags"],
+            r["name"][:16],
+            ("" if r["is_home"] else "@") + str(r["opponent"]),
+            _num(r["line"], "g"),
+            price,
+            _num(r["predicted_strikeouts"], ".1f"),
+            _num(r["p_over"], ".2f"),
+            _num(r["model_p_over"], ".2f"),
+            side,
+            why,
         )
     console.print(table)
+    console.print(
+        "[dim]P(o): P(over) stated, the system pooled with the market; own: the system alone. "
+        "price: the odds of the side it leans to (over when pred > line) and the book.[/]"
+    )
 
 
 def grade(
@@ -204,79 +247,56 @@ def backtest(
     if as_json:
         typer.echo(json.dumps(result.summary(), indent=2, default=float))
         return
-    table = Table(title=f"backtest {result.start} to {result.end}", title_justify="left")
-    for col in (
-        "system",
-        "n",
-        "MAE",
-        "RMSE",
-        "log loss",
-        "Brier",
-        "bets",
-        "win rate",
-        "ROI",
-        "CLV",
-    ):
-        table.add_column(col, justify="left" if col == "system" else "right")
+    print_backtest(result, calibration)
 
-    def fmt(v, spec: str) -> str:  # noqa: ANN001
-        return "-" if v is None else format(v, spec)
 
-    for system_id, m in result.metrics.items():
-        if system_id in ("red_flags", "projection"):
-            continue
-        table.add_row(
-            system_id,
-            fmt(m.get("n"), ","),
-            fmt(m.get("mae"), ".3f"),
-            fmt(m.get("rmse"), ".3f"),
-            fmt(m.get("log_loss"), ".4f"),
-            fmt(m.get("brier"), ".4f"),
-            fmt(m.get("bets"), ","),
-            fmt(m.get("win_rate"), ".3f"),
-            fmt(m.get("roi"), "+.3f"),
-            fmt(m.get("clv"), "+.4f"),
-        )
-    console.print(table)
-    models = [(k, m) for k, m in result.metrics.items() if "model_log_loss" in m]
+# (header, metric key, format) of each column of the backtest's tables
+SCORES = (
+    ("n", "n", ","),
+    ("MAE", "mae", ".3f"),
+    ("RMSE", "rmse", ".3f"),
+    ("log loss", "log_loss", ".4f"),
+    ("Brier", "brier", ".4f"),
+    ("bets", "bets", ","),
+    ("win rate", "win_rate", ".3f"),
+    ("ROI", "roi", "+.3f"),
+    ("CLV", "clv", "+.4f"),
+)
+MORE = (
+    ("MAE (median)", "mae_median", ".3f"),
+    ("MAE all starts", "mae_all_starts", ".3f"),
+    ("model-alone log loss", "model_log_loss", ".4f"),
+    ("P(K<=2) stated", "p_k_le_2", ".3f"),
+    ("observed", "observed_k_le_2", ".3f"),
+)
+CALIBRATION = (
+    ("largest decile gap", "calibration_max_gap", ".3f"),
+    ("deciles off by > 3 pts", "deciles_over_3pts", "d"),
+    ("Hosmer-Lemeshow p", "calibration_p", ".3f"),
+)
+
+
+def metric_table(title: str, rows: dict[str, dict], columns: tuple, first: str = "system") -> Table:
+    """A table with one row per key of ``rows`` and the given (header, key, format) columns."""
+    table = Table(title=title, title_justify="left")
+    table.add_column(first, justify="left")
+    for header, _, _ in columns:
+        table.add_column(header, justify="right")
+    for name, values in rows.items():
+        table.add_row(name, *(_num(values.get(key), spec) for _, key, spec in columns))
+    return table
+
+
+def print_backtest(result, calibration: bool) -> None:  # noqa: ANN001
+    """The backtest's scores, more metrics, calibration, projections, red flags and timings."""
+    metrics = {k: m for k, m in result.metrics.items() if k not in ("red_flags", "projection")}
+    console.print(metric_table(f"backtest {result.start} to {result.end}", metrics, SCORES))
+    models = {k: m for k, m in metrics.items() if "model_log_loss" in m}
     if models:
-        extra = Table(
-            "system",
-            "MAE (median)",
-            "MAE all starts",
-            "model-alone log loss",
-            "P(K<=2) stated",
-            "observed",
-            title="more",
-            title_justify="left",
-        )
-        for system_id, m in models:
-            extra.add_row(
-                system_id,
-                fmt(m.get("mae_median"), ".3f"),
-                fmt(m.get("mae_all_starts"), ".3f"),
-                fmt(m.get("model_log_loss"), ".4f"),
-                fmt(m.get("p_k_le_2"), ".3f"),
-                fmt(m.get("observed_k_le_2"), ".3f"),
-            )
-        console.print(extra)
-    cal = Table(
-        "system",
-        "largest decile gap",
-        "deciles off by > 3 pts",
-        "Hosmer-Lemeshow p",
-        title="calibration of the stated P(over) (deciles of 100+)",
-        title_justify="left",
-    )
-    for system_id, m in result.metrics.items():
-        if "calibration_p" in m:
-            cal.add_row(
-                system_id,
-                fmt(m.get("calibration_max_gap"), ".3f"),
-                fmt(m.get("deciles_over_3pts"), "d"),
-                fmt(m.get("calibration_p"), ".3f"),
-            )
-    console.print(cal)
+        console.print(metric_table("more", models, MORE))
+    calibrated = {k: m for k, m in metrics.items() if "calibration_p" in m}
+    title = "calibration of the stated P(over) (deciles of 100+)"
+    console.print(metric_table(title, calibrated, CALIBRATION))
     if "projection" in result.metrics:
         p = result.metrics["projection"]
         console.print(
@@ -284,41 +304,20 @@ def backtest(
             f"(the line's MAE on the same games {p['line_mae_same_games']:.3f})"
         )
     if "red_flags" in result.metrics:
-        flags = Table(
-            "red flag",
-            "starts",
-            "early hooks (<9 outs)",
-            "mean K",
-            title="red flags",
-            title_justify="left",
+        columns = (
+            ("starts", "n", ","),
+            ("early hooks (<9 outs)", "early_hook_rate", ".3f"),
+            ("mean K", "mean_strikeouts", ".2f"),
         )
-        for name, r in result.metrics["red_flags"].items():
-            flags.add_row(
-                name, f"{r['n']:,}", f"{r['early_hook_rate']:.3f}", f"{r['mean_strikeouts']:.2f}"
-            )
-        console.print(flags)
+        console.print(metric_table("red flags", result.metrics["red_flags"], columns, "red flag"))
     for note in result.notes:
         console.print(f"[dim]{note}[/]")
     console.print(
         f"[dim]timings: {', '.join(f'{k} {v:.1f}s' for k, v in result.timings.items())}[/]"
     )
     if calibration:
+        columns = (("n", "n", "d"), ("stated P(over)", "stated", ".3f"))
+        columns += (("observed", "observed", ".3f"), ("gap", "gap", "+.3f"))
         for system_id, rows in result.calibration.items():
-            t = Table(
-                "decile",
-                "n",
-                "stated P(over)",
-                "observed",
-                "gap",
-                title=f"calibration: {system_id}",
-                title_justify="left",
-            )
-            for r in rows:
-                t.add_row(
-                    str(r["bin"]),
-                    str(r["n"]),
-                    f"{r['stated']:.3f}",
-                    f"{r['observed']:.3f}",
-                    f"{r['gap']:+.3f}",
-                )
-            console.print(t)
+            deciles = {str(r["bin"]): r for r in rows}
+            console.print(metric_table(f"calibration: {system_id}", deciles, columns, "decile"))

@@ -16,10 +16,11 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel
 
 from kcast.decisions import Thresholds
 from kcast.errors import MembersUnavailableError, NoSystemAnsweredError
@@ -50,6 +51,8 @@ from kcast.service.schemas import (
 from kcast.systems.base import BasePredictor, SystemOutput
 from kcast.warehouse import Warehouse
 from kcast.warehouse.base import utc_now
+
+M = TypeVar("M", bound="BaseModel")
 
 # --------------------------------------------------------------------------------------------
 # Values for JSON
@@ -94,16 +97,6 @@ def as_date(value: Any) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()
     return value
-
-
-def as_int(value: Any) -> int | None:
-    value = clean(value)
-    return None if value is None else int(value)
-
-
-def as_bool(value: Any) -> bool | None:
-    value = clean(value)
-    return None if value is None else bool(value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -285,25 +278,27 @@ def run_guarded(
 # --------------------------------------------------------------------------------------------
 
 
+def from_row(model: type[M], row: dict[str, Any], **values: Any) -> M:
+    """A response model from a pipeline or warehouse row: each field the row has, cleaned for
+    JSON (red flags and reasons in their answer shapes), then ``values``."""
+    fields = {k: clean(row[k]) for k in model.model_fields if k in row}
+    if "red_flags" in fields:
+        fields["red_flags"] = split_flags(fields["red_flags"])
+    if "reasons" in fields:
+        fields["reasons"] = fields["reasons"] or None
+    if "game_date" in fields:
+        fields["game_date"] = as_date(row["game_date"])
+    return model(**{**fields, **values})
+
+
 def answer_from_row(row: dict[str, Any], outcome: Outcome, version: str) -> SystemAnswer:
     """A system's ``SystemAnswer`` from its prediction row."""
-    return SystemAnswer(
+    return from_row(
+        SystemAnswer,
+        row,
         status="ok",
         breaker_state=outcome.breaker_state,
         model_version=version,
-        predicted_strikeouts=clean(row["predicted_strikeouts"]),
-        predicted_median=as_int(row.get("predicted_median")),
-        k_p10=as_int(row.get("k_p10")),
-        k_p90=as_int(row.get("k_p90")),
-        p_over=clean(row.get("p_over")),
-        p_under=clean(row.get("p_under")),
-        p_push=clean(row.get("p_push")),
-        edge=clean(row.get("edge")),
-        expected_value=clean(row.get("expected_value")),
-        confidence=clean(row["confidence"]),
-        recommendation=clean(row["recommendation"]),
-        red_flags=split_flags(row.get("red_flags")),
-        reasons=clean(row.get("reasons")) or None,
         seconds=None if outcome.seconds is None else round(outcome.seconds, 4),
     )
 
@@ -387,21 +382,7 @@ def predict_one(state: ServiceState, req: PitcherGame) -> PredictResponse:
 
 def starters_of(features: pd.DataFrame) -> list[Starter]:
     """The slate's starters, for answers."""
-    out = []
-    for row in features.to_dict("records"):
-        out.append(
-            Starter(
-                game_id=str(row["game_id"]),
-                game_date=as_date(row["game_date"]),
-                pitcher_id=int(row["pitcher_id"]),
-                pitcher_name=clean(row.get("pitcher_name")),
-                team=clean(row.get("team")),
-                opponent=clean(row.get("opponent")),
-                is_home=as_bool(row.get("is_home")),
-                starter_source=clean(row.get("starter_source")),
-            )
-        )
-    return out
+    return [from_row(Starter, row) for row in features.to_dict("records")]
 
 
 def batch_features(state: ServiceState, req: BatchRequest) -> pd.DataFrame:

@@ -9,15 +9,7 @@ from fastapi import APIRouter, Query
 
 from kcast.pipeline import day_starters
 from kcast.service.deps import StateDep
-from kcast.service.runner import (
-    as_bool,
-    as_date,
-    as_int,
-    as_utc,
-    clean,
-    split_flags,
-    starters_of,
-)
+from kcast.service.runner import as_utc, from_row, starters_of
 from kcast.service.schemas import IsoDate, Pick, PicksResponse, SlateResponse, SystemId
 
 router = APIRouter(tags=["picks"])
@@ -50,36 +42,7 @@ def order_picks(rows: pd.DataFrame, active: list[str], primary: str) -> pd.DataF
 
 
 def to_pick(row: dict) -> Pick:
-    return Pick(
-        game_id=row["game_id"],
-        game_date=as_date(row["game_date"]),
-        pitcher_id=int(row["pitcher_id"]),
-        pitcher_name=clean(row["pitcher_name"]),
-        team=clean(row["team"]),
-        opponent=clean(row["opponent"]),
-        is_home=as_bool(row["is_home"]),
-        system_id=row["system_id"],
-        model_version=row["model_version"],
-        predicted_strikeouts=float(row["predicted_strikeouts"]),
-        predicted_median=as_int(row["predicted_median"]),
-        k_p10=as_int(row["k_p10"]),
-        k_p90=as_int(row["k_p90"]),
-        line=clean(row["line"]),
-        over_odds=as_int(row["over_odds"]),
-        under_odds=as_int(row["under_odds"]),
-        book=clean(row["book"]),
-        p_over=clean(row["p_over"]),
-        p_under=clean(row["p_under"]),
-        edge=clean(row["edge"]),
-        expected_value=clean(row["expected_value"]),
-        confidence=float(row["confidence"]),
-        recommendation=row["recommendation"],
-        red_flags=split_flags(row["red_flags"]),
-        reasons=clean(row["reasons"]) or None,
-        created_at=as_utc(row["created_at"]),
-        actual_strikeouts=as_int(row["actual_strikeouts"]),
-        result=clean(row["result"]),
-    )
+    return from_row(Pick, row, created_at=as_utc(row["created_at"]))
 
 
 @router.get("/picks", response_model=PicksResponse)
