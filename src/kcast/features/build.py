@@ -465,24 +465,21 @@ def _derived(t: pd.DataFrame) -> pd.DataFrame:
     t = t.copy()  # one block per dtype again after the many joins
     lg = t["lg_k_pct_30d"].fillna(t["lg_k_pct_prev"])
     t["league_k_pct"] = lg
-    t["k_pct_std"] = _rate(t["std_k"], t["std_bf"])
-    t["k9_std"] = _rate(27 * t["std_k"], t["std_outs"])
-    t["bb_pct_std"] = _rate(t["std_bb"], t["std_bf"])
-    t["k_per_start_std"] = _rate(t["std_s_k"], t["std_starts"])
-    t["bf_per_start_std"] = _rate(t["std_s_bf"], t["std_starts"])
-    t["outs_per_start_std"] = _rate(t["std_s_outs"], t["std_starts"])
-    t["pitches_per_start_std"] = _rate(t["std_s_pitches"], t["std_s_pitched"])
-    t["starts_std"] = t["std_starts"]
-    t["relief_share_std"] = _rate(t["std_apps"] - t["std_starts"], t["std_apps"])
+    for period in ("std", "prev"):  # this season to date, and last season
 
-    t["k_pct_prev"] = _rate(t["prev_k"], t["prev_bf"])
-    t["k9_prev"] = _rate(27 * t["prev_k"], t["prev_outs"])
-    t["bb_pct_prev"] = _rate(t["prev_bb"], t["prev_bf"])
-    t["bf_per_start_prev"] = _rate(t["prev_s_bf"], t["prev_starts"])
-    t["outs_per_start_prev"] = _rate(t["prev_s_outs"], t["prev_starts"])
-    t["pitches_per_start_prev"] = _rate(t["prev_s_pitches"], t["prev_s_pitched"])
+        def col(name: str, p: str = period) -> pd.Series:
+            return t[f"{p}_{name}"]
+
+        t[f"k_pct_{period}"] = _rate(col("k"), col("bf"))
+        t[f"k9_{period}"] = _rate(27 * col("k"), col("outs"))
+        t[f"bb_pct_{period}"] = _rate(col("bb"), col("bf"))
+        t[f"bf_per_start_{period}"] = _rate(col("s_bf"), col("starts"))
+        t[f"outs_per_start_{period}"] = _rate(col("s_outs"), col("starts"))
+        t[f"pitches_per_start_{period}"] = _rate(col("s_pitches"), col("s_pitched"))
+        t[f"relief_share_{period}"] = _rate(col("apps") - col("starts"), col("apps"))
+    t["k_per_start_std"] = _rate(t["std_s_k"], t["std_starts"])
+    t["starts_std"] = t["std_starts"]
     t["starts_prev"] = t["prev_starts"].fillna(0.0)
-    t["relief_share_prev"] = _rate(t["prev_apps"] - t["prev_starts"], t["prev_apps"])
 
     t["k_pct_career"] = _rate(t["car_k"], t["car_bf"])
     t["career_starts"] = t["car_starts"].fillna(0.0) + t["std_starts"]

@@ -128,21 +128,19 @@ class StrikeoutDistributionModel:
             vk = valid["strikeouts"].to_numpy(float)
             dvk = self._matrix(valid, label=vk / vbf, weight=vbf)
             dvbf = self._matrix(valid, label=vbf)
-            km = xgb.train(
-                k_params,
-                dk,
-                MAX_ROUNDS,
-                evals=[(dvk, "valid")],
-                early_stopping_rounds=EARLY_STOP,
-                verbose_eval=False,
-            )
-            bm = xgb.train(
-                bf_params,
-                dbf,
-                MAX_ROUNDS,
-                evals=[(dvbf, "valid")],
-                early_stopping_rounds=EARLY_STOP,
-                verbose_eval=False,
+            km, bm = (
+                xgb.train(
+                    params,
+                    train_matrix,
+                    MAX_ROUNDS,
+                    evals=[(valid_matrix, "valid")],
+                    early_stopping_rounds=EARLY_STOP,
+                    verbose_eval=False,
+                )
+                for params, train_matrix, valid_matrix in (
+                    (k_params, dk, dvk),
+                    (bf_params, dbf, dvbf),
+                )
             )
             found = {"k_rate": km.best_iteration + 1, "batters_faced": bm.best_iteration + 1}
             km = km[: found["k_rate"]]
