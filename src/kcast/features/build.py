@@ -12,6 +12,8 @@ state strictly before its date (``pandas.merge_asof`` with ``allow_exact_matches
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -22,6 +24,7 @@ HISTORY_TYPES = ("regular", "playoff", "wildcard", "divisionseries", "lcs", "wor
 
 # Marcel-style regression: league-average batters faced added to a pitcher's own record
 K_PCT_PRIOR_BF = 150.0
+PARK_SEASONS = 3  # the park factor's window: the three seasons before this one
 PARK_PRIOR_BF = 6000.0
 SHORT_START_OUTS = 9  # a start of fewer than three innings
 
@@ -160,12 +163,16 @@ def training_targets(
 # --------------------------------------------------------------------------------------------
 
 
-def build_features(history: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+def build_features(
+    history: pd.DataFrame, targets: pd.DataFrame, context: FeatureContext | None = None
+) -> pd.DataFrame:
     """Features for each target row (pitcher_id, game_date, season, team, opponent, is_home,
     home_team), computed from ``history`` rows strictly before the target's date.
 
     The result keeps the target's columns (and row order) and adds every feature in
-    ``ALL_FEATURES``. Unknown values are NaN; the models handle missing values.
+    ``ALL_FEATURES``. Unknown values are NaN; the models handle missing values. A pitcher's
+    state is computed from his own games only; ``context`` (the team, league and park state of a
+    history, see ``FeatureContext``) is computed here unless the caller keeps one.
     """
     if targets.empty:
         return targets.assign(**{f: pd.Series(dtype=float) for f in ALL_FEATURES})
@@ -177,14 +184,18 @@ def build_features(history: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame
         t["home_team"] = np.where(t["is_home"].astype(bool), t["team"], t["opponent"])
     t["pitcher_id"] = t["pitcher_id"].astype("int64")
     h = history[history["game_date"] < t["game_date"].max()] if len(history) else history
+    # a pitcher's state needs only his own games; team, league and park state only the seasons
+    # their windows reach (this season and the three before, for the park factor)
+    own = h[h["pitcher_id"].isin(t["pitcher_id"].unique())] if len(h) else h
+    if context is None:
+        recent = h[h["season"] >= t["season"].min() - PARK_SEASONS] if len(h) else h
+        context = FeatureContext.from_history(recent, t["season"].unique())
 
-    t = _pitcher_season_state(h, t)
-    t = _pitcher_prior_seasons(h, t)
-    t = _pitcher_rolling(h, t)
-    t = _opponent_state(h, t)
-    t = _league_state(h, t)
-    t = _park_factor(h, t)
-    t = _hands(h, t)
+    t = _pitcher_season_state(own, t)
+    t = _pitcher_prior_seasons(own, t)
+    t = _pitcher_rolling(own, t)
+    t = context.attach(t)
+    t = _hands(own, t)
     t = _derived(t)
     t = t.sort_values("_order").drop(columns=["_order"]).reset_index(drop=True)
     for f in ALL_FEATURES:
@@ -339,9 +350,50 @@ def _pitcher_rolling(h: pd.DataFrame, t: pd.DataFrame) -> pd.DataFrame:
     return _asof(t, st, ["pitcher_id"], cols)
 
 
-def _opponent_state(h: pd.DataFrame, t: pd.DataFrame) -> pd.DataFrame:
-    """The opposing lineup's strikeout rate against starting pitchers (all sources have starters)."""
-    s = h[h["is_start"]]
+@dataclass
+class FeatureContext:
+    """The team, league and park state of a history, computed once.
+
+    Every table is keyed by date or season and attached with as-of joins strictly before each
+    target's date (or from earlier seasons), so one context built from a whole history serves any
+    target without look-ahead: the worker keeps one per warehouse version instead of rebuilding
+    it for every date and pitcher.
+    """
+
+    opp_cum: pd.DataFrame
+    opp_roll: pd.DataFrame
+    opp_prev: pd.DataFrame
+    league_roll: pd.DataFrame
+    league_prev: pd.Series
+    park: pd.DataFrame
+
+    @classmethod
+    def from_history(cls, h: pd.DataFrame, seasons: object | None = None) -> FeatureContext:
+        """The context of ``h``; ``seasons`` limits the park factors to those seasons."""
+        s = h[h["is_start"]]
+        opp_cum, opp_roll, opp_prev = _opponent_tables(s)
+        league_roll, league_prev = _league_tables(s)
+        if seasons is None:
+            seasons = np.union1d(s["season"].unique(), s["season"].unique() + 1)
+        return cls(opp_cum, opp_roll, opp_prev, league_roll, league_prev, _park_table(s, seasons))
+
+    def attach(self, t: pd.DataFrame) -> pd.DataFrame:
+        """Add the opponent, league and park features' raw state to target rows."""
+        t = t.assign(bat_team=t["opponent"])
+        cols = [c for c in self.opp_cum.columns if c.startswith("opp_std_")]
+        t = _asof(t, self.opp_cum, ["bat_team", "season"], cols)
+        t = _asof(t, self.opp_roll, ["bat_team"], ["opp_r15_k", "opp_r15_bf"])
+        t = t.merge(self.opp_prev, on=["bat_team", "season"], how="left").drop(columns=["bat_team"])
+        t = t.assign(lg="MLB")
+        t = _asof(t, self.league_roll, ["lg"], ["lg_k_pct_30d"])
+        t = t.merge(self.league_prev, left_on="season", right_index=True, how="left")
+        t = t.drop(columns=["lg"])
+        return t.merge(self.park, on=["home_team", "season"], how="left")
+
+
+def _opponent_tables(s: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The opposing lineup's strikeout rate against starting pitchers (all sources have
+    starters): cumulative this season, over its last 15 game dates, and last season's."""
     throws = s["throws"].fillna("?")
     per = _per_date(
         s.assign(bat_team=s["opponent"]),
@@ -365,20 +417,14 @@ def _opponent_state(h: pd.DataFrame, t: pd.DataFrame) -> pd.DataFrame:
     roll = per_team[["bat_team", "game_date"]].copy()
     roll["opp_r15_k"] = gt["k"].rolling(15, min_periods=1).sum().to_numpy()
     roll["opp_r15_bf"] = gt["bf"].rolling(15, min_periods=1).sum().to_numpy()
-
-    t = t.assign(bat_team=t["opponent"])
-    t = _asof(t, cum, ["bat_team", "season"], [c for c in cum.columns if c.startswith("opp_std_")])
-    t = _asof(t, roll, ["bat_team"], ["opp_r15_k", "opp_r15_bf"])
     totals = per.groupby(["bat_team", "season"], as_index=False)[["k", "bf"]].sum()
     totals["season"] += 1
     totals = totals.rename(columns={"k": "opp_prev_k", "bf": "opp_prev_bf"})
-    t = t.merge(totals, on=["bat_team", "season"], how="left")
-    return t.drop(columns=["bat_team"])
+    return cum, roll, totals
 
 
-def _league_state(h: pd.DataFrame, t: pd.DataFrame) -> pd.DataFrame:
-    """The league's strikeout rate of starters: last 30 days, else last season."""
-    s = h[h["is_start"]]
+def _league_tables(s: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """The league's strikeout rate of starters: over the last 30 days, and last season's."""
     per = _per_date(
         s.assign(lg="MLB"),
         ["lg"],
@@ -389,28 +435,24 @@ def _league_state(h: pd.DataFrame, t: pd.DataFrame) -> pd.DataFrame:
     roll["lg_k_pct_30d"] = roll["k"] / roll["bf"].replace(0, np.nan)
     roll = roll.reset_index()[["game_date", "lg_k_pct_30d"]]
     roll["lg"] = "MLB"
-    t = t.assign(lg="MLB")
-    t = _asof(t, roll, ["lg"], ["lg_k_pct_30d"])
     season = s.groupby("season")[["strikeouts", "batters_faced"]].sum()
     prev_rate = (season["strikeouts"] / season["batters_faced"]).rename("lg_k_pct_prev")
     prev_rate.index = prev_rate.index + 1
-    t = t.merge(prev_rate, left_on="season", right_index=True, how="left")
-    return t.drop(columns=["lg"])
+    return roll, prev_rate
 
 
-def _park_factor(h: pd.DataFrame, t: pd.DataFrame) -> pd.DataFrame:
-    """Strikeout park factor of the home team's park over the three seasons before this one.
+def _park_table(s: pd.DataFrame, seasons: object) -> pd.DataFrame:
+    """Strikeout park factor of each home team's park in each season, over the three seasons
+    before it.
 
     K% in the park (both teams) over K% in the home team's road games (both teams), regressed
     toward 1 by ``PARK_PRIOR_BF`` batters. The home team stands in for the park.
     """
-    s = h[h["is_start"]]
+    columns = ["home_team", "season", "park_k_factor"]
     if s.empty:
-        t["park_k_factor"] = np.nan
-        return t
+        return pd.DataFrame(columns=columns).astype({"season": int, "park_k_factor": float})
     at_home = s.groupby(["home_team", "season"])[["strikeouts", "batters_faced"]].sum()
-    # road games of team X: games whose home team is not X but X played
-    # the home team's road games: rows where that team is either side and is away
+    # in a road game of X, the starters are X's (is_home False) and the home team's (X = opponent)
     away_side = pd.concat(
         [
             s.loc[~s["is_home"], ["team", "season", "strikeouts", "batters_faced"]],
@@ -419,31 +461,27 @@ def _park_factor(h: pd.DataFrame, t: pd.DataFrame) -> pd.DataFrame:
             ),
         ]
     )
-    # in a road game of X, the starters are X's (is_home False) and the home team's (X = opponent)
     road = away_side.groupby(["team", "season"])[["strikeouts", "batters_faced"]].sum()
-    rows = []
-    seasons = sorted(t["season"].unique())
+    road.index = road.index.set_names(["home_team", "season"])
     teams = at_home.index.get_level_values(0).unique()
-    for season in seasons:
-        window = [season - 1, season - 2, season - 3]
-        for team in teams:
-            hk = hb = rk = rb = 0.0
-            for y in window:
-                if (team, y) in at_home.index:
-                    hk += at_home.loc[(team, y), "strikeouts"]
-                    hb += at_home.loc[(team, y), "batters_faced"]
-                if (team, y) in road.index:
-                    rk += road.loc[(team, y), "strikeouts"]
-                    rb += road.loc[(team, y), "batters_faced"]
-            if hb == 0 or rb == 0:
-                continue
-            ratio = (hk / hb) / (rk / rb)
-            weight = hb / (hb + PARK_PRIOR_BF)
-            rows.append(
-                {"home_team": team, "season": season, "park_k_factor": 1.0 + weight * (ratio - 1.0)}
-            )
-    factors = pd.DataFrame(rows, columns=["home_team", "season", "park_k_factor"])
-    return t.merge(factors, on=["home_team", "season"], how="left")
+    grid = pd.MultiIndex.from_product(
+        [teams, sorted(int(x) for x in pd.unique(np.asarray(seasons)))],
+        names=["home_team", "season"],
+    )
+    sums = pd.DataFrame(0.0, index=grid, columns=["hk", "hb", "rk", "rb"])
+    for back in range(1, PARK_SEASONS + 1):
+        earlier = pd.MultiIndex.from_arrays(
+            [grid.get_level_values(0), grid.get_level_values(1) - back]
+        )
+        for part, table in (("h", at_home), ("r", road)):
+            found = table.reindex(earlier).fillna(0.0).to_numpy()
+            sums[f"{part}k"] += found[:, 0]
+            sums[f"{part}b"] += found[:, 1]
+    sums = sums[(sums["hb"] > 0) & (sums["rb"] > 0)]
+    ratio = (sums["hk"] / sums["hb"]) / (sums["rk"] / sums["rb"])
+    weight = sums["hb"] / (sums["hb"] + PARK_PRIOR_BF)
+    factor = (1.0 + weight * (ratio - 1.0)).rename("park_k_factor")
+    return factor.reset_index()[columns]
 
 
 def _hands(h: pd.DataFrame, t: pd.DataFrame) -> pd.DataFrame:
