@@ -60,7 +60,7 @@ def predict(
     """Predict every starter of --date with every active system and show the picks."""
     from kcast.slate import predict_date
 
-    wh = get_warehouse(warehouse)
+    wh = get_warehouse(warehouse, read_only=no_write)
     day = parse_date(date)
     with console.status(f"predicting {day}"):
         result = predict_date(wh, day, write=not no_write)
@@ -186,7 +186,7 @@ def backtest(
     """Walk-forward backtest over the real lines in the warehouse."""
     from kcast.backtest import run_backtest, write_backtest
 
-    wh = get_warehouse(warehouse)
+    wh = get_warehouse(warehouse, read_only=not write)
     if as_json:
         result = run_backtest(wh, parse_date(start), parse_date(end), system or None, retrain_days)
     else:

@@ -277,3 +277,20 @@ def view_sql() -> dict[str, str]:
             )
             views[name] = entry.read_text()
     return views
+
+
+def schema_fingerprint() -> str:
+    """A hash of the schema this version of kcast declares: its migrations, every table's
+    columns and key, and the views' SQL. A warehouse stamped with another fingerprint is
+    migrated by the next command that writes (DuckDB); see ``open_warehouse``."""
+    import json
+
+    declared = {
+        "migrations": [[m.version, m.name] for m in all_migrations()],
+        "tables": {
+            t.name: [[c.name, c.type] for c in t.columns] + [list(t.key)]
+            for t in sorted(TABLES.values(), key=lambda t: t.name)
+        },
+        "views": view_sql(),
+    }
+    return hashlib.sha256(json.dumps(declared, sort_keys=True).encode()).hexdigest()[:16]
