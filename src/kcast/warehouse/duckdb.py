@@ -21,6 +21,7 @@ idle database go as soon as it sees a writer waiting. See docs/architecture.md, 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import logging
@@ -305,7 +306,17 @@ def _after_fork_in_child() -> None:
         shared.forget_after_fork()
 
 
+def _close_all_at_exit() -> None:
+    """Close every open database before the interpreter tears down (DuckDB aborts when one is
+    destroyed during finalisation, e.g. a lingering read-only one)."""
+    for shared in list(_FILES.values()):
+        with shared.cond:
+            if shared.con is not None:
+                shared._close()
+
+
 os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(_close_all_at_exit)
 
 
 class _Memory:
