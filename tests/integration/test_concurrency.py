@@ -417,3 +417,59 @@ def test_an_ingest_killed_at_any_point_leaves_before_or_after(
     assert code == 0, out
     assert read_counts(path) == after
     print("kill points (point, fully written):", observed, "totals:", after)
+
+
+# --- threads of one process ------------------------------------------------------------------
+
+
+def test_threads_read_while_another_writes_and_a_read_only_open_refuses_writes(
+    tmp_path: Path,
+) -> None:
+    """Readers in several threads run beside one thread's transactions (in-process sharing of
+    the one open database), each sees a committed state, and a read-only open never writes."""
+    import pandas as pd
+
+    from kcast.errors import WarehouseError
+    from kcast.warehouse import open_warehouse
+
+    path = tmp_path / "threads.duckdb"
+    wh = open_warehouse(str(path))
+    assert wh.created
+    errors: list[str] = []
+    seen: list[int] = []
+    done = threading.Event()
+
+    def write() -> None:
+        try:
+            for i in range(20):
+                rows = pd.DataFrame(
+                    {"player_id": [2 * i, 2 * i + 1], "full_name": [f"p{2 * i}", f"p{2 * i + 1}"]}
+                )
+                with wh.transaction():  # two rows at once: a reader sees both or neither
+                    wh.upsert("players", rows.iloc[:1])
+                    wh.upsert("players", rows.iloc[1:])
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(repr(exc))
+        finally:
+            done.set()
+
+    def read() -> None:
+        reader = open_warehouse(str(path), read_only=True)
+        try:
+            while not done.is_set():
+                seen.append(reader.count("players"))
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=write)] + [threading.Thread(target=read) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert seen and all(n % 2 == 0 for n in seen), sorted(set(seen))
+    assert wh.count("players") == 40
+    reader = open_warehouse(str(path), read_only=True)
+    with pytest.raises(WarehouseError, match="read-only"):
+        reader.upsert("players", pd.DataFrame({"player_id": [99]}))
+    assert wh.count("players") == 40
