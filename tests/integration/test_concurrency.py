@@ -473,3 +473,11 @@ def test_threads_read_while_another_writes_and_a_read_only_open_refuses_writes(
     with pytest.raises(WarehouseError, match="read-only"):
         reader.upsert("players", pd.DataFrame({"player_id": [99]}))
     assert wh.count("players") == 40
+
+
+def test_the_worker_does_not_create_a_warehouse(tmp_path: Path) -> None:
+    target = tmp_path / "kcats.duckdb"
+    env = _env(target, tmp_path)
+    code, out = finish(kcast(env, tmp_path, "serve", "--port", str(free_port())), timeout=60)
+    assert code == 1 and f"no warehouse at {target}" in out, out
+    assert not target.exists()

@@ -54,7 +54,7 @@ def build_state(
     """The service's state: warehouse, systems (loaded now), breakers, metrics, caches."""
     settings = settings or get_settings()
     owns = warehouse is None
-    wh = warehouse if warehouse is not None else open_warehouse(settings.warehouse, create=False)
+    wh = warehouse if warehouse is not None else open_warehouse(settings.warehouse)
     if systems is None:
         ids = active_ids(settings)
         loaded, errors = load_systems(wh, settings, ids)
