@@ -481,3 +481,68 @@ def test_the_worker_does_not_create_a_warehouse(tmp_path: Path) -> None:
     code, out = finish(kcast(env, tmp_path, "serve", "--port", str(free_port())), timeout=60)
     assert code == 1 and f"no warehouse at {target}" in out, out
     assert not target.exists()
+
+
+def _scalar(path: Path, sql: str) -> int:
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return int(con.execute(sql).fetchone()[0])
+    finally:
+        con.close()
+
+
+def _kill_while_writing(proc: subprocess.Popen, path: Path, timeout: float = 120) -> bool:
+    """SIGKILL ``proc`` as soon as it holds the warehouse's write gate; False if it ended first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if holds_write_gate(proc.pid, path):
+            proc.kill()
+            proc.wait(10)
+            return True
+        time.sleep(0.002)
+    proc.communicate(timeout=60)
+    return False
+
+
+def test_predict_grade_and_train_killed_while_writing(
+    trained_warehouse: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "killed.duckdb"
+    shutil.copy(trained_warehouse, path)
+    env = _env(path, tmp_path)
+    day = PREDICT_DAY
+    checks = {
+        "predict": (
+            ("predict", "--date", day),
+            f"SELECT COUNT(*) FROM pitcher_strikeout_predictions WHERE game_date = '{day}'",
+        ),
+        "grade": (
+            ("grade", "--date", day),
+            "SELECT COUNT(*) FROM pitcher_strikeout_predictions "
+            f"WHERE game_date = '{day}' AND actual_strikeouts IS NOT NULL",
+        ),
+        "train": (
+            ("train", "--through", day, "--system", "v1_6_rolling", "--model-dir", str(tmp_path)),
+            "SELECT COUNT(*) FROM model_registry",
+        ),
+    }
+    seen = {}
+    for name, (args, sql) in checks.items():
+        before = _scalar(path, sql)
+        killed = _kill_while_writing(kcast(env, tmp_path, *args), path)
+        mid = _scalar(path, sql)  # readable at once, by a read-only open
+        code, out = finish(kcast(env, tmp_path, *args))
+        assert code == 0, f"rerun of {name}: {out[-2000:]}"
+        after = _scalar(path, sql)
+        assert after > before and mid in (before, after), (name, before, mid, after)
+        seen[name] = (killed, before, mid, after)
+    active = _scalar(
+        path,
+        "SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM model_registry WHERE is_active "
+        "GROUP BY system_id)",
+    )
+    assert active == 1
+    assert all(k for k, *_ in seen.values()), seen
+    print("killed while writing (killed, before, after kill, after rerun):", seen)
