@@ -153,7 +153,7 @@ def lines_rematch(
     from kcast.data.lines import rematch_lines
     from kcast.data.register import Register
 
-    wh = get_warehouse(warehouse, create=True)
+    wh = get_warehouse(warehouse)
     print_report(rematch_lines(wh, Register.load(register), source))
 
 
@@ -172,7 +172,7 @@ def lines_report(
     """How many stored lines are matched to a start, and why the others are not."""
     from kcast.data.lines import line_match_report
 
-    wh = get_warehouse(warehouse, create=True)
+    wh = get_warehouse(warehouse, read_only=True)
     rep = line_match_report(
         wh, source, book=book, snapshot=snapshot, main_only=main_only, season=season
     )
