@@ -33,8 +33,9 @@ def serve(
     settings = get_settings()
     if warehouse:
         settings = settings.model_copy(update={"warehouse": warehouse})
-    # the worker creates no warehouse: a DuckDB path that does not exist is an error here
-    open_warehouse(settings.warehouse, migrate=False, create=False).close()
+    if not settings.warehouse.startswith("bigquery://"):
+        # the worker creates no warehouse: a DuckDB path that does not exist is an error here
+        open_warehouse(settings.warehouse, migrate=False, create=False).close()
     app = create_app(settings)
     state = app.state.kcast
     for system_id in state.active_ids:
