@@ -32,6 +32,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("KCAST_WAREHOUSE", "warehouse"),
         description="A DuckDB file path, or bigquery://PROJECT/DATASET.",
     )
+    lock_timeout: float = Field(
+        30.0,
+        validation_alias=AliasChoices("KCAST_LOCK_TIMEOUT", "lock_timeout"),
+        description="Seconds a command waits for another process's hold on a DuckDB warehouse "
+        "file before it fails naming that process.",
+    )
     bigquery_endpoint: str | None = Field(
         None,
         validation_alias=AliasChoices("KCAST_BIGQUERY_ENDPOINT", "bigquery_endpoint"),

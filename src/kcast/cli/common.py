@@ -37,8 +37,19 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
         yield update
 
 
-def get_warehouse(url: str | None = None) -> Warehouse:
-    return open_warehouse(url)
+def get_warehouse(
+    url: str | None = None, *, create: bool = False, read_only: bool = False
+) -> Warehouse:
+    """Open the command's warehouse (``-w`` or ``KCAST_WAREHOUSE``).
+
+    Only commands that make warehouses (``kcast warehouse migrate``, the ingests, ``kcast
+    run``) pass ``create``, and they say so when they did; for the others a path that does not
+    exist is an error naming it. ``read_only`` commands never take the write lock or migrate.
+    """
+    wh = open_warehouse(url, create=create, read_only=read_only)
+    if getattr(wh, "created", False):
+        err_console.print(f"created a new warehouse at {wh.url}", highlight=False, soft_wrap=True)
+    return wh
 
 
 def print_report(report: IngestReport) -> None:

@@ -39,7 +39,7 @@ def retrosheet(
 
     settings = get_settings()
     archives = resolve_archives(source, season, settings.cache_dir, settings.retrosheet_url)
-    wh = get_warehouse(warehouse)
+    wh = get_warehouse(warehouse, create=True)
     reg = Register.load(register)
     with progress_bar("event files") as update:
         report = ingest_retrosheet(
@@ -74,7 +74,7 @@ def retrosheet_csv(
     from kcast.data.register import Register
     from kcast.data.retrosheet_csv import ingest_retrosheet_csv
 
-    wh = get_warehouse(warehouse)
+    wh = get_warehouse(warehouse, create=True)
     reg = Register.load(register)
     with console.status("reading Retrosheet's CSVs"):
         report = ingest_retrosheet_csv(
@@ -95,7 +95,7 @@ def starts(
     from kcast.data.register import Register
     from kcast.data.starts import ingest_starts
 
-    wh = get_warehouse(warehouse)
+    wh = get_warehouse(warehouse, create=True)
     with console.status("reading the start log"):
         report = ingest_starts(wh, file, seasons=season, register=Register.load(register))
     print_report(report)
@@ -113,7 +113,7 @@ def statsapi(
     from kcast.data.statsapi import MLBAM_NOTICE, ingest_statsapi, parse_date
 
     day = parse_date(date)
-    wh = get_warehouse(warehouse)
+    wh = get_warehouse(warehouse, create=True)
     with progress_bar("boxscores") as update:
         report = ingest_statsapi(wh, day, include_all_types=all_game_types, progress=update)
     print_report(report)
@@ -137,7 +137,7 @@ def lines(
 
     if not file.is_file():
         raise InputError("no such file", source=str(file))
-    wh = get_warehouse(warehouse)
+    wh = get_warehouse(warehouse, create=True)
     with console.status("reading and matching the lines"):
         report = ingest_lines(wh, file, Register.load(register), fmt=fmt)
     print_report(report)
@@ -172,7 +172,7 @@ def lines_report(
     """How many stored lines are matched to a start, and why the others are not."""
     from kcast.data.lines import line_match_report
 
-    wh = get_warehouse(warehouse)
+    wh = get_warehouse(warehouse, read_only=True)
     rep = line_match_report(
         wh, source, book=book, snapshot=snapshot, main_only=main_only, season=season
     )
@@ -213,7 +213,7 @@ def odds_api(
     except ValueError as exc:
         raise InputError(f"--date {date!r} is not a date (want YYYY-MM-DD)") from exc
     client = OddsApiClient.from_settings()
-    wh = get_warehouse(warehouse)
+    wh = get_warehouse(warehouse, create=True)
     with progress_bar("events") as update:
         report = ingest_odds_api(wh, Register.load(register), day, client=client, progress=update)
     print_report(report)

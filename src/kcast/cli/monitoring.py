@@ -41,7 +41,7 @@ def query(
         raise typer.BadParameter("give a query name, or --list to see them", param_hint="NAME")
     get_query(name)  # unknown names fail before the warehouse is opened
     day = parse_date(date) if date else None
-    wh = get_warehouse(warehouse)
+    wh = get_warehouse(warehouse, read_only=True)
     result = run_query(wh, name, day, system)
     if as_json:
         params = {k: _plain(v) for k, v in result.params.items()}
@@ -69,7 +69,7 @@ def status(
     """
     from kcast.monitoring import daily_status, frame_records
 
-    wh = get_warehouse(warehouse)
+    wh = get_warehouse(warehouse, read_only=True)
     report = daily_status(wh, parse_date(date) if date else None, primary=system)
     if as_json:
         payload = {

@@ -42,7 +42,7 @@ def run(
     settings = get_settings()
     day = parse_date(date)
     first = day.year - seasons
-    wh = get_warehouse(warehouse)
+    wh = get_warehouse(warehouse, create=True)
     if data is not None:
         register = _first(data / "ids", r"chadwick.*\.csv(\.gz)?$")
         if register is not None and settings.register_path is None:

@@ -26,6 +26,7 @@ def serve(
 
     from kcast.config import get_settings
     from kcast.service import create_app
+    from kcast.warehouse import open_warehouse
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -33,6 +34,9 @@ def serve(
     settings = get_settings()
     if warehouse:
         settings = settings.model_copy(update={"warehouse": warehouse})
+    if not settings.warehouse.startswith("bigquery://"):
+        # the worker creates no warehouse: a DuckDB path that does not exist is an error here
+        open_warehouse(settings.warehouse, migrate=False, create=False).close()
     app = create_app(settings)
     state = app.state.kcast
     for system_id in state.active_ids:

@@ -53,7 +53,7 @@ def predict(
     """Predict every starter of --date with every active system and show the picks."""
     from kcast.pipeline import predict_day
 
-    wh = get_warehouse(warehouse)
+    wh = get_warehouse(warehouse, read_only=no_write)
     day = parse_date(date)
     with console.status(f"predicting {day}"):
         result = predict_day(wh, day, write=not no_write)
@@ -229,7 +229,7 @@ def backtest(
     """Walk-forward backtest over the real lines in the warehouse."""
     from kcast.backtest import run_backtest, write_backtest
 
-    wh = get_warehouse(warehouse)
+    wh = get_warehouse(warehouse, read_only=not write)
     if as_json:
         result = run_backtest(wh, parse_date(start), parse_date(end), system or None, retrain_days)
     else:

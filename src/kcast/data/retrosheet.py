@@ -653,12 +653,42 @@ def _run_jobs(
             if progress:
                 progress(i, len(jobs))
         return parsed
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         for i, result in enumerate(pool.map(_parse_job, jobs), start=1):
             parsed.append(result)
             if progress:
                 progress(i, len(jobs))
     return parsed
+
+
+def _die_with_parent(parent: int) -> None:
+    """A parser process's initializer: exit as soon as the kcast process that started it does.
+
+    Linux sends SIGKILL on the parent's death (``PR_SET_PDEATHSIG``); where that is not
+    available, or the parent died before it was set, a watchdog thread notices instead.
+    """
+    import ctypes
+    import signal
+    import threading
+    import time
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="kcast-parent-watch").start()
 
 
 def season_stats(pitcher_games: pd.DataFrame) -> dict[str, object]:

@@ -285,3 +285,20 @@ def select_view(name: str) -> str:
     if name not in names:
         raise WarehouseError(f"unknown view {name!r}; the views are: {', '.join(names)}")
     return f"SELECT * FROM {name}"
+
+
+def schema_fingerprint() -> str:
+    """A hash of the schema this version of kcast declares: its migrations, every table's
+    columns and key, and the views' SQL. A warehouse stamped with another fingerprint is
+    migrated by the next command that writes (DuckDB); see ``open_warehouse``."""
+    import json
+
+    declared = {
+        "migrations": [[m.version, m.name] for m in all_migrations()],
+        "tables": {
+            t.name: [[c.name, c.type] for c in t.columns] + [list(t.key)]
+            for t in sorted(TABLES.values(), key=lambda t: t.name)
+        },
+        "views": view_sql(),
+    }
+    return hashlib.sha256(json.dumps(declared, sort_keys=True).encode()).hexdigest()[:16]
