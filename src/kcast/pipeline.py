@@ -35,7 +35,7 @@ from kcast.config import Settings, get_settings
 from kcast.data.gameids import new_game_id
 from kcast.decisions import Thresholds
 from kcast.errors import InputError, UnknownPitcherError
-from kcast.features.build import build_features, load_history
+from kcast.features.build import FeatureContext, build_features, load_history
 from kcast.history import GradedHistory, WarehouseHistory
 from kcast.systems.base import BasePredictor, SystemOutput
 from kcast.systems.registry import active_ids, dependency_order, load_system
@@ -215,17 +215,21 @@ def check_history(day: dt.date, first: dt.date | None) -> None:
 
 
 def starter_features(
-    wh: Warehouse, starters: pd.DataFrame, history: pd.DataFrame | None = None
+    wh: Warehouse,
+    starters: pd.DataFrame,
+    history: pd.DataFrame | None = None,
+    context: FeatureContext | None = None,
 ) -> pd.DataFrame:
     """Features for the starters, from games strictly before each start's date, with the
-    pitchers' names. ``history`` is ``load_history``'s frame when the caller has it already."""
+    pitchers' names. ``history`` (``load_history``'s frame) and ``context`` (its
+    ``FeatureContext``) are the caller's when it keeps them already."""
     if starters.empty:
         return starters
     starters = starters.drop(columns=list(PRICE_COLUMNS), errors="ignore")
     if history is None:
         latest = pd.to_datetime(starters["game_date"]).max()
         history = load_history(wh, before=latest)
-    frame = build_features(history, starters)
+    frame = build_features(history, starters, context)
     names = wh.query(
         "SELECT player_id AS pitcher_id, full_name AS pitcher_name FROM players "
         "WHERE player_id IN (SELECT UNNEST($ids))",
@@ -310,6 +314,30 @@ def price_of_line(lines: pd.DataFrame, pitcher_id: int, date: pd.Timestamp, line
     return {"over_odds": row["over_odds"], "under_odds": row["under_odds"], "book": row["book"]}
 
 
+def requested_price(
+    lines: pd.DataFrame, pitcher_id: int, date: pd.Timestamp, req: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The line and prices of a request that names a line (None when it names none).
+
+    The request's own prices when it gives both; otherwise the best stored price of that same
+    line (``price_of_line``), else no price: a price is never taken from another line."""
+    if req is None or _missing(req.get("line")):
+        return None
+    line = float(req["line"])
+    if not _missing(req.get("over_odds")) and not _missing(req.get("under_odds")):
+        return {
+            "line": line,
+            "over_odds": float(req["over_odds"]),
+            "under_odds": float(req["under_odds"]),
+            "book": req.get("book") or REQUEST_BOOK,
+        }
+    stored = price_of_line(lines, pitcher_id, date, line)
+    return {
+        "line": line,
+        **(stored or {"over_odds": np.nan, "under_odds": np.nan, "book": REQUEST_BOOK}),
+    }
+
+
 def _open_prices(wh: Warehouse, start: dt.date, end: dt.date) -> pd.DataFrame:
     """Each book's opening price of each line (for closing-line value)."""
     opens = wh.query(
@@ -349,20 +377,11 @@ def attach_prices(
         priced[col] = priced[col].astype(float)
     priced["book"] = priced["book"].astype(object)
     for i, req in enumerate(requested or []):
-        if req is None or _missing(req.get("line")):
+        price = requested_price(
+            lines, int(priced.at[i, "pitcher_id"]), priced.at[i, "game_date"], req
+        )
+        if price is None:
             continue
-        line = float(req["line"])
-        if not _missing(req.get("over_odds")) and not _missing(req.get("under_odds")):
-            price = {
-                "over_odds": float(req["over_odds"]),
-                "under_odds": float(req["under_odds"]),
-                "book": req.get("book") or REQUEST_BOOK,
-            }
-        else:
-            price = price_of_line(
-                lines, int(priced.at[i, "pitcher_id"]), priced.at[i, "game_date"], line
-            ) or {"over_odds": np.nan, "under_odds": np.nan, "book": REQUEST_BOOK}
-        priced.at[i, "line"] = line
         for col, value in price.items():
             priced.at[i, col] = value
     opens = _open_prices(wh, first, last)
@@ -431,11 +450,15 @@ def run_systems(
     systems: dict[str, BasePredictor],
     thresholds: Thresholds,
     call: Caller = direct_call,
+    known: dict[str, SystemOutput] | None = None,
 ) -> SlateResult:
     """Every system on the same feature rows, members before the systems built on them (which
-    get this run's member answers). A system that fails is recorded and skipped."""
-    result = SlateResult(None, features)
+    get this run's member answers). A system that fails is recorded and skipped. ``known``
+    holds answers already computed for these rows: those systems are not run again."""
+    result = SlateResult(None, features, outputs=dict(known or {}))
     for system_id in dependency_order(list(systems), lambda s: systems[s].member_ids):
+        if system_id in result.outputs:
+            continue
         system = systems[system_id]
         t0 = time.perf_counter()
         try:

@@ -438,7 +438,7 @@ def test_the_ensemble_answers_from_the_members_it_has(client: httpx.Client, live
             lambda o: setattr(o, "frame", o.frame.assign(predicted_strikeouts=31.0)) or o,
             "predicted 31.0 strikeouts",
         ),
-        (lambda o: setattr(o, "frame", o.frame.iloc[:0]) or o, "answered 0 rows for 1"),
+        (lambda o: setattr(o, "frame", o.frame.iloc[:0]) or o, "answered 0 rows for 32"),
     ],
 )
 def test_garbage_from_a_running_system_is_a_failure(
@@ -448,6 +448,7 @@ def test_garbage_from_a_running_system_is_a_failure(
     cls = type(state.systems["v1_baseline"])  # the worker runs per-day copies of the system
     real = cls.predict
     monkeypatch.setattr(cls, "predict", lambda self, *a, **k: spoil(real(self, *a, **k)))
+    state.cache.clear()  # the system's code changed: the worker's kept answers are stale
     body = client.post("/predict", json={"pitcher_id": 453281, "game_date": "2019-07-13"}).json()
     answer = body["systems"]["v1_baseline"]
     assert answer["status"] == "failed" and "GarbageOutputError" in answer["error"]

@@ -32,7 +32,7 @@ from kcast.pipeline import load_systems
 from kcast.service.deps import ServiceState
 from kcast.service.metrics import LatencyMiddleware
 from kcast.service.routes import health, metrics, picks, predict
-from kcast.service.runner import FeatureCache
+from kcast.service.runner import SlateCache
 from kcast.systems.base import BasePredictor
 from kcast.systems.registry import active_ids, dependency_order
 from kcast.warehouse import Warehouse, open_warehouse
@@ -75,7 +75,8 @@ def build_state(
         load_errors=errors,
         owns_warehouse=owns,
     )
-    state.cache = FeatureCache(wh)
+    state.cache = SlateCache(wh)
+    state.faults.listeners.append(state.cache.clear)  # an injected fault changes the answers
     return state
 
 

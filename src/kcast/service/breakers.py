@@ -27,6 +27,8 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
@@ -47,6 +49,7 @@ log = logging.getLogger("kcast.service.breakers")
 CLOSED = "closed"
 OPEN = "open"
 HALF_OPEN = "half_open"
+POOL_SIZE = 2  # threads per system: a call, and one more while a timed-out call finishes
 RECOMMENDATIONS = frozenset({"OVER", "UNDER", "PASS"})
 
 
@@ -247,6 +250,9 @@ class CircuitBreaker:
         self.calls = 0
         self._lock = threading.RLock()
         self.state_object: BreakerState = ClosedState()
+        # the system's calls run on its own small pool: no thread is started per call, and a
+        # hung system can tie up only its own threads, never the other systems'
+        self._pool = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix=f"kcast-{name}")
 
     # --- state -------------------------------------------------------------------------------
     @property
@@ -317,7 +323,7 @@ class CircuitBreaker:
             self.state_object.before_call(self)
             self.calls += 1
         try:
-            result = run_with_timeout(fn, self.timeout, self.name)
+            result = run_with_timeout(fn, self.timeout, self.name, self._pool)
             if validate is not None:
                 validate(result)
         except BaseException as exc:
@@ -343,27 +349,16 @@ class CircuitBreaker:
         return f"CircuitBreaker({self.name!r}, state={self.state}, failures={self.fail_counter})"
 
 
-def run_with_timeout(fn: Callable[[], T], timeout: float, name: str = "call") -> T:
-    """Run ``fn`` in a worker thread; raise ``SystemTimeoutError`` if it has not answered in
-    ``timeout`` seconds (the thread is left to finish on its own, its answer dropped)."""
-    box: dict[str, Any] = {}
-    done = threading.Event()
-
-    def target() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller
-            box["error"] = exc
-        finally:
-            done.set()
-
-    worker = threading.Thread(target=target, name=f"kcast-system-{name}", daemon=True)
-    worker.start()
-    if not done.wait(timeout):
-        raise SystemTimeoutError(f"{name} did not answer within {timeout:g}s")
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
+def run_with_timeout(fn: Callable[[], T], timeout: float, name: str, pool: ThreadPoolExecutor) -> T:
+    """Run ``fn`` on ``pool``; raise ``SystemTimeoutError`` if it has not answered in
+    ``timeout`` seconds (the call is left to finish on its own, its answer dropped). A call
+    that waits for a free thread of the pool is counted against the same timeout."""
+    future = pool.submit(fn)
+    try:
+        return future.result(timeout)
+    except FutureTimeout:
+        future.cancel()
+        raise SystemTimeoutError(f"{name} did not answer within {timeout:g}s") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -456,12 +451,15 @@ class FaultInjector:
         self._faults: dict[str, Fault] = {}
         self._lock = threading.Lock()
         self._release = threading.Event()
+        self.listeners: list[Callable[[], None]] = []  # told of every change (the worker's cache)
 
     def inject(self, system_id: str, fault: Fault) -> None:
         """Make ``system_id``'s calls fail as ``fault`` says."""
         with self._lock:
             self._faults[system_id] = fault
             self._release = threading.Event()
+        for listener in self.listeners:
+            listener()
 
     def clear(self, system_id: str | None = None) -> None:
         """Remove one system's fault (or all) and release calls hanging on it."""
@@ -471,6 +469,8 @@ class FaultInjector:
             else:
                 self._faults.pop(system_id, None)
             self._release.set()
+        for listener in self.listeners:
+            listener()
 
     def active(self) -> dict[str, str]:
         """Return the injected faults by system, as kinds."""

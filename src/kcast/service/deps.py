@@ -34,7 +34,7 @@ class ServiceState:
     breakers: dict[str, CircuitBreaker] = field(default_factory=dict)
     started_at: float = field(default_factory=time.monotonic)
     owns_warehouse: bool = False
-    cache: Any = None  # runner.FeatureCache, set by create_app
+    cache: Any = None  # runner.SlateCache, set by create_app
 
     def __post_init__(self) -> None:
         listeners = [LoggingListener(), MetricsListener(self.metrics)]

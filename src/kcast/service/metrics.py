@@ -1,6 +1,6 @@
 """The worker's Prometheus metrics, in a registry of its own (one per app).
 
-* ``kcast_predictions_total{system}``: prediction rows each system produced;
+* ``kcast_predictions_total{system}``: predictions each system served (one per /predict answer, one per row of a batch);
 * ``kcast_system_failures_total{system,kind}``: failed calls (error, timeout, garbage);
 * ``kcast_breaker_rejections_total{system}``: calls refused by an open breaker;
 * ``kcast_breaker_state{system}``: 0 closed, 1 half-open, 2 open;
@@ -39,7 +39,7 @@ class ServiceMetrics:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.predictions = Counter(
-            "kcast_predictions", "Prediction rows produced, by system.", ["system"], registry=r
+            "kcast_predictions", "Predictions served, by system.", ["system"], registry=r
         )
         self.failures = Counter(
             "kcast_system_failures",

@@ -1,11 +1,15 @@
-"""The worker's service layer: features (cached per slate), systems through their breakers,
-answers in the shapes of ``schemas``.
+"""The worker's service layer: the pipeline's stages behind a cache and the breakers, answers
+in the shapes of ``schemas``.
 
-Features are the expensive part (every start of history is read to build them), and they
-depend only on the starters and the games before their date, so the features of a whole
-date's slate are built once and kept, keyed by the date and a fingerprint of the warehouse's
-game tables: an ingest that changes those tables makes a new key. A /predict for one pitcher
-of a slate then costs a look-up plus the systems' own time.
+Per date, the slate's starters, their features (with the day's stored prices), the systems
+updated from what was graded before the day, and every system's answer for every starter are
+computed once and kept in memory (``SlateCache``), keyed by the date and the warehouse's change
+stamp (``Warehouse.change_stamp``: for a DuckDB file its modification time, which every write by
+any process moves; no table is scanned). A /predict for a starter of the slate is then a lookup
+plus the decision at the request's line and prices (``SystemOutput.decide_at``, the same code
+that made the stored rows). A pitcher off the slate has his own features and answers computed
+once. A system that failed is tried again (through its breaker) on the next request; the
+answers of the others are kept.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
@@ -24,17 +28,19 @@ from pydantic import BaseModel
 
 from kcast.decisions import Thresholds
 from kcast.errors import MembersUnavailableError, NoSystemAnsweredError
+from kcast.features.build import FeatureContext, load_history
 from kcast.history import WarehouseHistory
 from kcast.pipeline import (
     SlateResult,
     attach_prices,
     check_history,
     day_starters,
-    first_history_date,
+    requested_price,
     requested_starters,
     run_systems,
     starter_features,
     store_predictions,
+    stored_lines,
     systems_for_day,
 )
 from kcast.service.breakers import BreakerOpenError, describe, validate_output
@@ -105,7 +111,8 @@ def as_date(value: Any) -> dt.date:
 
 
 def data_version(wh: Warehouse) -> tuple[str, ...]:
-    """A cheap fingerprint of the tables slates, features and graded history come from."""
+    """A fingerprint of the tables slates, features and graded history come from (for engines
+    without a change stamp: it scans the tables' row counts and update times)."""
     row = wh.query(
         """SELECT (SELECT COUNT(*) FROM pitcher_games) AS a,
                   (SELECT MAX(updated_at) FROM pitcher_games) AS b,
@@ -113,78 +120,147 @@ def data_version(wh: Warehouse) -> tuple[str, ...]:
                   (SELECT MAX(updated_at) FROM games) AS d,
                   (SELECT COUNT(*) FROM players) AS e,
                   (SELECT MAX(updated_at) FROM players) AS f,
-                  (SELECT MAX(graded_at) FROM pitcher_strikeout_predictions) AS g"""
+                  (SELECT MAX(graded_at) FROM pitcher_strikeout_predictions) AS g,
+                  (SELECT MAX(updated_at) FROM prop_lines) AS h"""
     ).iloc[0]
     return tuple(str(v) for v in row.tolist())
 
 
-class FeatureCache:
-    """Per date and warehouse version: the slate (starters and their features) and the systems
-    updated from what was graded before that date, each built once."""
+@dataclass
+class Slate:
+    """One date's slate (or one pitcher off it), ready to answer from.
 
-    def __init__(self, wh: Warehouse, size: int = 32) -> None:
+    ``features`` hold the stored line and prices of each starter; ``lines`` every stored line of
+    the date (for a requested line's own price); ``outputs`` the answers of the systems that
+    answered, reused until the warehouse changes."""
+
+    day: dt.date
+    features: pd.DataFrame
+    lines: pd.DataFrame
+    systems: dict[str, BasePredictor]
+    index: dict[int, int] = field(default_factory=dict)
+    outputs: dict[str, SystemOutput] = field(default_factory=dict)
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        if len(self.features):
+            ids = self.features["pitcher_id"].astype(int).tolist()
+            self.index = {pid: i for i, pid in reversed(list(enumerate(ids)))}
+
+
+class SlateCache:
+    """What the worker keeps in memory, per warehouse version: the history and its
+    ``FeatureContext``, and per date the ``Slate``; each built once (a second caller waits for
+    the first's build and uses it)."""
+
+    def __init__(self, wh: Warehouse, size: int = 64, refresh: float = 1.0) -> None:
         self.wh = wh
         self.size = size
+        self.refresh = refresh  # for engines without a change stamp: seconds between checks
         self._items: OrderedDict[tuple, Any] = OrderedDict()
         self._lock = threading.Lock()
-        self._build_lock = threading.RLock()  # a build may ask for another item
+        self._building: dict[tuple, threading.Lock] = {}
+        self._scanned: tuple[float, tuple[str, ...]] | None = None
+        self.generation = 0  # moved by clear(): a model reload, an injected fault
         self.builds = 0
+
+    # --- versions ------------------------------------------------------------------------------
+    def version(self) -> tuple:
+        """The warehouse's current version (its change stamp; else a table scan at most once
+        per ``refresh`` seconds), with this cache's generation."""
+        stamp = self.wh.change_stamp()
+        if stamp is None:
+            now = time.monotonic()
+            if self._scanned is None or now - self._scanned[0] > self.refresh:
+                self._scanned = (now, data_version(self.wh))
+            stamp = self._scanned[1]
+        return (stamp, self.generation)
 
     def _get(self, key: tuple, build: Any) -> Any:
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        with self._build_lock:  # one build at a time; a second caller finds it built
+            building = self._building.setdefault(key, threading.Lock())
+        with building:  # builds of different keys run side by side
             with self._lock:
                 if key in self._items:
                     return self._items[key]
             value = build()
             with self._lock:
                 self._items[key] = value
+                self._building.pop(key, None)
                 while len(self._items) > self.size:
                     self._items.popitem(last=False)
         return value
 
-    def first_date(self, version: tuple[str, ...]) -> dt.date | None:
-        """Return the warehouse's first game date (kept per warehouse version)."""
-        return self._get(("first", version), lambda: first_history_date(self.wh))
+    def clear(self) -> None:
+        """Forget everything (models reloaded, a fault injected, a system's code changed)."""
+        with self._lock:
+            self._items.clear()
+            self.generation += 1
 
-    def check_history(self, day: dt.date, version: tuple[str, ...] | None = None) -> None:
-        """``pipeline.check_history`` with the first game date kept per warehouse version."""
-        check_history(day, self.first_date(version or data_version(self.wh)))
+    # --- what is kept --------------------------------------------------------------------------
+    def history(self, version: tuple) -> tuple[pd.DataFrame, FeatureContext]:
+        """Every game of history and its team, league and park state."""
 
-    def slate(
-        self, day: dt.date, version: tuple[str, ...] | None = None
-    ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Return (starters, features) of ``day``'s slate, copies the caller may change.
+        def build() -> tuple[pd.DataFrame, FeatureContext]:
+            history = load_history(self.wh)
+            return history, FeatureContext.from_history(history)
 
-        Raises ``InputError`` when the date has starters but no history before it."""
-        version = version or data_version(self.wh)
+        return self._get(("history", version), build)
 
-        def build() -> tuple[pd.DataFrame, pd.DataFrame]:
-            starters = day_starters(self.wh, day)
-            if not starters.empty:
-                self.check_history(day, version)
-            self.builds += 1
-            return starters, starter_features(self.wh, starters)
-
-        starters, features = self._get(("slate", day, version), build)
-        return starters.copy(), features.copy()
+    def check_history(self, day: dt.date, version: tuple | None = None) -> None:
+        """``pipeline.check_history`` against the kept history."""
+        history, _ = self.history(version or self.version())
+        first = history["game_date"].min() if len(history) else None
+        check_history(day, None if first is None or pd.isna(first) else first.date())
 
     def systems(
-        self, state: ServiceState, day: dt.date, version: tuple[str, ...] | None = None
+        self, state: ServiceState, day: dt.date, version: tuple
     ) -> dict[str, BasePredictor]:
         """The loaded systems updated from what was graded before ``day``."""
-        version = version or data_version(self.wh)
         return self._get(
             ("systems", day, version),
             lambda: systems_for_day(state.systems, WarehouseHistory(self.wh, day), state.settings),
         )
 
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
+    def features(self, starters: pd.DataFrame, version: tuple) -> pd.DataFrame:
+        """``pipeline.starter_features`` from the kept history and context."""
+        history, context = self.history(version)
+        return starter_features(self.wh, starters, history, context)
+
+    def slate(self, state: ServiceState, day: dt.date, version: tuple | None = None) -> Slate:
+        """``day``'s slate; raises ``InputError`` when it has starters but no history before."""
+        version = version or self.version()
+
+        def build() -> Slate:
+            starters = day_starters(self.wh, day)
+            if not starters.empty:
+                self.check_history(day, version)
+            self.builds += 1
+            features = self.features(starters, version)
+            features = attach_prices(self.wh, features) if len(features) else features
+            lines = stored_lines(self.wh, day)
+            return Slate(day, features, lines, self.systems(state, day, version))
+
+        return self._get(("slate", day, version), build)
+
+    def pitcher(self, state: ServiceState, record: dict[str, Any], version: tuple) -> Slate:
+        """A one-row slate for a pitcher-game the date's slate does not hold (the request
+        names the game), built once per game."""
+        day = record["game_date"]
+        key = tuple(record.get(k) for k in ("pitcher_id", "opponent", "is_home", "team"))
+
+        def build() -> Slate:
+            starters = requested_starters(self.wh, [record])
+            self.check_history(day, version)
+            features = attach_prices(self.wh, self.features(starters, version))
+            lines = stored_lines(self.wh, day)
+            return Slate(day, features, lines, self.systems(state, day, version))
+
+        return self._get(("pitcher", day, key, version), build)
 
 
 # --------------------------------------------------------------------------------------------
@@ -203,16 +279,17 @@ class Outcome:
 
 
 class SystemCaller:
-    """``slate.run_systems``' ``call`` hook: each system through its breaker, fault hook and
+    """``pipeline.run_systems``' ``call`` hook: each system through its breaker, fault hook and
     garbage check; records each system's outcome.
 
     A system built on others with none of their answers is skipped without counting against
     its breaker (its members' failures are theirs, not its own).
     """
 
-    def __init__(self, state: ServiceState, rows: int) -> None:
+    def __init__(self, state: ServiceState, rows: int, known: dict[str, SystemOutput]) -> None:
         self.state = state
         self.rows = rows
+        self.known = known
         self.outcomes: dict[str, Outcome] = {}
 
     def __call__(self, system_id: str, fn: Any) -> SystemOutput:
@@ -220,7 +297,7 @@ class SystemCaller:
         breaker = self.state.breakers[system_id]
         members = system.member_ids
         if members:
-            answered = [m for m in members if self._ok(m)]
+            answered = [m for m in members if m in self.known or self._ok(m)]
             if not answered:
                 reason = f"no member system answered ({', '.join(members)})"
                 self.outcomes[system_id] = Outcome("skipped", reason, 0.0, breaker.state)
@@ -249,18 +326,36 @@ class SystemCaller:
         return outcome is not None and outcome.status == "ok"
 
 
+def _built_on(systems: dict[str, BasePredictor], failed: set[str]) -> set[str]:
+    """``failed`` and every system built (directly or not) on one of them."""
+    out = set(failed)
+    changed = True
+    while changed:
+        changed = False
+        for system_id, system in systems.items():
+            if system_id not in out and out & set(system.member_ids):
+                out.add(system_id)
+                changed = True
+    return out
+
+
 def run_guarded(
-    state: ServiceState, features: pd.DataFrame
+    state: ServiceState,
+    features: pd.DataFrame,
+    systems: dict[str, BasePredictor],
+    known: dict[str, SystemOutput] | None = None,
 ) -> tuple[SlateResult, dict[str, Outcome]]:
-    """Every loaded active system on ``features``, each through its breaker (the pipeline's
-    ``run_systems`` with the breakers as its call hook)."""
-    day = pd.to_datetime(features["game_date"]).min().date()
-    systems = state.cache.systems(state, day)
-    caller = SystemCaller(state, len(features))
-    result = run_systems(features, systems, Thresholds.from_settings(state.settings), call=caller)
+    """The pipeline's ``run_systems`` with the breakers as its call hook: every loaded active
+    system not in ``known`` on ``features``."""
+    known = known or {}
+    caller = SystemCaller(state, len(features), known)
+    thresholds = Thresholds.from_settings(state.settings)
+    result = run_systems(features, systems, thresholds, call=caller, known=known)
     outcomes: dict[str, Outcome] = {}
     for system_id in state.active_ids:
-        if system_id in caller.outcomes:
+        if system_id in known:
+            outcomes[system_id] = Outcome("ok", None, 0.0, state.breakers[system_id].state)
+        elif system_id in caller.outcomes:
             outcomes[system_id] = caller.outcomes[system_id]
         elif system_id in state.load_errors:
             outcomes[system_id] = Outcome(
@@ -268,9 +363,35 @@ def run_guarded(
             )
         elif system_id in result.errors:
             outcomes[system_id] = Outcome("failed", result.errors[system_id])
-    for system_id, output in result.outputs.items():
-        state.metrics.predictions.labels(system_id).inc(len(output.frame))
     return result, outcomes
+
+
+def count_answers(state: ServiceState, answers: dict[str, int]) -> None:
+    """Count the predictions served, per system (``kcast_predictions_total``)."""
+    for system_id, rows in answers.items():
+        state.metrics.predictions.labels(system_id).inc(rows)
+
+
+def slate_answers(
+    state: ServiceState, slate: Slate
+) -> tuple[dict[str, SystemOutput], dict[str, Outcome]]:
+    """Every active system's answers for the slate: those kept are reused, and a system that
+    has not answered yet (and those built on it) is run now, through its breaker."""
+    with slate.lock:
+        loaded = {s: slate.systems[s] for s in state.active_ids if s in slate.systems}
+        missing = {s for s in loaded if s not in slate.outputs}
+        if missing or not slate.outcomes:
+            redo = _built_on(loaded, missing)
+            known = {s: o for s, o in slate.outputs.items() if s not in redo}
+            result, outcomes = run_guarded(state, slate.features, loaded, known)
+            slate.outputs = dict(result.outputs)
+            slate.outcomes = outcomes
+            return dict(slate.outputs), outcomes
+        outcomes = {
+            s: Outcome("ok", None, 0.0, state.breakers[s].state) if s in slate.outputs else o
+            for s, o in slate.outcomes.items()
+        }
+        return dict(slate.outputs), outcomes
 
 
 # --------------------------------------------------------------------------------------------
@@ -304,15 +425,30 @@ def answer_from_row(row: dict[str, Any], outcome: Outcome, version: str) -> Syst
 
 
 def system_answers(
-    state: ServiceState, result: SlateResult, outcomes: dict[str, Outcome], index: int = 0
+    state: ServiceState,
+    outputs: dict[str, SystemOutput],
+    outcomes: dict[str, Outcome],
+    index: int,
+    price: dict[str, Any] | None,
 ) -> dict[str, SystemAnswer]:
-    """Every active system's answer for row ``index`` of the slate, or why it has none."""
+    """Every active system's answer for row ``index``, decided at ``price`` (the request's
+    line and prices; None: the stored ones), or why it has none."""
+    thresholds = Thresholds.from_settings(state.settings)
     answers: dict[str, SystemAnswer] = {}
     for system_id in state.active_ids:
         outcome = outcomes.get(system_id, Outcome("failed", "did not run"))
-        output = result.outputs.get(system_id)
+        output = outputs.get(system_id)
         if outcome.status == "ok" and output is not None:
-            row = output.frame.iloc[index].to_dict()
+            if price is None:
+                row = output.frame.iloc[index].to_dict()
+            else:
+                row = output.decide_at(
+                    index,
+                    price["line"],
+                    None if _nan(price["over_odds"]) else price["over_odds"],
+                    None if _nan(price["under_odds"]) else price["under_odds"],
+                    thresholds,
+                )
             answers[system_id] = answer_from_row(row, outcome, output.model_version)
         else:
             answers[system_id] = SystemAnswer(
@@ -323,6 +459,10 @@ def system_answers(
                 seconds=None if outcome.seconds is None else round(outcome.seconds, 4),
             )
     return answers
+
+
+def _nan(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def primary_system(state: ServiceState, answers: dict[str, SystemAnswer]) -> str | None:
@@ -336,23 +476,18 @@ def primary_system(state: ServiceState, answers: dict[str, SystemAnswer]) -> str
 
 def predict_one(state: ServiceState, req: PitcherGame) -> PredictResponse:
     """Predict one pitcher-game with every active system."""
-    wh = state.warehouse
     record = req.record()
-    version = data_version(wh)
-    # a starter of the date's slate: his features are in the slate, built once
-    _, slate = state.cache.slate(req.game_date, version)
-    features = (
-        slate[slate["pitcher_id"] == req.pitcher_id].head(1).reset_index(drop=True)
-        if len(slate)
-        else slate
-    )
-    if features.empty:  # not a starter the warehouse knows: the request names the game
-        starters = requested_starters(wh, [record])
-        state.cache.check_history(req.game_date, version)
-        features = starter_features(wh, starters)
-    features = attach_prices(wh, features, [record])
-    result, outcomes = run_guarded(state, features)
-    answers = system_answers(state, result, outcomes)
+    version = state.cache.version()
+    slate = state.cache.slate(state, req.game_date, version)
+    index = slate.index.get(req.pitcher_id)
+    if index is None:  # not a starter of the date's slate: the request names the game
+        slate = state.cache.pitcher(state, record, version)
+        index = 0
+    outputs, outcomes = slate_answers(state, slate)
+    stored = slate.features.iloc[index]
+    price = requested_price(slate.lines, req.pitcher_id, stored["game_date"], record)
+    answers = system_answers(state, outputs, outcomes, index, price)
+    count_answers(state, {s: 1 for s, a in answers.items() if a.status == "ok"})
     primary = primary_system(state, answers)
     if primary is None:
         raise NoSystemAnsweredError(
@@ -364,7 +499,7 @@ def predict_one(state: ServiceState, req: PitcherGame) -> PredictResponse:
     return PredictResponse(
         pitcher_id=req.pitcher_id,
         game_date=req.game_date,
-        line=clean(features["line"].iloc[0]) if "line" in features else None,
+        line=price["line"] if price is not None else clean(stored.get("line")),
         predicted_strikeouts=float(top.predicted_strikeouts or 0.0),
         confidence=float(top.confidence or 0.0),
         recommendation=str(top.recommendation),
@@ -385,24 +520,33 @@ def starters_of(features: pd.DataFrame) -> list[Starter]:
     return [from_row(Starter, row) for row in features.to_dict("records")]
 
 
-def batch_features(state: ServiceState, req: BatchRequest) -> pd.DataFrame:
-    """The batch's feature rows (built once), lines and prices attached."""
-    wh = state.warehouse
+def batch_answers(
+    state: ServiceState, req: BatchRequest
+) -> tuple[pd.DataFrame, dict[str, SystemOutput], dict[str, Outcome]]:
+    """The batch's feature rows and every system's answers: a date's from its kept slate,
+    requested pitcher-games' computed now (with the requests' lines)."""
+    version = state.cache.version()
     if req.date is not None:
-        _, features = state.cache.slate(req.date)
-        return attach_prices(wh, features) if len(features) else features
+        slate = state.cache.slate(state, req.date, version)
+        if slate.features.empty:
+            return slate.features, {}, {}
+        outputs, outcomes = slate_answers(state, slate)
+        return slate.features, outputs, outcomes
     assert req.games is not None
     for day in sorted({g.game_date for g in req.games}):
-        state.cache.check_history(day)
+        state.cache.check_history(day, version)
     records = [g.record() for g in req.games]
-    features = starter_features(wh, requested_starters(wh, records))
-    return attach_prices(wh, features, records)
+    features = state.cache.features(requested_starters(state.warehouse, records), version)
+    features = attach_prices(state.warehouse, features, records)
+    day = pd.to_datetime(features["game_date"]).min().date()
+    result, outcomes = run_guarded(state, features, state.cache.systems(state, day, version))
+    return features, result.outputs, outcomes
 
 
 def predict_batch(state: ServiceState, req: BatchRequest) -> BatchResponse:
     """Predict a date's slate (or a list of pitcher-games) with every system; store the rows."""
     t0 = time.perf_counter()
-    features = batch_features(state, req)
+    features, outputs, outcomes = batch_answers(state, req)
     predicted_at = as_utc(utc_now())
     if features.empty:
         return BatchResponse(
@@ -419,15 +563,13 @@ def predict_batch(state: ServiceState, req: BatchRequest) -> BatchResponse:
             note=f"no starters known for {req.date}: ingest the slate (kcast ingest statsapi "
             "--date) or the results of a past date",
         )
-    result, outcomes = run_guarded(state, features)
-    result.date = req.date
-    written = bool(req.write and result.outputs)
+    written = bool(req.write and outputs)
     if written:
-        store_predictions(state.warehouse, result.frame())
+        store_predictions(state.warehouse, pd.concat([o.frame for o in outputs.values()]))
     runs: dict[str, SystemRun] = {}
     for system_id in state.active_ids:
         outcome = outcomes.get(system_id, Outcome("failed", "did not run"))
-        output = result.outputs.get(system_id)
+        output = outputs.get(system_id)
         runs[system_id] = SystemRun(
             status=outcome.status,  # type: ignore[arg-type]
             rows=len(output.frame) if output is not None else 0,
@@ -435,6 +577,7 @@ def predict_batch(state: ServiceState, req: BatchRequest) -> BatchResponse:
             breaker_state=outcome.breaker_state,
             seconds=None if outcome.seconds is None else round(outcome.seconds, 4),
         )
+    count_answers(state, {s: r.rows for s, r in runs.items() if r.status == "ok"})
     rows_written = {s: r.rows for s, r in runs.items() if r.status == "ok"} if written else {}
     return BatchResponse(
         date=req.date,

@@ -71,12 +71,45 @@ PREDICTION_COLUMNS = (
 
 @dataclass
 class SystemOutput:
-    """One system's answer for a slate: the rows and their distributions (n x MAX_K+1)."""
+    """One system's answer for a slate: the rows and their distributions (n x MAX_K+1).
+
+    ``flags``, ``factor`` and ``blend`` are what the rows' decisions were made from (red flags
+    before the line's own, the confidence factor, the market blend), so that a decision at
+    another line or price (``decide_at``) is made the same way."""
 
     system_id: str
     frame: pd.DataFrame
     pmf: np.ndarray
     model_version: str
+    flags: list[list[str]] | None = None
+    factor: np.ndarray | None = None
+    blend: MarketBlend | None = None
+
+    def decide_at(
+        self,
+        i: int,
+        line: float | None,
+        over_odds: float | None,
+        under_odds: float | None,
+        thresholds: Thresholds,
+    ) -> dict[str, Any]:
+        """Row ``i``'s prediction decided at another line and prices: the row ``build_output``
+        would have made for them."""
+        assert self.flags is not None and self.factor is not None
+        row = dict(self.frame.iloc[i])
+        row.update(
+            decision_row(
+                self.pmf[i],
+                line,
+                over_odds,
+                under_odds,
+                self.flags[i],
+                thresholds,
+                float(self.factor[i]),
+                self.blend,
+            )
+        )
+        return row
 
 
 # Where a system built on other systems gets their answers for the rows it is predicting: the
@@ -375,9 +408,6 @@ def build_output(
 ) -> SystemOutput:
     """Turn distributions into prediction rows with decisions (shared by every system)."""
     n = len(frame)
-    mean = pmf_mean(pmf)
-    median = pmf_median(pmf)
-    p10, p90 = pmf_quantile(pmf, 0.1), pmf_quantile(pmf, 0.9)
     flags = red_flags(frame)
     if extra_flags is not None:
         flags = [a + [x for x in b if x not in a] for a, b in zip(flags, extra_flags, strict=True)]
@@ -389,43 +419,65 @@ def build_output(
         return np.full(n, np.nan)
 
     lines, over_odds, under_odds = get("line"), get("over_odds"), get("under_odds")
-    rows = []
-    for i in range(n):
-        line = None if np.isnan(lines[i]) else float(lines[i])
-        oo = None if np.isnan(over_odds[i]) else float(over_odds[i])
-        uo = None if np.isnan(under_odds[i]) else float(under_odds[i])
-        row_flags = list(flags[i])
-        if line is None:
-            row_flags.append(policy.NO_LINE)
-        elif oo is None or uo is None:
-            row_flags.append(policy.NO_ODDS)
-        d = decide(pmf[i], float(mean[i]), line, oo, uo, row_flags, thresholds, factor[i], blend)
-        rows.append(
-            {
-                "predicted_strikeouts": round(float(mean[i]), 3),
-                "predicted_median": int(median[i]),
-                "k_p10": int(p10[i]),
-                "k_p90": int(p90[i]),
-                "line": line,
-                "over_odds": oo,
-                "under_odds": uo,
-                "model_p_over": d.model_p_over,
-                "p_over": d.p_over,
-                "p_under": d.p_under,
-                "p_push": d.p_push,
-                "market_p_over": d.market_p_over,
-                "edge": None if d.edge is None else round(d.edge, 3),
-                "expected_value": d.expected_value,
-                "confidence": round(d.confidence, 1),
-                "recommendation": d.recommendation,
-                "red_flags": ",".join(row_flags),
-                "reasons": "; ".join(d.reasons),
-                "pmf": json.dumps([round(float(x), 5) for x in pmf[i]]),
-            }
+    rows = [
+        decision_row(
+            pmf[i],
+            None if np.isnan(lines[i]) else float(lines[i]),
+            None if np.isnan(over_odds[i]) else float(over_odds[i]),
+            None if np.isnan(under_odds[i]) else float(under_odds[i]),
+            flags[i],
+            thresholds,
+            factor[i],
+            blend,
         )
+        for i in range(n)
+    ]
     out = pd.DataFrame(rows, index=range(n))
     for col in ("game_id", "game_date", "pitcher_id", "team", "opponent", "is_home", "book"):
         out[col] = frame[col].to_numpy() if col in frame else None
     out["system_id"] = system_id
     out["model_version"] = version
-    return SystemOutput(system_id, out[list(PREDICTION_COLUMNS)], pmf, version)
+    return SystemOutput(
+        system_id, out[list(PREDICTION_COLUMNS)], pmf, version, flags, factor, blend
+    )
+
+
+def decision_row(
+    pmf: np.ndarray,
+    line: float | None,
+    over_odds: float | None,
+    under_odds: float | None,
+    flags: list[str],
+    thresholds: Thresholds,
+    factor: float = 1.0,
+    blend: MarketBlend | None = None,
+) -> dict[str, Any]:
+    """One start's prediction columns from its distribution, line and prices."""
+    mean = float(pmf_mean(pmf))
+    row_flags = list(flags)
+    if line is None:
+        row_flags.append(policy.NO_LINE)
+    elif over_odds is None or under_odds is None:
+        row_flags.append(policy.NO_ODDS)
+    d = decide(pmf, mean, line, over_odds, under_odds, row_flags, thresholds, factor, blend)
+    return {
+        "predicted_strikeouts": round(mean, 3),
+        "predicted_median": int(pmf_median(pmf)),
+        "k_p10": int(pmf_quantile(pmf, 0.1)),
+        "k_p90": int(pmf_quantile(pmf, 0.9)),
+        "line": line,
+        "over_odds": over_odds,
+        "under_odds": under_odds,
+        "model_p_over": d.model_p_over,
+        "p_over": d.p_over,
+        "p_under": d.p_under,
+        "p_push": d.p_push,
+        "market_p_over": d.market_p_over,
+        "edge": None if d.edge is None else round(d.edge, 3),
+        "expected_value": d.expected_value,
+        "confidence": round(d.confidence, 1),
+        "recommendation": d.recommendation,
+        "red_flags": ",".join(row_flags),
+        "reasons": "; ".join(d.reasons),
+        "pmf": json.dumps([round(float(x), 5) for x in pmf]),
+    }

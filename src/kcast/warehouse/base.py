@@ -170,6 +170,11 @@ class Warehouse(ABC):
     def table_columns(self, name: str) -> list[str]:
         """The column names of an existing table, in order."""
 
+    def change_stamp(self) -> str | None:
+        """A token that changes whenever any data in the warehouse changes, read without a
+        query (None when the engine has no such token; callers then look at the tables)."""
+        return None
+
     def count(self, table: str) -> int:
         get_table(table)
         return int(self.query(f"SELECT COUNT(*) AS n FROM {table}")["n"].iloc[0])

@@ -430,6 +430,21 @@ class DuckDBWarehouse(Warehouse):
                 self._local.cursor = None
                 self._file.release(cur)
 
+    def change_stamp(self) -> str | None:
+        """The file's and its write-ahead log's modification times and sizes: every write, by
+        any process, commits into them (a write closes its connection, which checkpoints)."""
+        if self.path is None:
+            return None
+        parts = []
+        for path in (self.path, self.path.with_name(self.path.name + ".wal")):
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                parts.append("-")
+                continue
+            parts.append(f"{st.st_mtime_ns}:{st.st_size}")
+        return "|".join(parts)
+
     @property
     def opens(self) -> int:
         """How many times this process has opened the file (for tests and benchmarks)."""
