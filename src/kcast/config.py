@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kcast import policy
@@ -139,9 +139,43 @@ class Settings(BaseSettings):
     system_timeout: float = Field(
         10.0, gt=0, validation_alias=AliasChoices("KCAST_SYSTEM_TIMEOUT", "system_timeout")
     )
+    api_token: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("KCAST_API_TOKEN", "api_token"),
+        description="When set, every endpoint that writes needs `Authorization: Bearer TOKEN`.",
+    )
+    auth_reads: bool = Field(
+        False,
+        validation_alias=AliasChoices("KCAST_AUTH_READS", "auth_reads"),
+        description="true: the reading endpoints need the token too.",
+    )
+    allow_unauthenticated_writes: bool = Field(
+        False,
+        validation_alias=AliasChoices(
+            "KCAST_ALLOW_UNAUTHENTICATED_WRITES", "allow_unauthenticated_writes"
+        ),
+        description="true: `kcast serve` may listen on a public address with writes open to "
+        "anyone (no KCAST_API_TOKEN).",
+    )
+    read_only: bool = Field(
+        False,
+        validation_alias=AliasChoices("KCAST_READ_ONLY", "read_only"),
+        description="true: the worker stores nothing (/predict-batch answers with write=false).",
+    )
+    max_body: int = Field(
+        1_000_000,
+        ge=1024,
+        validation_alias=AliasChoices("KCAST_MAX_BODY", "max_body"),
+        description="The largest request body in bytes; larger ones are answered 413.",
+    )
 
     @field_validator(
-        "register_path", "v1_model_path", "v1_6_model_path", "odds_api_key", mode="before"
+        "register_path",
+        "v1_model_path",
+        "v1_6_model_path",
+        "odds_api_key",
+        "api_token",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:

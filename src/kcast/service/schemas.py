@@ -27,6 +27,7 @@ from kcast.teams import canonical_team
 
 FIRST_YEAR = 1871  # the first professional season
 LAST_YEAR = 2100
+MAX_DAYS_AHEAD = 366  # a date further ahead than this is no slate anyone has yet
 MAX_BATCH = 100
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # the same, as the OpenAPI schema tells clients: YYYY-MM-DD from 1871 to 2100
@@ -40,6 +41,18 @@ EXAMPLE_GAME_WITH_LINE = {
     "over_odds": -115,
     "under_odds": -105,
 }
+
+
+def parse_day(value: object, today: dt.date | None = None) -> dt.date:
+    """The one date rule of the API and the CLI: a YYYY-MM-DD string (or a date) from
+    FIRST_YEAR on and at most MAX_DAYS_AHEAD days after today. ``ValueError`` says why not."""
+    day = _iso_date(value)
+    today = today or dt.date.today()
+    if day > today + dt.timedelta(days=MAX_DAYS_AHEAD):
+        raise ValueError(
+            f"date {day} is more than {MAX_DAYS_AHEAD} days ahead: no slate is known that far out"
+        )
+    return day
 
 
 def _iso_date(value: object) -> dt.date:
@@ -62,7 +75,7 @@ def _iso_date(value: object) -> dt.date:
 
 IsoDate = Annotated[
     dt.date,
-    BeforeValidator(_iso_date),
+    BeforeValidator(parse_day),
     WithJsonSchema(
         {"type": "string", "format": "date", "pattern": DATE_PATTERN, "examples": ["2019-07-13"]}
     ),
@@ -98,6 +111,23 @@ class ErrorResponse(BaseModel):
     detail: Any
 
 
+class FieldError(BaseModel):
+    """One bad input: which field, what is wrong, and a short excerpt of what was sent."""
+
+    field: str = Field(description="Where: body.games.0.line, query.date, ...")
+    loc: list[int | str]
+    msg: str
+    type: str
+    input: str | None = Field(None, description="At most 60 characters of the bad value")
+
+
+class ValidationErrorResponse(BaseModel):
+    """What a 422 answers: every bad field (at most 20), never the whole input."""
+
+    detail: list[FieldError]
+    more_errors: int | None = Field(None, description="Further errors not listed")
+
+
 # --------------------------------------------------------------------------------------------
 # Requests
 # --------------------------------------------------------------------------------------------
@@ -111,7 +141,9 @@ class PitcherGame(BaseModel):
     ``opponent`` and ``is_home`` (and ``team`` if the pitcher changed clubs).
     """
 
-    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_GAME_WITH_LINE]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [EXAMPLE_GAME_WITH_LINE]}
+    )
 
     pitcher_id: PitcherId
     game_date: IsoDate

@@ -8,6 +8,7 @@ import pandas as pd
 from fastapi import APIRouter, Query
 
 from kcast.service.deps import StateDep
+from kcast.service.routes import READ
 from kcast.service.runner import (
     PRIMARY_SYSTEM,
     as_bool,
@@ -20,9 +21,10 @@ from kcast.service.runner import (
     starters_of,
 )
 from kcast.service.schemas import IsoDate, Pick, PicksResponse, SlateResponse, SystemId
+from kcast.service.security import ReaderDep
 from kcast.slate import slate_starters
 
-router = APIRouter(tags=["picks"])
+router = APIRouter(tags=["picks"], dependencies=[ReaderDep])
 
 DateQuery = Annotated[IsoDate, Query(description="The date (YYYY-MM-DD)")]
 PICK_COLUMNS = (
@@ -82,7 +84,7 @@ def to_pick(row: dict) -> Pick:
     )
 
 
-@router.get("/picks", response_model=PicksResponse)
+@router.get("/picks", response_model=PicksResponse, responses=READ)
 def picks(
     date: DateQuery,
     state: StateDep,
@@ -101,7 +103,7 @@ def picks(
     return PicksResponse(date=date, system=system, count=len(found), picks=found)
 
 
-@router.get("/slate", response_model=SlateResponse)
+@router.get("/slate", response_model=SlateResponse, responses=READ)
 def slate(date: DateQuery, state: StateDep) -> SlateResponse:
     """List a date's starters: who really started a played game, else the stored probables."""
     wh = state.warehouse
