@@ -9,12 +9,15 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kcast import policy
 
 ALL_SYSTEMS_DEFAULT = "v1_baseline,v1_6_rolling,ensemble_v1"
+SECRET_SETTINGS = ("ODDS_API_KEY", "KCAST_API_TOKEN")
+# the register that `kcast run --data` found, kept in the cache folder for later commands
+REMEMBERED_REGISTER = "register-path.txt"
 
 
 def _default_cache_dir() -> Path:
@@ -186,13 +189,110 @@ class Settings(BaseSettings):
     def _strip_systems(cls, value: str) -> str:
         return ",".join(part.strip() for part in value.split(",") if part.strip())
 
+    @model_validator(mode="after")
+    def _remembered_register(self) -> Settings:
+        """Unset KCAST_REGISTER: the register ``kcast run --data`` found last, if it is there."""
+        if self.register_path is None:
+            remembered = remembered_register(self.cache_dir)
+            if remembered is not None:
+                self.register_path = remembered
+        return self
+
     @property
     def active_system_ids(self) -> list[str]:
         """The ids in ``MLB_ACTIVE_SYSTEMS``, in the order given."""
         return [s for s in self.active_systems.split(",") if s]
 
 
+def remembered_register(cache_dir: Path) -> Path | None:
+    """The register path kept by ``remember_register``, when that file still exists."""
+    note = Path(cache_dir).expanduser() / REMEMBERED_REGISTER
+    try:
+        path = Path(note.read_text(encoding="utf-8").strip())
+    except OSError:
+        return None
+    return path if path.is_file() else None
+
+
+def remember_register(cache_dir: Path, register: Path) -> Path:
+    """Keep ``register`` (an absolute path) in the cache folder, for every later command."""
+    note = Path(cache_dir).expanduser() / REMEMBERED_REGISTER
+    note.parent.mkdir(parents=True, exist_ok=True)
+    note.write_text(str(Path(register).resolve()) + "\n", encoding="utf-8")
+    return note
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings; tests call ``get_settings.cache_clear()`` after changing env."""
     return Settings()
+
+
+# --------------------------------------------------------------------------------------------
+# Settings problems, said in one line each
+# --------------------------------------------------------------------------------------------
+
+
+def _env_name(field_name: str) -> str:
+    alias = Settings.model_fields[field_name].validation_alias
+    choices = getattr(alias, "choices", None)
+    return str(choices[0]) if choices else field_name.upper()
+
+
+def accepts(env_name: str) -> str:
+    """What the setting named ``env_name`` accepts, in words."""
+    for name, info in Settings.model_fields.items():
+        if _env_name(name) != env_name:
+            continue
+        text = str(info.annotation).replace("typing.", "").replace("pathlib.", "")
+        kind = {
+            "<class 'float'>": "a number",
+            "<class 'int'>": "a whole number",
+            "<class 'bool'>": "true or false",
+            "<class 'str'>": "text",
+        }.get(text, text)
+        bounds = []
+        for item in info.metadata:
+            for attr, word in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+                if getattr(item, attr, None) is not None:
+                    bounds.append(f"{word} {getattr(item, attr)}")
+            if getattr(item, "pattern", None):
+                kind = " or ".join(item.pattern.strip("^$()").split("|"))
+        return kind + (f" {' and '.join(bounds)}" if bounds else "")
+    return "see docs/operations.md"
+
+
+def describe_settings_error(exc: Exception) -> list[str]:
+    """One line per bad setting of a pydantic ``ValidationError`` from ``Settings()``:
+    the variable, its value and what it accepts."""
+    lines = []
+    for error in exc.errors():  # type: ignore[attr-defined]
+        loc = ".".join(str(p) for p in error.get("loc", ())) or "settings"
+        if loc in Settings.model_fields:
+            loc = _env_name(loc)
+        value = error.get("input")
+        shown = repr(value if not isinstance(value, str) else value[:80])
+        if loc in SECRET_SETTINGS:
+            shown = "'***'"
+        if loc == "settings":
+            lines.append(f"settings: {error.get('msg')}")
+            continue
+        lines.append(f"{loc}={shown} is not valid ({error.get('msg')}); it accepts {accepts(loc)}")
+    return lines
+
+
+def check_active_systems(settings: Settings) -> None:
+    """``ConfigError`` for an ensemble in ``MLB_ACTIVE_SYSTEMS`` none of whose members is."""
+    from kcast.errors import ConfigError
+    from kcast.systems.registry import SYSTEMS
+
+    ids = settings.active_system_ids
+    for system_id in ids:
+        members = tuple(getattr(SYSTEMS.get(system_id), "member_ids", ()) or ())
+        if members and not any(m in ids for m in members):
+            raise ConfigError(
+                f"MLB_ACTIVE_SYSTEMS={settings.active_systems!r}: {system_id} blends "
+                f"{', '.join(members)}, and none of them is active; add "
+                f"{', '.join(members)} (e.g. MLB_ACTIVE_SYSTEMS="
+                f"{','.join((*members, system_id))})"
+            )

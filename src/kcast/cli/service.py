@@ -25,6 +25,7 @@ def serve(
 
     from kcast.config import get_settings
     from kcast.service import create_app
+    from kcast.service.security import check_exposure
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -32,6 +33,7 @@ def serve(
     settings = get_settings()
     if warehouse:
         settings = settings.model_copy(update={"warehouse": warehouse})
+    check_exposure(host, settings)  # a public address needs KCAST_API_TOKEN for writes
     app = create_app(settings)
     state = app.state.kcast
     for system_id in state.active_ids:

@@ -26,7 +26,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 
 from kcast import __version__
-from kcast.config import Settings, get_settings
+from kcast.config import Settings, check_active_systems, get_settings
 from kcast.errors import InputError, UnknownPitcherError, UnknownSystemError
 from kcast.service.deps import ServiceState
 from kcast.service.metrics import LatencyMiddleware
@@ -63,6 +63,7 @@ def build_state(
     owns = warehouse is None
     wh = warehouse if warehouse is not None else open_warehouse(settings.warehouse)
     if systems is None:
+        check_active_systems(settings)
         ids = active_ids(settings)
         loaded, errors = load_systems(wh, settings, ids)
         for system_id, error in errors.items():

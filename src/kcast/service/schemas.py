@@ -55,6 +55,16 @@ def parse_day(value: object, today: dt.date | None = None) -> dt.date:
     return day
 
 
+def parse_date_arg(value: object, what: str = "--date") -> dt.date:
+    """``parse_day`` for the command line: ``InputError`` naming the option."""
+    from kcast.errors import InputError
+
+    try:
+        return parse_day(value)
+    except ValueError as exc:
+        raise InputError(f"{what}: {exc}") from None
+
+
 def _iso_date(value: object) -> dt.date:
     """A YYYY-MM-DD string (or a date) between FIRST_YEAR and LAST_YEAR."""
     if isinstance(value, dt.datetime):

@@ -99,7 +99,7 @@ def check_exposure(host: str, settings: Settings) -> None:
         return
     raise ConfigError(
         f"refusing to listen on {host} with writes open to anyone: set KCAST_API_TOKEN "
-        "(writes then need Authorization: Bearer TOKEN), or KCAST_READ_ONLY=true, or opt out "
+        "(writes then need the header Authorization: Bearer <token>), or KCAST_READ_ONLY=true, or opt out "
         "explicitly with KCAST_ALLOW_UNAUTHENTICATED_WRITES=true"
     )
 
