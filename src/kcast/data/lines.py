@@ -194,10 +194,13 @@ def closest_column(wanted: str, columns: list[str] | set[str]) -> str | None:
 
 
 def describe_missing(missing: list[str], columns: list[str] | set[str]) -> str:
-    """``line (the header has 'lnie')``-style names of missing columns."""
+    """``line (the header has 'lnie')``-style names of missing columns (a column some format
+    knows by that name is not offered as a misspelling)."""
+    known = set(GENERIC_COLUMNS).union(*FORMAT_HEADERS.values())
+    candidates = [c for c in columns if c not in known]
     parts = []
     for column in missing:
-        near = closest_column(column, columns)
+        near = closest_column(column, candidates)
         parts.append(f"{column} (the header has {near!r}: misspelt?)" if near else column)
     return ", ".join(parts)
 
