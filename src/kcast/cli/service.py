@@ -59,10 +59,19 @@ def validate(
 ) -> None:
     """Check a running worker: health, each system answers, a batch writes rows with full
     coverage, and the systems agree. Exits 1 when a check fails."""
+    import httpx
+
+    from kcast.config import get_settings
     from kcast.validate import validate_service
 
     day = parse_date(date) if date else dt.date.today()
-    report = validate_service(service_url, day, system or None, min_agreement, timeout)
+    token = get_settings().api_token
+    headers = {} if token is None else {"Authorization": f"Bearer {token.get_secret_value()}"}
+    client = httpx.Client(base_url=service_url.rstrip("/"), timeout=timeout, headers=headers)
+    with client:
+        report = validate_service(
+            service_url, day, system or None, min_agreement, timeout, client=client
+        )
     table = Table(title=f"kcast validate {service_url} ({day})", title_justify="left")
     table.add_column("check")
     table.add_column("result")
