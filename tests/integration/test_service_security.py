@@ -126,6 +126,12 @@ def test_non_finite_in_a_batch(client: httpx.Client) -> None:
     assert client.get("/picks", params={"date": "1850-01-01"}).status_code == 422
 
 
+def test_unknown_query_parameters_are_refused(client: httpx.Client) -> None:
+    answer = client.get("/picks", params={"date": "2019-07-13", "sytem": "v1_baseline"})
+    assert answer.status_code == 422
+    assert [e["field"] for e in answer.json()["detail"]] == ["query.sytem"]
+
+
 def test_422_quotes_only_an_excerpt(client: httpx.Client) -> None:
     answer = client.post("/predict", json={**GAME, "opponent": "A" * 10_000})
     assert answer.status_code == 422

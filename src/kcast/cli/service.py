@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from kcast.cli.common import console
-from kcast.slate import parse_date
+from kcast.service.schemas import parse_date_arg
 
 
 def serve(
@@ -64,7 +64,7 @@ def validate(
     from kcast.config import get_settings
     from kcast.validate import validate_service
 
-    day = parse_date(date) if date else dt.date.today()
+    day = parse_date_arg(date) if date else dt.date.today()
     token = get_settings().api_token
     headers = {} if token is None else {"Authorization": f"Bearer {token.get_secret_value()}"}
     client = httpx.Client(base_url=service_url.rstrip("/"), timeout=timeout, headers=headers)

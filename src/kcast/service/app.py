@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -32,7 +32,12 @@ from kcast.service.deps import ServiceState
 from kcast.service.metrics import LatencyMiddleware
 from kcast.service.routes import health, metrics, picks, predict
 from kcast.service.runner import FeatureCache, NoSystemAnsweredError
-from kcast.service.security import BodyLimitMiddleware, ReaderDep, validation_errors
+from kcast.service.security import (
+    BodyLimitMiddleware,
+    ReaderDep,
+    forbid_unknown_query,
+    validation_errors,
+)
 from kcast.slate import load_systems
 from kcast.systems.base import BasePredictor
 from kcast.systems.registry import active_ids
@@ -122,6 +127,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        dependencies=[Depends(forbid_unknown_query)],
     )
     app.state.kcast = state
     # the last added is the outermost: latency (413s counted too), then the body limit, which

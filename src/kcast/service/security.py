@@ -72,6 +72,37 @@ def require_reader(request: Request) -> None:
         _check_token(request)
 
 
+def forbid_unknown_query(request: Request) -> None:
+    """A 422 for a query parameter the route does not take (as extra="forbid" for bodies)."""
+    from fastapi.exceptions import RequestValidationError
+
+    if not request.query_params:
+        return
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    allowed: set[str] = set()
+    todo = [dependant]
+    while todo:
+        current = todo.pop()
+        allowed.update(p.alias for p in current.query_params)
+        todo.extend(current.dependencies)
+    unknown = [k for k in request.query_params if k not in allowed]
+    if unknown:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "extra_forbidden",
+                    "loc": ("query", name),
+                    "msg": "Extra inputs are not permitted",
+                    "input": request.query_params[name],
+                }
+                for name in unknown
+            ]
+        )
+
+
 WriterDep = Annotated[None, Depends(require_writer)]
 ReaderDep = Depends(require_reader)
 
