@@ -78,6 +78,7 @@ def attacks() -> list[tuple[str, str, str, dict]]:
     """(name, method, path, httpx request arguments)."""
     auth = {"authorization": f"Bearer {TOKEN}"}
     big_batch = json.dumps({"games": [GAME] * 100_000})
+    mid_batch = json.dumps({"games": [GAME] * 15_000, "write": False})
     return [
         ("batch write, no token", "POST", "/predict-batch", {"json": {"games": [GAME]}}),
         (
@@ -181,6 +182,24 @@ def attacks() -> list[tuple[str, str, str, dict]]:
             "/predict",
             {"head": "Content-Length: abc\r\n", "body": b"{}"},
         ),
+        ("unknown query parameter", "GET", "/picks?date=2019-07-13&sytem=x", {}),
+        (
+            "Basic auth instead of Bearer",
+            "POST",
+            "/predict-batch",
+            {"json": {"games": [GAME]}, "headers": {"authorization": f"Basic {TOKEN}"}},
+        ),
+        (
+            "token in the query string",
+            "POST",
+            f"/predict-batch?token={TOKEN}",
+            {"json": {"games": [GAME]}},
+        ),
+        ("15,000 games under the limit", "POST", "/predict-batch", raw(mid_batch)),
+        ("path traversal on /docs-static", "GET", "/docs-static/../../../../etc/passwd", {}),
+        ("encoded traversal", "GET", "/docs-static/..%2f..%2f..%2fetc%2fpasswd", {}),
+        ("pitcher_id 2**63", "POST", "/predict", {"json": {**GAME, "pitcher_id": 2**63}}),
+        ("NUL byte in opponent", "POST", "/predict", {"json": {**GAME, "opponent": "NY\u0000A"}}),
         ("/docs loads from the worker", "GET", "/docs", {}),
         ("/health", "GET", "/health", {}),
         ("/systems", "GET", "/systems", {}),
