@@ -110,10 +110,10 @@ def statsapi(
     warehouse: str | None = WarehouseOpt,
 ) -> None:
     """MLB Stats API: a day's games with probable starters, and boxscores of finished games."""
-    from kcast.data.statsapi import MLBAM_NOTICE, ingest_statsapi
+    from kcast.data.statsapi import MLBAM_NOTICE, ingest_statsapi, parse_date
     from kcast.service.schemas import parse_date_arg
 
-    day = parse_date_arg(date)
+    day = parse_date_arg(parse_date(date))  # its own message for a bad date, then the range
     wh = get_warehouse(warehouse)
     with progress_bar("boxscores") as update:
         report = ingest_statsapi(wh, day, include_all_types=all_game_types, progress=update)
