@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException
 
 from kcast import __version__
 from kcast.service.deps import StateDep
-from kcast.service.routes import ERRORS, READ
+from kcast.service.routes import ERRORS, INVALID, READ
 from kcast.service.schemas import BreakerInfo, HealthResponse, SystemHealth, SystemInfo
 from kcast.service.security import ReaderDep, public_text
 from kcast.systems.registry import SYSTEMS
@@ -25,7 +25,7 @@ def _public(entry: dict, state: StateDep) -> dict:
     return entry
 
 
-@router.get("/health", response_model=HealthResponse)
+@router.get("/health", response_model=HealthResponse, responses=INVALID)
 def health(state: StateDep) -> HealthResponse:
     """Report liveness, the warehouse, and each active system's breaker and model.
 
