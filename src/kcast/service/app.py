@@ -23,7 +23,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import ValidationError
 
 from kcast import __version__
 from kcast.config import Settings, check_active_systems, get_settings
@@ -140,10 +139,6 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(validation_errors(exc.errors()), status_code=422)
-
-    @app.exception_handler(ValidationError)
-    async def _invalid_value(request: Request, exc: ValidationError) -> JSONResponse:
         return JSONResponse(validation_errors(exc.errors()), status_code=422)
 
     @app.exception_handler(UnknownPitcherError)
