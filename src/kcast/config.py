@@ -144,6 +144,7 @@ class Settings(BaseSettings):
     )
     api_token: SecretStr | None = Field(
         None,
+        min_length=16,
         validation_alias=AliasChoices("KCAST_API_TOKEN", "api_token"),
         description="When set, every endpoint that writes needs `Authorization: Bearer TOKEN`.",
     )
@@ -256,6 +257,8 @@ def accepts(env_name: str) -> str:
             for attr, word in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
                 if getattr(item, attr, None) is not None:
                     bounds.append(f"{word} {getattr(item, attr)}")
+            if getattr(item, "min_length", None):
+                kind = f"a secret of at least {item.min_length} characters"
             if getattr(item, "pattern", None):
                 kind = " or ".join(item.pattern.strip("^$()").split("|"))
         return kind + (f" {' and '.join(bounds)}" if bounds else "")

@@ -54,6 +54,7 @@ def kcast(monkeypatch: pytest.MonkeyPatch, capsys, *args: str) -> tuple[int, str
         ("KCAST_AUTH_READS", "maybe", "true or false"),
         ("MLB_MARKET_BLEND", "sometimes", "auto or off"),
         ("KCAST_MAX_BODY", "12", "a whole number >= 1024"),
+        ("KCAST_API_TOKEN", "short", "a secret of at least 16 characters"),
     ],
 )
 def test_a_bad_setting_is_one_line(monkeypatch, capsys, var: str, value: str, accepts: str) -> None:
@@ -62,7 +63,9 @@ def test_a_bad_setting_is_one_line(monkeypatch, capsys, var: str, value: str, ac
     assert code == 1
     lines = out.strip().splitlines()
     assert len(lines) == 1, out
-    assert var in lines[0] and repr(value) in lines[0] and accepts in lines[0]
+    shown = "'***'" if var == "KCAST_API_TOKEN" else repr(value)  # a secret is never printed
+    assert var in lines[0] and shown in lines[0] and accepts in lines[0]
+    assert var != "KCAST_API_TOKEN" or value not in lines[0]
     assert "Traceback" not in out
 
 
