@@ -3,9 +3,14 @@
 # kcast prediction worker: `kcast serve` (FastAPI under uvicorn) on $PORT, 8080 by default.
 #
 #   build:  docker build -t kcast-worker .        (or `deploy/deploy.sh build`: Cloud Build)
-#   run:    docker run --rm -p 8080:8080 \
-#               -e KCAST_WAREHOUSE=bigquery://PROJECT/DATASET \
+#   run:    docker run --rm -p 127.0.0.1:8080:8080 \
+#               -e KCAST_WAREHOUSE=bigquery://PROJECT/DATASET -e KCAST_API_TOKEN \
 #               -e MLB_V1_MODEL_PATH=/models/v1_baseline -v "$PWD/models:/models:ro" kcast-worker
+#
+# The worker listens on 0.0.0.0 inside the container, so `kcast serve` refuses to start unless
+# writes are protected: KCAST_API_TOKEN set (POST /predict-batch that stores then needs
+# `Authorization: Bearer <token>`), or KCAST_READ_ONLY=true, or the explicit opt-out
+# KCAST_ALLOW_UNAUTHENTICATED_WRITES=true (only behind something that authenticates).
 #
 # The image holds kcast and its dependencies (with the BigQuery extra) and nothing else: no data,
 # no models, no warehouse file, no test tools. KCAST_WAREHOUSE must be given at run time; the

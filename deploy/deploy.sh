@@ -49,6 +49,10 @@ Settings (environment variables; * = required for a real run):
   KCAST_AUTH               private: --no-allow-unauthenticated, validation through
                            `gcloud run services proxy`; public: --allow-unauthenticated,
                            validation at the tag's URL [private]
+  KCAST_API_TOKEN_SECRET    public only, and required there: the Secret Manager secret holding
+                           the worker's KCAST_API_TOKEN (given to the service as that variable;
+                           validation reads it to send the token). A private service is guarded
+                           by Cloud Run IAM and gets KCAST_ALLOW_UNAUTHENTICATED_WRITES=true
   KCAST_SERVICE_ACCOUNT    the service's identity (needs BigQuery and model-bucket access)
   KCAST_CPU [1]  KCAST_MEMORY [2Gi]  KCAST_CONCURRENCY [4]  KCAST_REQUEST_TIMEOUT [300]
   KCAST_MIN_INSTANCES [0]  KCAST_MAX_INSTANCES [2]
@@ -131,6 +135,7 @@ BREAKER_FAILURES=${KCAST_BREAKER_FAILURES:-3}
 BREAKER_COOLDOWN=${KCAST_BREAKER_COOLDOWN:-30}
 SYSTEM_TIMEOUT=${KCAST_SYSTEM_TIMEOUT:-10}
 AUTH=${KCAST_AUTH:-private}
+TOKEN_SECRET=${KCAST_API_TOKEN_SECRET:-}
 SERVICE_ACCOUNT=${KCAST_SERVICE_ACCOUNT:-}
 CPU=${KCAST_CPU:-1}
 MEMORY=${KCAST_MEMORY:-2Gi}
@@ -366,6 +371,15 @@ validate_revision() {
     done
     [[ -z $VALIDATE_DATE ]] || cmd+=(--date "$VALIDATE_DATE")
     cmd+=(--min-agreement "$MIN_AGREEMENT" --timeout "$VALIDATE_TIMEOUT")
+    if [[ -n $TOKEN_SECRET ]]; then
+        # kcast validate sends the worker's token (its batches store rows)
+        show "$GCLOUD" secrets versions access latest --secret="$TOKEN_SECRET" --project="$PROJECT"
+        if ((!DRY_RUN)); then
+            KCAST_API_TOKEN=$("$GCLOUD" secrets versions access latest --secret="$TOKEN_SECRET" \
+                --project="$PROJECT") || die "cannot read the secret $TOKEN_SECRET: traffic is unchanged"
+            export KCAST_API_TOKEN
+        fi
+    fi
     status=0
     run "${cmd[@]}" || status=$?
     stop_proxy
@@ -418,6 +432,14 @@ if [[ -n $SYSTEMS ]]; then
         MLB_MIN_EDGE MLB_MIN_CONFIDENCE; do
         [[ -z ${!name:-} ]] || ENV_PAIRS+=("${name}=${!name}")
     done
+    # The worker refuses to listen on 0.0.0.0 with writes open to anyone (kcast serve).
+    if [[ $AUTH == private ]]; then
+        [[ -z $TOKEN_SECRET ]] ||
+            settings_error "KCAST_API_TOKEN_SECRET is for KCAST_AUTH=public; a private service is guarded by Cloud Run IAM"
+        ENV_PAIRS+=("KCAST_ALLOW_UNAUTHENTICATED_WRITES=true")
+    elif [[ -z $TOKEN_SECRET ]]; then
+        settings_error "KCAST_AUTH=public needs KCAST_API_TOKEN_SECRET (a Secret Manager secret holding the worker's KCAST_API_TOKEN): without it anyone could overwrite stored predictions"
+    fi
     for pair in "${ENV_PAIRS[@]}"; do
         [[ $pair != *"|"* ]] || settings_error "${pair%%=*} may not contain '|'"
     done
@@ -468,6 +490,7 @@ deploy_phase() {
         deploy+=(--allow-unauthenticated)
     fi
     [[ -z $SERVICE_ACCOUNT ]] || deploy+=(--service-account="$SERVICE_ACCOUNT")
+    [[ -z $TOKEN_SECRET ]] || deploy+=(--set-secrets="KCAST_API_TOKEN=${TOKEN_SECRET}:latest")
     deploy+=(--clear-volumes --clear-volume-mounts "${VOLUME_FLAGS[@]}" "$(env_flag)")
     run "${deploy[@]}" || die "the deploy failed: traffic is unchanged ($before)"
 

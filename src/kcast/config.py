@@ -9,12 +9,15 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kcast import policy
 
 ALL_SYSTEMS_DEFAULT = "v1_baseline,v1_6_rolling,ensemble_v1"
+SECRET_SETTINGS = ("ODDS_API_KEY", "KCAST_API_TOKEN")
+# the register that `kcast run --data` found, kept in the cache folder for later commands
+REMEMBERED_REGISTER = "register-path.txt"
 
 
 def _default_cache_dir() -> Path:
@@ -145,9 +148,44 @@ class Settings(BaseSettings):
     system_timeout: float = Field(
         10.0, gt=0, validation_alias=AliasChoices("KCAST_SYSTEM_TIMEOUT", "system_timeout")
     )
+    api_token: SecretStr | None = Field(
+        None,
+        min_length=16,
+        validation_alias=AliasChoices("KCAST_API_TOKEN", "api_token"),
+        description="When set, every endpoint that writes needs `Authorization: Bearer TOKEN`.",
+    )
+    auth_reads: bool = Field(
+        False,
+        validation_alias=AliasChoices("KCAST_AUTH_READS", "auth_reads"),
+        description="true: the reading endpoints need the token too.",
+    )
+    allow_unauthenticated_writes: bool = Field(
+        False,
+        validation_alias=AliasChoices(
+            "KCAST_ALLOW_UNAUTHENTICATED_WRITES", "allow_unauthenticated_writes"
+        ),
+        description="true: `kcast serve` may listen on a public address with writes open to "
+        "anyone (no KCAST_API_TOKEN).",
+    )
+    read_only: bool = Field(
+        False,
+        validation_alias=AliasChoices("KCAST_READ_ONLY", "read_only"),
+        description="true: the worker stores nothing (/predict-batch answers with write=false).",
+    )
+    max_body: int = Field(
+        1_000_000,
+        ge=1024,
+        validation_alias=AliasChoices("KCAST_MAX_BODY", "max_body"),
+        description="The largest request body in bytes; larger ones are answered 413.",
+    )
 
     @field_validator(
-        "register_path", "v1_model_path", "v1_6_model_path", "odds_api_key", mode="before"
+        "register_path",
+        "v1_model_path",
+        "v1_6_model_path",
+        "odds_api_key",
+        "api_token",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
@@ -158,13 +196,103 @@ class Settings(BaseSettings):
     def _strip_systems(cls, value: str) -> str:
         return ",".join(part.strip() for part in value.split(",") if part.strip())
 
+    @model_validator(mode="after")
+    def _remembered_register(self) -> Settings:
+        """Unset KCAST_REGISTER: the register ``kcast run --data`` found last, if it is there."""
+        if self.register_path is None:
+            remembered = remembered_register(self.cache_dir)
+            if remembered is not None:
+                self.register_path = remembered
+        return self
+
     @property
     def active_system_ids(self) -> list[str]:
         """The ids in ``MLB_ACTIVE_SYSTEMS``, in the order given."""
         return [s for s in self.active_systems.split(",") if s]
 
 
+def remembered_register(cache_dir: Path) -> Path | None:
+    """The register path kept by ``remember_register``, when that file still exists."""
+    note = Path(cache_dir).expanduser() / REMEMBERED_REGISTER
+    try:
+        path = Path(note.read_text(encoding="utf-8").strip())
+    except OSError:
+        return None
+    return path if path.is_file() else None
+
+
+def remember_register(cache_dir: Path, register: Path) -> Path:
+    """Keep ``register`` (an absolute path) in the cache folder, for every later command."""
+    note = Path(cache_dir).expanduser() / REMEMBERED_REGISTER
+    note.parent.mkdir(parents=True, exist_ok=True)
+    note.write_text(str(Path(register).resolve()) + "\n", encoding="utf-8")
+    return note
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings; tests call ``get_settings.cache_clear()`` after changing env."""
     return Settings()
+
+
+# --------------------------------------------------------------------------------------------
+# Settings problems, said in one line each
+# --------------------------------------------------------------------------------------------
+
+
+def _env_name(field_name: str) -> str:
+    alias = Settings.model_fields[field_name].validation_alias
+    choices = getattr(alias, "choices", None)
+    return str(choices[0]) if choices else field_name.upper()
+
+
+def accepts(env_name: str) -> str:
+    """What the setting named ``env_name`` accepts, in words."""
+    for name, info in Settings.model_fields.items():
+        if _env_name(name) != env_name:
+            continue
+        text = str(info.annotation).replace("typing.", "").replace("pathlib.", "")
+        kind = {
+            "<class 'float'>": "a number",
+            "<class 'int'>": "a whole number",
+            "<class 'bool'>": "true or false",
+            "<class 'str'>": "text",
+        }.get(text, text)
+        bounds = []
+        for item in info.metadata:
+            for attr, word in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+                if getattr(item, attr, None) is not None:
+                    bounds.append(f"{word} {getattr(item, attr)}")
+            if getattr(item, "min_length", None):
+                kind = f"a secret of at least {item.min_length} characters"
+            if getattr(item, "pattern", None):
+                kind = " or ".join(item.pattern.strip("^$()").split("|"))
+        return kind + (f" {' and '.join(bounds)}" if bounds else "")
+    return "see docs/operations.md"
+
+
+def describe_settings_error(exc: Exception) -> list[str]:
+    """One line per bad setting of a pydantic ``ValidationError`` from ``Settings()``:
+    the variable, its value and what it accepts."""
+    lines = []
+    for error in exc.errors():  # type: ignore[attr-defined]
+        loc = ".".join(str(p) for p in error.get("loc", ())) or "settings"
+        if loc in Settings.model_fields:
+            loc = _env_name(loc)
+        value = error.get("input")
+        shown = repr(value if not isinstance(value, str) else value[:80])
+        if loc in SECRET_SETTINGS:
+            shown = "'***'"
+        if loc == "settings":
+            lines.append(f"settings: {error.get('msg')}")
+            continue
+        lines.append(f"{loc}={shown} is not valid ({error.get('msg')}); it accepts {accepts(loc)}")
+    return lines
+
+
+def check_active_systems(settings: Settings) -> None:
+    """A ``ConfigError`` (or ``UnknownSystemError``) for ``MLB_ACTIVE_SYSTEMS`` naming an
+    unknown system, or a system built on others none of which is active."""
+    from kcast.systems.registry import active_ids
+
+    active_ids(settings)

@@ -33,6 +33,7 @@ import pandas as pd
 
 from kcast.config import Settings, get_settings
 from kcast.data.gameids import new_game_id
+from kcast.dates import parse_date
 from kcast.decisions import Thresholds
 from kcast.errors import InputError, UnknownPitcherError
 from kcast.features.build import FeatureContext, build_features, load_history
@@ -57,16 +58,6 @@ BOOK_PREFERENCE = (
 SNAPSHOT_PREFERENCE = ("close", "posted", "open")
 PRICE_COLUMNS = ("line", "over_odds", "under_odds", "book")
 REQUEST_BOOK = "request"  # the book of a line given in a request
-
-
-def parse_date(value: str | dt.date) -> dt.date:
-    """A YYYY-MM-DD date, or an ``InputError`` that says what was wrong."""
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise InputError(f"date {value!r} does not parse; use YYYY-MM-DD") from None
 
 
 def _missing(value: Any) -> bool:
@@ -319,8 +310,9 @@ def requested_price(
 ) -> dict[str, Any] | None:
     """The line and prices of a request that names a line (None when it names none).
 
-    The request's own prices when it gives both; otherwise the best stored price of that same
-    line (``price_of_line``), else no price: a price is never taken from another line."""
+    The request's own prices when it gives both (their book is ``request``: a request cannot
+    speak for a sportsbook); otherwise the best stored price of that same line
+    (``price_of_line``), else no price: a price is never taken from another line."""
     if req is None or _missing(req.get("line")):
         return None
     line = float(req["line"])
@@ -329,7 +321,7 @@ def requested_price(
             "line": line,
             "over_odds": float(req["over_odds"]),
             "under_odds": float(req["under_odds"]),
-            "book": req.get("book") or REQUEST_BOOK,
+            "book": REQUEST_BOOK,  # whatever the request calls it, this price is the request's
         }
     stored = price_of_line(lines, pitcher_id, date, line)
     return {
@@ -479,17 +471,44 @@ def run_systems(
 GRADE_COLUMNS = ("actual_strikeouts", "result", "graded_at")
 
 
+def _without_request_lines_over_books(wh: Warehouse, frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows to store: a prediction at a line given in a request (book ``request``) never
+    replaces a stored prediction at a sportsbook's line."""
+    asked = frame["book"] == REQUEST_BOOK
+    if not asked.any():
+        return frame
+    booked = wh.query(
+        """SELECT game_id, pitcher_id, system_id FROM pitcher_strikeout_predictions
+           WHERE game_id IN (SELECT UNNEST($g)) AND book IS NOT NULL AND book <> $request""",
+        {"g": sorted(set(frame.loc[asked, "game_id"].astype(str))), "request": REQUEST_BOOK},
+    )
+    if booked.empty:
+        return frame
+    keys = set(
+        zip(booked["game_id"], booked["pitcher_id"].astype(int), booked["system_id"], strict=True)
+    )
+    row_keys = zip(
+        frame["game_id"], frame["pitcher_id"].astype(int), frame["system_id"], strict=True
+    )
+    over_book = [a and k in keys for a, k in zip(asked, row_keys, strict=True)]
+    return frame[~pd.Series(over_book, index=frame.index)]
+
+
 def store_predictions(wh: Warehouse, frame: pd.DataFrame) -> int:
     """Upsert prediction rows (``PREDICTION_COLUMNS``) with the pitchers' names; return rows
     written.
 
     A row already graded keeps its actual strikeouts, and its result is worked out again for
-    the new recommendation: re-predicting a day never loses its grades."""
+    the new recommendation: re-predicting a day never loses its grades. A row at a line given
+    in a request never replaces one at a sportsbook's line."""
     from kcast.grading import bet_result
 
     if frame.empty:
         return 0
     frame = frame.drop(columns=[c for c in (*GRADE_COLUMNS, "pitcher_name") if c in frame])
+    frame = _without_request_lines_over_books(wh, frame)
+    if frame.empty:
+        return 0
     names = wh.query(
         "SELECT player_id AS pitcher_id, full_name AS pitcher_name FROM players WHERE player_id "
         "IN (SELECT UNNEST($ids))",

@@ -134,6 +134,8 @@ elif args[:3] == ["run", "services", "proxy"]:
     with open(os.environ["FAKE_LOG"] + ".proxy-pids", "a") as pids:
         pids.write(f"{{child.pid}}\\n")
     child.wait()
+elif args[:3] == ["secrets", "versions", "access"]:
+    print("fake-worker-token")
 elif args[:2] == ["builds", "submit"]:
     pass
 else:
@@ -147,7 +149,8 @@ up) and exits with $FAKE_VALIDATE_RC; `warehouse migrate` exits with $FAKE_MIGRA
 import json, os, sys, urllib.request
 
 args = sys.argv[1:]
-record = {{"prog": "kcast", "argv": args, "endpoint": os.environ.get("KCAST_BIGQUERY_ENDPOINT")}}
+record = {{"prog": "kcast", "argv": args, "endpoint": os.environ.get("KCAST_BIGQUERY_ENDPOINT"),
+          "token": os.environ.get("KCAST_API_TOKEN")}}
 rc = 0
 if args[:1] == ["validate"]:
     url = args[args.index("--service-url") + 1]
@@ -326,6 +329,7 @@ def test_dry_run_prints_each_phase_in_order(phase: str, fakes: dict[str, Path]) 
     assert env["MLB_ACTIVE_SYSTEMS"] == ",".join(PHASES[phase])
     assert env["KCAST_WAREHOUSE"] == WAREHOUSE
     assert env["MLB_V1_MODEL_PATH"] == "/mnt/gcs/kcast-models/v1_baseline"
+    assert env["KCAST_ALLOW_UNAUTHENTICATED_WRITES"] == "true"  # Cloud Run IAM guards it
 
     assert flag(proxy, "--tag") == phase
     assert validate[1:3] == ["validate", "--service-url"]
@@ -366,6 +370,7 @@ def test_dry_run_settings_reach_the_service(fakes: dict[str, Path]) -> None:
         fakes,
         KCAST_SERVICE="kcast-canary",
         KCAST_AUTH="public",
+        KCAST_API_TOKEN_SECRET="kcast-worker-token",
         KCAST_SERVICE_ACCOUNT="kcast@kcast-prod-123.iam.gserviceaccount.com",
         KCAST_BREAKER_FAILURES="5",
         KCAST_BREAKER_COOLDOWN="12.5",
@@ -381,6 +386,7 @@ def test_dry_run_settings_reach_the_service(fakes: dict[str, Path]) -> None:
     deploy_cmd = next(c for c in cmds if kind(c) == "gcloud run deploy")
     assert deploy_cmd[3] == "kcast-canary"
     assert "--allow-unauthenticated" in deploy_cmd
+    assert flag(deploy_cmd, "--set-secrets") == "KCAST_API_TOKEN=kcast-worker-token:latest"
     assert flag(deploy_cmd, "--service-account") == env["KCAST_SERVICE_ACCOUNT"]
     assert env_vars(deploy_cmd) == {
         "KCAST_WAREHOUSE": WAREHOUSE,
@@ -574,6 +580,8 @@ def test_phase1_does_not_need_the_v1_6_model(fakes: dict[str, Path]) -> None:
     ("overrides", "message"),
     [
         ({"KCAST_AUTH": "open"}, "KCAST_AUTH=open"),
+        ({"KCAST_AUTH": "public"}, "KCAST_API_TOKEN_SECRET"),
+        ({"KCAST_API_TOKEN_SECRET": "s"}, "KCAST_AUTH=public"),
         ({"MLB_V1_MODEL_PATH": "models/v1.json"}, "MLB_V1_MODEL_PATH=models/v1.json"),
         ({"MLB_V1_6_MODEL_PATH": "gs://only-a-bucket"}, "gs://BUCKET/PATH"),
         ({"KCAST_GCP_PROJECT": "Not A Project"}, "not a project id"),
@@ -684,10 +692,12 @@ def test_first_deploy_creates_the_service_without_no_traffic(fakes: dict[str, Pa
 
 def test_public_service_is_validated_at_its_tag_url(fakes: dict[str, Path]) -> None:
     existing_service(fakes)
-    result = deploy("phase2", env=base_env(fakes, KCAST_AUTH="public"))
+    env = base_env(fakes, KCAST_AUTH="public", KCAST_API_TOKEN_SECRET="kcast-worker-token")
+    result = deploy("phase2", env=env)
     assert result.returncode == 0, result.stderr
     assert "gcloud run services proxy" not in call_kinds(fakes)
     validate = next(c for c in calls(fakes) if c["argv"][:1] == ["validate"])
+    assert validate["token"] == "fake-worker-token"  # validation sends the worker's token
     assert options(validate["argv"], "--service-url") == [f"https://phase2---{HOST}"]
     assert traffic(fakes) == {"kcast-worker-00002-new": 100}
 

@@ -28,12 +28,56 @@ app.command()(monitoring.query)
 app.command()(monitoring.status)
 
 
-def main() -> None:
-    """Run the CLI; kcast's own errors print as one clear line and exit 1."""
-    try:
-        app()
-    except KcastError as exc:
-        from kcast.cli.common import console
+def _fail(message: str) -> None:
+    from kcast.cli.common import console
+    from kcast.data.http import mask_secrets
 
-        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    console.print(f"[bold red]error:[/] {mask_secrets(message)}", highlight=False, soft_wrap=True)
+
+
+def check_settings() -> None:
+    """Read the settings now: a bad value, or an ensemble without its members, stops every
+    command before it starts (``SettingsError``, one line per bad setting)."""
+    from pydantic import ValidationError
+
+    from kcast.config import check_active_systems, describe_settings_error, get_settings
+
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        raise SettingsError(describe_settings_error(exc)) from None
+    check_active_systems(settings)
+
+
+class SettingsError(KcastError):
+    """Bad settings: each line names the variable, its value and what it accepts."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        super().__init__("\n".join(lines))
+
+
+def main() -> None:
+    """Run the CLI; kcast's own errors (and bad settings) print as one clear line each and
+    exit 1."""
+    from pydantic import ValidationError
+
+    from kcast.config import describe_settings_error
+
+    try:
+        if not any(arg in ("--help", "-h") for arg in sys.argv[1:]):
+            check_settings()
+        app()
+    except SettingsError as exc:
+        for line in exc.lines:
+            _fail(line)
+        sys.exit(1)
+    except ValidationError as exc:  # settings read again later, e.g. after --data
+        if exc.title != "Settings":
+            raise
+        for line in describe_settings_error(exc):
+            _fail(line)
+        sys.exit(1)
+    except KcastError as exc:
+        _fail(str(exc))
         sys.exit(1)

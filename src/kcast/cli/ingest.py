@@ -111,8 +111,9 @@ def statsapi(
 ) -> None:
     """MLB Stats API: a day's games with probable starters, and boxscores of finished games."""
     from kcast.data.statsapi import MLBAM_NOTICE, ingest_statsapi, parse_date
+    from kcast.service.schemas import parse_date_arg
 
-    day = parse_date(date)
+    day = parse_date_arg(parse_date(date))  # its own message for a bad date, then the range
     wh = get_warehouse(warehouse, create=True)
     with progress_bar("boxscores") as update:
         report = ingest_statsapi(wh, day, include_all_types=all_game_types, progress=update)
@@ -129,6 +130,16 @@ def lines(
     ),
     warehouse: str | None = WarehouseOpt,
     register: Path | None = RegisterOpt,
+    min_match: float = typer.Option(
+        0.5,
+        "--min-match",
+        min=0.0,
+        max=1.0,
+        help="Refuse the file when fewer than this share of its names match a pitcher.",
+    ),
+    allow_unmatched: bool = typer.Option(
+        False, "--allow-unmatched", help="Store the file however few of its names match."
+    ),
 ) -> None:
     """Sportsbook strikeout lines: every row kept, names matched to pitchers and starts."""
     from kcast.data.lines import ingest_lines
@@ -139,7 +150,14 @@ def lines(
         raise InputError("no such file", source=str(file))
     wh = get_warehouse(warehouse, create=True)
     with console.status("reading and matching the lines"):
-        report = ingest_lines(wh, file, Register.load(register), fmt=fmt)
+        report = ingest_lines(
+            wh,
+            file,
+            Register.load(register),
+            fmt=fmt,
+            min_match=min_match,
+            allow_unmatched=allow_unmatched,
+        )
     print_report(report)
 
 
@@ -202,16 +220,12 @@ def odds_api(
     register: Path | None = RegisterOpt,
 ) -> None:
     """The Odds API: each US book's pitcher-strikeout lines for the day (key: ODDS_API_KEY)."""
-    import datetime as dt
 
     from kcast.data.odds_api import OddsApiClient, ingest_odds_api
     from kcast.data.register import Register
-    from kcast.errors import InputError
+    from kcast.service.schemas import parse_date_arg
 
-    try:
-        day = dt.date.fromisoformat(date) if date else None
-    except ValueError as exc:
-        raise InputError(f"--date {date!r} is not a date (want YYYY-MM-DD)") from exc
+    day = parse_date_arg(date) if date else None
     client = OddsApiClient.from_settings()
     wh = get_warehouse(warehouse, create=True)
     with progress_bar("events") as update:

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from kcast.cli.common import console, get_warehouse
-from kcast.pipeline import parse_date
+from kcast.dates import parse_date
 
 WarehouseOpt = typer.Option(None, "--warehouse", "-w", help="Overrides KCAST_WAREHOUSE.")
 SystemOpt = typer.Option(

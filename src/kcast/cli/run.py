@@ -10,9 +10,14 @@ from pathlib import Path
 import typer
 
 from kcast.cli.common import console, get_warehouse, print_report, progress_bar
-from kcast.config import get_settings
-from kcast.pipeline import parse_date
+from kcast.config import get_settings, remember_register
+from kcast.dates import parse_date
+from kcast.errors import ConfigError
+from kcast.service.schemas import parse_date_arg
 from kcast.warehouse import Warehouse
+
+# what `--data` holds (any one is enough): shared/data's layout
+DATA_FOLDERS = ("retrosheet/events", "retrosheet/csv", "statcast", "props", "ids")
 
 
 def run(
@@ -36,21 +41,33 @@ def run(
 ) -> None:
     """Ingest what the date needs, train on games before it, predict it and show the picks."""
     from kcast.cli.systems import print_picks
-    from kcast.pipeline import predict_day
+    from kcast.pipeline import day_starters, predict_day
     from kcast.training import train_systems
 
     settings = get_settings()
-    day = parse_date(date)
+    day = parse_date_arg(date)
     first = day.year - seasons
+    if data is not None:
+        check_data_folder(data)
     wh = get_warehouse(warehouse, create=True)
     if data is not None:
         register = _first(data / "ids", r"chadwick.*\.csv(\.gz)?$")
-        if register is not None and settings.register_path is None:
-            os.environ["KCAST_REGISTER"] = str(register)
+        if register is not None and os.environ.get("KCAST_REGISTER", "").strip() == "":
+            os.environ["KCAST_REGISTER"] = str(register.resolve())
+            note = remember_register(settings.cache_dir, register)
+            console.print(f"register: {register} (kept in {note} for later commands)")
             get_settings.cache_clear()
         _ingest_local(wh, data, first, day)
     else:
         _ingest_remote(wh, first, day)
+    if day_starters(wh, day).empty:
+        # before training: a day without games must not train and activate new models
+        console.print(
+            f"[yellow]no starters known for {day}[/]: no games that day, or its slate is not "
+            f"loaded (kcast ingest statsapi --date {day}); nothing was trained or predicted",
+            highlight=False,
+        )
+        return
     trained_through = _active_through(wh)
     if retrain or trained_through != day:
         console.print(f"training on games before {day} ...")
@@ -63,6 +80,20 @@ def run(
     if result.features.empty:
         console.print(f"no starters known for {day}")
     console.print(f"[dim]{__import__('kcast').RETROSHEET_NOTICE}[/]")
+
+
+def check_data_folder(data: Path) -> None:
+    """``ConfigError`` when ``--data`` is no folder, or holds none of DATA_FOLDERS."""
+    if not data.exists():
+        raise ConfigError(f"--data {data}: no such folder ({data.expanduser().absolute()})")
+    if not data.is_dir():
+        raise ConfigError(f"--data {data}: not a folder")
+    found = [f for f in DATA_FOLDERS if (data / f).is_dir()]
+    if not found:
+        raise ConfigError(
+            f"--data {data}: none of the expected sub-folders is there "
+            f"({', '.join(DATA_FOLDERS)}); give the folder laid out like kcast's shared data"
+        )
 
 
 def _first(folder: Path, pattern: str) -> Path | None:

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from kcast import policy
 from kcast.cli.common import console
-from kcast.pipeline import parse_date
+from kcast.service.schemas import parse_date_arg
 
 
 def serve(
@@ -26,6 +26,7 @@ def serve(
 
     from kcast.config import get_settings
     from kcast.service import create_app
+    from kcast.service.security import check_exposure
     from kcast.warehouse import open_warehouse
 
     logging.basicConfig(
@@ -34,6 +35,7 @@ def serve(
     settings = get_settings()
     if warehouse:
         settings = settings.model_copy(update={"warehouse": warehouse})
+    check_exposure(host, settings)  # a public address needs KCAST_API_TOKEN for writes
     if not settings.warehouse.startswith("bigquery://"):
         # the worker creates no warehouse: a DuckDB path that does not exist is an error here
         open_warehouse(settings.warehouse, migrate=False, create=False).close()
@@ -64,10 +66,19 @@ def validate(
 ) -> None:
     """Check a running worker: health, each system answers, a batch writes rows with full
     coverage, and the systems agree. Exits 1 when a check fails."""
+    import httpx
+
+    from kcast.config import get_settings
     from kcast.validate import validate_service
 
-    day = parse_date(date) if date else dt.date.today()
-    report = validate_service(service_url, day, system or None, min_agreement, timeout)
+    day = parse_date_arg(date) if date else dt.date.today()
+    token = get_settings().api_token
+    headers = {} if token is None else {"Authorization": f"Bearer {token.get_secret_value()}"}
+    client = httpx.Client(base_url=service_url.rstrip("/"), timeout=timeout, headers=headers)
+    with client:
+        report = validate_service(
+            service_url, day, system or None, min_agreement, timeout, client=client
+        )
     table = Table(title=f"kcast validate {service_url} ({day})", title_justify="left")
     table.add_column("check")
     table.add_column("result")

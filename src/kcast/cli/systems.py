@@ -11,7 +11,7 @@ from rich.table import Table
 
 from kcast.cli.common import console, get_warehouse, progress_bar
 from kcast.config import get_settings
-from kcast.pipeline import parse_date
+from kcast.dates import parse_date
 
 WarehouseOpt = typer.Option(None, "--warehouse", "-w", help="Overrides KCAST_WAREHOUSE.")
 

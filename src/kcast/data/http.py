@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import httpx
@@ -10,6 +12,53 @@ import httpx
 from kcast.errors import SourceUnavailableError
 
 RETRY_STATUS = {429, 500, 502, 503, 504}
+BODY_EXCERPT = 200  # characters of an upstream error body kept in a message
+MASK = "***"
+# query parameters and headers whose values are secrets
+_SECRET_NAME = re.compile(r"(api[_-]?key|apikey|key|token|secret|password|authorization)", re.I)
+_SECRET_IN_TEXT = re.compile(
+    r"((?:api[_-]?key|apikey|access[_-]?token|token|secret|password)[\"']?\s*[=:]\s*[\"']?)"
+    r"([^\s&\"',;}]+)",
+    re.I,
+)
+_BEARER = re.compile(r"(bearer\s+)[A-Za-z0-9._~+/=-]+", re.I)
+
+
+def known_secrets() -> set[str]:
+    """The secrets in the settings (ODDS_API_KEY, KCAST_API_TOKEN), to mask wherever they show."""
+    from kcast.config import get_settings
+
+    try:
+        settings = get_settings()
+    except Exception:  # noqa: BLE001 - masking must never fail
+        return set()
+    found = set()
+    if settings.odds_api_key:
+        found.add(settings.odds_api_key)
+    if settings.api_token is not None:
+        found.add(settings.api_token.get_secret_value())
+    return found
+
+
+def mask_secrets(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with every given or configured secret, ``key=...``-like value and bearer
+    token replaced by ``***``."""
+    for secret in sorted({*secrets, *known_secrets()}, key=len, reverse=True):
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, MASK)
+    text = _SECRET_IN_TEXT.sub(lambda m: m.group(1) + MASK, text)
+    return _BEARER.sub(lambda m: m.group(1) + MASK, text)
+
+
+def body_excerpt(response: httpx.Response, secrets: Iterable[str] = ()) -> str:
+    """The start of an upstream answer, secrets masked, control characters dropped."""
+    try:
+        text = response.text[: BODY_EXCERPT * 4]
+    except Exception:  # noqa: BLE001 - an undecodable body
+        return f"({len(response.content)} bytes)"
+    text = mask_secrets(text, secrets)
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return text if len(text) <= BODY_EXCERPT else text[: BODY_EXCERPT - 1] + "…"
 
 
 class HttpClient:
@@ -38,7 +87,10 @@ class HttpClient:
     def get(self, url: str, params: dict[str, Any] | None = None) -> httpx.Response:
         """GET with retries on network errors and 429/5xx; raise on anything else non-2xx."""
         last: Exception | None = None
-        shown = _redact(str(httpx.URL(url, params=params)))
+        secrets = {str(v) for k, v in (params or {}).items() if _SECRET_NAME.search(k) and v} | {
+            v for k, v in self._client.headers.items() if _SECRET_NAME.search(k) and v
+        }
+        shown = _redact(str(httpx.URL(url, params=params)), secrets)
         for attempt in range(self.retries + 1):
             try:
                 response = self._client.get(url, params=params)
@@ -49,8 +101,8 @@ class HttpClient:
                     return response
                 if response.status_code not in RETRY_STATUS:
                     raise SourceUnavailableError(
-                        f"GET {_redact(str(response.request.url))} answered "
-                        f"{response.status_code}: {response.text[:200]}"
+                        f"GET {_redact(str(response.request.url), secrets)} answered "
+                        f"{response.status_code}: {body_excerpt(response, secrets)}"
                     )
                 last = SourceUnavailableError(f"it answered HTTP {response.status_code}")
             if attempt < self.retries:
@@ -64,8 +116,8 @@ class HttpClient:
         if isinstance(exc, httpx.TimeoutException):
             return f"no answer within {self.timeout:g} s ({type(exc).__name__}; KCAST_HTTP_TIMEOUT)"
         if isinstance(exc, httpx.HTTPError):
-            return f"{type(exc).__name__}: {exc}"
-        return str(exc)
+            return mask_secrets(f"{type(exc).__name__}: {exc}")
+        return mask_secrets(str(exc))
 
     def get_json(self, url: str, params: dict[str, Any] | None = None) -> Any:
         response = self.get(url, params)
@@ -88,8 +140,7 @@ class HttpClient:
         self.close()
 
 
-def _redact(url: str) -> str:
+def _redact(url: str, secrets: Iterable[str] = ()) -> str:
     """Hide API keys in URLs that go into messages."""
-    import re
-
-    return re.sub(r"(apiKey|api_key|key)=[^&]+", r"\1=***", url)
+    url = re.sub(r"(apiKey|api_key|key|token)=[^&]+", r"\1=***", url, flags=re.I)
+    return mask_secrets(url, secrets)

@@ -21,8 +21,8 @@ updates the matches and adds no rows.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import gzip
-import io
 import math
 import zlib
 from dataclasses import dataclass, field
@@ -101,6 +101,25 @@ ALL_STAR_NAMES = {"AMERICAN LEAGUE", "NATIONAL LEAGUE", "AL ALL-STARS", "NL ALL-
 
 MAX_LINE = 27.0  # a line above 27 strikeouts (a perfect game's worth) is not a real line
 
+MIN_MATCH = 0.5  # a file in which fewer names than this share match a pitcher is refused
+PROBE_ROWS = 20_000  # rows read and matched first, so that a garbage file stops early
+CHUNK_ROWS = 200_000  # rows per chunk when reading a file
+MAX_ROWS = 5_000_000  # a lines file longer than this is refused (memory)
+
+# every column a generic file may have (others are named, with the closest known one)
+GENERIC_COLUMNS = (
+    *("game_date", "book", "line", "pitcher_name", "pitcher_id", "team", "opponent"),
+    *("event_id", "projection", "is_main", "snapshot", "over_odds", "under_odds"),
+    *("captured_at", "open_over_odds", "open_under_odds", "close_over_odds"),
+    *("close_under_odds", "open_captured_at", "close_captured_at"),
+)
+# the header of each format, as detect_format knows it
+FORMAT_HEADERS = {
+    "strikeoutcenter": ("event_id", "is_main_line_at_close", "close_over_odds"),
+    "steveliang": ("SO_Projection", "OU", "Platform"),
+    "generic": ("game_date", "book", "line"),
+}
+
 
 @dataclass
 class ParsedLines:
@@ -123,17 +142,40 @@ class ParsedLines:
 # --------------------------------------------------------------------------------------------
 
 
-def read_csv_text(path: str | Path) -> pd.DataFrame:
-    """A CSV (plain or gzipped) as strings, with ``_line`` = its line number (header = 1)."""
+def read_csv_text(path: str | Path, nrows: int | None = None) -> pd.DataFrame:
+    """A CSV (plain or gzipped) as strings, with ``_line`` = its line number (header = 1).
+
+    Read in chunks of CHUNK_ROWS from the file (never decompressed whole into memory);
+    ``nrows`` stops after that many rows; a file over MAX_ROWS rows is refused."""
     path = Path(path)
     name = str(path)
     if not path.is_file():
         raise InputError("no such file", source=name)
     try:
-        raw = path.read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
-        frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, on_bad_lines="error")
+        with path.open("rb") as handle:
+            gzipped = handle.read(2) == b"\x1f\x8b"
+        opener = gzip.open if gzipped else open
+        with opener(path, "rb") as handle:
+            reader = pd.read_csv(
+                handle,
+                dtype=str,
+                keep_default_na=False,
+                on_bad_lines="error",
+                chunksize=CHUNK_ROWS,
+                nrows=nrows,
+            )
+            chunks, rows = [], 0
+            for chunk in reader:
+                chunks.append(chunk)
+                rows += len(chunk)
+                if rows > MAX_ROWS:
+                    raise InputError(f"more than {MAX_ROWS:,} rows: split the file", source=name)
+        if not chunks:  # a header and no rows
+            with opener(path, "rb") as handle:
+                chunks = [pd.read_csv(handle, dtype=str, keep_default_na=False, nrows=0)]
+        frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+    except InputError:
+        raise
     except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise InputError(f"cannot read the file ({exc}); is it truncated?", source=name) from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -144,18 +186,38 @@ def read_csv_text(path: str | Path) -> pd.DataFrame:
     return frame
 
 
+def closest_column(wanted: str, columns: list[str] | set[str]) -> str | None:
+    """The header column most like ``wanted`` (difflib; case ignored), or None."""
+    by_lower = {str(c).lower(): str(c) for c in columns}
+    found = difflib.get_close_matches(wanted.lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[found[0]] if found else None
+
+
+def describe_missing(missing: list[str], columns: list[str] | set[str]) -> str:
+    """``line (the header has 'lnie')``-style names of missing columns (a column some format
+    knows by that name is not offered as a misspelling)."""
+    known = set(GENERIC_COLUMNS).union(*FORMAT_HEADERS.values())
+    candidates = [c for c in columns if c not in known]
+    parts = []
+    for column in missing:
+        near = closest_column(column, candidates)
+        parts.append(f"{column} (the header has {near!r}: misspelt?)" if near else column)
+    return ", ".join(parts)
+
+
 def detect_format(columns: list[str]) -> str:
-    """The format a header belongs to; ``InputError`` when it is none of them."""
+    """The format a header belongs to; ``InputError`` when it is none of them, naming the
+    columns missing for the nearest format and the header's closest spellings of them."""
     cols = set(columns)
-    if {"event_id", "is_main_line_at_close", "close_over_odds"} <= cols:
-        return "strikeoutcenter"
-    if {"SO_Projection", "OU", "Platform"} <= cols:
-        return "steveliang"
-    if {"game_date", "book", "line"} <= cols:
-        return "generic"
+    for fmt, needed in FORMAT_HEADERS.items():
+        if set(needed) <= cols:
+            return fmt
+    nearest = min(FORMAT_HEADERS, key=lambda f: len(set(FORMAT_HEADERS[f]) - cols))
+    missing = [c for c in FORMAT_HEADERS[nearest] if c not in cols]
     raise InputError(
         "cannot tell the format from the header: a generic lines file needs game_date, "
-        "pitcher_name (or pitcher_id), book and line (see docs/sources/lines.md)",
+        "pitcher_name (or pitcher_id), book and line (see docs/sources/lines.md); "
+        f"nearest is {nearest}, missing {describe_missing(missing, cols)}",
         line=1,
     )
 
@@ -163,7 +225,29 @@ def detect_format(columns: list[str]) -> str:
 def _require(frame: pd.DataFrame, columns: tuple[str, ...], name: str, fmt: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise InputError(f"{fmt} file is missing columns: {', '.join(missing)}", name, 1)
+        have = [c for c in frame.columns if c != "_line"]
+        raise InputError(
+            f"{fmt} file is missing columns: {describe_missing(missing, have)}", name, 1
+        )
+
+
+def _check_generic_header(frame: pd.DataFrame, name: str) -> list[str]:
+    """A generic header's unknown columns: one that looks like a known column the file lacks
+    is an error naming both; others are ignored with a note."""
+    have = [c for c in frame.columns if c != "_line"]
+    absent = [c for c in GENERIC_COLUMNS if c not in have]
+    notes, wrong = [], []
+    for column in have:
+        if column in GENERIC_COLUMNS:
+            continue
+        near = closest_column(column, absent)
+        if near:
+            wrong.append(f"{column!r} (did you mean {near!r}?)")
+        else:
+            notes.append(f"{name}: column {column!r} is not a generic lines column; ignored")
+    if wrong:
+        raise InputError(f"unknown header columns: {', '.join(wrong)}", name, 1)
+    return notes
 
 
 def _fail(frame: pd.DataFrame, bad: pd.Series, name: str, message: str) -> None:
@@ -366,6 +450,7 @@ def _drop_impossible_odds(
 def parse_generic(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str]]:
     """kcast's CSV: one price per row (``snapshot``), or open and close prices side by side."""
     _require(frame, GENERIC_REQUIRED, name, "generic")
+    header_notes = _check_generic_header(frame, name)
     if "pitcher_name" not in frame.columns and "pitcher_id" not in frame.columns:
         raise InputError("generic file needs a pitcher_name or a pitcher_id column", name, 1)
     for optional in ("pitcher_name", "pitcher_id", "team", "opponent", "event_id"):
@@ -439,7 +524,7 @@ def parse_generic(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[st
         if "captured_at" in frame.columns:
             out["captured_at"] = parse_timestamps(frame, "captured_at", name)
         out = out.reset_index(drop=True)
-    return out, []
+    return out, header_notes
 
 
 PARSERS = {
@@ -449,12 +534,12 @@ PARSERS = {
 }
 
 
-def read_lines(path: str | Path, fmt: str = "auto") -> ParsedLines:
-    """Read and check a lines file; nothing is matched or written here."""
+def read_lines(path: str | Path, fmt: str = "auto", nrows: int | None = None) -> ParsedLines:
+    """Read and check a lines file (its first ``nrows`` rows); nothing is matched or written."""
     name = str(path)
     if fmt != "auto" and fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; use auto, {', '.join(FORMATS)}", source=name)
-    raw = read_csv_text(path)
+    raw = read_csv_text(path, nrows=nrows)
     if fmt == "auto":
         try:
             fmt = detect_format([c for c in raw.columns if c != "_line"])
@@ -534,16 +619,60 @@ def resolve_lines(frame: pd.DataFrame, matcher: NameMatcher) -> pd.DataFrame:
     return out
 
 
+def name_match_rate(frame: pd.DataFrame) -> float:
+    """The share of resolved rows whose name matched a pitcher (1.0 for no rows)."""
+    if not len(frame):
+        return 1.0
+    return float(frame["pitcher_id"].notna().mean())
+
+
+def _check_match_rate(
+    frame: pd.DataFrame, name: str, min_match: float, allow_unmatched: bool, of: str
+) -> None:
+    rate = name_match_rate(frame)
+    if rate < min_match and not allow_unmatched:
+        raise InputError(
+            f"only {rate:.1%} of the pitcher names {of}matched a known pitcher, fewer than "
+            f"{min_match:.0%}: is it a lines file of these seasons? Nothing was stored; "
+            "pass --allow-unmatched to store it anyway",
+            source=name,
+        )
+
+
 def ingest_lines(
-    wh: Warehouse, path: str | Path, register: Register, fmt: str = "auto"
+    wh: Warehouse,
+    path: str | Path,
+    register: Register,
+    fmt: str = "auto",
+    min_match: float = MIN_MATCH,
+    allow_unmatched: bool = False,
 ) -> IngestReport:
-    """Read, check, match and upsert one lines file, all in one transaction."""
-    with logged_ingest(wh, "lines", str(path)) as report:
-        parsed = read_lines(path, fmt)
+    """Read, check, match and upsert one lines file, all in one transaction.
+
+    A file in which fewer than ``min_match`` of the rows' names match a pitcher is refused
+    (``InputError`` naming the file and the rate; nothing stored) unless ``allow_unmatched``.
+    The first PROBE_ROWS rows are matched first, so that a garbage file stops before the rest
+    of it is read."""
+    name = str(path)
+    with logged_ingest(wh, "lines", name) as report:
+        probe = read_lines(path, fmt, nrows=PROBE_ROWS)
+        whole = probe.rows_read < PROBE_ROWS
+        if not whole and not allow_unmatched:
+            matcher = NameMatcher.from_warehouse(wh, register, probe.frame["game_date"])
+            _check_match_rate(
+                resolve_lines(probe.frame, matcher),
+                name,
+                min_match,
+                allow_unmatched,
+                f"in its first {PROBE_ROWS:,} rows ",
+            )
+        parsed = probe if whole else read_lines(path, fmt)
+        del probe
         report.rows_read = parsed.rows_read
         report.notes.extend(parsed.notes)
         matcher = NameMatcher.from_warehouse(wh, register, parsed.frame["game_date"])
         frame = resolve_lines(parsed.frame, matcher)
+        _check_match_rate(frame, name, min_match, allow_unmatched, "")
         rows = frame[[c for c in LINE_COLUMNS if c in frame.columns]]
         write_all(wh, report, [("prop_lines", rows)])
         report.stats = {"format": parsed.format, "source": parsed.source, **match_summary(frame)}

@@ -26,12 +26,12 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from kcast.data.http import HttpClient
+from kcast.data.http import HttpClient, mask_secrets
 from kcast.data.ingest import IngestReport, logged_ingest, write_all
 from kcast.data.lines import ALL_STAR_NAMES, LINE_COLUMNS, match_summary, resolve_lines
 from kcast.data.names import NameMatcher
 from kcast.data.register import Register
-from kcast.errors import ConfigError, InputError
+from kcast.errors import ConfigError, InputError, SourceUnavailableError
 from kcast.teams import canonical_team
 from kcast.warehouse import Warehouse
 from kcast.warehouse.base import utc_now
@@ -69,7 +69,11 @@ class OddsApiClient:
 
     def _get(self, path: str, params: dict[str, Any]) -> Any:
         url = f"{self.base_url}{path}"
-        response = self.http.get(url, {"apiKey": self.api_key, **params})
+        try:
+            response = self.http.get(url, {"apiKey": self.api_key, **params})
+        except SourceUnavailableError as exc:
+            # an upstream body can echo the request, key included: never store or print it
+            raise SourceUnavailableError(mask_secrets(str(exc), {self.api_key})) from None
         self.requests_remaining = response.headers.get("x-requests-remaining")
         try:
             return response.json()

@@ -14,11 +14,15 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from kcast import __version__
 from kcast.config import Settings, get_settings
@@ -33,11 +37,18 @@ from kcast.service.deps import ServiceState
 from kcast.service.metrics import LatencyMiddleware
 from kcast.service.routes import health, metrics, picks, predict
 from kcast.service.runner import SlateCache
+from kcast.service.security import (
+    BodyLimitMiddleware,
+    ReaderDep,
+    forbid_unknown_query,
+    validation_errors,
+)
 from kcast.systems.base import BasePredictor
 from kcast.systems.registry import active_ids, dependency_order
 from kcast.warehouse import Warehouse, open_warehouse
 
 log = logging.getLogger("kcast.service")
+STATIC = Path(__file__).with_name("static")  # Swagger UI and ReDoc, served by the worker
 
 DESCRIPTION = """Predicts MLB starting pitchers' strikeouts with every active system
 (`MLB_ACTIVE_SYSTEMS`), each behind a circuit breaker, and compares them with prop lines.
@@ -60,7 +71,7 @@ def build_state(
     owns = warehouse is None
     wh = warehouse if warehouse is not None else open_warehouse(settings.warehouse)
     if systems is None:
-        ids = active_ids(settings)
+        ids = active_ids(settings)  # refuses unknown systems and ensembles without members
         loaded, errors = load_systems(wh, settings, ids)
         for system_id, error in errors.items():
             log.error("system %s did not load: %s", system_id, error)
@@ -116,11 +127,23 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(forbid_unknown_query)],
     )
     app.state.kcast = state
+    # the last added is the outermost: latency (413s counted too), then the body limit, which
+    # runs before anything reads or parses the body
+    app.add_middleware(BodyLimitMiddleware, max_body=state.settings.max_body)
     app.add_middleware(LatencyMiddleware, metrics=state.metrics)
     for module in (health, predict, picks, metrics):
         app.include_router(module.router)
+    _mount_docs(app)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(validation_errors(exc.errors()), status_code=422)
 
     @app.exception_handler(UnknownPitcherError)
     async def _unknown_pitcher(request: Request, exc: UnknownPitcherError) -> JSONResponse:
@@ -145,6 +168,36 @@ def create_app(
         )
 
     return app
+
+
+def _mount_docs(app: FastAPI) -> None:
+    """/docs (Swagger UI) and /redoc from the package's own copies: no CDN, works offline."""
+    app.mount("/docs-static", StaticFiles(directory=STATIC), name="docs-static")
+    reads = [ReaderDep]
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=reads)
+    async def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=reads)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} - Swagger UI",
+            swagger_js_url="/docs-static/swagger-ui-bundle.js",
+            swagger_css_url="/docs-static/swagger-ui.css",
+            swagger_favicon_url="/docs-static/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False, dependencies=reads)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} - ReDoc",
+            redoc_js_url="/docs-static/redoc.standalone.js",
+            redoc_favicon_url="/docs-static/favicon.png",
+            with_google_fonts=False,
+        )
 
 
 class BackgroundServer:

@@ -8,7 +8,6 @@ own answer, error or breaker state.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -22,15 +21,11 @@ from pydantic import (
     model_validator,
 )
 
+from kcast.dates import DATE_PATTERN, parse_date_arg, parse_day  # noqa: F401 - re-exported
 from kcast.systems.registry import SYSTEMS
 from kcast.teams import canonical_team
 
-FIRST_YEAR = 1871  # the first professional season
-LAST_YEAR = 2100
 MAX_BATCH = 100
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-# the same, as the OpenAPI schema tells clients: YYYY-MM-DD from 1871 to 2100
-DATE_PATTERN = r"^(187[1-9]|18[89]\d|19\d\d|20\d\d|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
 
 EXAMPLE_GAME = {"pitcher_id": 453281, "game_date": "2019-07-13"}
 EXAMPLE_GAME_WITH_LINE = {
@@ -42,27 +37,9 @@ EXAMPLE_GAME_WITH_LINE = {
 }
 
 
-def _iso_date(value: object) -> dt.date:
-    """A YYYY-MM-DD string (or a date) between FIRST_YEAR and LAST_YEAR."""
-    if isinstance(value, dt.datetime):
-        raise ValueError("give a date (YYYY-MM-DD), not a date and time")
-    if isinstance(value, dt.date):
-        day = value
-    elif isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
-        try:
-            day = dt.date.fromisoformat(value.strip())
-        except ValueError:
-            raise ValueError(f"date {value!r} is not a calendar date; use YYYY-MM-DD") from None
-    else:
-        raise ValueError(f"date {value!r} does not parse; use YYYY-MM-DD")
-    if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise ValueError(f"date {day} is outside {FIRST_YEAR}..{LAST_YEAR}")
-    return day
-
-
 IsoDate = Annotated[
     dt.date,
-    BeforeValidator(_iso_date),
+    BeforeValidator(parse_day),
     WithJsonSchema(
         {"type": "string", "format": "date", "pattern": DATE_PATTERN, "examples": ["2019-07-13"]}
     ),
@@ -98,6 +75,23 @@ class ErrorResponse(BaseModel):
     detail: Any
 
 
+class FieldError(BaseModel):
+    """One bad input: which field, what is wrong, and a short excerpt of what was sent."""
+
+    field: str = Field(description="Where: body.games.0.line, query.date, ...")
+    loc: list[int | str]
+    msg: str
+    type: str
+    input: str | None = Field(None, description="At most 60 characters of the bad value")
+
+
+class ValidationErrorResponse(BaseModel):
+    """What a 422 answers: every bad field (at most 20), never the whole input."""
+
+    detail: list[FieldError]
+    more_errors: int | None = Field(None, description="Further errors not listed")
+
+
 # --------------------------------------------------------------------------------------------
 # Requests
 # --------------------------------------------------------------------------------------------
@@ -111,7 +105,9 @@ class PitcherGame(BaseModel):
     ``opponent`` and ``is_home`` (and ``team`` if the pitcher changed clubs).
     """
 
-    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_GAME_WITH_LINE]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [EXAMPLE_GAME_WITH_LINE]}
+    )
 
     pitcher_id: PitcherId
     game_date: IsoDate

@@ -8,17 +8,29 @@ from fastapi import APIRouter, HTTPException
 
 from kcast import __version__
 from kcast.service.deps import StateDep
-from kcast.service.routes import ERRORS
+from kcast.service.routes import ERRORS, INVALID, READ
 from kcast.service.schemas import BreakerInfo, HealthResponse, SystemHealth, SystemInfo
+from kcast.service.security import ReaderDep, public_text
 from kcast.systems.registry import SYSTEMS, build_system
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", response_model=HealthResponse)
+def _public(entry: dict, state: StateDep) -> dict:
+    """An answer's error texts with model paths relative to the model directory."""
+    model_dir = state.settings.model_dir
+    for key in ("last_error", "load_error"):
+        if entry.get(key):
+            entry[key] = public_text(entry[key], model_dir)
+    return entry
+
+
+@router.get("/health", response_model=HealthResponse, responses=INVALID)
 def health(state: StateDep) -> HealthResponse:
-    """Report liveness, the warehouse, and each active system's breaker and model."""
-    systems = {s: SystemHealth(**state.system_health(s)) for s in state.active_ids}
+    """Report liveness, the warehouse, and each active system's breaker and model.
+
+    Always open (probes carry no token), also with KCAST_AUTH_READS=true."""
+    systems = {s: SystemHealth(**_public(state.system_health(s), state)) for s in state.active_ids}
     warehouse_ok = state.warehouse_ok()
     usable = [h for h in systems.values() if h.status != "failed"]
     if not warehouse_ok or not usable:
@@ -40,6 +52,7 @@ def health(state: StateDep) -> HealthResponse:
 def system_info(state: StateDep, system_id: str) -> SystemInfo:
     system = state.systems.get(system_id) or build_system(system_id, state.settings)
     breaker = state.breakers.get(system_id)
+    snapshot = None if breaker is None else _public(dict(breaker.snapshot()), state)
     return SystemInfo(
         system_id=system_id,
         description=system.description,
@@ -48,19 +61,21 @@ def system_info(state: StateDep, system_id: str) -> SystemInfo:
         features_count=len(system.features),
         active=system_id in state.active_ids,
         loaded=system_id in state.systems,
-        load_error=state.load_errors.get(system_id),
+        load_error=public_text(state.load_errors.get(system_id), state.settings.model_dir),
         model_version=state.model_version(system_id),
-        breaker=None if breaker is None else BreakerInfo(**breaker.snapshot()),
+        breaker=None if snapshot is None else BreakerInfo(**snapshot),
     )
 
 
-@router.get("/systems", response_model=list[SystemInfo])
+@router.get("/systems", response_model=list[SystemInfo], dependencies=[ReaderDep], responses=READ)
 def systems(state: StateDep) -> list[SystemInfo]:
     """List every registered system: description, features, active, model, breaker."""
     return [system_info(state, s) for s in SYSTEMS]
 
 
-@router.get("/systems/{system_id}", response_model=SystemInfo, responses=ERRORS)
+@router.get(
+    "/systems/{system_id}", response_model=SystemInfo, responses=ERRORS, dependencies=[ReaderDep]
+)
 def system(system_id: str, state: StateDep) -> SystemInfo:
     """Describe one registered system."""
     if system_id not in SYSTEMS:

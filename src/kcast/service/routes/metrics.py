@@ -6,8 +6,9 @@ from fastapi import APIRouter, Response
 
 from kcast.service.deps import StateDep
 from kcast.service.metrics import CONTENT_TYPE
+from kcast.service.security import ReaderDep
 
-router = APIRouter(tags=["metrics"])
+router = APIRouter(tags=["metrics"], dependencies=[ReaderDep])
 
 
 @router.get("/metrics", include_in_schema=False)

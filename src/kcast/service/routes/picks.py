@@ -9,10 +9,12 @@ from fastapi import APIRouter, Query
 
 from kcast.pipeline import day_starters
 from kcast.service.deps import StateDep
+from kcast.service.routes import READ
 from kcast.service.runner import as_utc, from_row, starters_of
 from kcast.service.schemas import IsoDate, Pick, PicksResponse, SlateResponse, SystemId
+from kcast.service.security import ReaderDep
 
-router = APIRouter(tags=["picks"])
+router = APIRouter(tags=["picks"], dependencies=[ReaderDep])
 
 DateQuery = Annotated[IsoDate, Query(description="The date (YYYY-MM-DD)")]
 PICKS_SQL = (
@@ -45,7 +47,7 @@ def to_pick(row: dict) -> Pick:
     return from_row(Pick, row, created_at=as_utc(row["created_at"]))
 
 
-@router.get("/picks", response_model=PicksResponse)
+@router.get("/picks", response_model=PicksResponse, responses=READ)
 def picks(
     date: DateQuery,
     state: StateDep,
@@ -65,7 +67,7 @@ def picks(
     return PicksResponse(date=date, system=system, count=len(found), picks=found)
 
 
-@router.get("/slate", response_model=SlateResponse)
+@router.get("/slate", response_model=SlateResponse, responses=READ)
 def slate(date: DateQuery, state: StateDep) -> SlateResponse:
     """List a date's starters: who really started a played game, else the stored probables."""
     wh = state.warehouse

@@ -1,0 +1,66 @@
+"""The one date rule of the API, the command line and the library.
+
+A date is YYYY-MM-DD, from the first professional season (1871) on, and at most a year after
+today (no slate is known further ahead).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from kcast.errors import InputError
+
+FIRST_YEAR = 1871  # the first professional season
+LAST_YEAR = 2100
+MAX_DAYS_AHEAD = 366  # a date further ahead than this is no slate anyone has yet
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# the same, as the OpenAPI schema tells clients: YYYY-MM-DD from 1871 to 2100
+DATE_PATTERN = r"^(187[1-9]|18[89]\d|19\d\d|20\d\d|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
+
+
+def parse_day(value: object, today: dt.date | None = None) -> dt.date:
+    """The one date rule of the API and the CLI: a YYYY-MM-DD string (or a date) from
+    FIRST_YEAR on and at most MAX_DAYS_AHEAD days after today. ``ValueError`` says why not."""
+    day = _iso_date(value)
+    today = today or dt.date.today()
+    if day > today + dt.timedelta(days=MAX_DAYS_AHEAD):
+        raise ValueError(
+            f"date {day} is more than {MAX_DAYS_AHEAD} days ahead: no slate is known that far out"
+        )
+    return day
+
+
+def parse_date_arg(value: object, what: str = "--date") -> dt.date:
+    """``parse_day`` for the command line and the library: ``InputError`` naming the option."""
+    try:
+        return parse_day(value)
+    except ValueError as exc:
+        raise InputError(f"{what}: {exc}") from None
+
+
+def parse_date(value: object) -> dt.date:
+    """A date given to a command or a library call, by the one date rule (``parse_day``);
+    ``InputError`` says why not."""
+    try:
+        return parse_day(value)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _iso_date(value: object) -> dt.date:
+    """A YYYY-MM-DD string (or a date) between FIRST_YEAR and LAST_YEAR."""
+    if isinstance(value, dt.datetime):
+        raise ValueError("give a date (YYYY-MM-DD), not a date and time")
+    if isinstance(value, dt.date):
+        day = value
+    elif isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
+        try:
+            day = dt.date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"date {value!r} is not a calendar date; use YYYY-MM-DD") from None
+    else:
+        raise ValueError(f"date {value!r} does not parse; use YYYY-MM-DD")
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(f"date {day} is outside {FIRST_YEAR}..{LAST_YEAR}")
+    return day
