@@ -471,7 +471,7 @@ def run_systems(
 GRADE_COLUMNS = ("actual_strikeouts", "result", "graded_at")
 
 
-def _without_request_lines_over_books(wh: Warehouse, frame: pd.DataFrame) -> pd.DataFrame:
+def storable_rows(wh: Warehouse, frame: pd.DataFrame) -> pd.DataFrame:
     """The rows to store: a prediction at a line given in a request (book ``request``) never
     replaces a stored prediction at a sportsbook's line."""
     asked = frame["book"] == REQUEST_BOOK
@@ -506,7 +506,7 @@ def store_predictions(wh: Warehouse, frame: pd.DataFrame) -> int:
     if frame.empty:
         return 0
     frame = frame.drop(columns=[c for c in (*GRADE_COLUMNS, "pitcher_name") if c in frame])
-    frame = _without_request_lines_over_books(wh, frame)
+    frame = storable_rows(wh, frame)
     if frame.empty:
         return 0
     names = wh.query(

@@ -211,3 +211,50 @@ def test_a_line_never_borrows_another_lines_prices(day_warehouse: Path, tmp_path
             assert (pd.isna(row["under_odds"]) and under is None) or row["under_odds"] == under
     finally:
         wh.close()
+
+
+def test_request_prices_are_never_stored_over_a_books(day_warehouse: Path, tmp_path: Path) -> None:
+    """A line given in a request is kept as its own source (book ``request``, whatever the
+    request calls it) and never replaces a stored prediction at a sportsbook's line."""
+    from kcast.pipeline import (
+        day_starters,
+        load_systems,
+        predict_day,
+        predict_starters,
+        requested_starters,
+    )
+
+    url = copy_of(day_warehouse, tmp_path, "request")
+    settings = settings_for(url)
+    wh = open_warehouse(url)
+    try:
+        predict_day(wh, DAY, settings)
+        before = stored(url)
+        starters = day_starters(wh, DAY)
+        priced = before[before["book"] == "DraftKings"]["pitcher_id"].iloc[0]
+        unpriced = before[before["line"].isna()]["pitcher_id"].iloc[0]
+        asks = [
+            {
+                "pitcher_id": int(pid),
+                "game_date": DAY,
+                "line": 0.5,
+                "over_odds": 100000,
+                "under_odds": -100000,
+                "book": "DraftKings",
+            }
+            for pid in (priced, unpriced)
+        ]
+        systems, _ = load_systems(wh, settings)
+        result = predict_starters(wh, requested_starters(wh, asks), settings, systems, asks)
+        assert set(result.frame()["book"]) == {"request"}
+    finally:
+        wh.close()
+    after = stored(url)
+    keep = after["pitcher_id"] == priced
+    pd.testing.assert_frame_equal(
+        after[keep][COMPARED].reset_index(drop=True),
+        before[before["pitcher_id"] == priced][COMPARED].reset_index(drop=True),
+    )
+    fresh = after[after["pitcher_id"] == unpriced]
+    assert set(fresh["book"]) == {"request"} and set(fresh["line"]) == {0.5}
+    assert len(after) == len(before) == 3 * len(starters)

@@ -39,6 +39,7 @@ from kcast.pipeline import (
     requested_starters,
     run_systems,
     starter_features,
+    storable_rows,
     store_predictions,
     stored_lines,
     systems_for_day,
@@ -564,8 +565,11 @@ def predict_batch(state: ServiceState, req: BatchRequest) -> BatchResponse:
             "--date) or the results of a past date",
         )
     written = bool(req.write and outputs)
+    stored: dict[str, int] = {}
     if written:
-        store_predictions(state.warehouse, pd.concat([o.frame for o in outputs.values()]))
+        rows = storable_rows(state.warehouse, pd.concat([o.frame for o in outputs.values()]))
+        store_predictions(state.warehouse, rows)
+        stored = rows["system_id"].value_counts().to_dict()
     runs: dict[str, SystemRun] = {}
     for system_id in state.active_ids:
         outcome = outcomes.get(system_id, Outcome("failed", "did not run"))
@@ -578,7 +582,8 @@ def predict_batch(state: ServiceState, req: BatchRequest) -> BatchResponse:
             seconds=None if outcome.seconds is None else round(outcome.seconds, 4),
         )
     count_answers(state, {s: r.rows for s, r in runs.items() if r.status == "ok"})
-    rows_written = {s: r.rows for s, r in runs.items() if r.status == "ok"} if written else {}
+    rows_written = {s: int(stored.get(s, 0)) for s, r in runs.items() if r.status == "ok"}
+    rows_written = rows_written if written else {}
     return BatchResponse(
         date=req.date,
         starters=starters_of(features),
