@@ -151,6 +151,32 @@ def test_predict_game_the_warehouse_does_not_know(client: httpx.Client) -> None:
     assert "give opponent and is_home" in missing.json()["detail"]
 
 
+def test_a_warm_predict_reads_nothing_from_the_warehouse(
+    client: httpx.Client, state, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a date (or a pitcher off its slate) has been asked for, a /predict is answered from
+    memory: no query reaches the warehouse, and the answer is the same as the first."""
+    slate_game = {"pitcher_id": PITCHER, "game_date": str(DAY), "line": 6.5, "over_odds": 120}
+    slate_game["under_odds"] = -150
+    off_slate = {"pitcher_id": PITCHER, "game_date": "2019-07-21", "opponent": "TEX"}
+    off_slate["is_home"] = False
+    first = [client.post("/predict", json=g).json() for g in (slate_game, off_slate)]
+    queries: list[str] = []
+    real = state.warehouse.query
+    monkeypatch.setattr(
+        state.warehouse, "query", lambda sql, params=None: queries.append(sql) or real(sql, params)
+    )
+    again = [client.post("/predict", json=g).json() for g in (slate_game, off_slate) * 5]
+    assert queries == []
+    for i, body in enumerate(again):
+        expected = first[i % 2]
+        for system_id in ACTIVE:
+            got, want = body["systems"][system_id], expected["systems"][system_id]
+            assert {k: v for k, v in got.items() if k != "seconds"} == {
+                k: v for k, v in want.items() if k != "seconds"
+            }
+
+
 @pytest.mark.parametrize(
     ("path", "payload", "status", "says"),
     [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -13,6 +14,8 @@ from kcast.service.breakers import CLOSED, CircuitBreaker, FaultInjector, Loggin
 from kcast.service.metrics import MetricsListener, ServiceMetrics
 from kcast.systems.base import BasePredictor
 from kcast.warehouse import Warehouse
+
+WAREHOUSE_CHECK_SECONDS = 2.0  # how stale /health's warehouse check may be
 
 
 @dataclass
@@ -37,6 +40,10 @@ class ServiceState:
     cache: Any = None  # runner.SlateCache, set by create_app
 
     def __post_init__(self) -> None:
+        self._check_lock = threading.Lock()
+        self._checked_at: float | None = None
+        self._checking = False
+        self._warehouse_ok = False
         listeners = [LoggingListener(), MetricsListener(self.metrics)]
         for system_id in self.systems:
             if system_id not in self.breakers:
@@ -75,12 +82,29 @@ class ServiceState:
         }
 
     def warehouse_ok(self) -> bool:
-        """True when the warehouse answers a query."""
+        """True when the warehouse answered its last check. The check (a query) runs in the
+        background at most every ``WAREHOUSE_CHECK_SECONDS``, so /health never waits behind
+        another process's write; only the first call waits for it."""
+        now = time.monotonic()
+        with self._check_lock:
+            first = self._checked_at is None
+            due = first or now - self._checked_at > WAREHOUSE_CHECK_SECONDS
+            if due and not self._checking:
+                self._checking = True
+                if not first:
+                    threading.Thread(target=self._check_warehouse, daemon=True).start()
+        if first:
+            self._check_warehouse()
+        return self._warehouse_ok
+
+    def _check_warehouse(self) -> None:
         try:
             self.warehouse.query("SELECT 1 AS ok")
+            ok = True
         except Exception:  # noqa: BLE001 - reported, not raised
-            return False
-        return True
+            ok = False
+        with self._check_lock:
+            self._warehouse_ok, self._checked_at, self._checking = ok, time.monotonic(), False
 
 
 def get_state(request: Request) -> ServiceState:
