@@ -495,8 +495,20 @@ def storable_rows(wh: Warehouse, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def store_predictions(wh: Warehouse, frame: pd.DataFrame) -> int:
-    """Upsert prediction rows (``PREDICTION_COLUMNS``) with the pitchers' names; return rows
-    written.
+    """``store``'s rows written (see there)."""
+    return store(wh, frame).rows
+
+
+@dataclass
+class Stored:
+    """What ``store`` wrote: rows, and how many of them were graded rows worked out again."""
+
+    rows: int = 0
+    regraded: int = 0
+
+
+def store(wh: Warehouse, frame: pd.DataFrame) -> Stored:
+    """Upsert prediction rows (``PREDICTION_COLUMNS``) with the pitchers' names.
 
     A row already graded keeps its actual strikeouts, and its result is worked out again for
     the new recommendation: re-predicting a day never loses its grades. A row at a line given
@@ -504,11 +516,11 @@ def store_predictions(wh: Warehouse, frame: pd.DataFrame) -> int:
     from kcast.grading import bet_result
 
     if frame.empty:
-        return 0
+        return Stored()
     frame = frame.drop(columns=[c for c in (*GRADE_COLUMNS, "pitcher_name") if c in frame])
     frame = storable_rows(wh, frame)
     if frame.empty:
-        return 0
+        return Stored()
     names = wh.query(
         "SELECT player_id AS pitcher_id, full_name AS pitcher_name FROM players WHERE player_id "
         "IN (SELECT UNNEST($ids))",
@@ -544,8 +556,8 @@ def store_predictions(wh: Warehouse, frame: pd.DataFrame) -> int:
             )
             if len(fresh):
                 written += wh.upsert("pitcher_strikeout_predictions", fresh).rows
-            return written
-        return wh.upsert("pitcher_strikeout_predictions", frame).rows
+            return Stored(written, len(regraded))
+        return Stored(wh.upsert("pitcher_strikeout_predictions", frame).rows)
 
 
 # --------------------------------------------------------------------------------------------

@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import logging
 import math
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
@@ -252,7 +253,7 @@ class CircuitBreaker:
         self.state_object: BreakerState = ClosedState()
         # the system's calls run on its own small pool: no thread is started per call, and a
         # hung system can tie up only its own threads, never the other systems'
-        self._pool = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix=f"kcast-{name}")
+        self._pool = DaemonPool(POOL_SIZE, f"kcast-{name}")
 
     # --- state -------------------------------------------------------------------------------
     @property
@@ -349,7 +350,42 @@ class CircuitBreaker:
         return f"CircuitBreaker({self.name!r}, state={self.state}, failures={self.fail_counter})"
 
 
-def run_with_timeout(fn: Callable[[], T], timeout: float, name: str, pool: ThreadPoolExecutor) -> T:
+class DaemonPool:
+    """A fixed set of daemon threads running submitted calls (a thread pool that never holds
+    up the process's exit, as a hung system's call would in ``ThreadPoolExecutor``)."""
+
+    def __init__(self, size: int, name: str) -> None:
+        self._queue: queue.SimpleQueue[tuple[Future, Callable[[], Any]]] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True)
+            for i in range(size)
+        ]
+        self._started = False
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[[], T]) -> Future:
+        """Queue ``fn``; its ``Future`` holds the answer or the error."""
+        with self._lock:
+            if not self._started:
+                for thread in self._threads:
+                    thread.start()
+                self._started = True
+        future: Future = Future()
+        self._queue.put((future, fn))
+        return future
+
+    def _work(self) -> None:
+        while True:
+            future, fn = self._queue.get()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn())
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                future.set_exception(exc)
+
+
+def run_with_timeout(fn: Callable[[], T], timeout: float, name: str, pool: DaemonPool) -> T:
     """Run ``fn`` on ``pool``; raise ``SystemTimeoutError`` if it has not answered in
     ``timeout`` seconds (the call is left to finish on its own, its answer dropped). A call
     that waits for a free thread of the pool is counted against the same timeout."""

@@ -40,7 +40,7 @@ from kcast.pipeline import (
     run_systems,
     starter_features,
     storable_rows,
-    store_predictions,
+    store,
     stored_lines,
     systems_for_day,
 )
@@ -163,6 +163,7 @@ class SlateCache:
         self._lock = threading.Lock()
         self._building: dict[tuple, threading.Lock] = {}
         self._scanned: tuple[float, tuple[str, ...]] | None = None
+        self._aliases: dict[Any, Any] = {}  # stamps after the worker's own prediction writes
         self.generation = 0  # moved by clear(): a model reload, an injected fault
         self.builds = 0
 
@@ -176,7 +177,15 @@ class SlateCache:
             if self._scanned is None or now - self._scanned[0] > self.refresh:
                 self._scanned = (now, data_version(self.wh))
             stamp = self._scanned[1]
+        stamp = self._aliases.get(stamp, stamp)
         return (stamp, self.generation)
+
+    def adopt(self, before: tuple) -> None:
+        """The worker has just stored predictions, which change nothing this cache holds (not
+        the games, lines or graded history): the warehouse's new stamp keeps the kept state."""
+        stamp = self.wh.change_stamp()
+        if stamp is not None and before[1] == self.generation:
+            self._aliases[stamp] = before[0]
 
     def _get(self, key: tuple, build: Any) -> Any:
         with self._lock:
@@ -376,22 +385,26 @@ def count_answers(state: ServiceState, answers: dict[str, int]) -> None:
 def slate_answers(
     state: ServiceState, slate: Slate
 ) -> tuple[dict[str, SystemOutput], dict[str, Outcome]]:
-    """Every active system's answers for the slate: those kept are reused, and a system that
-    has not answered yet (and those built on it) is run now, through its breaker."""
+    """Every active system's answers for the slate. Those kept are reused; a system that has
+    not answered yet is called again through its breaker (an open breaker refuses at once), and
+    when it answers now, the systems built on it are worked out again with its answer."""
     with slate.lock:
         loaded = {s: slate.systems[s] for s in state.active_ids if s in slate.systems}
         missing = {s for s in loaded if s not in slate.outputs}
-        if missing or not slate.outcomes:
-            redo = _built_on(loaded, missing)
-            known = {s: o for s, o in slate.outputs.items() if s not in redo}
-            result, outcomes = run_guarded(state, slate.features, loaded, known)
-            slate.outputs = dict(result.outputs)
-            slate.outcomes = outcomes
-            return dict(slate.outputs), outcomes
-        outcomes = {
-            s: Outcome("ok", None, 0.0, state.breakers[s].state) if s in slate.outputs else o
-            for s, o in slate.outcomes.items()
-        }
+        if not missing and slate.outcomes:
+            cached = {s: Outcome("ok", None, 0.0, state.breakers[s].state) for s in slate.outputs}
+            return dict(slate.outputs), {**slate.outcomes, **cached}
+        prior = dict(slate.outputs)
+        result, outcomes = run_guarded(state, slate.features, loaded, prior)
+        recovered = {s for s in missing if s in result.outputs}
+        stale = {s for s in _built_on(loaded, recovered) - recovered if s in prior}
+        if stale:  # kept answers made without a member that answers now: made again
+            known = {s: o for s, o in result.outputs.items() if s not in stale}
+            again_systems = {s: loaded[s] for s in loaded if s in stale or s in known}
+            result, again = run_guarded(state, slate.features, again_systems, known)
+            outcomes = {**outcomes, **{s: again[s] for s in stale if s in again}}
+        slate.outputs = dict(result.outputs)
+        slate.outcomes = outcomes
         return dict(slate.outputs), outcomes
 
 
@@ -522,11 +535,10 @@ def starters_of(features: pd.DataFrame) -> list[Starter]:
 
 
 def batch_answers(
-    state: ServiceState, req: BatchRequest
+    state: ServiceState, req: BatchRequest, version: tuple
 ) -> tuple[pd.DataFrame, dict[str, SystemOutput], dict[str, Outcome]]:
     """The batch's feature rows and every system's answers: a date's from its kept slate,
     requested pitcher-games' computed now (with the requests' lines)."""
-    version = state.cache.version()
     if req.date is not None:
         slate = state.cache.slate(state, req.date, version)
         if slate.features.empty:
@@ -547,7 +559,8 @@ def batch_answers(
 def predict_batch(state: ServiceState, req: BatchRequest) -> BatchResponse:
     """Predict a date's slate (or a list of pitcher-games) with every system; store the rows."""
     t0 = time.perf_counter()
-    features, outputs, outcomes = batch_answers(state, req)
+    version = state.cache.version()
+    features, outputs, outcomes = batch_answers(state, req, version)
     predicted_at = as_utc(utc_now())
     if features.empty:
         return BatchResponse(
@@ -568,7 +581,8 @@ def predict_batch(state: ServiceState, req: BatchRequest) -> BatchResponse:
     stored: dict[str, int] = {}
     if written:
         rows = storable_rows(state.warehouse, pd.concat([o.frame for o in outputs.values()]))
-        store_predictions(state.warehouse, rows)
+        if store(state.warehouse, rows).regraded == 0:
+            state.cache.adopt(version)  # only ungraded predictions changed
         stored = rows["system_id"].value_counts().to_dict()
     runs: dict[str, SystemRun] = {}
     for system_id in state.active_ids:
