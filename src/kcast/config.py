@@ -139,6 +139,13 @@ class Settings(BaseSettings):
     system_timeout: float = Field(
         10.0, gt=0, validation_alias=AliasChoices("KCAST_SYSTEM_TIMEOUT", "system_timeout")
     )
+    reload_seconds: float = Field(
+        30.0,
+        ge=0,
+        validation_alias=AliasChoices("KCAST_RELOAD_SECONDS", "reload_seconds"),
+        description="How often the worker looks for newly trained models and loads them "
+        "(0: only on POST /admin/reload).",
+    )
 
     @field_validator(
         "register_path", "v1_model_path", "v1_6_model_path", "odds_api_key", mode="before"

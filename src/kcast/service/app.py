@@ -31,7 +31,7 @@ from kcast.errors import (
 from kcast.pipeline import load_systems
 from kcast.service.deps import ServiceState
 from kcast.service.metrics import LatencyMiddleware
-from kcast.service.routes import health, metrics, picks, predict
+from kcast.service.routes import admin, health, metrics, picks, predict
 from kcast.service.runner import FeatureCache
 from kcast.systems.base import BasePredictor
 from kcast.systems.registry import active_ids, dependency_order
@@ -59,6 +59,7 @@ def build_state(
     settings = settings or get_settings()
     owns = warehouse is None
     wh = warehouse if warehouse is not None else open_warehouse(settings.warehouse)
+    reloadable = systems is None
     if systems is None:
         ids = active_ids(settings)
         loaded, errors = load_systems(wh, settings, ids)
@@ -74,9 +75,19 @@ def build_state(
         systems=loaded,
         load_errors=errors,
         owns_warehouse=owns,
+        reloadable=reloadable,
     )
     state.cache = FeatureCache(wh)
     return state
+
+
+def _poll_models(state: ServiceState, interval: float, stop: threading.Event) -> None:
+    """Every ``interval`` seconds, load newly trained models (``ServiceState.reload``)."""
+    while not stop.wait(interval):
+        try:
+            state.reload()
+        except Exception:  # noqa: BLE001 - the poller must outlive any one failure
+            log.exception("model reload check failed")
 
 
 def _error(status: int, detail: Any) -> JSONResponse:
@@ -105,7 +116,18 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        poller = None
+        interval = state.settings.reload_seconds
+        if interval > 0 and state.reloadable:
+            poller = threading.Thread(
+                target=_poll_models, args=(state, interval, stop), daemon=True, name="kcast-reload"
+            )
+            poller.start()
         yield
+        stop.set()
+        if poller is not None:
+            poller.join(5)
         state.faults.clear()  # release calls hanging on an injected fault
         if state.owns_warehouse:
             state.warehouse.close()
@@ -118,7 +140,7 @@ def create_app(
     )
     app.state.kcast = state
     app.add_middleware(LatencyMiddleware, metrics=state.metrics)
-    for module in (health, predict, picks, metrics):
+    for module in (health, predict, picks, metrics, admin):
         app.include_router(module.router)
 
     @app.exception_handler(UnknownPitcherError)

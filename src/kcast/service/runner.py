@@ -175,16 +175,24 @@ class FeatureCache:
     def systems(
         self, state: ServiceState, day: dt.date, version: tuple[str, ...] | None = None
     ) -> dict[str, BasePredictor]:
-        """The loaded systems updated from what was graded before ``day``."""
+        """The loaded systems updated from what was graded before ``day`` (kept per generation
+        of the loaded systems: a model reload makes a new key)."""
         version = version or data_version(self.wh)
+        loaded, generation = state.systems, state.generation
         return self._get(
-            ("systems", day, version),
-            lambda: systems_for_day(state.systems, WarehouseHistory(self.wh, day), state.settings),
+            ("systems", day, version, generation),
+            lambda: systems_for_day(loaded, WarehouseHistory(self.wh, day), state.settings),
         )
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+
+    def clear_systems(self) -> None:
+        """Drop the cached systems (after a model reload); slates and features stay."""
+        with self._lock:
+            for key in [k for k in self._items if k[0] == "systems"]:
+                del self._items[key]
 
 
 # --------------------------------------------------------------------------------------------
