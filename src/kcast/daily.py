@@ -293,11 +293,15 @@ def _results(wh: Warehouse, client: Any, days: list[dt.date]) -> tuple[str, dict
     todo = [d for d in days if results_missing(wh, d)]
     if not todo:
         raise Skip("earlier days are complete")
-    done = []
+    done, missing = [], []
     for d in todo:
         rep = ingest_statsapi(wh, d, client=client)
         done.append(f"{d}: {rep.stats.get('boxscores', '')}")
-    return "; ".join(done), {"days": [d.isoformat() for d in todo]}
+        missing += [n for n in rep.notes if "unavailable" in n]
+    detail = "; ".join(done)
+    if missing:  # what was fetched is stored; the next run fetches the rest
+        raise RuntimeError(f"{detail}; {len(missing)} boxscore(s) unavailable: {missing[0]}")
+    return detail, {"days": [d.isoformat() for d in todo]}
 
 
 def _schedule(wh: Warehouse, client: Any, day: dt.date) -> tuple[str, dict]:
@@ -307,10 +311,10 @@ def _schedule(wh: Warehouse, client: Any, day: dt.date) -> tuple[str, dict]:
         raise Skip(f"every game of {day} is over, stored and graded")
     rep = ingest_statsapi(wh, day, client=client)
     st = {k: v for k, v in rep.stats.items() if k != "copyright"}
-    notes = [n for n in rep.notes if "unavailable" in n]
+    missing = [n for n in rep.notes if "unavailable" in n]
     detail = ", ".join(f"{k} {v}" for k, v in st.items())
-    if notes:
-        detail += f"; {len(notes)} boxscore(s) unavailable, fetched on the next run"
+    if missing:  # the slate and the other boxscores are stored; the next run fetches the rest
+        raise RuntimeError(f"{detail}; {len(missing)} boxscore(s) unavailable: {missing[0]}")
     return detail, st
 
 
