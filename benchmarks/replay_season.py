@@ -650,10 +650,20 @@ class ReplayResult:
         }
 
 
-def run_times(truth: Truth, day: dt.date) -> list[dt.datetime]:
-    """10:00 ET, then a minute after each of the day's odds captures."""
+def run_times(truth: Truth, day: dt.date, every_capture: bool = False) -> list[dt.datetime]:
+    """10:00 ET, then a minute after each odds capture that is the last one before some
+    game's first pitch (``every_capture``: after every capture of the day)."""
     morning = dt.datetime.combine(day, dt.time(10), EASTERN).astimezone(dt.UTC)
-    times = {morning} | {t + dt.timedelta(minutes=1) for t in truth.captures(day)}
+    captures = truth.captures(day)
+    if every_capture:
+        wanted = set(captures)
+    else:
+        wanted = set()
+        for first in truth.games.loc[truth.games["game_date"] == day, "first_pitch"]:
+            before = [t for t in captures if t < first]
+            if before:
+                wanted.add(before[-1])
+    times = {morning} | {t + dt.timedelta(minutes=1) for t in wanted}
     return sorted(t for t in times if t.astimezone(EASTERN).date() == day)
 
 
@@ -667,6 +677,7 @@ def replay(
     scratch_day: int | None = None,
     postpone_day: int | None = None,
     market_blend: str = "off",
+    history_from: int | None = None,
     log: Any = print,
     props_csv: Path | None = None,
     http_timeout: float = 3.0,
@@ -687,6 +698,11 @@ def replay(
     wh = open_warehouse(str(path))
     truth = Truth.read(wh, start, end, read_game_times(props_csv) if props_csv else None)
     cut(wh, start)
+    if history_from is not None:
+        with wh.transaction():
+            for table in ("pitcher_games", "team_batting_games", "prop_lines", "games"):
+                wh.execute(f"DELETE FROM {table} WHERE game_date < $d",  # noqa: S608
+                           {"d": dt.date(history_from, 1, 1)})
     trained = train_systems(wh, start, work / "models")
     log(f"trained through {start}: " + ", ".join(t.version for t in trained))
     world = World(truth, timeout_delay=http_timeout + 2.0)
@@ -1052,6 +1068,8 @@ def main(argv: list[str] | None = None) -> int:
         help="the strikeoutcenter lines file, for the games' real first pitch times",
     )
     ap.add_argument("--json", type=Path, default=None, help="also write the report here")
+    ap.add_argument("--history-from", type=int, default=None,
+                    help="drop games of seasons before this one from the copy (a faster replay)")
     args = ap.parse_args(argv)
     import tempfile
 

@@ -145,6 +145,8 @@ def test_kcast_daily_command_reports_steps_and_exits_1_on_a_failed_step(
     monkeypatch.setenv("KCAST_STATSAPI_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("KCAST_HTTP_RETRIES", "0")
     monkeypatch.delenv("ODDS_API_KEY", raising=False)
+    made = CliRunner().invoke(app, ["warehouse", "migrate"])
+    assert made.exit_code == 0, made.output
     result = CliRunner().invoke(app, ["daily", "--date", "2025-06-04", "--json"])
     assert result.exit_code == 1, result.output
     import json
