@@ -420,7 +420,7 @@ class Api:
             return None
         g = ev.pop("_game")
         ev["bookmakers"] = []
-        if self.w.status(g) == "postponed":
+        if self.w.status(g) != "scheduled":  # props come down at first pitch (and postponed)
             return ev
         lines = self.lines.get(event_id)
         if lines is None:
@@ -701,8 +701,10 @@ def replay(
     if history_from is not None:
         with wh.transaction():
             for table in ("pitcher_games", "team_batting_games", "prop_lines", "games"):
-                wh.execute(f"DELETE FROM {table} WHERE game_date < $d",  # noqa: S608
-                           {"d": dt.date(history_from, 1, 1)})
+                wh.execute(
+                    f"DELETE FROM {table} WHERE game_date < $d",  # noqa: S608
+                    {"d": dt.date(history_from, 1, 1)},
+                )
     trained = train_systems(wh, start, work / "models")
     log(f"trained through {start}: " + ", ".join(t.version for t in trained))
     world = World(truth, timeout_delay=http_timeout + 2.0)
@@ -991,15 +993,24 @@ def compare(
     equal_rows = 0
     explained: Counter = Counter()
     unexplained: list[dict] = []
-    # when each (pitcher, day, book, line) was first captured (wall clock, as created_at is)
+    # when each price (pitcher, day, book, line, over, under) was first captured, wall clock
     first_seen = wh.query(
-        "SELECT pitcher_id, game_date, book, line, MIN(updated_at) AS first_stored "
-        "FROM prop_lines WHERE source = 'odds_api' AND snapshot LIKE 'capture@%' "
-        "AND game_date BETWEEN $a AND $b GROUP BY ALL",
+        "SELECT pitcher_id, game_date, book, line, over_odds, under_odds, "
+        "MIN(updated_at) AS first_stored FROM prop_lines WHERE source = 'odds_api' "
+        "AND snapshot LIKE 'capture@%' AND game_date BETWEEN $a AND $b GROUP BY ALL",
         {"a": start, "b": end},
     )
+
+    def price_key(pid: Any, day: Any, book: Any, line: Any, over: Any, under: Any) -> tuple:
+        def num(v: Any) -> float | None:
+            return None if v is None or pd.isna(v) else float(v)
+
+        return (int(pid), pd.Timestamp(day).date(), str(book), num(line), num(over), num(under))
+
     seen = {
-        (int(r.pitcher_id), pd.Timestamp(r.game_date).date(), r.book, float(r.line)): r.first_stored
+        price_key(
+            r.pitcher_id, r.game_date, r.book, r.line, r.over_odds, r.under_odds
+        ): r.first_stored
         for r in first_seen.dropna(subset=["pitcher_id"]).itertuples()
     }
     for row in matched.to_dict("records"):
@@ -1068,8 +1079,12 @@ def main(argv: list[str] | None = None) -> int:
         help="the strikeoutcenter lines file, for the games' real first pitch times",
     )
     ap.add_argument("--json", type=Path, default=None, help="also write the report here")
-    ap.add_argument("--history-from", type=int, default=None,
-                    help="drop games of seasons before this one from the copy (a faster replay)")
+    ap.add_argument(
+        "--history-from",
+        type=int,
+        default=None,
+        help="drop games of seasons before this one from the copy (a faster replay)",
+    )
     args = ap.parse_args(argv)
     import tempfile
 
