@@ -9,8 +9,13 @@ from typing import Any
 from fastapi import APIRouter, Header, HTTPException
 
 from kcast.service.deps import StateDep
+from kcast.service.schemas import ErrorResponse
 
 router = APIRouter(tags=["admin"])
+AUTH_ERRORS: dict[int | str, dict] = {
+    401: {"model": ErrorResponse, "description": "No valid bearer token"},
+    403: {"model": ErrorResponse, "description": "The worker has no KCAST_API_TOKEN set"},
+}
 
 
 def api_token(state: Any) -> str | None:
@@ -37,7 +42,7 @@ def require_token(state: Any, authorization: str | None) -> None:
         )
 
 
-@router.post("/admin/reload")
+@router.post("/admin/reload", responses=AUTH_ERRORS)
 def reload(
     state: StateDep,
     force: bool = False,
