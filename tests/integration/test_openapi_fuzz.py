@@ -28,8 +28,12 @@ def live(service_factory):
     return service_factory(breaker_failures=3, breaker_cooldown=30.0, system_timeout=20.0)
 
 
-def test_no_server_errors_and_answers_match_the_schema(live, tmp_path: Path) -> None:
+def test_no_server_errors_and_answers_match_the_schema(
+    live, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server, state = live
+    token = "fuzz-token-not-a-secret"
+    monkeypatch.setenv("KCAST_API_TOKEN", token)  # the worker's admin routes (read per request)
     done = subprocess.run(
         [
             str(SCHEMATHESIS),
@@ -47,6 +51,8 @@ def test_no_server_errors_and_answers_match_the_schema(live, tmp_path: Path) -> 
             "all",
             "--exclude-checks",
             "positive_data_acceptance",
+            "-H",
+            f"Authorization: Bearer {token}",
             "--report",
             "junit",
             "--report-dir",
