@@ -956,6 +956,10 @@ COMPARED = (
 )
 
 
+# what the market blend (fitted on graded history) changes; everything else is the model's own
+BLEND_COLUMNS = {"p_over", "edge", "confidence", "recommendation"}
+
+
 def _equal(a: Any, b: Any, column: str) -> bool:
     if column == "pmf":
         a = np.asarray(json.loads(a) if isinstance(a, str) else a, float)
@@ -1026,7 +1030,14 @@ def compare(
                 float(row["line_bt"]) if not pd.isna(row["line_bt"]) else None,
             )
             first = seen.get(k)
-            if first is not None and pd.Timestamp(first) > pd.Timestamp(row["created_at"]):
+            if set(bad) <= BLEND_COLUMNS:
+                explained[
+                    "only what the market blend states differs: the daily job fits it on "
+                    "everything graded before each day, the backtest on earlier blocks "
+                    "only (MLB_MARKET_BLEND=auto); the model's own distribution, "
+                    "model_p_over, line and prices are equal"
+                ] += 1
+            elif first is not None and pd.Timestamp(first) > pd.Timestamp(row["created_at"]):
                 explained[
                     "the backtest's line was first stored after the last pre-game "
                     "prediction (an odds snapshot that failed before first pitch was "
