@@ -66,7 +66,7 @@ def test_no_server_errors_and_answers_match_the_schema(
     out = done.stdout + done.stderr
     assert done.returncode == 0, out
     assert "No issues found" in out, out
-    assert "Operations:       7 selected / 7 total" in out
+    assert "Operations:       8 selected / 8 total" in out
     for phase in ("Examples", "Coverage", "Fuzzing", "Stateful"):
         assert f"✅  {phase}" in out, out
     # the fuzzing reached the systems: the schema's example pitcher-game was predicted
