@@ -896,11 +896,16 @@ def check_tables(
         profit = np.select([bets["result"] == "win", bets["result"] == "loss"], [win, -1.0], 0.0)
         ok = ~np.isnan(side)
         by_hand[system_id] = (len(rows), int(ok.sum()), float(profit[ok].sum()))
+
+    def units(s: str) -> float:
+        value = view.loc[s, "units"]
+        return 0.0 if pd.isna(value) else float(value)  # no priced bet: SUM is NULL
+
     views_agree = all(
         s in view.index
         and int(view.loc[s, "n"]) == n
         and int(view.loc[s, "bets"]) == b
-        and abs(float(view.loc[s, "units"] or 0) - u) < 1e-6
+        and abs(units(s) - u) < 1e-6
         for s, (n, b, u) in by_hand.items()
     )
     void_rows = preds[preds["result"] == "void"]
