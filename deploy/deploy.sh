@@ -19,6 +19,10 @@ runs `kcast validate` against it, and moves traffic only when validation passed)
   rollback   send all traffic back to the revision tagged v1-baseline (v1_baseline only,
              validated by phase1), then validate it; no new revision, no migration
   build      build and push the image with Cloud Build (gcloud builds submit)
+  schedule   the daily job: a Cloud Run job running `kcast daily` (same image, same
+             warehouse; ODDS_API_KEY from Secret Manager) and the Cloud Scheduler jobs that
+             start it (10:00-23:00 US Eastern every hour, and 00:30-03:30 for late games);
+             runs `kcast warehouse migrate` first
 
 Options:
   --dry-run, -n   print the exact commands instead of running them
@@ -62,6 +66,12 @@ Settings (environment variables; * = required for a real run):
   KCAST_PROXY_PORT         local port of the validation proxy [8089]
   KCAST_PROXY_WAIT         seconds to wait for the proxy to listen [30]
   KCAST_BASELINE_TAG       the rollback target's traffic tag [v1-baseline]
+  KCAST_DAILY_JOB          the Cloud Run job running `kcast daily` (schedule) [kcast-daily]
+  KCAST_ODDS_SECRET        Secret Manager secret holding ODDS_API_KEY (schedule) [odds-api-key]
+  KCAST_DAILY_SCHEDULES    the scheduler jobs, NAME=CRON;... in America/New_York (schedule)
+                           [kcast-daily-day=0 10-23 * * *;kcast-daily-night=30 0-3 * * *]
+  KCAST_SERVICE_ACCOUNT    (schedule: required) the job's identity, also the one Cloud Scheduler
+                           uses to start it (needs roles/run.invoker on the job)
   KCAST_BIN [kcast]  KCAST_GCLOUD [gcloud]  KCAST_PYTHON [python3]   the programs used
 
 Exit status: 0 done; 1 a step failed (traffic is left where it was, the message says where);
@@ -115,7 +125,7 @@ case "$PHASE" in
     phase1) SYSTEMS="v1_baseline" ;;
     phase2) SYSTEMS="v1_baseline,v1_6_rolling" ;;
     phase3) SYSTEMS="v1_baseline,v1_6_rolling,ensemble_v1" ;;
-    rollback | build) ;;
+    rollback | build | schedule) ;;
     "") usage_error "no phase given" ;;
     *) usage_error "unknown phase: $PHASE" ;;
 esac
@@ -152,6 +162,9 @@ BASELINE_TAG=${KCAST_BASELINE_TAG:-v1-baseline}
 KCAST=${KCAST_BIN:-kcast}
 GCLOUD=${KCAST_GCLOUD:-gcloud}
 PYTHON=${KCAST_PYTHON:-python3}
+DAILY_JOB=${KCAST_DAILY_JOB:-kcast-daily}
+ODDS_SECRET=${KCAST_ODDS_SECRET:-odds-api-key}
+DAILY_SCHEDULES=${KCAST_DAILY_SCHEDULES:-"kcast-daily-day=0 10-23 * * *;kcast-daily-night=30 0-3 * * *"}
 
 # Required settings: a real run refuses without them; a dry run shows <NAME> in their place.
 MISSING=()
@@ -167,6 +180,7 @@ if [[ $PHASE != rollback && -z ${KCAST_IMAGE:-} ]]; then
     require IMAGE_TAG KCAST_IMAGE_TAG
 fi
 case "$PHASE" in
+    schedule) require SERVICE_ACCOUNT KCAST_SERVICE_ACCOUNT ;;
     phase1) require V1_MODEL MLB_V1_MODEL_PATH ;;
     phase2 | phase3)
         require V1_MODEL MLB_V1_MODEL_PATH
@@ -211,6 +225,7 @@ check KCAST_SYSTEM_TIMEOUT "$SYSTEM_TIMEOUT" '^[0-9]*\.?[0-9]+$' "seconds, a num
 check KCAST_MIN_AGREEMENT "$MIN_AGREEMENT" '^(0(\.[0-9]+)?|1(\.0+)?)$' "a share from 0 to 1"
 check KCAST_PROXY_PORT "$PROXY_PORT" '^[1-9][0-9]{0,4}$' "a port number"
 check KCAST_PROXY_WAIT "$PROXY_WAIT" '^[1-9][0-9]*$' "whole seconds"
+check KCAST_DAILY_JOB "$DAILY_JOB" '^[a-z]([a-z0-9-]{0,47}[a-z0-9])?$' "not a Cloud Run job name"
 if [[ -n $VALIDATE_DATE ]]; then
     check KCAST_VALIDATE_DATE "$VALIDATE_DATE" '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' "use YYYY-MM-DD"
 fi
@@ -555,8 +570,63 @@ build() {
         --tag="$IMAGE" || die "the build failed"
 }
 
+# The daily job: `kcast daily` as a Cloud Run job, started by Cloud Scheduler. Every run does
+# only what is new (docs/operations.md), so the schedules may overlap and retries are harmless.
+schedule() {
+    note "schedule: Cloud Run job $DAILY_JOB runs \`kcast daily\` ($PROJECT, $REGION)," \
+        "started by Cloud Scheduler (America/New_York)"
+    note "image $IMAGE; warehouse $WAREHOUSE"
+    ((!DRY_RUN)) || note "dry run: the commands are printed, nothing is run"
+
+    note "step 1/3: migrate the warehouse"
+    run "$KCAST" warehouse migrate --warehouse "$WAREHOUSE" ||
+        die "the migration failed: the daily job was not changed"
+
+    note "step 2/3: deploy the Cloud Run job $DAILY_JOB"
+    ENV_PAIRS=("KCAST_WAREHOUSE=${WAREHOUSE}")
+    [[ -z ${MLB_ACTIVE_SYSTEMS:-} ]] || ENV_PAIRS+=("MLB_ACTIVE_SYSTEMS=${MLB_ACTIVE_SYSTEMS}")
+    add_model MLB_V1_MODEL_PATH "$V1_MODEL"
+    add_model MLB_V1_6_MODEL_PATH "$V1_6_MODEL"
+    for name in KCAST_BIGQUERY_LOCATION MLB_ENSEMBLE_V1_WEIGHT MLB_ENSEMBLE_V1_6_WEIGHT \
+        MLB_MIN_EDGE MLB_MIN_CONFIDENCE; do
+        [[ -z ${!name:-} ]] || ENV_PAIRS+=("${name}=${!name}")
+    done
+    run "$GCLOUD" run jobs deploy "$DAILY_JOB" --project="$PROJECT" --region="$REGION" \
+        --image="$IMAGE" --command=kcast --args=daily --tasks=1 --max-retries=0 \
+        --task-timeout=1800 --cpu="$CPU" --memory="$MEMORY" \
+        --service-account="$SERVICE_ACCOUNT" --labels=app=kcast,kcast-job=daily \
+        --set-secrets="ODDS_API_KEY=${ODDS_SECRET}:latest" \
+        "${VOLUME_FLAGS[@]}" "$(env_flag)" --quiet ||
+        die "the job deploy failed: the schedules were not changed"
+
+    note "step 3/3: the Cloud Scheduler jobs that start it"
+    local uri="https://run.googleapis.com/v2/projects/${PROJECT}/locations/${REGION}/jobs/${DAILY_JOB}:run"
+    local entry name cron verb
+    local -a entries
+    IFS=';' read -r -a entries <<<"$DAILY_SCHEDULES"
+    for entry in "${entries[@]}"; do
+        name=${entry%%=*}
+        cron=${entry#*=}
+        [[ $name =~ ^[a-z][a-z0-9-]*$ && -n $cron && $entry == *=* ]] ||
+            settings_error "KCAST_DAILY_SCHEDULES: '$entry' is not NAME=CRON"
+        verb=create
+        if ((!DRY_RUN)) && "$GCLOUD" scheduler jobs describe "$name" --project="$PROJECT" \
+            --location="$REGION" >/dev/null 2>&1; then
+            verb=update
+        fi
+        ((!DRY_RUN)) || note "(update instead of create when $name exists)"
+        run "$GCLOUD" scheduler jobs "$verb" http "$name" --project="$PROJECT" \
+            --location="$REGION" --schedule="$cron" --time-zone=America/New_York \
+            --uri="$uri" --http-method=POST --oauth-service-account-email="$SERVICE_ACCOUNT" \
+            --attempt-deadline=1800s ||
+            die "the scheduler job $name could not be ${verb}d"
+    done
+    note "done: $DAILY_JOB runs on ${DAILY_SCHEDULES//;/, } (America/New_York)"
+}
+
 case "$PHASE" in
     phase1 | phase2 | phase3) deploy_phase ;;
     rollback) rollback ;;
     build) build ;;
+    schedule) schedule ;;
 esac

@@ -178,6 +178,13 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("KCAST_MAX_BODY", "max_body"),
         description="The largest request body in bytes; larger ones are answered 413.",
     )
+    reload_seconds: float = Field(
+        30.0,
+        ge=0,
+        validation_alias=AliasChoices("KCAST_RELOAD_SECONDS", "reload_seconds"),
+        description="How often the worker looks for newly trained models and loads them "
+        "(0: only on POST /admin/reload).",
+    )
 
     @field_validator(
         "register_path",

@@ -512,6 +512,52 @@ def test_build_submits_the_repository_to_cloud_build(fakes: dict[str, Path]) -> 
 # --------------------------------------------------------------------------------------------
 
 
+def test_dry_run_schedule_deploys_the_daily_job_and_its_scheduler_jobs(
+    fakes: dict[str, Path],
+) -> None:
+    account = f"kcast@{PROJECT}.iam.gserviceaccount.com"
+    result = deploy("schedule", "--dry-run", env=base_env(fakes, KCAST_SERVICE_ACCOUNT=account))
+    assert result.returncode == 0, result.stderr
+    cmds = commands(result.stdout)
+    assert [kind(c) for c in cmds] == [
+        "kcast warehouse migrate",
+        "gcloud run jobs deploy",
+        "gcloud scheduler jobs create",
+        "gcloud scheduler jobs create",
+    ]
+    migrate, job, day, night = cmds
+    assert migrate[1:] == ["warehouse", "migrate", "--warehouse", WAREHOUSE]
+    assert job[:5] == ["gcloud", "run", "jobs", "deploy", "kcast-daily"]
+    assert flag(job, "--image") == IMAGE
+    assert flag(job, "--command") == "kcast" and flag(job, "--args") == "daily"
+    assert flag(job, "--set-secrets") == "ODDS_API_KEY=odds-api-key:latest"
+    assert flag(job, "--service-account") == account
+    env = env_vars(job)
+    assert env["KCAST_WAREHOUSE"] == WAREHOUSE
+    assert env["MLB_V1_MODEL_PATH"] == "/mnt/gcs/kcast-models/v1_baseline"
+    uri = (
+        f"https://run.googleapis.com/v2/projects/{PROJECT}/locations/{REGION}/jobs/kcast-daily:run"
+    )
+    for cmd, name, cron in (
+        (day, "kcast-daily-day", "0 10-23 * * *"),
+        (night, "kcast-daily-night", "30 0-3 * * *"),
+    ):
+        assert cmd[:6] == ["gcloud", "scheduler", "jobs", "create", "http", name]
+        assert flag(cmd, "--schedule") == cron
+        assert flag(cmd, "--time-zone") == "America/New_York"
+        assert flag(cmd, "--uri") == uri
+        assert flag(cmd, "--http-method") == "POST"
+        assert flag(cmd, "--oauth-service-account-email") == account
+    assert calls(fakes) == [], "a dry run must not run anything"
+
+
+def test_schedule_needs_a_service_account(fakes: dict[str, Path]) -> None:
+    result = deploy("schedule", env=base_env(fakes))
+    assert result.returncode == 2
+    assert "KCAST_SERVICE_ACCOUNT" in result.stderr
+    assert calls(fakes) == []
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

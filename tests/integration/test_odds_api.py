@@ -221,10 +221,25 @@ def test_open_once_close_every_capture(server: OddsServer, wh, register, day_row
 
 
 def test_rerun_adds_no_rows(server: OddsServer, wh, register) -> None:
-    ingest_odds_api(wh, register, DAY)
+    """The same capture again changes nothing; a later capture is kept beside the first (its
+    own snapshot), with no new open rows."""
+    first = dt.datetime(2025, 7, 22, 15, 0, tzinfo=dt.UTC)
+    ingest_odds_api(wh, register, DAY, now=first)
     before = wh.count("prop_lines")
-    report = ingest_odds_api(wh, register, DAY)
+    report = ingest_odds_api(wh, register, DAY, now=first)
     assert wh.count("prop_lines") == before and report.inserted == 0
+    ingest_odds_api(wh, register, DAY, now=first + dt.timedelta(hours=2))
+    snaps = wh.query(
+        "SELECT snapshot, COUNT(*) AS n FROM prop_lines WHERE source = 'odds_api' GROUP BY 1"
+    ).set_index("snapshot")["n"]
+    assert set(snaps.index) == {
+        "open",
+        "close",
+        "capture@2025-07-22T15:00:00Z",
+        "capture@2025-07-22T17:00:00Z",
+    }
+    assert snaps["capture@2025-07-22T15:00:00Z"] == snaps["capture@2025-07-22T17:00:00Z"]
+    assert snaps["open"] == snaps["close"] == snaps["capture@2025-07-22T15:00:00Z"]
 
 
 def test_names_matched_to_that_days_starts(server: OddsServer, wh, register) -> None:

@@ -40,8 +40,12 @@ def live(service_factory):
     )
 
 
-def test_no_server_errors_and_answers_match_the_schema(live, tmp_path: Path) -> None:
+def test_no_server_errors_and_answers_match_the_schema(
+    live, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server, state = live
+    token = "fuzz-token-not-a-secret"
+    monkeypatch.setenv("KCAST_API_TOKEN", token)  # the worker's admin routes (read per request)
     done = subprocess.run(
         [
             str(SCHEMATHESIS),
@@ -61,6 +65,8 @@ def test_no_server_errors_and_answers_match_the_schema(live, tmp_path: Path) -> 
             "all",
             "--exclude-checks",
             "positive_data_acceptance",
+            "-H",
+            f"Authorization: Bearer {token}",
             "--report",
             "junit",
             "--report-dir",
@@ -74,7 +80,7 @@ def test_no_server_errors_and_answers_match_the_schema(live, tmp_path: Path) -> 
     out = done.stdout + done.stderr
     assert done.returncode == 0, out
     assert "No issues found" in out, out
-    assert "Operations:       7 selected / 7 total" in out
+    assert "Operations:       8 selected / 8 total" in out
     for phase in ("Examples", "Coverage", "Fuzzing", "Stateful"):
         assert f"✅  {phase}" in out, out
     # the fuzzing reached the systems: the schema's example pitcher-game was predicted

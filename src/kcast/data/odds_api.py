@@ -10,7 +10,10 @@ Two calls, as The Odds API documents them (https://the-odds-api.com/liveapi/guid
 
 Rows are stored with source ``odds_api``, one per (date, pitcher, book, line): the first capture
 becomes the ``open`` row (written once) and every capture rewrites the ``close`` row, so running
-the ingest every few hours until first pitch leaves the opening and the last pre-game price. The
+the ingest every few hours until first pitch leaves the opening and the last pre-game price.
+Every capture is also kept as it was, never overwritten: a row whose snapshot is
+``capture@YYYY-MM-DDTHH:MM:SSZ`` (the capture's UTC time; ``captured_at`` is the book's own
+update time). Predictions read only open and close. The
 main line of a pitcher is the line offered by the most books in the capture. A ``consensus`` book
 is added per line: the mean of the books' implied probabilities, as American odds. The key comes
 from ``ODDS_API_KEY`` and the base URL from ``KCAST_ODDS_API_URL``.
@@ -41,6 +44,14 @@ SPORT = "baseball_mlb"
 MARKET = "pitcher_strikeouts"
 EASTERN = ZoneInfo("America/New_York")  # game dates are US Eastern dates of the first pitch
 CONSENSUS = "consensus"
+CAPTURE_PREFIX = "capture@"  # the snapshot of a kept capture: capture@2025-06-10T16:16:45Z
+
+
+def capture_snapshot(captured: dt.datetime) -> str:
+    """The ``snapshot`` value of the capture taken at ``captured`` (naive UTC or aware)."""
+    if captured.tzinfo is not None:
+        captured = captured.astimezone(dt.UTC).replace(tzinfo=None)
+    return f"{CAPTURE_PREFIX}{captured:%Y-%m-%dT%H:%M:%SZ}"
 
 
 class OddsApiClient:
@@ -261,10 +272,16 @@ def ingest_odds_api(
     day: dt.date | None = None,
     client: OddsApiClient | None = None,
     progress: Callable[[int, int], None] | None = None,
+    now: dt.datetime | None = None,
 ) -> IngestReport:
-    """Capture the day's pitcher-strikeout lines: open rows once, close rows every time."""
+    """Capture the day's pitcher-strikeout lines: open rows once, close rows every time, and
+    the capture itself kept under its own snapshot (``capture_snapshot``). ``now`` is the
+    capture's UTC time (default: the clock)."""
     client = client or OddsApiClient.from_settings()
-    now = utc_now()
+    if now is None:
+        now = utc_now()
+    elif now.tzinfo is not None:
+        now = now.astimezone(dt.UTC).replace(tzinfo=None)
     day = day or dt.datetime.now(EASTERN).date()
     target = f"{client.base_url} {day}"
     with logged_ingest(wh, "odds-api", target) as report:
@@ -290,6 +307,7 @@ def ingest_odds_api(
         matcher = NameMatcher.from_warehouse(wh, register, lines["game_date"])
         lines = resolve_lines(lines, matcher)
         close = lines.assign(snapshot="close")
+        kept = lines.assign(snapshot=capture_snapshot(now))
         stored = wh.query(
             "SELECT pitcher_name, book, line FROM prop_lines "
             "WHERE source = $source AND snapshot = 'open' AND game_date = $day",
@@ -303,7 +321,8 @@ def ingest_odds_api(
         opening = lines[is_new].assign(snapshot="open")
         cols = [c for c in LINE_COLUMNS if c in lines.columns] + ["snapshot"]
         cols = list(dict.fromkeys(cols))
-        write_all(wh, report, [("prop_lines", pd.concat([opening[cols], close[cols]]))])
+        rows = pd.concat([opening[cols], close[cols], kept[cols]])
+        write_all(wh, report, [("prop_lines", rows)])
         report.stats.update(
             {
                 "books": lines["book"].nunique(),

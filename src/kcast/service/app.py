@@ -35,7 +35,7 @@ from kcast.errors import (
 from kcast.pipeline import load_systems
 from kcast.service.deps import ServiceState
 from kcast.service.metrics import LatencyMiddleware
-from kcast.service.routes import health, metrics, picks, predict
+from kcast.service.routes import admin, health, metrics, picks, predict
 from kcast.service.runner import SlateCache
 from kcast.service.security import (
     BodyLimitMiddleware,
@@ -70,6 +70,7 @@ def build_state(
     settings = settings or get_settings()
     owns = warehouse is None
     wh = warehouse if warehouse is not None else open_warehouse(settings.warehouse)
+    reloadable = systems is None
     if systems is None:
         ids = active_ids(settings)  # refuses unknown systems and ensembles without members
         loaded, errors = load_systems(wh, settings, ids)
@@ -85,10 +86,20 @@ def build_state(
         systems=loaded,
         load_errors=errors,
         owns_warehouse=owns,
+        reloadable=reloadable,
     )
     state.cache = SlateCache(wh)
     state.faults.listeners.append(state.cache.clear)  # an injected fault changes the answers
     return state
+
+
+def _poll_models(state: ServiceState, interval: float, stop: threading.Event) -> None:
+    """Every ``interval`` seconds, load newly trained models (``ServiceState.reload``)."""
+    while not stop.wait(interval):
+        try:
+            state.reload()
+        except Exception:  # noqa: BLE001 - the poller must outlive any one failure
+            log.exception("model reload check failed")
 
 
 def _error(status: int, detail: Any) -> JSONResponse:
@@ -117,7 +128,18 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        poller = None
+        interval = state.settings.reload_seconds
+        if interval > 0 and state.reloadable:
+            poller = threading.Thread(
+                target=_poll_models, args=(state, interval, stop), daemon=True, name="kcast-reload"
+            )
+            poller.start()
         yield
+        stop.set()
+        if poller is not None:
+            poller.join(5)
         state.faults.clear()  # release calls hanging on an injected fault
         if state.owns_warehouse:
             state.warehouse.close()
@@ -137,7 +159,7 @@ def create_app(
     # runs before anything reads or parses the body
     app.add_middleware(BodyLimitMiddleware, max_body=state.settings.max_body)
     app.add_middleware(LatencyMiddleware, metrics=state.metrics)
-    for module in (health, predict, picks, metrics):
+    for module in (health, predict, picks, metrics, admin):
         app.include_router(module.router)
     _mount_docs(app)
 

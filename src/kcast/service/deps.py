@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from kcast.systems.base import BasePredictor
 from kcast.warehouse import Warehouse
 
 WAREHOUSE_CHECK_SECONDS = 2.0  # how stale /health's warehouse check may be
+log = logging.getLogger("kcast.service")
 
 
 @dataclass
@@ -38,12 +40,29 @@ class ServiceState:
     started_at: float = field(default_factory=time.monotonic)
     owns_warehouse: bool = False
     cache: Any = None  # runner.SlateCache, set by create_app
+    # model reload (see ``reload``): the generation of ``systems`` (part of the cache's keys),
+    # the model files they were loaded from, and how the last reload went
+    generation: int = 0
+    model_files: tuple | None = None
+    reload_error: str | None = None
+    reloaded_at: float | None = None
+    checked_at: float | None = None
+    reloadable: bool = True  # False when the systems were handed in ready (tests)
+    _reload_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         self._check_lock = threading.Lock()
         self._checked_at: float | None = None
         self._checking = False
         self._warehouse_ok = False
+        for system_id in self.systems:
+            if system_id in self.breakers:  # handed in
+                self.metrics.track_breaker(self.breakers[system_id])
+        self._ensure_breakers()
+        if self.model_files is None and self.reloadable:
+            self.model_files = self.current_model_files()
+
+    def _ensure_breakers(self) -> None:
         listeners = [LoggingListener(), MetricsListener(self.metrics)]
         for system_id in self.systems:
             if system_id not in self.breakers:
@@ -54,7 +73,80 @@ class ServiceState:
                     timeout=self.settings.system_timeout,
                     listeners=listeners,
                 )
-            self.metrics.track_breaker(self.breakers[system_id])
+                self.metrics.track_breaker(self.breakers[system_id])
+
+    # --- model reload ----------------------------------------------------------------------
+    def current_model_files(self) -> tuple:
+        """What the active systems would load now: each trainable system's model file (its
+        path setting, else the registry's active version) with its size and modification
+        time, or why it has none. A change means ``kcast train`` (or a new file) is there."""
+        from kcast.systems.registry import model_path, spec
+
+        out = []
+        for system_id in self.active_ids:
+            try:
+                if not spec(system_id).cls.trainable:
+                    continue
+                path = model_path(system_id, self.warehouse, self.settings)
+                stat = path.stat()
+                out.append((system_id, str(path), stat.st_size, stat.st_mtime_ns))
+            except Exception as exc:  # noqa: BLE001 - a missing model is a state, not a crash
+                out.append((system_id, "error", f"{type(exc).__name__}: {exc}"))
+        return tuple(out)
+
+    def reload(self, force: bool = False) -> dict[str, Any]:
+        """Load the active systems again when their model files changed (or ``force``).
+
+        The new systems are loaded beside the serving ones and swapped in with one
+        assignment, so a request in flight finishes on the systems it started with and the
+        next one gets the new. When a system that is serving fails to load its new model
+        (a broken file), nothing is swapped: the old models keep serving and the error is
+        kept in ``reload_error`` (shown by /health) until a reload succeeds."""
+        from kcast.pipeline import load_systems
+
+        with self._reload_lock:
+            self.checked_at = time.time()
+            if not self.reloadable:
+                return self.reload_status(changed=False, note="systems were given ready")
+            files = self.current_model_files()
+            if files == self.model_files and not force:
+                return self.reload_status(changed=False)
+            systems, errors = load_systems(self.warehouse, self.settings, self.active_ids)
+            broken = {s: e for s, e in errors.items() if s in self.systems}
+            if broken:
+                self.reload_error = "; ".join(f"{s}: {e}" for s, e in broken.items())
+                self.model_files = files  # do not retry the same broken file every poll
+                log.error("model reload failed, the old models keep serving: %s", self.reload_error)
+                return self.reload_status(changed=False)
+            before = {s: self.model_version(s) for s in self.active_ids}
+            self.systems = systems  # the swap: one assignment
+            self.load_errors = errors
+            self.generation += 1
+            self._ensure_breakers()
+            if self.cache is not None:
+                self.cache.clear()  # every kept slate was answered by the old models
+            self.model_files = files
+            self.reload_error = None
+            self.reloaded_at = time.time()
+            after = {s: self.model_version(s) for s in self.active_ids}
+            log.info("models reloaded: %s -> %s", before, after)
+            return self.reload_status(changed=True)
+
+    def reload_status(self, changed: bool | None = None, note: str | None = None) -> dict:
+        """/health's ``reload`` entry (and the answer of POST /admin/reload)."""
+        out: dict[str, Any] = {
+            "generation": self.generation,
+            "versions": {s: self.model_version(s) for s in self.active_ids},
+            "reloaded_at": self.reloaded_at,
+            "checked_at": self.checked_at,
+            "interval_seconds": getattr(self.settings, "reload_seconds", None),
+            "error": self.reload_error,
+        }
+        if changed is not None:
+            out["changed"] = changed
+        if note:
+            out["note"] = note
+        return out
 
     def model_version(self, system_id: str) -> str | None:
         """Return the loaded model's version of a system (None when it did not load)."""

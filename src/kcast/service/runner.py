@@ -230,10 +230,12 @@ class SlateCache:
     def systems(
         self, state: ServiceState, day: dt.date, version: tuple
     ) -> dict[str, BasePredictor]:
-        """The loaded systems updated from what was graded before ``day``."""
+        """The loaded systems updated from what was graded before ``day`` (kept per generation
+        of the loaded systems: a model reload makes a new key)."""
+        loaded, generation = state.systems, state.generation
         return self._get(
-            ("systems", day, version),
-            lambda: systems_for_day(state.systems, WarehouseHistory(self.wh, day), state.settings),
+            ("systems", day, version, generation),
+            lambda: systems_for_day(loaded, WarehouseHistory(self.wh, day), state.settings),
         )
 
     def features(self, starters: pd.DataFrame, version: tuple) -> pd.DataFrame:

@@ -303,6 +303,11 @@ class HealthResponse(BaseModel):
     warehouse_ok: bool
     uptime_seconds: float
     systems: dict[str, SystemHealth]
+    reload: dict[str, Any] | None = Field(
+        None,
+        description="Model reload: generation, the versions serving, when the models were "
+        "last reloaded and checked, and the error of a failed reload (the old models serve)",
+    )
 
 
 class SystemInfo(BaseModel):

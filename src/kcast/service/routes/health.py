@@ -35,7 +35,7 @@ def health(state: StateDep) -> HealthResponse:
     usable = [h for h in systems.values() if h.status != "failed"]
     if not warehouse_ok or not usable:
         status = "down"
-    elif all(h.status == "ok" for h in systems.values()):
+    elif all(h.status == "ok" for h in systems.values()) and not state.reload_error:
         status = "ok"
     else:
         status = "degraded"
@@ -46,6 +46,7 @@ def health(state: StateDep) -> HealthResponse:
         warehouse_ok=warehouse_ok,
         uptime_seconds=round(time.monotonic() - state.started_at, 3),
         systems=systems,
+        reload=state.reload_status(),
     )
 
 
