@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from kcast.cli import ingest, monitoring, run, service, systems, warehouse
+from kcast.cli import bets, ingest, monitoring, run, service, systems, warehouse
 from kcast.errors import KcastError
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app.command()(systems.train)
 app.command()(systems.predict)
 app.command()(systems.grade)
 app.command()(systems.backtest)
+app.command()(bets.bets)
 app.command()(service.serve)
 app.command()(service.validate)
 app.command()(monitoring.query)
