@@ -43,7 +43,7 @@ from kcast.systems.base import SystemOutput
 from kcast.warehouse import Warehouse
 from kcast.warehouse.base import utc_now
 
-STRATEGIES = ("ev", "move", "signal")
+STRATEGIES = ("ev", "ev_main", "move", "signal", "shop", "shop_model")
 SIGNAL_GAP = 0.05  # the issue's measured signal: |system - opening consensus| above this
 BET_KEY = ["system_id", "game_id", "pitcher_id"]
 
@@ -114,9 +114,12 @@ def decide_bets(
             model_p = po / max(1e-9, po + pu)
             stated = _stated(r, main_line, model_p, fair_main, rules.strategy, move_beta)
             flags = set(str(r.get("red_flags") or "").split(","))
-            cand = _best_rung(
-                out.pmf[i], main_line, stated, model_p, fair_main, by_start[key], rules, flags
-            )
+            if rules.strategy in ("shop", "shop_model"):
+                cand = _shop(key, model_p, fair_main, by_start[key], fair_at, rules, flags)
+            else:
+                cand = _best_rung(
+                    out.pmf[i], main_line, stated, model_p, fair_main, by_start[key], rules, flags
+                )
             if cand is None:
                 continue
             cand.update(
@@ -176,6 +179,8 @@ def _best_rung(pmf, main_line, stated, model_p, fair_main, prices, rules, flags)
             "ev": p * (dec - 1) - (1 - p),
             "bet": not (side == "OVER" and BLOCKS_OVER & flags),
         }
+    if rules.strategy == "ev_main":
+        prices = prices[prices["line"] == main_line]
     dist = tilt(pmf, main_line, stated)
     below = np.concatenate([[0.0], np.cumsum(dist)])  # below[k] = P(K < k)
     best = None
@@ -198,6 +203,38 @@ def _best_rung(pmf, main_line, stated, model_p, fair_main, prices, rules, flags)
                 "dec": float(dec),
                 "p_win": p_win,
                 "p_lose": p_lose,
+                "ev": ev,
+            }
+    if best is not None:
+        best["bet"] = best["ev"] >= rules.min_ev
+    return best
+
+
+def _shop(key, model_p, fair_main, prices, fair_at, rules, flags):  # noqa: ANN001, ANN202, PLR0913
+    """Line shopping against the market itself: the rung and side whose best price pays most
+    against the pooled fair price of that rung (two-sided rungs only). ``shop_model`` takes
+    only the side the system favours against the market at the main line."""
+    best = None
+    lean = "OVER" if model_p > fair_main else "UNDER"
+    for line, side, book, odds, dec in zip(
+        prices["line"], prices["side"], prices["book"], prices["odds"], prices["dec"], strict=True
+    ):
+        fair = fair_at.get((key[0], key[1], float(line)))
+        if fair is None or pd.isna(fair) or (side == "OVER" and BLOCKS_OVER & flags):
+            continue
+        if rules.strategy == "shop_model" and side != lean:
+            continue
+        p = float(fair) if side == "OVER" else 1.0 - float(fair)
+        ev = p * dec - 1.0
+        if best is None or ev > best["ev"]:
+            best = {
+                "side": side,
+                "line": float(line),
+                "book": book,
+                "odds": float(odds),
+                "dec": float(dec),
+                "p_win": p,
+                "p_lose": 1.0 - p,
                 "ev": ev,
             }
     if best is not None:

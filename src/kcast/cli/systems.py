@@ -281,6 +281,9 @@ def backtest(
         "open", "--at", help="Decision time: open, close or HH:MM (US Eastern)."
     ),
     no_bets: bool = typer.Option(False, "--no-bets", help="Skip the bets a bettor could take."),
+    strategy: list[str] = typer.Option(
+        [], "--strategy", help="Bet rules to try (repeat; default all: see kcast.bets)."
+    ),
     warehouse: str | None = WarehouseOpt,
 ) -> None:
     """Walk-forward backtest over the real lines in the warehouse, decided at --at."""
@@ -298,6 +301,7 @@ def backtest(
             retrain_days,
             at=decision,
             bets=not no_bets,
+            strategies=tuple(strategy) or None,
         )
     else:
         with progress_bar("walk-forward blocks") as update:
@@ -310,6 +314,7 @@ def backtest(
                 progress=update,
                 at=decision,
                 bets=not no_bets,
+                strategies=tuple(strategy) or None,
             )
     if write:
         write_backtest(wh, result)
