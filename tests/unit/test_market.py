@@ -256,3 +256,33 @@ def test_units_and_bootstrap() -> None:
     assert list(u[:3]) == [1.0, -1.0, 0.0] and np.isnan(u[3])
     mean, lo, hi = bootstrap_mean(np.array([1.0, -1.0] * 200))
     assert mean == 0 and lo < 0 < hi
+
+
+def test_shop_bets_only_a_price_that_beats_the_pooled_fair_price() -> None:
+    from scipy.stats import poisson
+
+    pmf = poisson.pmf(np.arange(21), 5.0)
+    pmf = (pmf / pmf.sum())[None, :]
+    frame = pd.DataFrame(
+        [{"game_id": "G1", "pitcher_id": 1, "game_date": DAY, "line": 5.5, "red_flags": ""}]
+    )
+    out = {"sys": SystemOutput("sys", frame, pmf, "v")}
+    quotes = pd.DataFrame(
+        [
+            quote("DraftKings", 5.5, -110, -110),
+            quote("FanDuel", 5.5, -112, -108),
+            quote("BetMGM", 5.5, -108, -112),
+            quote("Bovada", 5.5, 125, -150),  # a stale over: far better than the pool
+        ]
+    )
+    shop = decide_bets(out, quotes, BetRules(strategy="shop")).iloc[0]
+    assert (shop["side"], shop["book"], bool(shop["bet"])) == ("OVER", "Bovada", True)
+    # the system leans under (mean 5.0 below 5.5): shop_model refuses the over
+    lean = decide_bets(out, quotes, BetRules(strategy="shop_model")).iloc[0]
+    assert lean["side"] == "UNDER" and not lean["bet"]
+    main_only = decide_bets(
+        out,
+        pd.concat([quotes, pd.DataFrame([quote("BetRivers", 3.5, -300, 220)])]),
+        BetRules(strategy="ev_main", min_ev=-1.0),
+    ).iloc[0]
+    assert main_only["line"] == 5.5
