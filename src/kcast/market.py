@@ -92,14 +92,16 @@ def quotes_at(lines: pd.DataFrame, at: DecisionTime | str | None) -> pd.DataFram
     """The quotes of ``lines`` (``pipeline.stored_lines`` rows) known at the decision time.
 
     ``close``/``now``: every row (ranked as stored: close before posted before open). ``open``:
-    opening snapshots and single posted prices. A clock time: rows captured at or before it (a
+    the quotes of each start's first snapshot (the earliest capture time among its opening
+    quotes; a book that opened later is not yet there, so every quote used was current at one
+    instant), and single posted prices. A clock time: rows captured at or before it (a
     row without a capture time counts as an opening or posted price, known from the start),
     one per book and line, the latest; they all count as the same snapshot."""
     at = DecisionTime.parse(at)
     if lines.empty or at.kind in ("close", "now"):
         return lines
     if at.kind == "open":
-        return lines[lines["snapshot"].isin(["open", "posted"])]
+        return _first_snapshot(lines[lines["snapshot"].isin(["open", "posted"])])
     cut = pd.Series(
         [at.cutoff(d.date()) for d in pd.to_datetime(lines["game_date"])], index=lines.index
     )
@@ -117,6 +119,16 @@ def quotes_at(lines: pd.DataFrame, at: DecisionTime | str | None) -> pd.DataFram
         out = out.drop(columns=["_t"])
     out["snap_rank"] = 0
     return out.sort_values(["pitcher_id", "game_date", "snap_rank", "main_rank"], kind="stable")
+
+
+def _first_snapshot(lines: pd.DataFrame) -> pd.DataFrame:
+    """Each start's quotes captured at its earliest capture time (rows without a capture time
+    are kept: a single posted price, or a feed that does not say when)."""
+    if "captured_at" not in lines or lines["captured_at"].isna().all():
+        return lines
+    t = pd.to_datetime(lines["captured_at"])
+    first = t.groupby([lines["pitcher_id"], lines["game_date"]]).transform("min")
+    return lines[t.isna() | (t == first)]
 
 
 # --------------------------------------------------------------------------------------------

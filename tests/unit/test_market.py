@@ -99,7 +99,9 @@ def test_quotes_at_uses_only_what_was_captured_before() -> None:
             quote("FanDuel", 5.5, -120, 100, "open", pd.Timestamp("2025-07-01 19:00")),
         ]
     )
-    assert set(quotes_at(rows, "open")["over_odds"]) == {-110, -120}
+    # the open is the start's first snapshot: FanDuel opened five hours later, after news
+    # DraftKings' opening price could not have known
+    assert list(quotes_at(rows, "open")["over_odds"]) == [-110]
     assert len(quotes_at(rows, "close")) == 3
     # 12:00 EDT = 16:00 UTC: only DraftKings' opening price exists yet
     noon = quotes_at(rows, "12:00")
