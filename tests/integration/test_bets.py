@@ -160,3 +160,18 @@ def test_bets_shop_every_book_and_rung_and_the_ledger_is_idempotent(wh) -> None:
     shown = CliRunner().invoke(app, ["bets", "--warehouse", wh.url, "--by", "book"])
     assert shown.exit_code == 0, shown.output
     assert "graded bets" in shown.output
+
+
+def test_record_bets_is_the_one_call_for_predict_and_the_daily_job(wh) -> None:
+    from kcast.bets import record_bets
+    from kcast.config import Settings
+
+    settings = Settings(_env_file=None, books="DraftKings,FanDuel", min_bet_ev=0.0)
+    out = _output(wh, FIRST, 1.0)
+    n = record_bets(wh, out, FIRST, settings, at="open", source="daily")
+    assert n > 0
+    assert record_bets(wh, out, FIRST, settings, at="open", source="daily") == n
+    stored = wh.query("SELECT * FROM bets")
+    assert len(stored) == n and set(stored["book"]) <= {"DraftKings", "FanDuel"}
+    assert (stored["stake"] > 0).all() and stored.groupby("game_date")["stake"].sum().max() <= 0.1
+    assert set(stored["decision_time"]) == {"open"} and set(stored["source"]) == {"daily"}
