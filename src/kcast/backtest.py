@@ -454,8 +454,9 @@ def write_backtest(wh: Warehouse, result: BacktestResult, settings: Settings | N
         return 0
     grade_dates(wh, result.start, result.end)
     if len(result.bets):
-        from kcast.bets import ledger_rows, write_ledger
+        from kcast.bets import grade_bets, ledger_rows, write_ledger
 
         taken = result.bets[result.bets["system_id"].isin(active)]
         write_ledger(wh, ledger_rows(taken, result.at, "backtest"))
+        grade_bets(wh, result.start, result.end)
     return n
