@@ -96,7 +96,9 @@ def quotes_at(lines: pd.DataFrame, at: DecisionTime | str | None) -> pd.DataFram
     quotes; a book that opened later is not yet there, so every quote used was current at one
     instant), and single posted prices. A clock time: rows captured at or before it (a
     row without a capture time counts as an opening or posted price, known from the start),
-    one per book and line, the latest; they all count as the same snapshot."""
+    those of each start's latest snapshot before it (a quote stored from an earlier snapshot may
+    have moved since: the stored files keep only first and last snapshots); they all count as
+    the same snapshot."""
     at = DecisionTime.parse(at)
     if lines.empty or at.kind in ("close", "now"):
         return lines
@@ -117,6 +119,7 @@ def quotes_at(lines: pd.DataFrame, at: DecisionTime | str | None) -> pd.DataFram
             ["pitcher_id", "game_date", "book", "line"], keep="last"
         )
         out = out.drop(columns=["_t"])
+        out = _latest_snapshot(out)
     out["snap_rank"] = 0
     return out.sort_values(["pitcher_id", "game_date", "snap_rank", "main_rank"], kind="stable")
 
@@ -129,6 +132,14 @@ def _first_snapshot(lines: pd.DataFrame) -> pd.DataFrame:
     t = pd.to_datetime(lines["captured_at"])
     first = t.groupby([lines["pitcher_id"], lines["game_date"]]).transform("min")
     return lines[t.isna() | (t == first)]
+
+
+def _latest_snapshot(lines: pd.DataFrame) -> pd.DataFrame:
+    """Each start's quotes captured at its latest capture time (rows without one kept): a
+    stored quote from an earlier snapshot may no longer have been on offer."""
+    t = pd.to_datetime(lines["captured_at"])
+    last = t.groupby([lines["pitcher_id"], lines["game_date"]]).transform("max")
+    return lines[t.isna() | (t == last)]
 
 
 # --------------------------------------------------------------------------------------------

@@ -106,9 +106,12 @@ def test_quotes_at_uses_only_what_was_captured_before() -> None:
     # 12:00 EDT = 16:00 UTC: only DraftKings' opening price exists yet
     noon = quotes_at(rows, "12:00")
     assert list(noon["book"]) == ["DraftKings"] and noon["over_odds"].iloc[0] == -110
-    # 19:00 EDT = 23:00 UTC: DraftKings has moved (its latest), FanDuel has opened
-    late = quotes_at(rows, "19:00").set_index("book")
-    assert late.loc["DraftKings", "over_odds"] == -140 and late.loc["FanDuel", "over_odds"] == -120
+    # 19:00 EDT = 23:00 UTC: DraftKings' latest is its 22:00 close; FanDuel's 19:00 quote is
+    # from an earlier snapshot (it may have moved since), so only the latest snapshot counts
+    late = quotes_at(rows, "19:00")
+    assert list(late["book"]) == ["DraftKings"] and late["over_odds"].iloc[0] == -140
+    # 15:30 EDT = 19:30 UTC: FanDuel's quote of 19:00 UTC is the latest snapshot
+    assert list(quotes_at(rows, "15:30")["book"]) == ["FanDuel"]
 
 
 def test_fair_price_pools_books_and_ignores_the_feed_where_books_exist() -> None:
