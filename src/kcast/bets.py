@@ -29,6 +29,7 @@ from kcast.market import (
     BookWeights,
     DecisionTime,
     best_prices,
+    closing_quotes,
     decimal,
     devig_many,
     expit,
@@ -259,7 +260,8 @@ def judge_by_close(bets: pd.DataFrame, close_quotes: pd.DataFrame, rules: BetRul
     ``beat_close`` (the price taken pays more than the fair close)."""
     if bets.empty:
         return bets
-    fair = fair_by_line(close_quotes, rules.devig).rename(columns={"fair_p_over": "close_over"})
+    fair = fair_by_line(closing_quotes(close_quotes), rules.devig)
+    fair = fair.rename(columns={"fair_p_over": "close_over"})
     out = bets.drop(columns=["fair_p_close", "clv", "ev_close", "beat_close"], errors="ignore")
     out = out.merge(
         fair[["pitcher_id", "game_date", "line", "close_over"]],
@@ -468,7 +470,7 @@ def backtest_bets(
     graded_lines = graded_book_lines(quotes, actual, rules.devig)
     days = sorted(set(dates) & set(quotes["game_date"]))
     weights = {d: BookWeights.fit(graded_lines[graded_lines["game_date"] < d]) for d in days}
-    close_fair = main_lines(fair_by_line(close, rules.devig))[
+    close_fair = main_lines(fair_by_line(closing_quotes(close), rules.devig))[
         ["pitcher_id", "game_date", "fair_p_over"]
     ]
     close_fair = close_fair.rename(columns={"fair_p_over": "close_main"})

@@ -101,7 +101,8 @@ def quotes_at(lines: pd.DataFrame, at: DecisionTime | str | None) -> pd.DataFram
     the same snapshot."""
     at = DecisionTime.parse(at)
     if lines.empty or at.kind in ("close", "now"):
-        return lines
+        # one quote per book and line: its latest (the ranking puts close first)
+        return lines.drop_duplicates(["pitcher_id", "game_date", "book", "line"])
     if at.kind == "open":
         return _first_snapshot(lines[lines["snapshot"].isin(["open", "posted"])])
     cut = pd.Series(
@@ -122,6 +123,12 @@ def quotes_at(lines: pd.DataFrame, at: DecisionTime | str | None) -> pd.DataFram
         out = _latest_snapshot(out)
     out["snap_rank"] = 0
     return out.sort_values(["pitcher_id", "game_date", "snap_rank", "main_rank"], kind="stable")
+
+
+def closing_quotes(lines: pd.DataFrame) -> pd.DataFrame:
+    """The closing quotes of ``lines``: each book's last pre-game snapshot (and single posted
+    prices); a book's line with only an opening quote had been taken down by the close."""
+    return lines[lines["snapshot"].isin(["close", "posted"])]
 
 
 def _first_snapshot(lines: pd.DataFrame) -> pd.DataFrame:
