@@ -102,7 +102,9 @@ def quotes_at(lines: pd.DataFrame, at: DecisionTime | str | None) -> pd.DataFram
     at = DecisionTime.parse(at)
     if lines.empty or at.kind in ("close", "now"):
         # one quote per book and line: its latest (the ranking puts close first)
-        return lines.drop_duplicates(["pitcher_id", "game_date", "book", "line"])
+        ranked = lines.sort_values("snap_rank", kind="stable") if "snap_rank" in lines else lines
+        kept = ranked.drop_duplicates(["pitcher_id", "game_date", "book", "line"])
+        return lines.loc[lines.index.isin(kept.index)]
     if at.kind == "open":
         return _first_snapshot(lines[lines["snapshot"].isin(["open", "posted"])])
     cut = pd.Series(

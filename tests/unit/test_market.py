@@ -102,7 +102,9 @@ def test_quotes_at_uses_only_what_was_captured_before() -> None:
     # the open is the start's first snapshot: FanDuel opened five hours later, after news
     # DraftKings' opening price could not have known
     assert list(quotes_at(rows, "open")["over_odds"]) == [-110]
-    assert len(quotes_at(rows, "close")) == 3
+    # the close: one quote per book and line, its latest
+    closing = quotes_at(rows, "close").set_index("book")["over_odds"].to_dict()
+    assert closing == {"DraftKings": -140, "FanDuel": -120}
     # 12:00 EDT = 16:00 UTC: only DraftKings' opening price exists yet
     noon = quotes_at(rows, "12:00")
     assert list(noon["book"]) == ["DraftKings"] and noon["over_odds"].iloc[0] == -110
