@@ -27,6 +27,7 @@ from kcast.decisions import Thresholds, american_to_decimal, devig
 from kcast.errors import InputError, KcastError
 from kcast.features.build import load_history, training_targets
 from kcast.history import WalkForwardHistory
+from kcast.market import DecisionTime
 from kcast.pipeline import attach_prices, run_systems, starter_features, systems_for_day
 from kcast.systems.base import BasePredictor, SystemOutput
 from kcast.systems.registry import backtest_ids, build_system, dependency_order, members_of
@@ -45,10 +46,21 @@ class BacktestResult:
     predictions: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    at: str = "now"
+    bets: pd.DataFrame = field(default_factory=pd.DataFrame)
+    bet_metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    devig: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, dict[str, Any]]:
-        """The ``--json`` object: keyed by system id and ``market``."""
-        return self.metrics
+        """The ``--json`` object: keyed by system id and ``market``; the bets a bettor could
+        take under ``bets`` (by strategy, then system) and the de-vig log losses under
+        ``devig``."""
+        out = dict(self.metrics)
+        if self.bet_metrics:
+            out["bets"] = {"decision_time": self.at, **self.bet_metrics}
+        if self.devig:
+            out["devig"] = self.devig
+        return out
 
 
 def _block_starts(start: dt.date, end: dt.date, days: int) -> list[dt.date]:
@@ -81,13 +93,21 @@ def run_backtest(
     retrain_days: int = 30,
     settings: Settings | None = None,
     progress: Callable[[int, int], None] | None = None,
+    at: DecisionTime | str | None = None,
+    bets: bool = True,
+    strategies: tuple[str, ...] | None = None,
 ) -> BacktestResult:
     """Walk forward from ``start`` to ``end`` (inclusive) and score every system.
 
     The pipeline's own stages do the work (``starter_features``, ``attach_prices``,
     ``systems_for_day``, ``run_systems``); the backtest adds the loop: before each block the
     trainable systems are refitted on the starts before its first day, and every system is
-    updated from the blocks already predicted and graded."""
+    updated from the blocks already predicted and graded.
+
+    ``at`` is the decision time (``market.DecisionTime``): each start is priced, and every
+    system decides, with the quotes known then (None: every stored quote, as a replay by
+    ``kcast predict`` of a past date; ``kcast backtest`` passes ``open`` by default). With
+    ``bets`` the bets a bettor could take are worked out day by day (``bets.backtest_bets``)."""
     settings = settings or get_settings()
     ids = with_members(system_ids or backtest_ids(settings), settings)
     thresholds = Thresholds.from_settings(settings)
@@ -103,7 +123,7 @@ def run_backtest(
     ]
     if window.empty:
         raise InputError(f"no regular-season starts between {start} and {end} in the warehouse")
-    window = attach_prices(wh, window)
+    window = attach_prices(wh, window, at=at)
 
     systems: dict[str, BasePredictor] = {s: build_system(s, settings) for s in ids}
     graded = WalkForwardHistory()
@@ -150,7 +170,22 @@ def run_backtest(
     metrics, calibration, notes = score(scored, all_outputs)
     timings["total"] = time.perf_counter() - t0
     preds = pd.concat([o.frame for o in all_outputs.values()], ignore_index=True)
-    return BacktestResult(start, end, metrics, calibration, preds, timings, notes)
+    result = BacktestResult(start, end, metrics, calibration, preds, timings, notes)
+    result.at = DecisionTime.parse(at).label if at is not None else "now"
+    if bets:
+        from kcast.bets import STRATEGIES, BetRules, backtest_bets
+
+        tb = time.perf_counter()
+        result.bets, result.bet_metrics, result.devig = backtest_bets(
+            wh,
+            all_outputs,
+            scored,
+            at,
+            BetRules.from_settings(settings),
+            strategies or STRATEGIES,
+        )
+        timings["bets"] = time.perf_counter() - tb
+    return result
 
 
 def _stack(outs: list[SystemOutput]) -> SystemOutput:
@@ -418,4 +453,10 @@ def write_backtest(wh: Warehouse, result: BacktestResult, settings: Settings | N
     if n == 0:
         return 0
     grade_dates(wh, result.start, result.end)
+    if len(result.bets):
+        from kcast.bets import grade_bets, ledger_rows, write_ledger
+
+        taken = result.bets[result.bets["system_id"].isin(active)]
+        write_ledger(wh, ledger_rows(taken, result.at, "backtest"))
+        grade_bets(wh, result.start, result.end)
     return n

@@ -138,6 +138,45 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("MLB_MIN_CONFIDENCE", "min_confidence"),
     )
 
+    # --- bets a bettor can take (kcast.market, kcast.bets) -----------------------------------
+    books: str = Field(
+        "",
+        validation_alias=AliasChoices("KCAST_BOOKS", "books"),
+        description="The books you can bet, comma-separated (e.g. DraftKings,FanDuel); "
+        "empty: every book. The best price of each side is taken among them.",
+    )
+    decision_time: str = Field(
+        "now",
+        validation_alias=AliasChoices("KCAST_DECISION_TIME", "decision_time"),
+        description="When `kcast predict` decides: open, close, HH:MM (US Eastern) or now.",
+    )
+    devig_method: str = Field(
+        policy.DEVIG_METHOD,
+        pattern="^(multiplicative|additive|power|shin)$",
+        validation_alias=AliasChoices("KCAST_DEVIG", "devig_method"),
+    )
+    min_bet_ev: float = Field(
+        policy.MIN_BET_EV, validation_alias=AliasChoices("KCAST_MIN_BET_EV", "min_bet_ev")
+    )
+    kelly_fraction: float = Field(
+        policy.KELLY_FRACTION,
+        ge=0,
+        le=1,
+        validation_alias=AliasChoices("KCAST_KELLY_FRACTION", "kelly_fraction"),
+    )
+    max_stake_bet: float = Field(
+        policy.MAX_STAKE_BET,
+        ge=0,
+        le=1,
+        validation_alias=AliasChoices("KCAST_MAX_STAKE_BET", "max_stake_bet"),
+    )
+    max_stake_day: float = Field(
+        policy.MAX_STAKE_DAY,
+        ge=0,
+        le=1,
+        validation_alias=AliasChoices("KCAST_MAX_STAKE_DAY", "max_stake_day"),
+    )
+
     # --- worker -----------------------------------------------------------------------------
     breaker_failures: int = Field(
         3, ge=1, validation_alias=AliasChoices("KCAST_BREAKER_FAILURES", "breaker_failures")
@@ -211,6 +250,12 @@ class Settings(BaseSettings):
             if remembered is not None:
                 self.register_path = remembered
         return self
+
+    @property
+    def book_list(self) -> list[str] | None:
+        """The books in ``KCAST_BOOKS`` (None: every book)."""
+        books = [b.strip() for b in self.books.split(",") if b.strip()]
+        return books or None
 
     @property
     def active_system_ids(self) -> list[str]:

@@ -77,6 +77,9 @@ def grade_dates(wh: Warehouse, start: dt.date, end: dt.date | None = None) -> pd
         }
     )
     _update_grades(wh, update)
+    from kcast.bets import grade_bets
+
+    grade_bets(wh, start, end)
     return rows
 
 

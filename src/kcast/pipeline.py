@@ -38,6 +38,7 @@ from kcast.decisions import Thresholds
 from kcast.errors import InputError, UnknownPitcherError
 from kcast.features.build import FeatureContext, build_features, load_history
 from kcast.history import GradedHistory, WarehouseHistory
+from kcast.market import DecisionTime, quotes_at
 from kcast.systems.base import BasePredictor, SystemOutput
 from kcast.systems.registry import active_ids, dependency_order, load_system
 from kcast.warehouse import Warehouse
@@ -236,12 +237,15 @@ def starter_features(
 # --------------------------------------------------------------------------------------------
 
 
-def stored_lines(wh: Warehouse, start: dt.date, end: dt.date | None = None) -> pd.DataFrame:
-    """Every stored line with a pitcher between the dates, ranked: best snapshot first (close,
-    then posted, then open), main lines before alternates, then by book preference."""
+def stored_lines(
+    wh: Warehouse, start: dt.date, end: dt.date | None = None, at: DecisionTime | str | None = None
+) -> pd.DataFrame:
+    """Every stored line with a pitcher between the dates known at the decision time ``at``
+    (``market.quotes_at``; None: every stored line), ranked: best snapshot first (close, then
+    posted, then open), main lines before alternates, then by book preference."""
     lines = wh.query(
         """SELECT pitcher_id, game_date, book, line, over_odds, under_odds, snapshot, is_main,
-                  projection, source
+                  projection, source, captured_at
            FROM prop_lines
            WHERE pitcher_id IS NOT NULL AND game_date BETWEEN $a AND $b AND line >= 0.5""",
         {"a": start, "b": end or start},
@@ -253,7 +257,8 @@ def stored_lines(wh: Warehouse, start: dt.date, end: dt.date | None = None) -> p
     )
     lines["book_rank"] = lines["book"].map({b: i for i, b in enumerate(BOOK_PREFERENCE)}).fillna(99)
     lines["main_rank"] = np.where(lines["is_main"].fillna(True).astype(bool), 0, 1)
-    return lines.sort_values(["pitcher_id", "game_date", "snap_rank", "main_rank"], kind="stable")
+    lines = lines.sort_values(["pitcher_id", "game_date", "snap_rank", "main_rank"], kind="stable")
+    return quotes_at(lines, at) if at is not None else lines
 
 
 def best_lines(lines: pd.DataFrame) -> pd.DataFrame:
@@ -345,9 +350,16 @@ def _open_prices(wh: Warehouse, start: dt.date, end: dt.date) -> pd.DataFrame:
 
 
 def attach_prices(
-    wh: Warehouse, rows: pd.DataFrame, requested: list[dict[str, Any] | None] | None = None
+    wh: Warehouse,
+    rows: pd.DataFrame,
+    requested: list[dict[str, Any] | None] | None = None,
+    at: DecisionTime | str | None = None,
 ) -> pd.DataFrame:
-    """Give each row its line and prices; one rule for every caller.
+    """Give each row its line and prices, as known at the decision time ``at`` (open, close,
+    HH:MM US Eastern, now; None: every stored price, as ``now``); one rule for every caller.
+
+    Only quotes captured before the decision time count (``market.quotes_at``), for the line
+    chosen and for its prices alike.
 
     * A row whose request names a line gets that line. Its prices are the request's own when it
       gives both; otherwise the best stored price of that same line, if one exists, else none.
@@ -363,7 +375,7 @@ def attach_prices(
     rows["game_date"] = pd.to_datetime(rows["game_date"])
     rows["pitcher_id"] = rows["pitcher_id"].astype("int64")
     first, last = rows["game_date"].min().date(), rows["game_date"].max().date()
-    lines = stored_lines(wh, first, last)
+    lines = stored_lines(wh, first, last, at)
     priced = rows.merge(best_lines(lines), on=["pitcher_id", "game_date"], how="left")
     for col in ("line", "over_odds", "under_odds"):
         priced[col] = priced[col].astype(float)
@@ -572,15 +584,25 @@ def predict_day(
     systems: dict[str, BasePredictor] | None = None,
     call: Caller = direct_call,
     write: bool = True,
+    at: DecisionTime | str | None = None,
 ) -> SlateResult:
-    """Predict every starter of ``date`` with every active system; store the rows."""
+    """Predict every starter of ``date`` with every active system, priced at the decision time
+    ``at`` (None: every stored price); store the rows."""
     settings = settings or get_settings()
     load_errors: dict[str, str] = {}
     if systems is None:
         systems, load_errors = load_systems(wh, settings)
     starters = day_starters(wh, date)
     return predict_starters(
-        wh, starters, settings, systems, call=call, write=write, load_errors=load_errors, date=date
+        wh,
+        starters,
+        settings,
+        systems,
+        call=call,
+        write=write,
+        load_errors=load_errors,
+        date=date,
+        at=at,
     )
 
 
@@ -594,12 +616,14 @@ def predict_starters(
     write: bool = True,
     load_errors: dict[str, str] | None = None,
     date: dt.date | None = None,
+    at: DecisionTime | str | None = None,
 ) -> SlateResult:
-    """Stages 2 to 6 for given starter rows: features once, prices, every system, stored."""
+    """Stages 2 to 6 for given starter rows: features once, prices at ``at``, every system,
+    stored."""
     features = starter_features(wh, starters)
     if features.empty:  # nobody starts: nothing to predict, and no system has failed
         return SlateResult(date, features, errors=dict(load_errors or {}))
-    features = attach_prices(wh, features, requested)
+    features = attach_prices(wh, features, requested, at)
     day = pd.to_datetime(features["game_date"]).min().date()
     ready = systems_for_day(systems, WarehouseHistory(wh, day), settings)
     result = run_systems(features, ready, Thresholds.from_settings(settings), call)

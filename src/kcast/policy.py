@@ -74,3 +74,26 @@ def agreement_band(spread: float) -> str:
     if spread <= DISAGREE_OVER:
         return "moderate"
     return "weak"
+
+
+# --------------------------------------------------------------------------------------------
+# Bets a bettor can take (kcast.market, kcast.bets)
+# --------------------------------------------------------------------------------------------
+
+DEVIG_METHODS: Final = ("multiplicative", "additive", "power", "shin")
+# The default de-vig method, chosen by measured log loss on 2022 and 2025 (docs/results.md).
+DEVIG_METHOD: Final = "multiplicative"
+# Books' weights in the fair price: exp(-scale * excess log loss), the excess shrunk by this many
+# lines (a book 0.005 worse per line than the pool, on many lines, weighs exp(-1)).
+BOOK_WEIGHT_SCALE: Final = 200.0
+BOOK_WEIGHT_PRIOR_LINES: Final = 300
+# A bet is taken only when its expected value per unit at the best price reaches this.
+MIN_BET_EV: Final = 0.02
+# Stakes: this fraction of the Kelly stake, at most MAX_STAKE_BET of the bankroll on one bet
+# and MAX_STAKE_DAY on one day (the day's stakes scaled down together to fit).
+KELLY_FRACTION: Final = 0.25
+MAX_STAKE_BET: Final = 0.02
+MAX_STAKE_DAY: Final = 0.10
+# Edge buckets of the bets views: EV per unit at the price taken, bucket edges.
+EV_BUCKET_SMALL: Final = 0.05
+EV_BUCKET_LARGE: Final = 0.10

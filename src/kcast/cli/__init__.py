@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from kcast.cli import daily, ingest, monitoring, run, service, systems, warehouse
+from kcast.cli import bets, daily, ingest, monitoring, run, service, systems, warehouse
 from kcast.errors import KcastError
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ app.command()(systems.predict)
 app.command()(systems.grade)
 app.command()(systems.backtest)
 app.command()(daily.daily)
+app.command()(bets.bets)
 app.command()(service.serve)
 app.command()(service.validate)
 app.command()(monitoring.query)

@@ -49,14 +49,33 @@ def predict(
     date: str = typer.Option(..., "--date", help="The slate's date (YYYY-MM-DD)."),
     warehouse: str | None = WarehouseOpt,
     no_write: bool = typer.Option(False, "--no-write", help="Show the picks without storing."),
+    at: str | None = typer.Option(
+        None,
+        "--at",
+        help="Decision time: open, close, HH:MM (US Eastern) or now (default "
+        "KCAST_DECISION_TIME, now): only odds captured before it are used.",
+    ),
 ) -> None:
-    """Predict every starter of --date with every active system and show the picks."""
+    """Predict every starter of --date with every active system, decide at --at, show the
+    picks and the bets (stored in the ledger unless --no-write)."""
+    from kcast.bets import BetRules, day_bets, ledger_rows, write_ledger
+    from kcast.market import DecisionTime
     from kcast.pipeline import predict_day
 
+    settings = get_settings()
     wh = get_warehouse(warehouse, read_only=no_write)
     day = parse_date(date)
+    decision = DecisionTime.parse(at or settings.decision_time)
     with console.status(f"predicting {day}"):
-        result = predict_day(wh, day, write=not no_write)
+        result = predict_day(wh, day, write=not no_write, at=decision)
+        bets = (
+            day_bets(wh, result.outputs, day, decision, BetRules.from_settings(settings))
+            if result.outputs
+            else pd.DataFrame()
+        )
+        ledger = ledger_rows(bets, decision, "predict")
+        if not no_write:
+            write_ledger(wh, ledger)
     late = wh.query(
         "SELECT system_id, trained_through FROM model_registry WHERE is_active "
         "AND trained_through > $d",
@@ -72,6 +91,7 @@ def predict(
     print_picks(result, get_settings().primary_system)
     for system_id, error in result.errors.items():
         console.print(f"[red]{system_id} did not answer:[/] {error}", highlight=False)
+    print_bets(ledger, settings.primary_system, decision.label)
     if result.features.empty:
         console.print(
             f"no starters known for {day}: ingest the slate with "
@@ -188,6 +208,37 @@ def print_picks(result, primary: str) -> None:  # noqa: ANN001
     )
 
 
+def print_bets(ledger: pd.DataFrame, primary: str, at: str) -> None:
+    """The primary system's bets: rung, side, the best price and its book, EV and stake."""
+    rows = ledger[ledger["system_id"] == primary] if len(ledger) else ledger
+    if rows.empty:
+        console.print(f"{primary}: no bet at {at} reaches the EV threshold")
+        return
+    table = Table(
+        title=f"{primary}: {len(rows)} bets decided at {at}",
+        title_justify="left",
+        box=None,
+        pad_edge=False,
+        header_style="bold",
+    )
+    for col in ("game", "pitcher", "bet", "price", "P(win)", "EV", "stake"):
+        table.add_column(
+            col, justify="left" if col in ("game", "pitcher", "bet", "price") else "right"
+        )
+    for r in rows.sort_values("ev", ascending=False).to_dict("records"):
+        book = BOOK_SHORT.get(r["book"], str(r["book"])[:4])
+        table.add_row(
+            str(r["game_id"]),
+            str(r["pitcher_id"]),
+            f"{r['side']} {r['line']:g}",
+            f"{r['odds']:+.0f} {book}",
+            _num(r["p_win"], ".3f"),
+            _num(r["ev"], "+.3f"),
+            _num(r["stake"], ".2%"),
+        )
+    console.print(table)
+
+
 def grade(
     date: str = typer.Option(..., "--date", help="First date to grade."),
     end: str | None = typer.Option(None, "--end", help="Last date (default: --date)."),
@@ -223,15 +274,35 @@ def backtest(
     system: list[str] = typer.Option([], "--system", help="Only these systems (repeat)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object for scripts."),
     calibration: bool = typer.Option(False, "--calibration", help="Print calibration tables."),
-    write: bool = typer.Option(False, "--write", help="Store the predictions, graded."),
+    write: bool = typer.Option(
+        False, "--write", help="Store the predictions, graded, and the bets in the ledger."
+    ),
+    at: str = typer.Option(
+        "open", "--at", help="Decision time: open, close or HH:MM (US Eastern)."
+    ),
+    no_bets: bool = typer.Option(False, "--no-bets", help="Skip the bets a bettor could take."),
+    strategy: list[str] = typer.Option(
+        [], "--strategy", help="Bet rules to try (repeat; default all: see kcast.bets)."
+    ),
     warehouse: str | None = WarehouseOpt,
 ) -> None:
-    """Walk-forward backtest over the real lines in the warehouse."""
+    """Walk-forward backtest over the real lines in the warehouse, decided at --at."""
     from kcast.backtest import run_backtest, write_backtest
+    from kcast.market import DecisionTime
 
     wh = get_warehouse(warehouse, read_only=not write)
+    decision = DecisionTime.parse(at)
     if as_json:
-        result = run_backtest(wh, parse_date(start), parse_date(end), system or None, retrain_days)
+        result = run_backtest(
+            wh,
+            parse_date(start),
+            parse_date(end),
+            system or None,
+            retrain_days,
+            at=decision,
+            bets=not no_bets,
+            strategies=tuple(strategy) or None,
+        )
     else:
         with progress_bar("walk-forward blocks") as update:
             result = run_backtest(
@@ -241,6 +312,9 @@ def backtest(
                 system or None,
                 retrain_days,
                 progress=update,
+                at=decision,
+                bets=not no_bets,
+                strategies=tuple(strategy) or None,
             )
     if write:
         write_backtest(wh, result)
@@ -274,6 +348,14 @@ CALIBRATION = (
     ("deciles off by > 3 pts", "deciles_over_3pts", "d"),
     ("Hosmer-Lemeshow p", "calibration_p", ".3f"),
 )
+
+
+def _interval(value: dict | None, spec: str) -> str:
+    if not value:
+        return "-"
+    return (
+        f"{format(value['mean'], spec)} [{format(value['lo'], spec)}, {format(value['hi'], spec)}]"
+    )
 
 
 def metric_table(title: str, rows: dict[str, dict], columns: tuple, first: str = "system") -> Table:
@@ -310,6 +392,34 @@ def print_backtest(result, calibration: bool) -> None:  # noqa: ANN001
             ("mean K", "mean_strikeouts", ".2f"),
         )
         console.print(metric_table("red flags", result.metrics["red_flags"], columns, "red flag"))
+    for strategy, by_system in result.bet_metrics.items():
+        table = Table(
+            title=f"bets decided at {result.at}, strategy {strategy} (95% intervals)",
+            title_justify="left",
+        )
+        for col in ("system", "bets", "ROI", "CLV pts", "EV at close", "beat close", "max DD"):
+            table.add_column(col, justify="left" if col == "system" else "right")
+        for system_id, m in by_system.items():
+            if not m.get("bets"):
+                table.add_row(system_id, "0", "", "", "", "", "")
+                continue
+            table.add_row(
+                system_id,
+                str(m["bets"]),
+                _interval(m.get("roi"), "+.3f"),
+                _interval(m.get("clv_points"), "+.2f"),
+                _interval(m.get("ev_close"), "+.3f"),
+                _num(m.get("beat_close"), ".2f"),
+                _num(m.get("max_drawdown"), ".2f"),
+            )
+        console.print(table)
+    if result.devig:
+        console.print(
+            "log loss of the fair P(over) at the main line by de-vig method: "
+            + ", ".join(f"{k} {v:.4f}" for k, v in result.devig.items() if k != "n")
+            + f" ({result.devig.get('n')} lines)",
+            highlight=False,
+        )
     for note in result.notes:
         console.print(f"[dim]{note}[/]")
     console.print(

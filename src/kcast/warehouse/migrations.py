@@ -204,6 +204,7 @@ MIGRATIONS: list[Migration] = [
         "copied in as v1_baseline",
         split_legacy_predictions,
     ),
+    Migration(4, "bets: the ledger of bets taken", _create("bets")),
 ]
 
 

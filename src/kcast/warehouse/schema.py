@@ -367,6 +367,46 @@ PREDICTIONS = Table(
     merge="replace",
 )
 
+BETS = Table(
+    "bets",
+    "One row per bet taken: a system's side of a line at a book's price, decided at a time, "
+    "staked by fractional Kelly, judged by the fair close once graded.",
+    (
+        _c("system_id", "STRING", "the prediction system whose probability made the bet", True),
+        _c("game_id", "STRING", "games.game_id", True),
+        _c("pitcher_id", "INT64", "MLBAM id", True),
+        _c("strategy", "STRING", "the bet rule: ev (default), move or signal (kcast.bets)", True),
+        _c("game_date", "DATE", "date of the game", True),
+        _c("side", "STRING", "OVER or UNDER", True),
+        _c("line", "FLOAT64", "the rung bet (the main line or an alternate)", True),
+        _c("main_line", "FLOAT64", "the market's main line at the decision time"),
+        _c("book", "STRING", "the book whose price was taken (the best among KCAST_BOOKS)", True),
+        _c("odds", "INT64", "the price taken, American", True),
+        _c("decided_at", "TIMESTAMP", "when the decision was made (UTC)", True),
+        _c("decision_time", "STRING", "open, close, HH:MM (US Eastern) or now"),
+        _c("stake", "FLOAT64", "share of the bankroll staked (fractional Kelly, capped)"),
+        _c("p_win", "FLOAT64", "the stated probability the bet wins"),
+        _c(
+            "ev",
+            "FLOAT64",
+            "expected profit per unit at the price taken, by the stated probability",
+        ),
+        _c("model_p_over", "FLOAT64", "the system's own P(over) at the main line"),
+        _c("stated_p_over", "FLOAT64", "P(over) at the main line, the system with the market"),
+        _c("fair_p_decision", "FLOAT64", "the market's fair probability of the side bet then"),
+        _c("fair_p_close", "FLOAT64", "the fair closing probability of the side bet (graded)"),
+        _c("clv", "FLOAT64", "closing-line value: fair_p_close - fair_p_decision"),
+        _c("ev_close", "FLOAT64", "expected profit per unit of the price taken at the fair close"),
+        _c("result", "STRING", "win, loss or push (after grading); null before"),
+        _c("profit", "FLOAT64", "stake times the units won (after grading)"),
+        _c("source", "STRING", "predict, daily or backtest"),
+        _c("created_at", "TIMESTAMP", "when written (UTC)", True),
+        _c("graded_at", "TIMESTAMP", "when graded (UTC)"),
+    ),
+    key=("system_id", "game_id", "pitcher_id", "strategy"),
+    merge="replace",
+)
+
 FOUNDATION_TABLES = (
     SCHEMA_MIGRATIONS,
     PLAYERS,
@@ -377,7 +417,7 @@ FOUNDATION_TABLES = (
     INGEST_LOG,
 )
 
-PREDICTION_TABLES = (MODEL_REGISTRY, PREDICTIONS)
+PREDICTION_TABLES = (MODEL_REGISTRY, PREDICTIONS, BETS)
 
 TABLES: dict[str, Table] = {t.name: t for t in FOUNDATION_TABLES + PREDICTION_TABLES}
 

@@ -75,6 +75,8 @@ def constants() -> dict[str, str]:
         "DISAGREE_OVER": sql_number(policy.DISAGREE_OVER),
         "AGREEMENT_MIN_SHARE": sql_number(policy.AGREEMENT_MIN_SHARE),
         "AGREEMENT_WARN_SHARE": sql_number(policy.AGREEMENT_WARN_SHARE),
+        "EV_BUCKET_SMALL": sql_number(policy.EV_BUCKET_SMALL),
+        "EV_BUCKET_LARGE": sql_number(policy.EV_BUCKET_LARGE),
         "RED_FLAGS_TABLE": _red_flags_table(),
         "BET_SUMMARY": BET_SUMMARY,
     }

@@ -1,0 +1,84 @@
+"""``kcast bets``: the ledger of bets taken, and how they did at the price and against the close."""
+
+from __future__ import annotations
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from kcast.cli.common import console, get_warehouse
+from kcast.pipeline import parse_date
+
+WarehouseOpt = typer.Option(None, "--warehouse", "-w", help="Overrides KCAST_WAREHOUSE.")
+
+
+def _num(value: object, spec: str) -> str:
+    return "-" if value is None or pd.isna(value) else format(value, spec)
+
+
+def bets(
+    date: str | None = typer.Option(None, "--date", help="List the bets of this date."),
+    system: str | None = typer.Option(None, "--system", help="Only this system."),
+    strategy: str = typer.Option("ev", "--strategy", help="ev, move or signal."),
+    cut: str = typer.Option(
+        "all", "--by", help="all, book, line, rung or ev_bucket (the rows of each table)."
+    ),
+    warehouse: str | None = WarehouseOpt,
+) -> None:
+    """The bets ledger: with --date that day's bets; else ROI at the price taken and CLV per
+    system (or --by book, line, rung, ev_bucket) over rolling windows."""
+    wh = get_warehouse(warehouse)
+    if date:
+        rows = wh.query(
+            "SELECT * FROM bets WHERE game_date = $d AND strategy = $s ORDER BY system_id, ev DESC",
+            {"d": parse_date(date), "s": strategy},
+        )
+        if system:
+            rows = rows[rows["system_id"] == system]
+        if rows.empty:
+            console.print(f"no {strategy} bets stored for {date}")
+            return
+        table = Table(title=f"bets of {date} ({strategy})", title_justify="left", box=None)
+        for col in ("system", "game", "pitcher", "bet", "price", "EV", "stake", "CLV", "result"):
+            table.add_column(col)
+        for r in rows.to_dict("records"):
+            table.add_row(
+                r["system_id"],
+                str(r["game_id"]),
+                str(r["pitcher_id"]),
+                f"{r['side']} {r['line']:g}",
+                f"{r['odds']:+.0f} {r['book']}",
+                _num(r["ev"], "+.3f"),
+                _num(r["stake"], ".2%"),
+                _num(None if pd.isna(r["clv"]) else 100 * r["clv"], "+.2f"),
+                str(r["result"] or "-"),
+            )
+        console.print(table)
+        return
+    perf = wh.query(
+        "SELECT * FROM bet_performance WHERE cut = $c AND strategy = $s "
+        "ORDER BY window_order, system_id, cut_value",
+        {"c": cut, "s": strategy},
+    )
+    if system:
+        perf = perf[perf["system_id"] == system]
+    if perf.empty:
+        console.print("no graded bets yet: `kcast predict` stores them, `kcast grade` grades them")
+        return
+    table = Table(title=f"graded bets ({strategy}) by {cut}", title_justify="left", box=None)
+    columns = ("system", "window", cut, "bets", "ROI", "Kelly ROI", "CLV pts", "EV@close", "beat")
+    for col in columns:
+        table.add_column(col, justify="left" if col in ("system", "window", cut) else "right")
+    for r in perf.to_dict("records"):
+        table.add_row(
+            r["system_id"],
+            r["time_window"],
+            str(r["cut_value"]),
+            str(r["bets"]),
+            _num(r["roi"], "+.3f"),
+            _num(r["kelly_roi"], "+.3f"),
+            _num(r["clv_points"], "+.2f"),
+            _num(r["ev_close"], "+.3f"),
+            _num(r["beat_close_share"], ".2f"),
+        )
+    console.print(table)

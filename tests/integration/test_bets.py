@@ -1,0 +1,179 @@
+"""Bets on the real 2025 lines (eight books, open and close): decisions at a time use only the
+quotes captured before it, line shopping, the ledger written idempotently, graded, and shown."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import poisson
+from typer.testing import CliRunner
+
+from kcast.bets import (
+    BetRules,
+    decide_bets,
+    devig_log_losses,
+    grade_bets,
+    ledger_rows,
+    write_ledger,
+)
+from kcast.data.lines import ingest_lines
+from kcast.data.starts import ingest_starts
+from kcast.market import DecisionTime, quotes_at
+from kcast.pipeline import attach_prices, day_starters, stored_lines
+from kcast.policy import DEVIG_METHODS
+from kcast.systems.base import SystemOutput
+from kcast.warehouse import open_warehouse
+from tests.conftest import PROPS, STATCAST
+
+SOC = PROPS / "strikeoutcenter_k_props_2025.csv.gz"
+STARTS = STATCAST / "joey11600_starts_2024_2025.csv.gz"
+FIRST, LAST = dt.date(2025, 7, 1), dt.date(2025, 7, 3)
+
+
+@pytest.fixture(scope="module")
+def wh_path(tmp_path_factory: pytest.TempPathFactory, register) -> Path:
+    """The real 2025 starts and the real lines of 1-3 July 2025 (every book, open and close)."""
+    root = tmp_path_factory.mktemp("bets")
+    lines = pd.read_csv(SOC)
+    days = pd.to_datetime(lines["game_date"]).dt.date
+    part = root / "lines.csv"
+    lines[(days >= FIRST) & (days <= LAST)].to_csv(part, index=False)
+    path = root / "bets.duckdb"
+    wh = open_warehouse(str(path))
+    ingest_starts(wh, STARTS, seasons=[2025])
+    ingest_lines(wh, part, register)
+    wh.close()
+    return path
+
+
+@pytest.fixture
+def wh(wh_path: Path, tmp_path: Path):
+    import shutil
+
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(wh_path, copy)
+    w = open_warehouse(str(copy))
+    yield w
+    w.close()
+
+
+def test_a_decision_uses_only_quotes_captured_before_it(wh) -> None:
+    every = stored_lines(wh, FIRST)
+    assert set(every["book"]) >= {"DraftKings", "FanDuel", "BetMGM", "BetRivers", "consensus"}
+    opening = stored_lines(wh, FIRST, at="open")
+    assert set(opening["snapshot"]) == {"open"}
+    at = DecisionTime.parse("15:00")
+    early = stored_lines(wh, FIRST, at=at)
+    assert len(early) and (pd.to_datetime(early["captured_at"]) <= at.cutoff(FIRST)).all()
+    # one quote per book and line: the latest before the time
+    assert not early.duplicated(["pitcher_id", "book", "line"]).any()
+    closing = quotes_at(every, "close")
+    assert not closing.duplicated(["pitcher_id", "book", "line"]).any()
+    assert (closing["snapshot"] == "close").mean() > 0.9
+
+
+def test_prices_at_the_open_are_the_stored_opening_prices_of_their_line(wh) -> None:
+    starters = day_starters(wh, FIRST)
+    at_open = attach_prices(wh, starters, at="open")
+    at_close = attach_prices(wh, starters, at="close")
+    as_before = attach_prices(wh, starters)
+    pd.testing.assert_frame_equal(at_close, as_before)  # close is the rule kcast always had
+    stored = wh.query(
+        "SELECT pitcher_id, book, line, over_odds, under_odds FROM prop_lines "
+        "WHERE game_date = $d AND snapshot = 'open'",
+        {"d": FIRST},
+    )
+    priced = at_open.dropna(subset=["over_odds", "under_odds"])
+    assert len(priced) > 20
+    check = priced.merge(stored, on=["pitcher_id", "book", "line"], suffixes=("", "_stored"))
+    assert len(check) == len(priced)  # every price belongs to its own book's opening line
+    assert (check["over_odds"] == check["over_odds_stored"]).all()
+    moved = priced.merge(
+        at_close[["pitcher_id", "over_odds"]], on="pitcher_id", suffixes=("", "_close")
+    )
+    assert (moved["over_odds"] != moved["over_odds_close"]).any()  # prices moved by the close
+
+
+def test_devig_log_losses_on_real_lines(wh) -> None:
+    quotes = stored_lines(wh, FIRST, LAST, at="close")
+    actual = wh.query(
+        "SELECT pitcher_id, game_date, strikeouts FROM pitcher_games WHERE is_start "
+        "AND game_date BETWEEN $a AND $b",
+        {"a": FIRST, "b": LAST},
+    )
+    actual["game_date"] = pd.to_datetime(actual["game_date"])
+    actual["pitcher_id"] = actual["pitcher_id"].astype("int64")
+    ll = devig_log_losses(quotes, actual)
+    assert ll["n"] > 60
+    for method in DEVIG_METHODS:
+        assert 0.6 < ll[method] < 0.75
+
+
+def _output(wh, day: dt.date, shift: float) -> dict[str, SystemOutput]:
+    """A stand-in system: a Poisson distribution at the consensus line plus ``shift``."""
+    rows = attach_prices(wh, day_starters(wh, day), at="open").dropna(subset=["line"])
+    rows = rows.reset_index(drop=True)
+    pmf = np.array([poisson.pmf(np.arange(21), max(0.5, ln + shift)) for ln in rows["line"]])
+    pmf /= pmf.sum(axis=1, keepdims=True)
+    po = np.array([pmf[i, int(ln) + 1 :].sum() for i, ln in enumerate(rows["line"])])
+    frame = rows[["game_id", "pitcher_id", "game_date", "line"]].assign(
+        p_over=po, p_under=1 - po, red_flags=""
+    )
+    return {"stand_in": SystemOutput("stand_in", frame, pmf, "v")}
+
+
+def test_bets_shop_every_book_and_rung_and_the_ledger_is_idempotent(wh) -> None:
+    out = _output(wh, FIRST, 1.0)
+    quotes = stored_lines(wh, FIRST, at="open")
+    bets = decide_bets(out, quotes, BetRules(min_ev=0.0))
+    assert len(bets) > 10 and bets["bet"].any()
+    assert "consensus" not in set(bets["book"])
+    # the price taken is the best of that side and rung among the books
+    for b in bets.head(10).to_dict("records"):
+        same = quotes[(quotes["pitcher_id"] == b["pitcher_id"]) & (quotes["line"] == b["line"])]
+        same = same[same["book"] != "consensus"]
+        col = "over_odds" if b["side"] == "OVER" else "under_odds"
+        dec = same[col].dropna().map(lambda o: 1 + (o / 100 if o > 0 else 100 / -o))
+        assert b["dec"] == pytest.approx(dec.max())
+    only = decide_bets(out, quotes, BetRules(books=("FanDuel",), min_ev=0.0))
+    assert set(only["book"]) == {"FanDuel"}
+    # the ledger: written twice, one row per bet
+    rows = ledger_rows(bets.assign(stake=0.01), "open", "predict")
+    assert write_ledger(wh, rows) == len(rows)
+    write_ledger(wh, rows)
+    assert wh.count("bets") == len(rows) == int(bets["bet"].sum())
+    # graded with what happened and the fair close
+    grade_bets(wh, FIRST)
+    graded = wh.query("SELECT * FROM bets")
+    assert graded["result"].isin(["win", "loss", "push"]).all()
+    assert graded["fair_p_close"].notna().mean() > 0.5
+    closed = graded.dropna(subset=["fair_p_close", "fair_p_decision"])
+    assert np.allclose(closed["clv"], closed["fair_p_close"] - closed["fair_p_decision"])
+    won = graded[graded["result"] == "win"]
+    assert (won["profit"] > 0).all()
+    perf = wh.query("SELECT * FROM bet_performance WHERE cut = 'all' AND time_window = 'all'")
+    assert int(perf["bets"].iloc[0]) == len(graded)
+    from kcast.cli import app
+
+    shown = CliRunner().invoke(app, ["bets", "--warehouse", wh.url, "--by", "book"])
+    assert shown.exit_code == 0, shown.output
+    assert "graded bets" in shown.output
+
+
+def test_record_bets_is_the_one_call_for_predict_and_the_daily_job(wh) -> None:
+    from kcast.bets import record_bets
+    from kcast.config import Settings
+
+    settings = Settings(_env_file=None, books="DraftKings,FanDuel", min_bet_ev=0.0)
+    out = _output(wh, FIRST, 1.0)
+    n = record_bets(wh, out, FIRST, settings, at="open", source="daily")
+    assert n > 0
+    assert record_bets(wh, out, FIRST, settings, at="open", source="daily") == n
+    stored = wh.query("SELECT * FROM bets")
+    assert len(stored) == n and set(stored["book"]) <= {"DraftKings", "FanDuel"}
+    assert (stored["stake"] > 0).all() and stored.groupby("game_date")["stake"].sum().max() <= 0.1
+    assert set(stored["decision_time"]) == {"open"} and set(stored["source"]) == {"daily"}
