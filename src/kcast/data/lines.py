@@ -686,13 +686,12 @@ def rematch_lines(wh: Warehouse, register: Register, source: str | None = None) 
     keeps its pitcher when it has one; otherwise its name is resolved again, with its team when
     known. Only rows whose match changed are rewritten; no row is added.
     """
-    where = "game_id IS NULL" + (" AND source = $source" if source else "")
-    params = {"source": source} if source else {}
     with logged_ingest(wh, "lines-rematch", source or "all sources") as report:
         rows = wh.query(
             "SELECT source, game_date, pitcher_name, book, line, snapshot, pitcher_id, team, "
-            f"match_note FROM prop_lines WHERE {where}",
-            params,
+            "match_note FROM prop_lines WHERE game_id IS NULL "
+            "AND ($source IS NULL OR source = $source)",
+            {"source": source},
         )
         report.rows_read = len(rows)
         if rows.empty:
@@ -773,36 +772,32 @@ def line_match_report(
     status of its match note; ``stale`` marks lines whose pitcher has a start on that date in
     the warehouse now (starts loaded after the lines: run ``kcast ingest lines-rematch``).
     """
-    where = ["l.source = $source"]
-    params: dict[str, object] = {"source": source}
-    if book is not None:
-        where.append("l.book = $book")
-        params["book"] = book
-    if snapshot is not None:
-        where.append("l.snapshot = $snapshot")
-        params["snapshot"] = snapshot
-    if main_only:
-        where.append("l.is_main")
-    if season is not None:
-        where.append("year(l.game_date) = $season")
-        params["season"] = season
-    if start is not None:
-        where.append("l.game_date >= $start")
-        params["start"] = start
-    if end is not None:
-        where.append("l.game_date <= $end")
-        params["end"] = end
-    if min_line is not None:
-        where.append("l.line >= $min_line")
-        params["min_line"] = min_line
+    params: dict[str, object] = {
+        "source": source,
+        "book": book,
+        "snapshot": snapshot,
+        "main_only": bool(main_only),
+        "season": season,
+        "start": start,
+        "end": end,
+        "min_line": min_line,
+    }
     rows = wh.query(
-        f"""SELECT l.game_date, l.pitcher_name, l.book, l.line, l.snapshot, l.pitcher_id,
-                   l.team, l.game_id, l.match_note,
-                   EXISTS (SELECT 1 FROM pitcher_games p
-                           WHERE p.pitcher_id = l.pitcher_id AND p.game_date = l.game_date
-                             AND p.is_start) AS has_start_now
-            FROM prop_lines l WHERE {" AND ".join(where)}
-            ORDER BY l.game_date, l.pitcher_name, l.book, l.line, l.snapshot""",
+        """SELECT l.game_date, l.pitcher_name, l.book, l.line, l.snapshot, l.pitcher_id,
+                  l.team, l.game_id, l.match_note,
+                  EXISTS (SELECT 1 FROM pitcher_games p
+                          WHERE p.pitcher_id = l.pitcher_id AND p.game_date = l.game_date
+                            AND p.is_start) AS has_start_now
+           FROM prop_lines l
+           WHERE l.source = $source
+             AND ($book IS NULL OR l.book = $book)
+             AND ($snapshot IS NULL OR l.snapshot = $snapshot)
+             AND (NOT $main_only OR l.is_main)
+             AND ($season IS NULL OR year(l.game_date) = $season)
+             AND ($start IS NULL OR l.game_date >= $start)
+             AND ($end IS NULL OR l.game_date <= $end)
+             AND ($min_line IS NULL OR l.line >= $min_line)
+           ORDER BY l.game_date, l.pitcher_name, l.book, l.line, l.snapshot""",
         params,
     )
     unmatched = rows[rows["game_id"].isna()].copy()
