@@ -31,7 +31,7 @@ from kcast.errors import (
 from kcast.pipeline import load_systems
 from kcast.service.deps import ServiceState
 from kcast.service.metrics import LatencyMiddleware
-from kcast.service.routes import health, metrics, picks, predict
+from kcast.service.routes import dashboard, health, metrics, picks, predict
 from kcast.service.runner import FeatureCache
 from kcast.systems.base import BasePredictor
 from kcast.systems.registry import active_ids, dependency_order
@@ -118,7 +118,7 @@ def create_app(
     )
     app.state.kcast = state
     app.add_middleware(LatencyMiddleware, metrics=state.metrics)
-    for module in (health, predict, picks, metrics):
+    for module in (health, predict, picks, metrics, dashboard):
         app.include_router(module.router)
 
     @app.exception_handler(UnknownPitcherError)
