@@ -94,6 +94,8 @@ def _tidy(frame: pd.DataFrame, names: pd.DataFrame | None = None) -> pd.DataFram
     if names is not None and "pitcher_name" not in out and len(names):
         out = out.merge(names, on="pitcher_id", how="left")
     out = display_teams(out)
+    if "is_home" in out:
+        out["is_home"] = out["is_home"].map(lambda v: None if pd.isna(v) else bool(v))
     out["game_date"] = pd.to_datetime(out["game_date"]).dt.date
     first = [c for c in FIRST_COLUMNS if c in out]
     return out[first + [c for c in out.columns if c not in first]].reset_index(drop=True)
@@ -174,6 +176,7 @@ def backtest(
     ids = None if systems is None else ([systems] if isinstance(systems, str) else list(systems))
     with _warehouse(warehouse) as wh:
         result = run_backtest(wh, parse_date(start), parse_date(end), ids, retrain_days)
+        predictions = _graded(wh, result.predictions, result.start, result.end)
     flat = {
         k: {m: v for m, v in values.items() if not isinstance(v, dict | list)}
         for k, values in result.metrics.items()
@@ -188,10 +191,37 @@ def backtest(
         result.start,
         result.end,
         metrics,
-        _tidy(result.predictions),
+        predictions,
         calibration,
         result,
     )
+
+
+def _graded(wh: Warehouse, rows: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Backtest rows with the pitchers' names, their actual strikeouts and each pick's result
+    (as ``kcast grade`` would write them)."""
+    from kcast.grading import bet_result
+
+    if rows.empty:
+        return _tidy(rows)
+    actual = wh.query(
+        "SELECT game_id, pitcher_id, strikeouts AS actual_strikeouts FROM pitcher_games "
+        "WHERE is_start AND game_date BETWEEN $a AND $b",
+        {"a": start, "b": end},
+    )
+    names = wh.query(
+        "SELECT player_id AS pitcher_id, full_name AS pitcher_name FROM players "
+        "WHERE player_id IN (SELECT UNNEST($ids))",
+        {"ids": [int(x) for x in rows["pitcher_id"].unique()]},
+    )
+    out = rows.merge(actual, on=["game_id", "pitcher_id"], how="left")
+    out["result"] = [
+        None if pd.isna(k) else bet_result(rec, None if pd.isna(line) else float(line), float(k))
+        for rec, line, k in zip(
+            out["recommendation"], out["line"], out["actual_strikeouts"], strict=True
+        )
+    ]
+    return _tidy(out, names)
 
 
 def _pitcher_id(wh: Warehouse, pitcher: int | str) -> int:
