@@ -210,3 +210,33 @@ def test_browser_needs_no_network(live, browser) -> None:
     page.wait_for_function("document.body.dataset.chartsReady !== undefined", timeout=60_000)
     page.close()
     assert urls and all(u.startswith(live[0].url) for u in urls), urls
+
+
+# --- performance over a real backtest with bets (2022, lines of DraftKings and FanDuel) -------
+
+
+@pytest.fixture(scope="module")
+def backtest_server(backtest_warehouse: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A worker over a copy of the 2022 backtest warehouse (graded rows with real prices)."""
+    import shutil
+
+    from kcast.config import Settings
+    from kcast.service import BackgroundServer, create_app
+
+    path = tmp_path_factory.mktemp("dash-backtest") / "backtest.duckdb"
+    shutil.copy(backtest_warehouse, path)
+    app = create_app(Settings(_env_file=None, warehouse=str(path), market_blend="off"))
+    with BackgroundServer(app) as server:
+        yield server
+
+
+def test_performance_charts_over_a_real_backtest(backtest_server, browser) -> None:
+    page, errors = open_page(browser, f"{backtest_server.url}/performance?date=2022-09-08&days=120")
+    counts = drawn(page)
+    assert errors == []
+    # MAE, ROI and calibration, each drawn with marks
+    assert counts["charts"] == 3 == counts["rendered"] and counts["failed"] == 0
+    assert page.locator("#perf-summary tbody tr").count() == 3
+    for chart in page.locator(".chart").all():
+        assert chart.locator("svg .mark-line path, svg .mark-symbol path").count() > 0
+    page.close()

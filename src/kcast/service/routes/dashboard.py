@@ -177,8 +177,10 @@ def day_cards(state: ServiceState, day: dt.date) -> tuple[list[dict[str, Any]], 
     shown = _primary(state, set(rows["system_id"]))
     lineups = _lineups(state, day)
     cards = []
-    for (game_id, pitcher_id), group in rows.groupby(["game_id", "pitcher_id"], sort=False):
-        records = group.to_dict("records")
+    groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for record in rows.to_dict("records"):  # once: per-group frames cost more than the page
+        groups.setdefault((record["game_id"], int(record["pitcher_id"])), []).append(record)
+    for (game_id, pitcher_id), records in groups.items():
         top = next((r for r in records if r["system_id"] == shown), records[0])
         season = day.year
         side, odds, book = _price(top)
