@@ -179,6 +179,28 @@ def roi_chart(frame: Rows) -> alt.Chart:
     )
 
 
+def clv_chart(frame: Rows) -> alt.Chart:
+    """Mean closing-line value of the bets to date per system: game_date, system_id, clv."""
+    return _config(
+        alt.Chart(frame)
+        .mark_line(point=True, interpolate="step-after")
+        .encode(
+            x=alt.X("game_date:T", title="date"),
+            y=alt.Y(
+                "clv:Q", title="mean CLV to date (probability points)", axis=alt.Axis(format="+.1%")
+            ),
+            color=alt.Color("system_id:N", title="system", legend=alt.Legend(orient="top")),
+            tooltip=[
+                alt.Tooltip("game_date:T", title="date"),
+                alt.Tooltip("system_id:N", title="system"),
+                alt.Tooltip("clv:Q", title="CLV", format="+.2%"),
+                alt.Tooltip("bets:Q", title="bets"),
+            ],
+        )
+        .properties(width="container", height=200, description="mean closing-line value per system")
+    )
+
+
 def calibration_chart(frame: Rows) -> alt.FacetChart:
     """Stated P(over) against observed, per decile, with 95% intervals, one panel per system:
     columns system_id, stated, observed, lo, hi, n."""
@@ -240,6 +262,7 @@ def starts_chart(frame: Rows) -> alt.Chart:
 TEMPLATES = {
     "mae": mae_chart,
     "roi": roi_chart,
+    "clv": clv_chart,
     "calibration": calibration_chart,
     "starts": starts_chart,
 }

@@ -399,18 +399,53 @@ def _wilson(k: float, n: float, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+OPEN_PRICES_SQL = (
+    "SELECT pitcher_id, game_date, book, line, over_odds AS open_over, under_odds AS open_under "
+    "FROM prop_lines WHERE snapshot = 'open' AND pitcher_id IS NOT NULL "
+    "AND game_date BETWEEN $a AND $b"
+)
+
+
+def _clv(state: ServiceState, graded: pd.DataFrame, start: dt.date, end: dt.date) -> pd.Series:
+    """Each bet's closing-line value in probability points, as the backtest scores it: the
+    no-vig probability of the side bet at the stored (closing) price minus that at the same
+    book's opening price of the same line (NaN where there is no opening price)."""
+    from kcast.decisions import devig
+
+    opens = state.warehouse.query(OPEN_PRICES_SQL, {"a": start, "b": end})
+    if opens.empty:
+        return pd.Series(np.nan, index=graded.index)
+    opens["game_date"] = pd.to_datetime(opens["game_date"])
+    opens = opens.drop_duplicates(["pitcher_id", "game_date", "book", "line"])
+    merged = graded.reset_index().merge(
+        opens, on=["pitcher_id", "game_date", "book", "line"], how="left"
+    )
+    values = []
+    for r in merged.to_dict("records"):
+        side = r["recommendation"]
+        close = devig(clean(r["over_odds"]), clean(r["under_odds"]))
+        open_ = devig(clean(r["open_over"]), clean(r["open_under"]))
+        if side not in ("OVER", "UNDER") or close is None or open_ is None:
+            values.append(np.nan)
+        else:
+            values.append(close - open_ if side == "OVER" else open_ - close)
+    return pd.Series(values, index=merged["index"]).reindex(graded.index)
+
+
 def performance_data(state: ServiceState, end: dt.date, days: int, window: int) -> dict[str, Any]:
     wh = state.warehouse
     start = end - dt.timedelta(days=days)
     graded = wh.query(
-        "SELECT system_id, game_date, predicted_strikeouts, actual_strikeouts, line, p_over, "
-        "recommendation, result, over_odds, under_odds FROM pitcher_strikeout_predictions "
+        "SELECT system_id, game_date, pitcher_id, book, predicted_strikeouts, actual_strikeouts, "
+        "line, p_over, recommendation, result, over_odds, under_odds "
+        "FROM pitcher_strikeout_predictions "
         "WHERE actual_strikeouts IS NOT NULL AND game_date BETWEEN $a AND $b",
         {"a": start, "b": end},
     )
     if graded.empty:
         return {"empty": True, "start": start}
     graded["game_date"] = pd.to_datetime(graded["game_date"])
+    graded["clv"] = _clv(state, graded, start, end)
     graded["abs_error"] = (graded["predicted_strikeouts"] - graded["actual_strikeouts"]).abs()
     odds = np.where(graded["recommendation"] == "OVER", graded["over_odds"], graded["under_odds"])
     odds = pd.to_numeric(pd.Series(odds, index=graded.index), errors="coerce")
@@ -437,7 +472,13 @@ def performance_data(state: ServiceState, end: dt.date, days: int, window: int) 
         ]
         bets = g.dropna(subset=["profit"])
         if len(bets):
-            by_day = bets.groupby("game_date")["profit"].agg(["sum", "size"]).cumsum()
+            by_day = bets.groupby("game_date").agg(
+                sum=("profit", "sum"),
+                size=("profit", "size"),
+                clv_sum=("clv", "sum"),
+                clv_n=("clv", "count"),
+            )
+            by_day = by_day.cumsum()
             roi_rows += [
                 {
                     "game_date": d.strftime("%Y-%m-%d"),
@@ -445,6 +486,7 @@ def performance_data(state: ServiceState, end: dt.date, days: int, window: int) 
                     "roi": round(float(r["sum"] / r["size"]), 4),
                     "bets": int(r["size"]),
                     "units": round(float(r["sum"]), 3),
+                    "clv": round(float(r["clv_sum"] / r["clv_n"]), 4) if r["clv_n"] else None,
                 }
                 for d, r in by_day.iterrows()
             ]
@@ -459,6 +501,7 @@ def performance_data(state: ServiceState, end: dt.date, days: int, window: int) 
                 "pushes": int((bets["result"] == "push").sum()),
                 "units": float(bets["profit"].sum()) if len(bets) else None,
                 "roi": float(bets["profit"].mean()) if len(bets) else None,
+                "clv": float(bets["clv"].mean()) if bets["clv"].notna().any() else None,
             }
         )
     cal = graded.dropna(subset=["p_over", "line"])
@@ -484,6 +527,11 @@ def performance_data(state: ServiceState, end: dt.date, days: int, window: int) 
         "summary": summary,
         "mae": charts.with_rows(charts.template("mae", window), mae_rows),
         "roi": charts.with_rows(charts.template("roi"), roi_rows) if roi_rows else None,
+        "clv": charts.with_rows(
+            charts.template("clv"), [r for r in roi_rows if r["clv"] is not None]
+        )
+        if any(r["clv"] is not None for r in roi_rows)
+        else None,
         "calibration": charts.with_rows(charts.template("calibration"), cal_rows)
         if cal_rows
         else None,
