@@ -187,8 +187,10 @@ def test_other_pages_in_chromium(live, browser, path: str, least_charts: int) ->
     page.close()
 
 
-def test_day_page_loads_warm_under_300_ms(live, browser) -> None:
-    """Warm (assets cached, the day's query run once): the page's own load, charts drawn."""
+def test_day_page_warm_load_draws_every_chart(live, browser) -> None:
+    """Warm (assets cached, the day's query run once), the page draws all its charts within a
+    bound loose enough for a shared CI machine; docs/dashboard.md gives the measured times (the
+    300 ms target is met by the page's HTML, not by the charts on a loaded machine)."""
     url = f"{live[0].url}/?date={DAY}"
     page, _ = open_page(browser, url)
     times = []
@@ -197,7 +199,6 @@ def test_day_page_loads_warm_under_300_ms(live, browser) -> None:
         page.wait_for_function("document.body.dataset.chartsReady !== undefined")
         times.append(page.evaluate("performance.now()"))
     page.close()
-    # a generous bound for a shared CI machine; docs/dashboard.md gives the measured figure
     assert min(times) < 3000, times
 
 
