@@ -4,6 +4,12 @@ kcast keys teams by Retrosheet's codes (``NYA``, ``SLN``...), the codes of its d
 The Athletics are ``OAK`` in every season, including 2025 in Sacramento (the park id tells the
 parks apart), so a franchise's history stays in one place. An unknown code is an error, never a
 silent new team.
+
+Those codes stay inside the warehouse. Everything a user sees (the CLI, the worker's answers,
+the dashboard, the Python API) shows MLB's abbreviations and names instead, as they were that
+season: ``display_team("NYA", 2025) == "NYY"``, ``display_team("OAK", 2024) == "OAK"`` and
+``display_team("OAK", 2025) == "ATH"``; ``team_name`` gives the full name. Requests accept
+either spelling (``canonical_team``).
 """
 
 from __future__ import annotations
@@ -131,3 +137,81 @@ def team_from_mlbam_id(team_id: int, source: str | None = None) -> str:
 def mlb_abbreviation(code: str) -> str:
     """The MLB Stats API abbreviation of a canonical code."""
     return TEAMS[canonical_team(code)][0]
+
+
+# Spellings that changed over the years: (canonical code, first season of the next spelling)
+# -> the spelling before it. The Athletics became "ATH" (and just "Athletics") in 2025; the
+# Guardians were the Indians through 2021.
+_OLD_ABBREVIATIONS: dict[str, tuple[int, str]] = {"OAK": (2025, "OAK")}
+_OLD_NAMES: dict[str, tuple[int, str]] = {
+    "OAK": (2025, "Oakland Athletics"),
+    "CLE": (2022, "Cleveland Indians"),
+}
+
+
+def _season(season: object) -> int | None:
+    if season is None:
+        return None
+    year = getattr(season, "year", season)  # a date, datetime or Timestamp gives its year
+    if isinstance(year, str):
+        year = year.strip()[:4]  # "2025" or "2025-07-20"
+    try:
+        return int(year)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def display_team(code: object, season: object = None) -> str:
+    """The abbreviation users read for a team (MLB's, as it was in ``season``).
+
+    ``code`` is any spelling ``canonical_team`` knows; ``season`` a year or a date (None: the
+    current spelling). A missing or unknown value is returned as it is (so a display never
+    fails on a row it cannot name).
+
+    >>> display_team("NYA", 2025), display_team("SDN", 2025), display_team("TBA", 2019)
+    ('NYY', 'SD', 'TB')
+    >>> display_team("OAK", 2024), display_team("OAK", 2025), display_team("ATH")
+    ('OAK', 'ATH', 'ATH')
+    """
+    if code is None or (isinstance(code, float) and code != code):
+        return code  # type: ignore[return-value]
+    try:
+        canon = canonical_team(code)
+    except UnknownTeamError:
+        return str(code)
+    year = _season(season)
+    old = _OLD_ABBREVIATIONS.get(canon)
+    if old is not None and year is not None and year < old[0]:
+        return old[1]
+    return TEAMS[canon][0]
+
+
+def team_name(code: object, season: object = None) -> str:
+    """A team's full name as it was in ``season`` (None: today's).
+
+    >>> team_name("CHA"), team_name("OAK", 2019), team_name("OAK", 2025), team_name("CLE", 2019)
+    ('Chicago White Sox', 'Oakland Athletics', 'Athletics', 'Cleveland Indians')
+    """
+    if code is None or (isinstance(code, float) and code != code):
+        return code  # type: ignore[return-value]
+    try:
+        canon = canonical_team(code)
+    except UnknownTeamError:
+        return str(code)
+    year = _season(season)
+    old = _OLD_NAMES.get(canon)
+    if old is not None and year is not None and year < old[0]:
+        return old[1]
+    return TEAMS[canon][1]
+
+
+def display_teams(frame, season_column: str = "game_date", columns=("team", "opponent")):  # noqa: ANN001, ANN201
+    """A copy of a DataFrame with its team columns in MLB's spelling of each row's season."""
+    out = frame.copy()
+    if out.empty:
+        return out
+    seasons = out[season_column] if season_column in out else [None] * len(out)
+    for col in columns:
+        if col in out:
+            out[col] = [display_team(c, s) for c, s in zip(out[col], seasons, strict=True)]
+    return out

@@ -15,6 +15,7 @@ from kcast.decisions import MEMBER_MISSING
 from kcast.pipeline import day_starters, predict_starters, requested_starters
 from kcast.service.schemas import LEGACY_FIELDS
 from kcast.systems.registry import SYSTEMS, build_system
+from kcast.teams import display_team
 
 DAY = dt.date(2019, 7, 13)  # 16 games, 32 starters
 BATCH_DAY = dt.date(2019, 8, 10)  # 15 games, 30 starters
@@ -375,10 +376,11 @@ def test_slate_lists_the_starters(client: httpx.Client, state) -> None:
         "pitcher_id": PITCHER,
         "pitcher_name": "Wade LeBlanc",
         "team": "SEA",
-        "opponent": "ANA",
+        "opponent": display_team("ANA", 2019),  # the answer spells teams as MLB does: LAA
         "is_home": False,
         "starter_source": "actual",
     }
+    assert leblanc["opponent"] == "LAA"
 
 
 # --- /metrics and OpenAPI ---------------------------------------------------------------------------

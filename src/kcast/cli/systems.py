@@ -12,6 +12,7 @@ from rich.table import Table
 from kcast.cli.common import console, get_warehouse, progress_bar
 from kcast.config import get_settings
 from kcast.dates import parse_date
+from kcast.teams import display_team
 
 WarehouseOpt = typer.Option(None, "--warehouse", "-w", help="Overrides KCAST_WAREHOUSE.")
 
@@ -160,8 +161,11 @@ def print_picks(result, primary: str) -> None:  # noqa: ANN001
     rows["bet"] = rows["recommendation"].isin(["OVER", "UNDER"])
     rows = rows.sort_values(["bet", "confidence"], ascending=[False, False])
     bets = int(rows["bet"].sum())
+    summary = f"{result.date}  {shown}: {bets} bets of {len(rows)} starters"
+    if "stake" in rows and rows["stake"].notna().any():  # stakes exist once a staking rule does
+        summary += f", total stake {rows.loc[rows['bet'], 'stake'].fillna(0).sum():.2f}"
     table = Table(
-        title=f"{result.date}  {shown}: {bets} bets of {len(rows)} starters",
+        title=summary,
         title_justify="left",
         box=None,
         pad_edge=False,
@@ -192,7 +196,7 @@ def print_picks(result, primary: str) -> None:  # noqa: ANN001
         )
         table.add_row(
             r["name"][:16],
-            ("" if r["is_home"] else "@") + str(r["opponent"]),
+            ("" if r["is_home"] else "@") + display_team(r["opponent"], r["game_date"]),
             _num(r["line"], "g"),
             price,
             _num(r["predicted_strikeouts"], ".1f"),

@@ -35,7 +35,7 @@ from kcast.errors import (
 from kcast.pipeline import load_systems
 from kcast.service.deps import ServiceState
 from kcast.service.metrics import LatencyMiddleware
-from kcast.service.routes import admin, health, metrics, picks, predict
+from kcast.service.routes import admin, dashboard, health, metrics, picks, predict
 from kcast.service.runner import SlateCache
 from kcast.service.security import (
     BodyLimitMiddleware,
@@ -159,7 +159,7 @@ def create_app(
     # runs before anything reads or parses the body
     app.add_middleware(BodyLimitMiddleware, max_body=state.settings.max_body)
     app.add_middleware(LatencyMiddleware, metrics=state.metrics)
-    for module in (health, predict, picks, metrics, admin):
+    for module in (health, predict, picks, metrics, admin, dashboard):
         app.include_router(module.router)
     _mount_docs(app)
 

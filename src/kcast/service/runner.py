@@ -56,6 +56,7 @@ from kcast.service.schemas import (
     SystemRun,
 )
 from kcast.systems.base import BasePredictor, SystemOutput
+from kcast.teams import display_team
 from kcast.warehouse import Warehouse
 from kcast.warehouse.base import utc_now
 
@@ -417,8 +418,12 @@ def slate_answers(
 
 def from_row(model: type[M], row: dict[str, Any], **values: Any) -> M:
     """A response model from a pipeline or warehouse row: each field the row has, cleaned for
-    JSON (red flags and reasons in their answer shapes), then ``values``."""
+    JSON (red flags and reasons in their answer shapes, teams in MLB's spelling of the row's
+    season: the warehouse's Retrosheet codes never reach an answer), then ``values``."""
     fields = {k: clean(row[k]) for k in model.model_fields if k in row}
+    for team in ("team", "opponent"):
+        if fields.get(team) is not None:
+            fields[team] = display_team(fields[team], row.get("season") or row.get("game_date"))
     if "red_flags" in fields:
         fields["red_flags"] = split_flags(fields["red_flags"])
     if "reasons" in fields:

@@ -1,0 +1,324 @@
+"""kcast from Python (notebooks): DataFrames in, DataFrames out.
+
+    >>> import kcast
+    >>> picks = kcast.predict("2019-07-13")            # every starter, every active system
+    >>> run = kcast.backtest("2019-07-01", "2019-07-14")
+    >>> run.metrics, run.predictions                    # DataFrames
+    >>> pmf = kcast.distribution(453281, "2019-07-13")  # P(K = k), one column per system
+    >>> kcast.plot_distribution(pmf, line=4.5)          # an Altair chart
+
+Every function runs the one pipeline (``kcast.pipeline``) that ``kcast predict``, the worker and
+the backtest run; nothing here has its own maths. ``warehouse`` is a DuckDB path, a
+``bigquery://`` URL or an open ``Warehouse`` (default: the ``KCAST_WAREHOUSE`` setting); a
+warehouse opened here is closed before the function returns. Teams are shown as MLB spells them
+(``NYY``, ``ATH`` from 2025), as everywhere users look; see ``kcast.teams``.
+See docs/python.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    import altair as alt
+
+    from kcast.warehouse import Warehouse
+
+__all__ = ["Backtest", "backtest", "distribution", "plot_distribution", "predict"]
+
+# the columns a notebook sees first, in this order; the rest follow
+FIRST_COLUMNS = (
+    "game_date",
+    "pitcher_id",
+    "pitcher_name",
+    "team",
+    "opponent",
+    "is_home",
+    "system_id",
+    "predicted_strikeouts",
+    "line",
+    "over_odds",
+    "under_odds",
+    "book",
+    "p_over",
+    "model_p_over",
+    "market_p_over",
+    "edge",
+    "expected_value",
+    "confidence",
+    "recommendation",
+    "red_flags",
+    "reasons",
+)
+
+
+@contextmanager
+def _warehouse(warehouse: str | Warehouse | None) -> Iterator[Warehouse]:
+    from kcast.warehouse import Warehouse, open_warehouse
+
+    if isinstance(warehouse, Warehouse):
+        yield warehouse
+        return
+    wh = open_warehouse(warehouse)
+    try:
+        yield wh
+    finally:
+        wh.close()
+
+
+def _settings(systems: list[str] | str | None):  # noqa: ANN202
+    from kcast.config import get_settings
+
+    settings = get_settings()
+    if systems is None:
+        return settings
+    ids = [systems] if isinstance(systems, str) else list(systems)
+    return settings.model_copy(update={"active_systems": ",".join(ids)})
+
+
+def _tidy(frame: pd.DataFrame, names: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Prediction rows for people: names, MLB's team spellings, dates as dates, no pmf JSON."""
+    from kcast.teams import display_teams
+
+    if frame.empty:
+        return frame
+    out = frame.drop(columns=["pmf"], errors="ignore")
+    if names is not None and "pitcher_name" not in out and len(names):
+        out = out.merge(names, on="pitcher_id", how="left")
+    out = display_teams(out)
+    if "is_home" in out:
+        out["is_home"] = out["is_home"].map(lambda v: None if pd.isna(v) else bool(v))
+    out["game_date"] = pd.to_datetime(out["game_date"]).dt.date
+    first = [c for c in FIRST_COLUMNS if c in out]
+    return out[first + [c for c in out.columns if c not in first]].reset_index(drop=True)
+
+
+def _names(features: pd.DataFrame) -> pd.DataFrame | None:
+    if "pitcher_name" not in features:
+        return None
+    return features[["pitcher_id", "pitcher_name"]].drop_duplicates("pitcher_id")
+
+
+def predict(
+    date: str | dt.date,
+    *,
+    systems: list[str] | str | None = None,
+    warehouse: str | Warehouse | None = None,
+    write: bool = False,
+) -> pd.DataFrame:
+    """Every starter of ``date``, predicted by every active system (or ``systems``).
+
+    One row per pitcher per system, as ``kcast predict`` makes them: the mean, the line and its
+    best price and book, P(over) stated (the system pooled with the market) beside the system's
+    own (``model_p_over``) and the market's (``market_p_over``), the edge, EV, the pick, red flags
+    and reasons. With ``write=True`` the rows are also stored, as ``kcast predict`` does; by
+    default nothing is written. A system that fails is left out; its error is in
+    ``frame.attrs["errors"]``.
+    """
+    from kcast.pipeline import load_systems, parse_date, predict_day
+
+    day = parse_date(date)
+    settings = _settings(systems)
+    with _warehouse(warehouse) as wh:
+        loaded, errors = load_systems(wh, settings)
+        result = predict_day(wh, day, settings, loaded, write=write)
+    out = _tidy(result.frame(), _names(result.features))
+    out.attrs["errors"] = {**errors, **result.errors}
+    return out
+
+
+@dataclass
+class Backtest:
+    """A walk-forward backtest's results as DataFrames.
+
+    ``metrics``: one row per system (and ``market``, ``naive_average``): n, MAE, RMSE, log loss,
+    Brier, bets, win rate, ROI, CLV and more. ``predictions``: every prediction made, graded
+    (``actual_strikeouts``, ``result``). ``calibration``: stated P(over) against observed, per
+    decile, per system. ``result`` is the ``kcast.backtest.BacktestResult`` behind them.
+    """
+
+    start: dt.date
+    end: dt.date
+    metrics: pd.DataFrame
+    predictions: pd.DataFrame
+    calibration: pd.DataFrame
+    result: Any = field(repr=False, default=None)
+
+    def __repr__(self) -> str:
+        systems = ", ".join(str(s) for s in self.metrics.index)
+        return (
+            f"Backtest({self.start} to {self.end}: {len(self.predictions)} predictions; {systems})"
+        )
+
+
+def backtest(
+    start: str | dt.date,
+    end: str | dt.date,
+    *,
+    systems: list[str] | str | None = None,
+    retrain_days: int = 30,
+    warehouse: str | Warehouse | None = None,
+) -> Backtest:
+    """Walk forward from ``start`` to ``end`` (inclusive) over the stored lines, as
+    ``kcast backtest`` does (refitting the trainable systems every ``retrain_days``); nothing is
+    written."""
+    from kcast.backtest import run_backtest
+    from kcast.pipeline import parse_date
+
+    ids = None if systems is None else ([systems] if isinstance(systems, str) else list(systems))
+    with _warehouse(warehouse) as wh:
+        result = run_backtest(wh, parse_date(start), parse_date(end), ids, retrain_days)
+        predictions = _graded(wh, result.predictions, result.start, result.end)
+    flat = {
+        k: {m: v for m, v in values.items() if not isinstance(v, dict | list)}
+        for k, values in result.metrics.items()
+        if k not in ("red_flags", "projection")
+    }
+    metrics = pd.DataFrame.from_dict(flat, orient="index")
+    metrics.index.name = "system"
+    calibration = pd.DataFrame(
+        [{"system": s, **row} for s, rows in result.calibration.items() for row in rows]
+    )
+    return Backtest(
+        result.start,
+        result.end,
+        metrics,
+        predictions,
+        calibration,
+        result,
+    )
+
+
+def _graded(wh: Warehouse, rows: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Backtest rows with the pitchers' names, their actual strikeouts and each pick's result
+    (as ``kcast grade`` would write them)."""
+    from kcast.grading import bet_result
+
+    if rows.empty:
+        return _tidy(rows)
+    actual = wh.query(
+        "SELECT game_id, pitcher_id, strikeouts AS actual_strikeouts FROM pitcher_games "
+        "WHERE is_start AND game_date BETWEEN $a AND $b",
+        {"a": start, "b": end},
+    )
+    names = wh.query(
+        "SELECT player_id AS pitcher_id, full_name AS pitcher_name FROM players "
+        "WHERE player_id IN (SELECT UNNEST($ids))",
+        {"ids": [int(x) for x in rows["pitcher_id"].unique()]},
+    )
+    out = rows.merge(actual, on=["game_id", "pitcher_id"], how="left")
+    out["result"] = [
+        None if pd.isna(k) else bet_result(rec, None if pd.isna(line) else float(line), float(k))
+        for rec, line, k in zip(
+            out["recommendation"], out["line"], out["actual_strikeouts"], strict=True
+        )
+    ]
+    return _tidy(out, names)
+
+
+def _pitcher_id(wh: Warehouse, pitcher: int | str) -> int:
+    from kcast.errors import InputError, UnknownPitcherError
+
+    if isinstance(pitcher, int | np.integer) or str(pitcher).strip().isdigit():
+        return int(pitcher)
+    found = wh.query(
+        "SELECT player_id, full_name FROM players WHERE lower(full_name) = lower($n)",
+        {"n": str(pitcher).strip()},
+    )
+    if found.empty:
+        raise UnknownPitcherError(f"no pitcher named {pitcher!r} in the warehouse")
+    if len(found) > 1:
+        ids = ", ".join(str(i) for i in found["player_id"])
+        raise InputError(f"{len(found)} players are named {pitcher!r} ({ids}): give the MLBAM id")
+    return int(found["player_id"].iloc[0])
+
+
+def distribution(
+    pitcher: int | str,
+    date: str | dt.date,
+    *,
+    line: float | None = None,
+    systems: list[str] | str | None = None,
+    warehouse: str | Warehouse | None = None,
+) -> pd.DataFrame:
+    """A starter's strikeout distribution that day: P(K = k) for k = 0..20, one column per
+    system (index ``k``; the last cell holds 20 or more).
+
+    ``pitcher`` is an MLBAM id or a full name. The pitcher's game is the warehouse's (his start,
+    or a stored probable). ``line`` replaces the stored line. ``frame.attrs`` keeps the pitcher,
+    the date, the line and each system's row (``attrs["rows"]``: mean, P(over), pick ...).
+    Nothing is written.
+    """
+    from kcast.decisions import MAX_K
+    from kcast.pipeline import (
+        load_systems,
+        parse_date,
+        predict_starters,
+        requested_starters,
+    )
+
+    day = parse_date(date)
+    settings = _settings(systems)
+    with _warehouse(warehouse) as wh:
+        pid = _pitcher_id(wh, pitcher)
+        request = {"pitcher_id": pid, "game_date": day, "line": line}
+        starters = requested_starters(wh, [request])
+        loaded, _ = load_systems(wh, settings)
+        result = predict_starters(wh, starters, settings, loaded, requested=[request], write=False)
+    columns = {s: out.pmf[0] for s, out in result.outputs.items()}
+    pmf = pd.DataFrame(columns, index=pd.RangeIndex(MAX_K + 1, name="k"))
+    pmf.columns.name = "system"
+    rows = _tidy(result.frame(), _names(result.features))
+    first = rows.iloc[0] if len(rows) else {}
+    pmf.attrs.update(
+        pitcher_id=pid,
+        pitcher_name=first.get("pitcher_name") if len(rows) else None,
+        date=day,
+        line=None if not len(rows) or pd.isna(first["line"]) else float(first["line"]),
+        rows=rows,
+        errors=dict(result.errors),
+    )
+    return pmf
+
+
+def pmf_from_json(value: str | None) -> list[float]:
+    """A stored prediction's ``pmf`` column (a JSON list) as floats ([] when missing)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
+        return []
+    return [float(x) for x in json.loads(value)]
+
+
+def plot_distribution(
+    pmf: pd.DataFrame | pd.Series,
+    line: float | None = None,
+    *,
+    system: str | None = None,
+    title: str | None = None,
+) -> alt.LayerChart | alt.Chart:
+    """An Altair chart of a strikeout distribution as bars against the line.
+
+    ``pmf`` is ``distribution``'s frame (one system is drawn: ``system``, default the first
+    column) or a Series of P(K = k). Bars above the line (an over) are coloured apart from those
+    below; the line is a dashed rule. ``line`` defaults to ``pmf.attrs["line"]``.
+    """
+    from kcast.charts import distribution_chart
+
+    attrs = dict(getattr(pmf, "attrs", {}))
+    if isinstance(pmf, pd.DataFrame):
+        system = system or str(pmf.columns[0])
+        values = pmf[system]
+    else:
+        values = pmf
+        system = system or (str(pmf.name) if pmf.name is not None else None)
+    line = attrs.get("line") if line is None else line
+    if title is None and attrs.get("pitcher_name"):
+        title = f"{attrs['pitcher_name']}, {attrs.get('date')}: {system}"
+    return distribution_chart([float(x) for x in values], line, title=title)

@@ -1,0 +1,616 @@
+"""The dashboard: HTML pages served by the worker itself (no second server, no network).
+
+``/`` (today, or ``/?date=YYYY-MM-DD``): one card per starter with his distribution against
+the line; ``/pitcher/{id}``: his recent starts and how his forecasts fared, the alternate lines;
+``/performance``: MAE, ROI and calibration per system, the bet ledger where a ``bets`` table
+exists; ``/status``: each system's breaker, model and last error, and the daily coverage.
+
+Charts are Vega-Lite specs made by Altair (``kcast.charts``), drawn by vega-embed from
+``/static/vega/`` (copied from the npm packages, with their BSD-3 licences). No inline script
+runs: data travels in ``<script type="application/json">`` blocks read by ``dashboard.js``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import FileResponse, HTMLResponse
+
+from kcast import __version__, charts
+from kcast.api import pmf_from_json
+from kcast.service.deps import ServiceState, StateDep
+from kcast.service.routes.picks import order_picks
+from kcast.service.runner import clean, split_flags
+from kcast.service.security import ReaderDep
+from kcast.teams import display_team, team_name
+
+router = APIRouter(tags=["dashboard"], include_in_schema=False, dependencies=[ReaderDep])
+
+HERE = Path(__file__).resolve().parent.parent
+STATIC = HERE / "static"
+TEMPLATES = HERE / "templates"
+MEDIA_TYPES = {
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".txt": "text/plain",
+    ".svg": "image/svg+xml",
+}
+
+DAY_SQL = (
+    "SELECT game_id, game_date, pitcher_id, pitcher_name, team, opponent, is_home, system_id, "
+    "model_version, predicted_strikeouts, predicted_median, k_p10, k_p90, line, over_odds, "
+    "under_odds, book, model_p_over, p_over, p_under, market_p_over, edge, expected_value, "
+    "confidence, recommendation, red_flags, reasons, created_at, actual_strikeouts, result, pmf "
+    "FROM pitcher_strikeout_predictions WHERE game_date = $d"
+)
+DateQuery = Annotated[str | None, Query(description="The date (YYYY-MM-DD); default today")]
+
+
+@lru_cache(maxsize=1)
+def _env():  # noqa: ANN202
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=jinja2.select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["num"] = _fmt
+    env.filters["odds"] = _odds
+    env.filters["pct"] = lambda v, spec=".0%": _fmt(v, spec)
+    env.filters["tojson_safe"] = _json
+    return env
+
+
+def shown(value: Any) -> Any:
+    """A table cell for people: dates as YYYY-MM-DD, times to the minute (UTC), NaN as None."""
+    value = clean(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.strftime("%Y-%m-%d %H:%M")
+    return value
+
+
+def _fmt(value: Any, spec: str = ".2f") -> str:
+    value = clean(value)
+    if value is None:
+        return "–"
+    try:
+        return format(value, spec)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _odds(value: Any) -> str:
+    value = clean(value)
+    return "–" if value is None else f"{value:+.0f}"
+
+
+def _json(value: Any) -> str:
+    """JSON for a ``<script type="application/json">`` block (no ``</`` can close it)."""
+    text = json.dumps(value, default=_default, separators=(",", ":"))
+    return text.replace("</", "<\\/").replace("<!--", "<\\!--")
+
+
+def _default(value: Any) -> Any:
+    value = clean(value)
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value if not isinstance(value, np.generic) else value.item()
+
+
+def render(template_name: str, **values: Any) -> HTMLResponse:
+    page = _env().get_template(template_name).render(version=__version__, **values)
+    return HTMLResponse(page)
+
+
+def _day(value: str | None) -> dt.date:
+    if value is None or not value.strip():
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise HTTPException(400, f"date {value!r} does not parse; use YYYY-MM-DD") from None
+
+
+def _primary(state: ServiceState, present: set[str]) -> str | None:
+    order = [state.settings.primary_system, *state.active_ids]
+    return next((s for s in order if s in present), next(iter(sorted(present)), None))
+
+
+# --------------------------------------------------------------------------------------------
+# static files
+# --------------------------------------------------------------------------------------------
+
+
+@router.get("/static/{path:path}")
+def static(path: str) -> FileResponse:
+    """The dashboard's own assets (vega, vega-lite, vega-embed, its script and style)."""
+    target = (STATIC / path).resolve()
+    if not target.is_relative_to(STATIC) or not target.is_file():
+        raise HTTPException(404, "no such file")
+    media = MEDIA_TYPES.get(target.suffix, "application/octet-stream")
+    return FileResponse(target, media_type=media, headers={"Cache-Control": "max-age=86400"})
+
+
+# --------------------------------------------------------------------------------------------
+# the day
+# --------------------------------------------------------------------------------------------
+
+
+def _lineups(state: ServiceState, day: dt.date) -> dict[tuple[str, str], dict[str, Any]]:
+    """The opposing lineups known for the day's games: (game_id, batting team) -> hands."""
+    rows = state.warehouse.query(
+        "SELECT game_id, team, lineup_lhb, lineup_rhb, lineup_shb FROM team_batting_games "
+        "WHERE game_date = $d AND lineup_rhb IS NOT NULL",
+        {"d": day},
+    )
+    return {(r["game_id"], r["team"]): r for r in rows.to_dict("records")}
+
+
+def _price(row: dict[str, Any]) -> tuple[str, Any, str]:
+    """The side shown (the pick, else the side the system leans to), its price and book."""
+    side = row["recommendation"]
+    if side not in ("OVER", "UNDER"):
+        side = "OVER" if (clean(row.get("edge")) or 0) > 0 else "UNDER"
+    odds = row["over_odds"] if side == "OVER" else row["under_odds"]
+    return side, clean(odds), clean(row.get("book")) or ""
+
+
+def day_cards(state: ServiceState, day: dt.date) -> tuple[list[dict[str, Any]], str | None]:
+    """One card per starter of ``day`` from the stored predictions, and the system shown."""
+    rows = state.warehouse.query(DAY_SQL, {"d": day})
+    if rows.empty:
+        return [], None
+    rows = order_picks(rows, state.active_ids, state.settings.primary_system)
+    shown = _primary(state, set(rows["system_id"]))
+    lineups = _lineups(state, day)
+    cards = []
+    groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for record in rows.to_dict("records"):  # once: per-group frames cost more than the page
+        groups.setdefault((record["game_id"], int(record["pitcher_id"])), []).append(record)
+    for (game_id, pitcher_id), records in groups.items():
+        top = next((r for r in records if r["system_id"] == shown), records[0])
+        season = day.year
+        side, odds, book = _price(top)
+        lineup = lineups.get((game_id, top["opponent"]))
+        line = clean(top["line"])
+        pmf = pmf_from_json(clean(top.get("pmf")))
+        cards.append(
+            {
+                "id": f"{game_id}-{pitcher_id}",
+                "game_id": game_id,
+                "pitcher_id": int(pitcher_id),
+                "name": clean(top["pitcher_name"]) or str(pitcher_id),
+                "team": display_team(top["team"], season),
+                "team_name": team_name(top["team"], season),
+                "opponent": display_team(top["opponent"], season),
+                "opponent_name": team_name(top["opponent"], season),
+                "is_home": bool(top["is_home"]),
+                "system": top["system_id"],
+                "line": line,
+                "side": side,
+                "odds": odds,
+                "over_odds": clean(top["over_odds"]),
+                "under_odds": clean(top["under_odds"]),
+                "book": book,
+                "pick": top["recommendation"],
+                "bet": top["recommendation"] in ("OVER", "UNDER"),
+                "edge": clean(top["edge"]),
+                "ev": clean(top["expected_value"]),
+                "confidence": clean(top["confidence"]),
+                "p_over": clean(top["p_over"]),
+                "model_p_over": clean(top["model_p_over"]),
+                "market_p_over": clean(top["market_p_over"]),
+                "predicted": clean(top["predicted_strikeouts"]),
+                "p10": clean(top["k_p10"]),
+                "p90": clean(top["k_p90"]),
+                "stake": clean(top.get("stake")),
+                "flags": split_flags(top["red_flags"]),
+                "reasons": clean(top["reasons"]) or "",
+                "actual": clean(top["actual_strikeouts"]),
+                "result": clean(top["result"]),
+                "lineup": None
+                if lineup is None
+                else {
+                    "L": clean(lineup["lineup_lhb"]),
+                    "R": clean(lineup["lineup_rhb"]),
+                    "S": clean(lineup["lineup_shb"]),
+                },
+                "systems": [
+                    {
+                        "system": r["system_id"],
+                        "mean": clean(r["predicted_strikeouts"]),
+                        "p_over": clean(r["p_over"]),
+                        "pick": r["recommendation"],
+                    }
+                    for r in records
+                ],
+                "data": {
+                    "pmf": charts.distribution_rows(pmf, line) if pmf else [],
+                    "line": charts.line_data(line),
+                },
+            }
+        )
+    return cards, shown
+
+
+@router.get("/", response_class=HTMLResponse)
+def day_page(state: StateDep, date: DateQuery = None) -> HTMLResponse:
+    """The day: one card per starter, sortable by edge; the table matches /picks."""
+    day = _day(date)
+    cards, shown = day_cards(state, day)
+    bets = [c for c in cards if c["bet"]]
+    stakes = [c["stake"] for c in bets if c["stake"] is not None]
+    return render(
+        "day.html",
+        page="day",
+        title=f"kcast: {day}",
+        day=day,
+        prev_day=day - dt.timedelta(days=1),
+        next_day=day + dt.timedelta(days=1),
+        cards=cards,
+        shown=shown,
+        bets=len(bets),
+        total_stake=sum(stakes) if stakes else None,
+        template=charts.distribution_template(),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# a pitcher
+# --------------------------------------------------------------------------------------------
+
+
+@router.get("/pitcher/{pitcher_id}", response_class=HTMLResponse)
+def pitcher_page(pitcher_id: int, state: StateDep, date: DateQuery = None) -> HTMLResponse:
+    """A pitcher: recent starts, how his forecasts fared, the day's alternate lines."""
+    wh = state.warehouse
+    day = _day(date)
+    who = wh.query("SELECT full_name FROM players WHERE player_id = $p", {"p": pitcher_id})
+    starts = wh.query(
+        "SELECT game_id, game_date, team, opponent, is_home, outs, batters_faced, pitches, "
+        "strikeouts, walks, earned_runs FROM pitcher_games WHERE pitcher_id = $p AND is_start "
+        "AND game_date <= $d ORDER BY game_date DESC LIMIT 15",
+        {"p": pitcher_id, "d": day},
+    )
+    if who.empty and starts.empty:
+        raise HTTPException(404, f"pitcher {pitcher_id} is not in the warehouse")
+    name = clean(who["full_name"].iloc[0]) if len(who) else str(pitcher_id)
+    forecasts = wh.query(
+        "SELECT game_id, game_date, system_id, predicted_strikeouts, line, recommendation, "
+        "p_over, actual_strikeouts, result, pmf FROM pitcher_strikeout_predictions "
+        "WHERE pitcher_id = $p AND game_date <= $d ORDER BY game_date DESC, system_id",
+        {"p": pitcher_id, "d": day},
+    )
+    start_rows = []
+    for r in starts.to_dict("records"):
+        season = pd.Timestamp(r["game_date"]).year
+        outs = clean(r["outs"])
+        start_rows.append(
+            {
+                **r,
+                "game_date": pd.Timestamp(r["game_date"]).date(),
+                "team": display_team(r["team"], season),
+                "opponent": display_team(r["opponent"], season),
+                "ip": None if outs is None else f"{outs // 3}.{outs % 3}",
+            }
+        )
+    graded = forecasts[forecasts["actual_strikeouts"].notna()].copy()
+    fared = []
+    for system_id, g in graded.groupby("system_id"):
+        err = (g["predicted_strikeouts"] - g["actual_strikeouts"]).abs()
+        fared.append(
+            {
+                "system": system_id,
+                "n": len(g),
+                "mae": float(err.mean()),
+                "wins": int((g["result"] == "win").sum()),
+                "losses": int((g["result"] == "loss").sum()),
+                "pushes": int((g["result"] == "push").sum()),
+            }
+        )
+    series = []
+    for r in start_rows:
+        series.append(
+            {"game_date": str(r["game_date"]), "series": "actual", "strikeouts": r["strikeouts"]}
+        )
+    for r in forecasts.to_dict("records"):
+        date_s = str(pd.Timestamp(r["game_date"]).date())
+        series.append(
+            {
+                "game_date": date_s,
+                "series": r["system_id"],
+                "strikeouts": clean(r["predicted_strikeouts"]),
+            }
+        )
+    lines = forecasts.drop_duplicates("game_date")
+    for r in lines.to_dict("records"):
+        if clean(r["line"]) is not None:
+            date_s = str(pd.Timestamp(r["game_date"]).date())
+            series.append({"game_date": date_s, "series": "line", "strikeouts": clean(r["line"])})
+    ladder = _ladder(state, pitcher_id, day, forecasts)
+    return render(
+        "pitcher.html",
+        page="pitcher",
+        title=f"kcast: {name}",
+        day=day,
+        pitcher_id=pitcher_id,
+        name=name,
+        starts=start_rows,
+        forecasts=[
+            {**r, "game_date": pd.Timestamp(r["game_date"]).date()}
+            for r in forecasts.drop(columns=["pmf"]).to_dict("records")
+        ],
+        fared=fared,
+        ladder=ladder,
+        chart=charts.with_rows(charts.template("starts"), series) if series else None,
+    )
+
+
+def _ladder(
+    state: ServiceState, pitcher_id: int, day: dt.date, forecasts: pd.DataFrame
+) -> list[dict[str, Any]]:
+    """Every line stored for the pitcher that day (each book's latest snapshot), with P(over)
+    from the shown system's distribution."""
+    lines = state.warehouse.query(
+        "SELECT book, line, over_odds, under_odds, snapshot, is_main FROM prop_lines "
+        "WHERE pitcher_id = $p AND game_date = $d AND line >= 0.5",
+        {"p": pitcher_id, "d": day},
+    )
+    if lines.empty:
+        return []
+    rank = {"close": 0, "posted": 1, "open": 2}
+    lines["r"] = lines["snapshot"].map(rank).fillna(9)
+    lines = lines.sort_values(["line", "book", "r"]).drop_duplicates(["line", "book"])
+    today = forecasts[pd.to_datetime(forecasts["game_date"]).dt.date == day]
+    shown = _primary(state, set(today["system_id"])) if len(today) else None
+    pmf = pmf_from_json(clean(today[today["system_id"] == shown]["pmf"].iloc[0])) if shown else []
+    out = []
+    for r in lines.to_dict("records"):
+        line = float(r["line"])
+        p_over = sum(p for k, p in enumerate(pmf) if k > line) if pmf else None
+        out.append({**r, "p_over": p_over, "system": shown, "main": bool(clean(r["is_main"]))})
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# performance
+# --------------------------------------------------------------------------------------------
+
+
+def _wilson(k: float, n: float, z: float = 1.96) -> tuple[float, float]:
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+OPEN_PRICES_SQL = (
+    "SELECT pitcher_id, game_date, book, line, over_odds AS open_over, under_odds AS open_under "
+    "FROM prop_lines WHERE snapshot = 'open' AND pitcher_id IS NOT NULL "
+    "AND game_date BETWEEN $a AND $b"
+)
+
+
+def _clv(state: ServiceState, graded: pd.DataFrame, start: dt.date, end: dt.date) -> pd.Series:
+    """Each bet's closing-line value in probability points, as the backtest scores it: the
+    no-vig probability of the side bet at the stored (closing) price minus that at the same
+    book's opening price of the same line (NaN where there is no opening price)."""
+    from kcast.decisions import devig
+
+    opens = state.warehouse.query(OPEN_PRICES_SQL, {"a": start, "b": end})
+    if opens.empty:
+        return pd.Series(np.nan, index=graded.index)
+    opens["game_date"] = pd.to_datetime(opens["game_date"])
+    opens = opens.drop_duplicates(["pitcher_id", "game_date", "book", "line"])
+    merged = graded.reset_index().merge(
+        opens, on=["pitcher_id", "game_date", "book", "line"], how="left"
+    )
+    values = []
+    for r in merged.to_dict("records"):
+        side = r["recommendation"]
+        close = devig(clean(r["over_odds"]), clean(r["under_odds"]))
+        open_ = devig(clean(r["open_over"]), clean(r["open_under"]))
+        if side not in ("OVER", "UNDER") or close is None or open_ is None:
+            values.append(np.nan)
+        else:
+            values.append(close - open_ if side == "OVER" else open_ - close)
+    return pd.Series(values, index=merged["index"]).reindex(graded.index)
+
+
+def performance_data(state: ServiceState, end: dt.date, days: int, window: int) -> dict[str, Any]:
+    wh = state.warehouse
+    start = end - dt.timedelta(days=days)
+    graded = wh.query(
+        "SELECT system_id, game_date, pitcher_id, book, predicted_strikeouts, actual_strikeouts, "
+        "line, p_over, recommendation, result, over_odds, under_odds "
+        "FROM pitcher_strikeout_predictions "
+        "WHERE actual_strikeouts IS NOT NULL AND game_date BETWEEN $a AND $b",
+        {"a": start, "b": end},
+    )
+    if graded.empty:
+        return {"empty": True, "start": start}
+    graded["game_date"] = pd.to_datetime(graded["game_date"])
+    graded["clv"] = _clv(state, graded, start, end)
+    graded["abs_error"] = (graded["predicted_strikeouts"] - graded["actual_strikeouts"]).abs()
+    odds = np.where(graded["recommendation"] == "OVER", graded["over_odds"], graded["under_odds"])
+    odds = pd.to_numeric(pd.Series(odds, index=graded.index), errors="coerce")
+    decimal_win = np.where(odds > 0, odds / 100.0, 100.0 / -odds)
+    graded["profit"] = np.select(
+        [graded["result"] == "win", graded["result"] == "loss", graded["result"] == "push"],
+        [decimal_win, -1.0, 0.0],
+        default=np.nan,
+    )
+    graded.loc[odds.isna(), "profit"] = np.nan
+
+    mae_rows, roi_rows, summary = [], [], []
+    for system_id, g in graded.groupby("system_id"):
+        daily = g.groupby("game_date").agg(err=("abs_error", "sum"), n=("abs_error", "size"))
+        rolled = daily.rolling(f"{window}D").sum()
+        mae_rows += [
+            {
+                "game_date": d.strftime("%Y-%m-%d"),
+                "system_id": system_id,
+                "mae": round(float(r.err / r.n), 4),
+                "n": int(r.n),
+            }
+            for d, r in rolled.iterrows()
+        ]
+        bets = g.dropna(subset=["profit"])
+        if len(bets):
+            by_day = bets.groupby("game_date").agg(
+                sum=("profit", "sum"),
+                size=("profit", "size"),
+                clv_sum=("clv", "sum"),
+                clv_n=("clv", "count"),
+            )
+            by_day = by_day.cumsum()
+            roi_rows += [
+                {
+                    "game_date": d.strftime("%Y-%m-%d"),
+                    "system_id": system_id,
+                    "roi": round(float(r["sum"] / r["size"]), 4),
+                    "bets": int(r["size"]),
+                    "units": round(float(r["sum"]), 3),
+                    "clv": round(float(r["clv_sum"] / r["clv_n"]), 4) if r["clv_n"] else None,
+                }
+                for d, r in by_day.iterrows()
+            ]
+        summary.append(
+            {
+                "system": system_id,
+                "n": len(g),
+                "mae": float(g["abs_error"].mean()),
+                "bets": len(bets),
+                "wins": int((bets["result"] == "win").sum()),
+                "losses": int((bets["result"] == "loss").sum()),
+                "pushes": int((bets["result"] == "push").sum()),
+                "units": float(bets["profit"].sum()) if len(bets) else None,
+                "roi": float(bets["profit"].mean()) if len(bets) else None,
+                "clv": float(bets["clv"].mean()) if bets["clv"].notna().any() else None,
+            }
+        )
+    cal = graded.dropna(subset=["p_over", "line"])
+    cal = cal[cal["actual_strikeouts"] != cal["line"]].copy()
+    cal["over"] = (cal["actual_strikeouts"] > cal["line"]).astype(float)
+    cal["bin"] = np.minimum((cal["p_over"] * 10).astype(int), 9)
+    cal_rows = []
+    for (system_id, _), g in cal.groupby(["system_id", "bin"]):
+        lo, hi = _wilson(g["over"].sum(), len(g))
+        cal_rows.append(
+            {
+                "system_id": system_id,
+                "stated": round(float(g["p_over"].mean()), 4),
+                "observed": round(float(g["over"].mean()), 4),
+                "lo": round(lo, 4),
+                "hi": round(hi, 4),
+                "n": len(g),
+            }
+        )
+    return {
+        "empty": False,
+        "start": start,
+        "summary": summary,
+        "mae": charts.with_rows(charts.template("mae", window), mae_rows),
+        "roi": charts.with_rows(charts.template("roi"), roi_rows) if roi_rows else None,
+        "clv": charts.with_rows(
+            charts.template("clv"), [r for r in roi_rows if r["clv"] is not None]
+        )
+        if any(r["clv"] is not None for r in roi_rows)
+        else None,
+        "calibration": charts.with_rows(charts.template("calibration"), cal_rows)
+        if cal_rows
+        else None,
+    }
+
+
+BETS_COLUMNS_SQL = "SELECT * FROM bets LIMIT 0"
+BETS_LATEST_SQL = "SELECT * FROM bets ORDER BY game_date DESC LIMIT 200"
+BETS_ANY_SQL = "SELECT * FROM bets LIMIT 200"
+
+
+def bet_ledger(state: ServiceState) -> tuple[list[str], list[dict]] | None:
+    """The ``bets`` table's latest 200 rows, where the warehouse has one (None otherwise)."""
+    try:
+        columns = state.warehouse.query(BETS_COLUMNS_SQL).columns
+    except Exception:  # noqa: BLE001 - no bets table yet: the page says so
+        return None
+    rows = state.warehouse.query(BETS_LATEST_SQL if "game_date" in columns else BETS_ANY_SQL)
+    for col in ("team", "opponent"):
+        if col in rows and "game_date" in rows:
+            rows[col] = [
+                display_team(t, d) for t, d in zip(rows[col], rows["game_date"], strict=True)
+            ]
+    return list(rows.columns), [
+        {k: shown(v) for k, v in r.items()} for r in rows.to_dict("records")
+    ]
+
+
+@router.get("/performance", response_class=HTMLResponse)
+def performance_page(
+    state: StateDep,
+    date: DateQuery = None,
+    days: Annotated[int, Query(ge=7, le=3660, description="Days of history")] = 120,
+    window: Annotated[int, Query(ge=1, le=365, description="Rolling window (days)")] = 14,
+) -> HTMLResponse:
+    """MAE per system over a rolling window, ROI over time, calibration, the bet ledger."""
+    end = _day(date)
+    data = performance_data(state, end, days, window)
+    return render(
+        "performance.html",
+        page="performance",
+        title="kcast: performance",
+        day=end,
+        days=days,
+        window=window,
+        perf=data,
+        ledger=bet_ledger(state),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# health
+# --------------------------------------------------------------------------------------------
+
+
+@router.get("/status", response_class=HTMLResponse)
+def status_page(state: StateDep) -> HTMLResponse:
+    """Each system's breaker, model version and last error; the daily coverage view."""
+    systems = [{"system": s, **state.system_health(s)} for s in state.active_ids]
+    error = None
+    try:
+        coverage = state.warehouse.query(
+            "SELECT * FROM daily_coverage ORDER BY game_date DESC LIMIT 21"
+        )
+        coverage_rows = [{k: shown(v) for k, v in r.items()} for r in coverage.to_dict("records")]
+        columns = list(coverage.columns)
+    except Exception as exc:  # noqa: BLE001 - shown on the page
+        coverage_rows, columns, error = [], [], f"daily_coverage could not be read: {exc}"
+    return render(
+        "status.html",
+        page="status",
+        title="kcast: health",
+        day=dt.date.today(),
+        systems=systems,
+        warehouse=state.warehouse.engine,
+        warehouse_ok=state.warehouse_ok(),
+        coverage=coverage_rows,
+        coverage_columns=columns,
+        coverage_error=error,
+        expected_systems=len(state.active_ids),
+    )

@@ -1,0 +1,242 @@
+"""The dashboard served by the worker: its pages over HTTP, then in a real headless Chromium.
+
+The browser tests drive Debian's ``chromium`` (``/usr/bin/chromium``, installed by ``.ci/run``)
+through Playwright; no browser is downloaded. Each page must load with no console error and
+draw its charts (an SVG with marks), from a real day's predictions; the day's table must match
+``/picks``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kcast.grading import grade_dates
+
+DAY = dt.date(2019, 7, 13)  # 16 games, 32 starters
+PITCHER = 453281  # Wade LeBlanc, started for SEA at ANA on 2019-07-13
+CHROMIUM = os.environ.get("KCAST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def live(service_factory):
+    server, state = service_factory(system_timeout=20.0)
+    with httpx.Client(base_url=server.url, timeout=120) as c:
+        # two days predicted and graded, so the performance page has something to show
+        for day in (DAY - dt.timedelta(days=1), DAY):
+            assert c.post("/predict-batch", json={"date": str(day)}).status_code == 200
+        grade_dates(state.warehouse, DAY - dt.timedelta(days=1), DAY)
+    return server, state
+
+
+@pytest.fixture(scope="module")
+def client(live):
+    with httpx.Client(base_url=live[0].url, timeout=60) as c:
+        yield c
+
+
+# --- over HTTP ------------------------------------------------------------------------------
+
+
+def test_pages_answer_html(client: httpx.Client) -> None:
+    for path in (f"/?date={DAY}", "/", f"/pitcher/{PITCHER}?date={DAY}", "/performance", "/status"):
+        answer = client.get(path)
+        assert answer.status_code == 200, path
+        assert answer.headers["content-type"].startswith("text/html")
+        assert "<script>" not in answer.text  # no inline script: data only in JSON blocks
+
+
+def test_day_page_shows_mlb_team_names(client: httpx.Client) -> None:
+    page = client.get("/", params={"date": str(DAY)}).text
+    assert 'data-pitcher-id="453281"' in page
+    assert 'title="Los Angeles Angels">LAA</abbr>' in page  # ANA in the warehouse
+    assert ">ANA<" not in page
+
+
+def test_static_assets_are_served_and_confined(client: httpx.Client) -> None:
+    for name in ("vega-6.2.0.min.js", "vega-lite-6.4.1.min.js", "vega-embed-7.3.0.min.js"):
+        answer = client.get(f"/static/vega/{name}")
+        assert answer.status_code == 200 and "javascript" in answer.headers["content-type"]
+        assert len(answer.content) > 50_000
+    for name in ("vega", "vega-lite", "vega-embed"):  # each library's BSD-3 licence beside it
+        assert "Redistribution and use" in client.get(f"/static/vega/LICENSE-{name}.txt").text
+    assert client.get("/static/../app.py").status_code == 404
+    assert client.get("/static/%2e%2e/app.py").status_code == 404
+    assert client.get("/static/nope.js").status_code == 404
+
+
+def test_bad_dates_and_pitchers(client: httpx.Client) -> None:
+    assert client.get("/", params={"date": "2019-02-30"}).status_code == 400
+    assert client.get("/pitcher/1").status_code == 404
+    empty = client.get("/", params={"date": "2019-12-25"}).text
+    assert 'id="no-picks"' in empty
+
+
+def test_dashboard_stays_out_of_the_api_schema(client: httpx.Client) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert not {"/", "/status", "/performance"} & set(paths)
+
+
+# --- in Chromium ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"no Chromium at {CHROMIUM}: .ci/run installs Debian's chromium")
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser, url: str):  # noqa: ANN001, ANN201
+    """A page at ``url`` once its charts are drawn, with the console errors it logged."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
+    page.goto(url)
+    page.wait_for_function("document.body.dataset.chartsReady !== undefined", timeout=60_000)
+    return page, errors
+
+
+def drawn(page) -> dict[str, int]:  # noqa: ANN001
+    """Per chart state (rendered / error), and the SVG marks drawn."""
+    return page.evaluate(
+        """() => ({
+            charts: document.querySelectorAll('.chart').length,
+            rendered: document.querySelectorAll('.chart[data-rendered="true"]').length,
+            failed: document.querySelectorAll('.chart[data-rendered="error"]').length,
+            svgs: document.querySelectorAll('.chart svg').length,
+            marks: document.querySelectorAll(
+              '.chart svg .mark-rect path, .chart svg .mark-line path, '
+              + '.chart svg .mark-symbol path, .chart svg .mark-rule line').length,
+        })"""
+    )
+
+
+def test_day_page_in_chromium(live, client: httpx.Client, browser) -> None:
+    server, state = live
+    page, errors = open_page(browser, f"{server.url}/?date={DAY}")
+    counts = drawn(page)
+    assert errors == []
+    assert counts["charts"] == 32 == counts["rendered"] == counts["svgs"]
+    assert counts["failed"] == 0 and counts["marks"] >= 32 * 16  # 16 bars a distribution
+    # the table is /picks' primary system, starter for starter
+    rows = page.evaluate(
+        """() => Array.from(document.querySelectorAll('#day-table tbody tr')).map(r => ({
+            pitcher_id: Number(r.dataset.pitcherId), game_id: r.dataset.gameId,
+            recommendation: r.dataset.recommendation,
+            team: r.cells[1].innerText.trim(), opponent: r.cells[2].innerText.replace('@','').trim()
+        }))"""
+    )
+    primary = state.settings.primary_system
+    picks = client.get("/picks", params={"date": str(DAY), "system": primary}).json()["picks"]
+    assert len(rows) == len(picks) == 32
+    expected = {
+        (p["game_id"], p["pitcher_id"]): (p["recommendation"], p["team"], p["opponent"])
+        for p in picks
+    }
+    got = {
+        (r["game_id"], r["pitcher_id"]): (r["recommendation"], r["team"], r["opponent"])
+        for r in rows
+    }
+    assert got == expected
+    # sorting from the keyboard: focus the control, pick "pitcher", the cards follow
+    page.focus("#sort")
+    page.select_option("#sort", "name")
+    names = page.eval_on_selector_all("#cards > article", "els => els.map(e => e.dataset.name)")
+    assert names == sorted(names, key=str.lower) or names == sorted(names)
+    page.close()
+
+
+@pytest.mark.parametrize(
+    ("path", "least_charts"),
+    [
+        (f"/pitcher/{PITCHER}?date={DAY}", 1),
+        (f"/performance?date={DAY}&days=30", 1),
+        ("/status", 0),
+    ],
+)
+def test_other_pages_in_chromium(live, browser, path: str, least_charts: int) -> None:
+    page, errors = open_page(browser, live[0].url + path)
+    counts = drawn(page)
+    assert errors == []
+    assert counts["failed"] == 0 and counts["rendered"] == counts["charts"] >= least_charts
+    if least_charts:
+        assert counts["marks"] > 0
+    page.close()
+
+
+def test_day_page_warm_load_draws_every_chart(live, browser) -> None:
+    """Warm (assets cached, the day's query run once), the page draws all its charts within a
+    bound loose enough for a shared CI machine; docs/dashboard.md gives the measured times (the
+    300 ms target is met by the page's HTML, not by the charts on a loaded machine)."""
+    url = f"{live[0].url}/?date={DAY}"
+    page, _ = open_page(browser, url)
+    times = []
+    for _ in range(3):
+        page.goto(url)
+        page.wait_for_function("document.body.dataset.chartsReady !== undefined")
+        times.append(page.evaluate("performance.now()"))
+    page.close()
+    assert min(times) < 3000, times
+
+
+def test_browser_needs_no_network(live, browser) -> None:
+    """Every request the day page makes goes to the worker itself."""
+    page = browser.new_page()
+    urls: list[str] = []
+    page.on("request", lambda r: urls.append(r.url))
+    page.goto(f"{live[0].url}/?date={DAY}")
+    page.wait_for_function("document.body.dataset.chartsReady !== undefined", timeout=60_000)
+    page.close()
+    assert urls and all(u.startswith(live[0].url) for u in urls), urls
+
+
+# --- performance over a real backtest with bets (2022, lines of DraftKings and FanDuel) -------
+
+
+@pytest.fixture(scope="module")
+def backtest_server(backtest_warehouse: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A worker over a copy of the 2022 backtest warehouse (graded rows with real prices)."""
+    import shutil
+
+    from kcast.config import Settings
+    from kcast.service import BackgroundServer, create_app
+
+    path = tmp_path_factory.mktemp("dash-backtest") / "backtest.duckdb"
+    shutil.copy(backtest_warehouse, path)
+    app = create_app(Settings(_env_file=None, warehouse=str(path), market_blend="off"))
+    with BackgroundServer(app) as server:
+        yield server
+
+
+def test_performance_charts_over_a_real_backtest(backtest_server, browser) -> None:
+    page, errors = open_page(browser, f"{backtest_server.url}/performance?date=2022-09-08&days=120")
+    counts = drawn(page)
+    assert errors == []
+    # MAE, ROI and calibration, each drawn with marks
+    assert counts["charts"] == 3 == counts["rendered"] and counts["failed"] == 0
+    assert page.locator("#perf-summary tbody tr").count() == 3
+    for chart in page.locator(".chart").all():
+        assert chart.locator("svg .mark-line path, svg .mark-symbol path").count() > 0
+    page.close()
