@@ -156,49 +156,44 @@ def mae_chart(frame: Rows, window: int) -> alt.Chart:
     )
 
 
-def roi_chart(frame: Rows) -> alt.Chart:
-    """Cumulative ROI per system: columns game_date, system_id, roi, bets, units."""
+def _to_date_chart(
+    frame: Rows, field: str, title: str, axis_format: str, extra: list, height: int, what: str
+) -> alt.Chart:
+    """A step line per system of a to-date figure (``field``) over game dates."""
     return _config(
         alt.Chart(frame)
         .mark_line(point=True, interpolate="step-after")
         .encode(
             x=alt.X("game_date:T", title="date"),
-            y=alt.Y(
-                "roi:Q", title="ROI to date (units per unit staked)", axis=alt.Axis(format="+%")
-            ),
+            y=alt.Y(f"{field}:Q", title=title, axis=alt.Axis(format=axis_format)),
             color=alt.Color("system_id:N", title="system", legend=alt.Legend(orient="top")),
             tooltip=[
                 alt.Tooltip("game_date:T", title="date"),
                 alt.Tooltip("system_id:N", title="system"),
-                alt.Tooltip("roi:Q", title="ROI", format="+.1%"),
+                *extra,
                 alt.Tooltip("bets:Q", title="bets"),
-                alt.Tooltip("units:Q", title="units won", format="+.2f"),
             ],
         )
-        .properties(width="container", height=240, description="cumulative ROI per system")
+        .properties(width="container", height=height, description=what)
     )
+
+
+def roi_chart(frame: Rows) -> alt.Chart:
+    """Cumulative ROI per system: columns game_date, system_id, roi, bets, units."""
+    extra = [
+        alt.Tooltip("roi:Q", title="ROI", format="+.1%"),
+        alt.Tooltip("units:Q", title="units won", format="+.2f"),
+    ]
+    title = "ROI to date (units per unit staked)"
+    return _to_date_chart(frame, "roi", title, "+%", extra, 240, "cumulative ROI per system")
 
 
 def clv_chart(frame: Rows) -> alt.Chart:
     """Mean closing-line value of the bets to date per system: game_date, system_id, clv."""
-    return _config(
-        alt.Chart(frame)
-        .mark_line(point=True, interpolate="step-after")
-        .encode(
-            x=alt.X("game_date:T", title="date"),
-            y=alt.Y(
-                "clv:Q", title="mean CLV to date (probability points)", axis=alt.Axis(format="+.1%")
-            ),
-            color=alt.Color("system_id:N", title="system", legend=alt.Legend(orient="top")),
-            tooltip=[
-                alt.Tooltip("game_date:T", title="date"),
-                alt.Tooltip("system_id:N", title="system"),
-                alt.Tooltip("clv:Q", title="CLV", format="+.2%"),
-                alt.Tooltip("bets:Q", title="bets"),
-            ],
-        )
-        .properties(width="container", height=200, description="mean closing-line value per system")
-    )
+    extra = [alt.Tooltip("clv:Q", title="CLV", format="+.2%")]
+    title = "mean CLV to date (probability points)"
+    what = "mean closing-line value per system"
+    return _to_date_chart(frame, "clv", title, "+.1%", extra, 200, what)
 
 
 def calibration_chart(frame: Rows) -> alt.FacetChart:

@@ -173,17 +173,7 @@ def display_team(code: object, season: object = None) -> str:
     >>> display_team("OAK", 2024), display_team("OAK", 2025), display_team("ATH")
     ('OAK', 'ATH', 'ATH')
     """
-    if code is None or (isinstance(code, float) and code != code):
-        return code  # type: ignore[return-value]
-    try:
-        canon = canonical_team(code)
-    except UnknownTeamError:
-        return str(code)
-    year = _season(season)
-    old = _OLD_ABBREVIATIONS.get(canon)
-    if old is not None and year is not None and year < old[0]:
-        return old[1]
-    return TEAMS[canon][0]
+    return _as_of(code, season, _OLD_ABBREVIATIONS, 0)
 
 
 def team_name(code: object, season: object = None) -> str:
@@ -192,6 +182,12 @@ def team_name(code: object, season: object = None) -> str:
     >>> team_name("CHA"), team_name("OAK", 2019), team_name("OAK", 2025), team_name("CLE", 2019)
     ('Chicago White Sox', 'Oakland Athletics', 'Athletics', 'Cleveland Indians')
     """
+    return _as_of(code, season, _OLD_NAMES, 1)
+
+
+def _as_of(code: object, season: object, changed: dict, part: int) -> str:
+    """``TEAMS[code][part]`` as it was in ``season``: ``changed`` holds (first season of the
+    current one, the one before) for teams that changed it. Unknown codes come back as given."""
     if code is None or (isinstance(code, float) and code != code):
         return code  # type: ignore[return-value]
     try:
@@ -199,10 +195,10 @@ def team_name(code: object, season: object = None) -> str:
     except UnknownTeamError:
         return str(code)
     year = _season(season)
-    old = _OLD_NAMES.get(canon)
+    old = changed.get(canon)
     if old is not None and year is not None and year < old[0]:
         return old[1]
-    return TEAMS[canon][1]
+    return TEAMS[canon][part]
 
 
 def display_teams(frame, season_column: str = "game_date", columns=("team", "opponent")):  # noqa: ANN001, ANN201
