@@ -359,11 +359,14 @@ def _predict(wh: Warehouse, day: dt.date, settings: Settings) -> tuple[str, dict
     if nothing_new(wh, starters, systems, day):
         raise Skip(f"{len(starters)} starters already predicted with these lines and models")
     check_history(day, first_history_date(wh))
+    from kcast.bets import record_bets
+
     result = predict_starters(wh, starters, settings, systems, load_errors=errors, date=day)
     rows = len(result.frame())
-    detail = f"{len(starters)} starters, {rows} rows by {len(result.outputs)} systems"
+    bets = record_bets(wh, result.outputs, day, settings, source="daily") if result.outputs else 0
+    detail = f"{len(starters)} starters, {rows} rows by {len(result.outputs)} systems, {bets} bets"
     if result.errors:
         raise RuntimeError(
             detail + "; failed: " + "; ".join(f"{s}: {e}" for s, e in result.errors.items())
         )
-    return detail, {"starters": len(starters), "rows": rows}
+    return detail, {"starters": len(starters), "rows": rows, "bets": bets}
