@@ -69,6 +69,10 @@ VIEWS = _names("views")
 QUERIES = _names("queries")
 # Queries that may rightly return no row on this slice (checked on DuckDB, then compared).
 MAY_BE_EMPTY = {"high_confidence_picks"}
+# the bet ledger's views and queries: this run's systems (pooled with the market) take no bet on
+# these few days, so on BigQuery they are checked to run and to agree with DuckDB, empty; with
+# rows they are checked on the real 2025 lines in tests/integration/test_bets.py
+NO_BETS_HERE = {"bet_ledger", "bet_performance", "bets_by_cut", "bets_by_system"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -290,9 +294,9 @@ def test_end_to_end(engine: str, runs: Runs) -> None:
     assert counts["lines"]["prop_lines"] == 1413
     assert without_log(counts["lines again"]) == without_log(counts["lines"])
     # training registered both boosted systems, active
-    assert {t.system_id for t in run.trained} == {"v1_baseline", "v1_6_rolling"}
+    assert {t.system_id for t in run.trained} == {"v1_baseline", "v1_6_rolling", "eb_rate"}
     registry = wh.query("SELECT system_id, version, is_active FROM model_registry")
-    assert len(registry) == 2 and registry["is_active"].all()
+    assert len(registry) == 3 and registry["is_active"].all()
     # predictions: every starter of every date, by every active system
     starters = wh.query(
         "SELECT game_date, COUNT(*) AS n FROM pitcher_games WHERE is_start "
@@ -319,7 +323,9 @@ def test_end_to_end(engine: str, runs: Runs) -> None:
     assert bets["n"].sum() >= 3 and set(bets["result"].dropna()) <= {"win", "loss", "push"}
     # every monitoring view answers, with rows
     views = run.reports["views"]
-    assert all(len(views[v]) > 0 for v in VIEWS), {v: len(views[v]) for v in VIEWS}
+    assert all(len(views[v]) > 0 for v in VIEWS if v not in NO_BETS_HERE), {
+        v: len(views[v]) for v in VIEWS
+    }
 
 
 def test_engines_agree(runs: Runs) -> None:
@@ -377,7 +383,7 @@ def same_data(runs: Runs, emulator: BigQueryEmulator, tmp_path_factory) -> SameD
 def test_view_same_rows(view: str, same_data: SameData) -> None:
     duck, bq = same_data.duck, same_data.bq
     rows = duck.query(f"SELECT * FROM {view}")
-    assert len(rows) > 0
+    assert len(rows) > 0 or view in NO_BETS_HERE
     assert_same_rows(rows, bq.query(f"SELECT * FROM {view}"), view)
 
 
@@ -394,7 +400,7 @@ def test_query_same_rows(name: str, same_data: SameData) -> None:
         rows = duck.query(sql, params)
         found += len(rows)
         assert_same_rows(rows, bq.query(sql, params), f"{name} {params}")
-    assert found > 0 or name in MAY_BE_EMPTY, f"{name} returned no row on this data"
+    assert found > 0 or name in MAY_BE_EMPTY | NO_BETS_HERE, f"{name} returned no row on this data"
 
 
 # --------------------------------------------------------------------------------------------
