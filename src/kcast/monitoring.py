@@ -33,6 +33,8 @@ VIEWS = (
     "todays_picks",
     "system_performance",
     "system_error_drift",
+    "bet_ledger",
+    "bet_performance",
 )
 # The parameters kcast fills in for a saved query.
 QUERY_PARAMS = ("date", "system")

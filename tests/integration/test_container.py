@@ -426,12 +426,14 @@ def test_wheel_built_from_the_build_context(rules, tmp_path: Path) -> None:
 
     package = [n for n in names if not n.startswith(info)]
     assert all(n.startswith("kcast/") for n in package), package
-    # besides code and SQL: the API docs' own assets (served offline by /docs and /redoc)
+    # besides code and SQL: the assets the worker serves offline (API docs, the dashboard's
+    # static files and page templates)
     strays = [
         n
         for n in package
         if Path(n).suffix not in (".py", ".sql", ".typed")
         and not n.startswith("kcast/service/static/")
+        and not n.startswith("kcast/service/templates/")
     ]
     assert "kcast/service/static/swagger-ui-bundle.js" in package
     assert not strays, f"files that are not code or SQL in the wheel: {strays}"

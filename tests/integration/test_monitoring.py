@@ -41,6 +41,8 @@ PRIMARY = "ensemble_v1"  # MLB_PRIMARY_SYSTEM's default: the system whose picks 
 KEY = ["game_id", "pitcher_id"]
 QUERIES = {
     "agreement_today",
+    "bets_by_cut",
+    "bets_by_system",
     "calibration_by_decile",
     "coverage_today",
     "daily_volume",
@@ -872,7 +874,7 @@ def test_cli_query_refuses_unknown_names_and_bad_dates(copy_path: Path) -> None:
     assert isinstance(out.exception, InputError)
     assert "unknown query 'no_such_query'" in str(out.exception)
     out = runner.invoke(app, ["query", "picks_today", "--date", "2022-13-01", "-w", str(copy_path)])
-    assert isinstance(out.exception, InputError) and "does not parse" in str(out.exception)
+    assert isinstance(out.exception, InputError) and "not a calendar date" in str(out.exception)
 
 
 def test_status_passes_on_a_healthy_day(copy_path: Path, preds) -> None:

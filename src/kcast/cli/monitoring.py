@@ -107,7 +107,10 @@ def _print_query_list(queries: dict, as_json: bool) -> None:  # noqa: ANN001
         ]
         print(json.dumps(rows, indent=2))
         return
-    table = Table("query", "answers", "parameters", title="kcast query NAME", title_justify="left")
+    table = Table(title="kcast query NAME", title_justify="left")
+    table.add_column("query", no_wrap=True)  # a name is what the reader types: never broken
+    table.add_column("answers")
+    table.add_column("parameters")
     for q in queries.values():
         table.add_row(q.name, q.question, ", ".join(f"${p}" for p in q.params) or "-")
     console.print(table)
