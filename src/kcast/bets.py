@@ -196,19 +196,24 @@ def _best_rung(pmf, main_line, stated, model_p, fair_main, prices, rules, flags)
         p_win, p_lose = (po, pu) if side == "OVER" else (pu, po)
         ev = p_win * (dec - 1.0) - p_lose
         if best is None or ev > best["ev"]:
-            best = {
-                "side": side,
-                "line": float(line),
-                "book": book,
-                "odds": float(odds),
-                "dec": float(dec),
-                "p_win": p_win,
-                "p_lose": p_lose,
-                "ev": ev,
-            }
+            best = _rung(side, line, book, odds, dec, p_win, p_lose, ev)
     if best is not None:
         best["bet"] = best["ev"] >= rules.min_ev
     return best
+
+
+def _rung(side, line, book, odds, dec, p_win, p_lose, ev) -> dict:  # noqa: ANN001, PLR0913
+    """One priced rung a rule may bet: side, line, book, price and its chances and EV."""
+    return {
+        "side": side,
+        "line": float(line),
+        "book": book,
+        "odds": float(odds),
+        "dec": float(dec),
+        "p_win": p_win,
+        "p_lose": p_lose,
+        "ev": ev,
+    }
 
 
 def _shop(key, model_p, fair_main, prices, fair_at, rules, flags):  # noqa: ANN001, ANN202, PLR0913
@@ -228,16 +233,7 @@ def _shop(key, model_p, fair_main, prices, fair_at, rules, flags):  # noqa: ANN0
         p = float(fair) if side == "OVER" else 1.0 - float(fair)
         ev = p * dec - 1.0
         if best is None or ev > best["ev"]:
-            best = {
-                "side": side,
-                "line": float(line),
-                "book": book,
-                "odds": float(odds),
-                "dec": float(dec),
-                "p_win": p,
-                "p_lose": 1.0 - p,
-                "ev": ev,
-            }
+            best = _rung(side, line, book, odds, dec, p, 1.0 - p, ev)
     if best is not None:
         best["bet"] = best["ev"] >= rules.min_ev
     return best
