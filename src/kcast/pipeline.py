@@ -354,6 +354,7 @@ def attach_prices(
     rows: pd.DataFrame,
     requested: list[dict[str, Any] | None] | None = None,
     at: DecisionTime | str | None = None,
+    lines: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Give each row its line and prices, as known at the decision time ``at`` (open, close,
     HH:MM US Eastern, now; None: every stored price, as ``now``); one rule for every caller.
@@ -368,6 +369,7 @@ def attach_prices(
 
     ``requested`` is aligned with ``rows`` (None where a row has no request). The opening price
     of the chosen book and line is added as ``open_over_odds``/``open_under_odds`` where stored.
+    ``lines`` is ``stored_lines`` of the rows' dates when the caller has read it already.
     """
     if rows.empty:
         return rows
@@ -375,7 +377,7 @@ def attach_prices(
     rows["game_date"] = pd.to_datetime(rows["game_date"])
     rows["pitcher_id"] = rows["pitcher_id"].astype("int64")
     first, last = rows["game_date"].min().date(), rows["game_date"].max().date()
-    lines = stored_lines(wh, first, last, at)
+    lines = stored_lines(wh, first, last, at) if lines is None else lines
     priced = rows.merge(best_lines(lines), on=["pitcher_id", "game_date"], how="left")
     for col in ("line", "over_odds", "under_odds"):
         priced[col] = priced[col].astype(float)

@@ -254,8 +254,8 @@ class SlateCache:
                 self.check_history(day, version)
             self.builds += 1
             features = self.features(starters, version)
-            features = attach_prices(self.wh, features) if len(features) else features
-            lines = stored_lines(self.wh, day)
+            lines = stored_lines(self.wh, day)  # read once: for the slate and for requests
+            features = attach_prices(self.wh, features, lines=lines) if len(features) else features
             return Slate(day, features, lines, self.systems(state, day, version))
 
         return self._get(("slate", day, version), build)
@@ -269,8 +269,8 @@ class SlateCache:
         def build() -> Slate:
             starters = requested_starters(self.wh, [record])
             self.check_history(day, version)
-            features = attach_prices(self.wh, self.features(starters, version))
             lines = stored_lines(self.wh, day)
+            features = attach_prices(self.wh, self.features(starters, version), lines=lines)
             return Slate(day, features, lines, self.systems(state, day, version))
 
         return self._get(("pitcher", day, key, version), build)
