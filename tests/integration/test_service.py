@@ -385,6 +385,40 @@ def test_batch_rerun_keeps_one_row_per_key(client: httpx.Client, batch: dict, st
     assert n == 90
 
 
+def test_batch_of_stored_rows_is_not_written_again(
+    client: httpx.Client, batch: dict, state
+) -> None:
+    """The same date again, with nothing changed since this worker stored its rows: nothing is
+    written (the stored rows are those answers). A write by anyone else moves the warehouse's
+    change stamp, and the next batch writes again."""
+
+    def created() -> set:
+        return set(
+            state.warehouse.query(
+                "SELECT created_at FROM pitcher_strikeout_predictions WHERE game_date = $d",
+                {"d": BATCH_DAY},
+            )["created_at"]
+        )
+
+    client.post("/predict-batch", json={"date": str(BATCH_DAY)})
+    before = created()
+    again = client.post("/predict-batch", json={"date": str(BATCH_DAY)}).json()
+    assert again["written"] and again["total_rows_written"] == 90
+    assert "not written again" in again["note"]
+    assert created() == before
+    state.warehouse.execute(
+        "DELETE FROM pitcher_strikeout_predictions WHERE game_date = $d AND system_id = $s",
+        {"d": BATCH_DAY, "s": "v1_baseline"},
+    )
+    third = client.post("/predict-batch", json={"date": str(BATCH_DAY)}).json()
+    assert third["note"] is None and third["rows_written"] == {s: 30 for s in ACTIVE}
+    n = state.warehouse.query(
+        "SELECT COUNT(*) AS n FROM pitcher_strikeout_predictions WHERE game_date = $d",
+        {"d": BATCH_DAY},
+    )["n"].iloc[0]
+    assert n == 90
+
+
 def test_picks_ensemble_first(client: httpx.Client, batch: dict, state) -> None:
     body = client.get("/picks", params={"date": str(BATCH_DAY)}).json()
     assert body["count"] == 90 == len(body["picks"])

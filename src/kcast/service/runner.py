@@ -198,6 +198,7 @@ class SlateCache:
         self._scanned: tuple[float, tuple[str, ...]] | None = None
         self._aliases: dict[Any, Any] = {}  # stamps after the worker's own prediction writes
         self.generation = 0  # moved by clear(): a model reload, an injected fault
+        self.writes = 0  # prediction writes by this worker (see ``write_rows``)
         self.builds = 0
 
     # --- versions ------------------------------------------------------------------------------
@@ -683,15 +684,15 @@ def starters_of(features: pd.DataFrame) -> list[Starter]:
 
 def batch_answers(
     state: ServiceState, req: BatchRequest, version: tuple
-) -> tuple[pd.DataFrame, dict[str, SystemOutput], dict[str, Outcome]]:
-    """The batch's feature rows and every system's answers: a date's from its kept slate,
-    requested pitcher-games' computed now (with the requests' lines)."""
+) -> tuple[pd.DataFrame, dict[str, SystemOutput], dict[str, Outcome], Slate | None]:
+    """The batch's feature rows and every system's answers: a date's from its kept slate
+    (returned too), requested pitcher-games' computed now (with the requests' lines)."""
     if req.date is not None:
         slate = state.cache.slate(state, req.date, version)
         if slate.features.empty:
-            return slate.features, {}, {}
+            return slate.features, {}, {}, slate
         outputs, outcomes = slate_answers(state, slate)
-        return slate.features, outputs, outcomes
+        return slate.features, outputs, outcomes, slate
     assert req.games is not None
     for day in sorted({g.game_date for g in req.games}):
         state.cache.check_history(day, version)
@@ -700,14 +701,44 @@ def batch_answers(
     features = attach_prices(state.warehouse, features, records)
     day = pd.to_datetime(features["game_date"]).min().date()
     result, outcomes = run_guarded(state, features, state.cache.systems(state, day, version))
-    return features, result.outputs, outcomes
+    return features, result.outputs, outcomes, None
+
+
+def write_rows(
+    state: ServiceState, version: tuple, outputs: dict[str, SystemOutput], slate: Slate | None
+) -> tuple[dict[str, int], bool]:
+    """Store the answers' rows; the rows stored per system, and whether they were written now.
+
+    A date's rows equal to what this worker stored last for its slate are not written again:
+    the same answers (the very same outputs), stored by the worker's last write, with the
+    warehouse unchanged since (its change stamp is the one that write left). Anything else,
+    from any process, writes again (an idempotent upsert)."""
+    memo = slate.stored if slate is not None else None
+    stamp = state.cache.wh.change_stamp()
+    if (
+        memo is not None
+        and stamp is not None
+        and memo[0] == (stamp, state.cache.writes)
+        and memo[1].keys() == outputs.keys()
+        and all(memo[1][s] is o for s, o in outputs.items())
+    ):
+        return memo[2], False
+    rows = storable_rows(state.warehouse, pd.concat([o.frame for o in outputs.values()]))
+    regraded = store(state.warehouse, rows).regraded
+    state.cache.writes += 1
+    if regraded == 0:
+        state.cache.adopt(version)  # only ungraded predictions changed
+    stored = {str(k): int(v) for k, v in rows["system_id"].value_counts().items()}
+    if slate is not None:
+        slate.stored = ((state.cache.wh.change_stamp(), state.cache.writes), dict(outputs), stored)
+    return stored, True
 
 
 def predict_batch(state: ServiceState, req: BatchRequest) -> BatchResponse:
     """Predict a date's slate (or a list of pitcher-games) with every system; store the rows."""
     t0 = time.perf_counter()
     version = state.cache.version()
-    features, outputs, outcomes = batch_answers(state, req, version)
+    features, outputs, outcomes, slate = batch_answers(state, req, version)
     predicted_at = as_utc(utc_now())
     if features.empty:
         return BatchResponse(
@@ -726,11 +757,14 @@ def predict_batch(state: ServiceState, req: BatchRequest) -> BatchResponse:
         )
     written = bool(req.write and outputs)
     stored: dict[str, int] = {}
+    note = None
     if written:
-        rows = storable_rows(state.warehouse, pd.concat([o.frame for o in outputs.values()]))
-        if store(state.warehouse, rows).regraded == 0:
-            state.cache.adopt(version)  # only ungraded predictions changed
-        stored = rows["system_id"].value_counts().to_dict()
+        stored, now = write_rows(state, version, outputs, slate)
+        if not now:
+            note = (
+                "these rows were stored by this worker's last batch of the date and nothing "
+                "has changed since: not written again"
+            )
     runs: dict[str, SystemRun] = {}
     for system_id in state.active_ids:
         outcome = outcomes.get(system_id, Outcome("failed", "did not run"))
@@ -756,4 +790,5 @@ def predict_batch(state: ServiceState, req: BatchRequest) -> BatchResponse:
         failed={s: r.error or "" for s, r in runs.items() if r.status == "failed"},
         systems=runs,
         seconds=round(time.perf_counter() - t0, 4),
+        note=note,
     )
