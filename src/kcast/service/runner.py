@@ -15,6 +15,7 @@ answers of the others are kept.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 import threading
 import time
@@ -61,6 +62,7 @@ from kcast.warehouse import Warehouse
 from kcast.warehouse.base import utc_now
 
 M = TypeVar("M", bound="BaseModel")
+log = logging.getLogger("kcast.service")
 
 # --------------------------------------------------------------------------------------------
 # Values for JSON
@@ -259,6 +261,14 @@ class SlateCache:
 
         return self._get(("history", version), build)
 
+    def warm(self) -> None:
+        """Load the history and its context now (the worker does it at start-up, in the
+        background, so that the first request of a date finds them)."""
+        try:
+            self.history(self.version())
+        except Exception:  # noqa: BLE001 - a request will build it again and say what fails
+            log.exception("loading the history at start-up failed")
+
     def check_history(self, day: dt.date, version: tuple | None = None) -> None:
         """``pipeline.check_history`` against the kept history."""
         history, _ = self.history(version or self.version())
@@ -306,7 +316,8 @@ class SlateCache:
         def build() -> Slate:
             starters = requested_starters(self.wh, [record])
             self.check_history(day, version)
-            lines = stored_lines(self.wh, day)
+            kept = self.peek(("slate", day, version))  # the date's stored lines, read once
+            lines = kept.lines if kept is not None else stored_lines(self.wh, day)
             features = attach_prices(self.wh, self.features(starters, version), lines=lines)
             return Slate(day, features, lines, self.systems(state, day, version))
 
@@ -524,7 +535,8 @@ class Prepared:
 
     @classmethod
     def of(cls, output: SystemOutput) -> Prepared:
-        stored = [answer_fields(row) for row in output.frame.to_dict("records")]
+        frame = output.frame[[c for c in ANSWER_FIELDS if c in output.frame]]
+        stored = [answer_fields(row) for row in frame.to_dict("records")]
         facts = [{k: fields[k] for k in FACTS} for fields in stored]
         # exactly as ``decision_row`` works the mean out from one row's distribution
         means = [float(pmf_mean(output.pmf[i])) for i in range(len(stored))]
