@@ -400,12 +400,15 @@ def test_batch_of_stored_rows_is_not_written_again(
             )["created_at"]
         )
 
-    client.post("/predict-batch", json={"date": str(BATCH_DAY)})
+    first = client.post("/predict-batch", json={"date": str(BATCH_DAY)}).json()
     before = created()
     again = client.post("/predict-batch", json={"date": str(BATCH_DAY)}).json()
     assert again["written"] and again["total_rows_written"] == 90
     assert "not written again" in again["note"]
     assert created() == before
+    # the rows' own time, so that "rows made by this batch" checks (kcast validate) still hold
+    assert again["predicted_at"] == first["predicted_at"]
+    assert min(before) >= pd.Timestamp(first["predicted_at"]).tz_convert(None)
     state.warehouse.execute(
         "DELETE FROM pitcher_strikeout_predictions WHERE game_date = $d AND system_id = $s",
         {"d": BATCH_DAY, "s": "v1_baseline"},

@@ -717,9 +717,14 @@ def batch_answers(
 
 
 def write_rows(
-    state: ServiceState, version: tuple, outputs: dict[str, SystemOutput], slate: Slate | None
-) -> tuple[dict[str, int], bool]:
-    """Store the answers' rows; the rows stored per system, and whether they were written now.
+    state: ServiceState,
+    version: tuple,
+    outputs: dict[str, SystemOutput],
+    slate: Slate | None,
+    predicted_at: dt.datetime | None,
+) -> tuple[dict[str, int], dt.datetime | None, bool]:
+    """Store the answers' rows made at ``predicted_at``; the rows stored per system, when the
+    stored rows were made, and whether they were written now.
 
     A date's rows equal to what this worker stored last for its slate are not written again:
     the same answers (the very same outputs), stored by the worker's last write, with the
@@ -734,7 +739,7 @@ def write_rows(
         and memo[1].keys() == outputs.keys()
         and all(memo[1][s] is o for s, o in outputs.items())
     ):
-        return memo[2], False
+        return memo[2], memo[3], False
     rows = storable_rows(state.warehouse, pd.concat([o.frame for o in outputs.values()]))
     regraded = store(state.warehouse, rows).regraded
     state.cache.writes += 1
@@ -742,8 +747,9 @@ def write_rows(
         state.cache.adopt(version)  # only ungraded predictions changed
     stored = {str(k): int(v) for k, v in rows["system_id"].value_counts().items()}
     if slate is not None:
-        slate.stored = ((state.cache.wh.change_stamp(), state.cache.writes), dict(outputs), stored)
-    return stored, True
+        stamp = (state.cache.wh.change_stamp(), state.cache.writes)
+        slate.stored = (stamp, dict(outputs), stored, predicted_at)
+    return stored, predicted_at, True
 
 
 def predict_batch(state: ServiceState, req: BatchRequest) -> BatchResponse:
@@ -771,11 +777,11 @@ def predict_batch(state: ServiceState, req: BatchRequest) -> BatchResponse:
     stored: dict[str, int] = {}
     note = None
     if written:
-        stored, now = write_rows(state, version, outputs, slate)
+        stored, predicted_at, now = write_rows(state, version, outputs, slate, predicted_at)
         if not now:
             note = (
-                "these rows were stored by this worker's last batch of the date and nothing "
-                "has changed since: not written again"
+                "these rows were stored by this worker's last batch of the date (predicted_at) "
+                "and nothing has changed since: not written again"
             )
     runs: dict[str, SystemRun] = {}
     for system_id in state.active_ids:
