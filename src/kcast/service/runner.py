@@ -204,13 +204,16 @@ class SlateCache:
         self.builds = 0
 
     # --- versions ------------------------------------------------------------------------------
-    def version(self) -> tuple:
+    def version(self, scan: bool = True) -> tuple | None:
         """The warehouse's current version (its change stamp; else a table scan at most once
-        per ``refresh`` seconds), with this cache's generation."""
+        per ``refresh`` seconds), with this cache's generation. None, without ``scan``, when
+        a scan is due (the caller must not wait for a query)."""
         stamp = self.wh.change_stamp()
         if stamp is None:
             now = time.monotonic()
             if self._scanned is None or now - self._scanned[0] > self.refresh:
+                if not scan:
+                    return None
                 self._scanned = (now, data_version(self.wh))
             stamp = self._scanned[1]
         stamp = self._aliases.get(stamp, stamp)
@@ -635,7 +638,9 @@ def predict_kept(state: ServiceState, req: PitcherGame) -> bytes | None:
     at the warehouse's current version and no system needs calling. Never waits for a lock
     held by a build or a system's call, so it can run on the event loop."""
     record = req.record()
-    version = state.cache.version()
+    version = state.cache.version(scan=False)
+    if version is None:
+        return None
     slate = state.cache.peek(("slate", req.game_date, version))
     index = None if slate is None else slate.index.get(req.pitcher_id)
     if slate is not None and index is None:
