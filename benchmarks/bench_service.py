@@ -84,6 +84,7 @@ def build_warehouse(folder: Path, data: Path) -> Path:
         train_systems(wh, TRAINED_THROUGH, folder / "models")
     finally:
         wh.close()
+    partial.with_name(partial.name + ".lock").unlink(missing_ok=True)
     partial.rename(target)
     return target
 
