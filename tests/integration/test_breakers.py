@@ -107,6 +107,27 @@ def test_opens_after_n_failures_and_refuses_without_calling() -> None:
     assert ("state", CLOSED, OPEN) in rec.events
 
 
+def test_refusal_says_why_a_call_would_be_refused_without_calling() -> None:
+    """What the worker's memory path asks: open and cooling down, or half-open with its trial
+    running, is a refusal (told to the listeners only when asked to); otherwise None, and
+    nothing changes (no trial is claimed)."""
+    b, clock, rec = breaker()
+    assert b.refusal() is None
+    b.last_error = "RuntimeError: model file vanished"
+    b.open()
+    reason = b.refusal(tell=False)
+    assert reason is not None and reason.startswith("breaker open after 0 failures; retry in")
+    assert "model file vanished" in reason and ("rejected",) not in rec.events
+    assert b.refusal() == reason and rec.events.count(("rejected",)) == 1
+    clock.now += 30.0  # the cool-down has passed: a call would be the trial
+    assert b.refusal() is None and b.state == OPEN and not b.trial_in_flight
+    b.set_state(HALF_OPEN)
+    b.trial_in_flight = True
+    assert b.refusal(tell=False) == "breaker half-open: a trial call is already running"
+    b.trial_in_flight = False
+    assert b.refusal() is None and b.state == HALF_OPEN
+
+
 def test_half_open_trial_success_closes() -> None:
     b, clock, rec = breaker()
     b.open()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import httpx
@@ -11,9 +12,10 @@ import pandas as pd
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from kcast.decisions import MEMBER_MISSING
-from kcast.pipeline import day_starters, predict_starters, requested_starters
-from kcast.service.schemas import LEGACY_FIELDS
+from kcast.decisions import MEMBER_MISSING, Thresholds
+from kcast.pipeline import day_starters, predict_starters, requested_price, requested_starters
+from kcast.service.runner import clean, from_row, pitcher_key
+from kcast.service.schemas import LEGACY_FIELDS, PitcherGame, PredictResponse, SystemAnswer
 from kcast.systems.registry import SYSTEMS, build_system
 from kcast.teams import display_team
 
@@ -136,6 +138,75 @@ def test_predict_equals_the_library(client: httpx.Client, state) -> None:
         assert answer["recommendation"] == row["recommendation"]
         assert answer["p_over"] == pytest.approx(row["p_over"], abs=1e-12)
         assert answer["model_version"] == output.model_version
+
+
+@pytest.mark.parametrize(
+    "game",
+    [
+        {"pitcher_id": PITCHER, "game_date": str(DAY), "line": 5.5, "over_odds": 110}
+        | {"under_odds": -140},
+        {"pitcher_id": PITCHER, "game_date": str(DAY), "line": 6.0},  # a push is possible
+        {"pitcher_id": PITCHER, "game_date": str(DAY)},  # the stored line and prices
+        {"pitcher_id": PITCHER, "game_date": "2019-07-22", "opponent": "OAK", "is_home": True}
+        | {"line": 4.5, "over_odds": -120, "under_odds": 100},  # off the slate
+    ],
+)
+def test_predict_is_the_models_answer_to_the_last_digit(
+    client: httpx.Client, state, game: dict
+) -> None:
+    """The answer /predict builds as plain values is, field by field, in value and JSON type,
+    what the response models made of ``SystemOutput.decide_at`` on the kept answers (the
+    decision that made the stored rows), on the first (cold) call and on warm ones."""
+    bodies = [client.post("/predict", json=game) for _ in range(3)]
+    assert all(b.status_code == 200 for b in bodies), bodies[0].text
+    request = PitcherGame(**game)
+    record = request.record()
+    version = state.cache.version()
+    slate = state.cache.peek(("slate", request.game_date, version))
+    index = slate.index.get(PITCHER)
+    if index is None:
+        slate, index = (
+            state.cache.peek(("pitcher", request.game_date, pitcher_key(record), version)),
+            0,
+        )
+    stored = slate.features.iloc[index]
+    price = requested_price(slate.lines, PITCHER, stored["game_date"], record)
+    thresholds = Thresholds.from_settings(state.settings)
+    for body in (b.json() for b in bodies):
+        systems = {}
+        for system_id, got in body["systems"].items():
+            output = slate.outputs[system_id]
+            if price is None:
+                row = output.frame.iloc[index].to_dict()
+            else:
+                odds = [
+                    None if pd.isna(price[k]) else price[k] for k in ("over_odds", "under_odds")
+                ]
+                row = output.decide_at(index, price["line"], *odds, thresholds)
+            systems[system_id] = from_row(
+                SystemAnswer,
+                row,
+                status="ok",
+                breaker_state=got["breaker_state"],
+                model_version=output.model_version,
+                seconds=got["seconds"],
+            )
+        top = systems[state.settings.primary_system]
+        expected = PredictResponse(
+            pitcher_id=PITCHER,
+            game_date=request.game_date,
+            line=price["line"] if price is not None else clean(stored.get("line")),
+            predicted_strikeouts=top.predicted_strikeouts,
+            confidence=top.confidence,
+            recommendation=top.recommendation,
+            edge=top.edge,
+            red_flags=top.red_flags,
+            model_version=top.model_version,
+            systems=systems,
+        )
+        assert json.dumps(body, sort_keys=True) == json.dumps(
+            expected.model_dump(mode="json"), sort_keys=True
+        )
 
 
 def test_predict_game_the_warehouse_does_not_know(client: httpx.Client) -> None:
@@ -307,6 +378,43 @@ def test_batch_writes_a_row_per_starter_per_system(batch: dict, state) -> None:
 def test_batch_rerun_keeps_one_row_per_key(client: httpx.Client, batch: dict, state) -> None:
     again = client.post("/predict-batch", json={"date": str(BATCH_DAY)}).json()
     assert again["total_rows_written"] == 90
+    n = state.warehouse.query(
+        "SELECT COUNT(*) AS n FROM pitcher_strikeout_predictions WHERE game_date = $d",
+        {"d": BATCH_DAY},
+    )["n"].iloc[0]
+    assert n == 90
+
+
+def test_batch_of_stored_rows_is_not_written_again(
+    client: httpx.Client, batch: dict, state
+) -> None:
+    """The same date again, with nothing changed since this worker stored its rows: nothing is
+    written (the stored rows are those answers). A write by anyone else moves the warehouse's
+    change stamp, and the next batch writes again."""
+
+    def created() -> set:
+        return set(
+            state.warehouse.query(
+                "SELECT created_at FROM pitcher_strikeout_predictions WHERE game_date = $d",
+                {"d": BATCH_DAY},
+            )["created_at"]
+        )
+
+    first = client.post("/predict-batch", json={"date": str(BATCH_DAY)}).json()
+    before = created()
+    again = client.post("/predict-batch", json={"date": str(BATCH_DAY)}).json()
+    assert again["written"] and again["total_rows_written"] == 90
+    assert "not written again" in again["note"]
+    assert created() == before
+    # the rows' own time, so that "rows made by this batch" checks (kcast validate) still hold
+    assert again["predicted_at"] == first["predicted_at"]
+    assert min(before) >= pd.Timestamp(first["predicted_at"]).tz_convert(None)
+    state.warehouse.execute(
+        "DELETE FROM pitcher_strikeout_predictions WHERE game_date = $d AND system_id = $s",
+        {"d": BATCH_DAY, "s": "v1_baseline"},
+    )
+    third = client.post("/predict-batch", json={"date": str(BATCH_DAY)}).json()
+    assert third["note"] is None and third["rows_written"] == {s: 30 for s in ACTIVE}
     n = state.warehouse.query(
         "SELECT COUNT(*) AS n FROM pitcher_strikeout_predictions WHERE game_date = $d",
         {"d": BATCH_DAY},

@@ -129,6 +129,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
+        # the history every date's features come from, loaded while the worker starts serving
+        threading.Thread(target=state.cache.warm, daemon=True, name="kcast-warm").start()
         poller = None
         interval = state.settings.reload_seconds
         if interval > 0 and state.reloadable:

@@ -155,13 +155,8 @@ class OpenState(BreakerState):
     name = OPEN
 
     def before_call(self, breaker: CircuitBreaker) -> None:
-        remaining = breaker.retry_in()
-        if remaining is not None and remaining > 0:
-            reason = (
-                f"breaker open after {breaker.fail_counter} failures; retry in "
-                f"{remaining:.1f}s (last error: {breaker.last_error})"
-            )
-            breaker.notify("rejected", reason)
+        reason = breaker.refusal()
+        if reason is not None:
             raise BreakerOpenError(reason)
         breaker.set_state(HALF_OPEN)
         breaker.state_object.before_call(breaker)
@@ -173,9 +168,8 @@ class HalfOpenState(BreakerState):
     name = HALF_OPEN
 
     def before_call(self, breaker: CircuitBreaker) -> None:
-        if breaker.trial_in_flight:
-            reason = "breaker half-open: a trial call is already running"
-            breaker.notify("rejected", reason)
+        reason = breaker.refusal()
+        if reason is not None:
             raise BreakerOpenError(reason)
         breaker.trial_in_flight = True
 
@@ -294,6 +288,25 @@ class CircuitBreaker:
         if self.state != OPEN or self.opened_at is None:
             return None
         return max(0.0, self.opened_at + self.cooldown - self.clock())
+
+    def refusal(self, tell: bool = True) -> str | None:
+        """Why a call now would be refused without running (open and cooling down, or
+        half-open with its trial running), told to the listeners as a refusal unless ``tell``
+        is false; None when a call would go through (nothing changes then)."""
+        with self._lock:
+            remaining = self.retry_in()
+            if self.state == OPEN and remaining is not None and remaining > 0:
+                reason = (
+                    f"breaker open after {self.fail_counter} failures; retry in "
+                    f"{remaining:.1f}s (last error: {self.last_error})"
+                )
+            elif self.state == HALF_OPEN and self.trial_in_flight:
+                reason = "breaker half-open: a trial call is already running"
+            else:
+                return None
+            if tell:
+                self.notify("rejected", reason)
+            return reason
 
     def snapshot(self) -> dict[str, Any]:
         """Return what /health shows: state, failure count, last error, seconds to retry."""

@@ -199,7 +199,7 @@ class ServiceState:
             self._warehouse_ok, self._checked_at, self._checking = ok, time.monotonic(), False
 
 
-def get_state(request: Request) -> ServiceState:
+async def get_state(request: Request) -> ServiceState:
     """The service's state."""
     return request.app.state.kcast
 

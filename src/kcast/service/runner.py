@@ -15,6 +15,7 @@ answers of the others are kept.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 import threading
 import time
@@ -25,8 +26,9 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel
+from pydantic_core import to_json
 
-from kcast.decisions import Thresholds
+from kcast.decisions import Thresholds, pmf_mean
 from kcast.errors import MembersUnavailableError, NoSystemAnsweredError
 from kcast.features.build import FeatureContext, load_history
 from kcast.history import WarehouseHistory
@@ -50,17 +52,17 @@ from kcast.service.schemas import (
     BatchRequest,
     BatchResponse,
     PitcherGame,
-    PredictResponse,
     Starter,
     SystemAnswer,
     SystemRun,
 )
-from kcast.systems.base import BasePredictor, SystemOutput
+from kcast.systems.base import BasePredictor, SystemOutput, line_decision
 from kcast.teams import display_team
 from kcast.warehouse import Warehouse
 from kcast.warehouse.base import utc_now
 
 M = TypeVar("M", bound="BaseModel")
+log = logging.getLogger("kcast.service")
 
 # --------------------------------------------------------------------------------------------
 # Values for JSON
@@ -141,14 +143,46 @@ class Slate:
     lines: pd.DataFrame
     systems: dict[str, BasePredictor]
     index: dict[int, int] = field(default_factory=dict)
-    outputs: dict[str, SystemOutput] = field(default_factory=dict)
-    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    # the systems' answers and what happened to each, replaced together (readers without the
+    # lock see one run's pair, never half of two)
+    answers: tuple[dict[str, SystemOutput], dict[str, Outcome]] = ({}, {})
+    prepared: dict[str, Prepared] = field(default_factory=dict)
+    prices: dict[tuple, dict[str, Any] | None] = field(default_factory=dict)
+    stored: tuple | None = None  # what the last batch stored (see ``predict_batch``)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         if len(self.features):
             ids = self.features["pitcher_id"].astype(int).tolist()
             self.index = {pid: i for i, pid in reversed(list(enumerate(ids)))}
+        n = len(self.features)
+        column = self.features.get
+        ids, days = column("pitcher_id", [0] * n), column("game_date", [None] * n)
+        self.keys = list(zip(ids, days, strict=True))
+        self.stored_lines = [clean(v) for v in column("line", [None] * n)]
+
+    @property
+    def outputs(self) -> dict[str, SystemOutput]:
+        return self.answers[0]
+
+    def price(self, index: int, record: dict[str, Any]) -> dict[str, Any] | None:
+        """``pipeline.requested_price`` of row ``index`` for a request, the stored lines'
+        look-ups kept (a request that names its line and both prices needs none)."""
+        pitcher_id, day = self.keys[index]
+        line, over, under = (record.get(k) for k in ("line", "over_odds", "under_odds"))
+        if _nan(line) or not (_nan(over) or _nan(under)):  # no stored line is looked up
+            return requested_price(self.lines, pitcher_id, day, record)
+        key = (index, line)
+        if key not in self.prices:
+            self.prices[key] = requested_price(self.lines, pitcher_id, day, record)
+        return self.prices[key]
+
+    def ready(self, system_id: str, output: SystemOutput) -> Prepared:
+        """A system's answers prepared for requests (kept while its output is the same)."""
+        prepared = self.prepared.get(system_id)
+        if prepared is None or prepared.output is not output:
+            prepared = self.prepared[system_id] = Prepared.of(output)
+        return prepared
 
 
 class SlateCache:
@@ -166,16 +200,20 @@ class SlateCache:
         self._scanned: tuple[float, tuple[str, ...]] | None = None
         self._aliases: dict[Any, Any] = {}  # stamps after the worker's own prediction writes
         self.generation = 0  # moved by clear(): a model reload, an injected fault
+        self.writes = 0  # prediction writes by this worker (see ``write_rows``)
         self.builds = 0
 
     # --- versions ------------------------------------------------------------------------------
-    def version(self) -> tuple:
+    def version(self, scan: bool = True) -> tuple | None:
         """The warehouse's current version (its change stamp; else a table scan at most once
-        per ``refresh`` seconds), with this cache's generation."""
+        per ``refresh`` seconds), with this cache's generation. None, without ``scan``, when
+        a scan is due (the caller must not wait for a query)."""
         stamp = self.wh.change_stamp()
         if stamp is None:
             now = time.monotonic()
             if self._scanned is None or now - self._scanned[0] > self.refresh:
+                if not scan:
+                    return None
                 self._scanned = (now, data_version(self.wh))
             stamp = self._scanned[1]
         stamp = self._aliases.get(stamp, stamp)
@@ -187,6 +225,10 @@ class SlateCache:
         stamp = self.wh.change_stamp()
         if stamp is not None and before[1] == self.generation:
             self._aliases[stamp] = before[0]
+
+    def peek(self, key: tuple) -> Any:
+        """What is kept under ``key`` (None if nothing is), without waiting for a build."""
+        return self._items.get(key)
 
     def _get(self, key: tuple, build: Any) -> Any:
         with self._lock:
@@ -221,6 +263,14 @@ class SlateCache:
             return history, FeatureContext.from_history(history)
 
         return self._get(("history", version), build)
+
+    def warm(self) -> None:
+        """Load the history and its context now (the worker does it at start-up, in the
+        background, so that the first request of a date finds them)."""
+        try:
+            self.history(self.version())
+        except Exception:  # noqa: BLE001 - a request will build it again and say what fails
+            log.exception("loading the history at start-up failed")
 
     def check_history(self, day: dt.date, version: tuple | None = None) -> None:
         """``pipeline.check_history`` against the kept history."""
@@ -264,12 +314,13 @@ class SlateCache:
         """A one-row slate for a pitcher-game the date's slate does not hold (the request
         names the game), built once per game."""
         day = record["game_date"]
-        key = tuple(record.get(k) for k in ("pitcher_id", "opponent", "is_home", "team"))
+        key = pitcher_key(record)
 
         def build() -> Slate:
             starters = requested_starters(self.wh, [record])
             self.check_history(day, version)
-            lines = stored_lines(self.wh, day)
+            kept = self.peek(("slate", day, version))  # the date's stored lines, read once
+            lines = kept.lines if kept is not None else stored_lines(self.wh, day)
             features = attach_prices(self.wh, self.features(starters, version), lines=lines)
             return Slate(day, features, lines, self.systems(state, day, version))
 
@@ -392,11 +443,11 @@ def slate_answers(
     not answered yet is called again through its breaker (an open breaker refuses at once), and
     when it answers now, the systems built on it are worked out again with its answer."""
     with slate.lock:
+        kept = kept_answers(state, slate)
+        if kept is not None:
+            return kept
         loaded = {s: slate.systems[s] for s in state.active_ids if s in slate.systems}
         missing = {s for s in loaded if s not in slate.outputs}
-        if not missing and slate.outcomes:
-            cached = {s: Outcome("ok", None, 0.0, state.breakers[s].state) for s in slate.outputs}
-            return dict(slate.outputs), {**slate.outcomes, **cached}
         prior = dict(slate.outputs)
         result, outcomes = run_guarded(state, slate.features, loaded, prior)
         recovered = {s for s in missing if s in result.outputs}
@@ -406,9 +457,37 @@ def slate_answers(
             again_systems = {s: loaded[s] for s in loaded if s in stale or s in known}
             result, again = run_guarded(state, slate.features, again_systems, known)
             outcomes = {**outcomes, **{s: again[s] for s in stale if s in again}}
-        slate.outputs = dict(result.outputs)
-        slate.outcomes = outcomes
-        return dict(slate.outputs), outcomes
+        slate.answers = (dict(result.outputs), outcomes)
+        return dict(result.outputs), outcomes
+
+
+def kept_answers(
+    state: ServiceState, slate: Slate
+) -> tuple[dict[str, SystemOutput], dict[str, Outcome]] | None:
+    """The slate's kept answers when no system needs to be called: each loaded active system
+    has answered, or is refused at once by its breaker (open and cooling down; the refusal is
+    counted as ``slate_answers`` would count it). None otherwise. Never waits for anything."""
+    outputs, outcomes = slate.answers
+    if not outcomes:
+        return None  # never run
+    now: dict[str, Outcome] = {}
+    refused: dict[str, str] = {}
+    for system_id in state.active_ids:
+        if system_id not in slate.systems:
+            continue
+        breaker = state.breakers[system_id]
+        if system_id in outputs:
+            now[system_id] = Outcome("ok", None, 0.0, breaker.state)
+            continue
+        reason = breaker.refusal(tell=False)
+        if reason is None:
+            return None  # this system is to be called
+        refused[system_id] = reason
+    for system_id, reason in refused.items():
+        breaker = state.breakers[system_id]
+        breaker.notify("rejected", reason)
+        now[system_id] = Outcome("skipped", reason, 0.0, breaker.state)
+    return outputs, {**outcomes, **now}
 
 
 # --------------------------------------------------------------------------------------------
@@ -433,52 +512,91 @@ def from_row(model: type[M], row: dict[str, Any], **values: Any) -> M:
     return model(**{**fields, **values})
 
 
-def answer_from_row(row: dict[str, Any], outcome: Outcome, version: str) -> SystemAnswer:
-    """A system's ``SystemAnswer`` from its prediction row."""
-    return from_row(
-        SystemAnswer,
-        row,
-        status="ok",
-        breaker_state=outcome.breaker_state,
-        model_version=version,
-        seconds=None if outcome.seconds is None else round(outcome.seconds, 4),
-    )
+ANSWER_FIELDS = tuple(SystemAnswer.model_fields)
+NO_ANSWER = dict.fromkeys(ANSWER_FIELDS)
+
+
+def answer_fields(row: dict[str, Any]) -> dict[str, Any]:
+    """The ``SystemAnswer`` fields of a prediction row, cleaned for JSON (red flags as a list,
+    empty reasons as None)."""
+    fields = {k: clean(row[k]) for k in ANSWER_FIELDS if k in row}
+    fields["red_flags"] = split_flags(fields.get("red_flags"))
+    fields["reasons"] = fields.get("reasons") or None
+    return fields
+
+
+@dataclass
+class Prepared:
+    """One system's answers for a slate, ready for requests: per row the distribution's mean
+    (what ``line_decision`` needs besides the line and prices) and the fields no line or price
+    changes, and the answer at the stored line and prices."""
+
+    output: SystemOutput
+    means: list[float]
+    facts: list[dict[str, Any]]
+    stored: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, output: SystemOutput) -> Prepared:
+        frame = output.frame[[c for c in ANSWER_FIELDS if c in output.frame]]
+        stored = [answer_fields(row) for row in frame.to_dict("records")]
+        facts = [{k: fields[k] for k in FACTS} for fields in stored]
+        # exactly as ``decision_row`` works the mean out from one row's distribution
+        means = [float(pmf_mean(output.pmf[i])) for i in range(len(stored))]
+        return cls(output, means, facts, stored)
+
+    def at(self, i: int, price: dict[str, Any] | None, thresholds: Thresholds) -> dict[str, Any]:
+        """Row ``i``'s answer fields at ``price`` (the request's line and prices; None: the
+        stored ones): ``SystemOutput.decide_at`` without the row frame."""
+        if price is None:
+            return self.stored[i]
+        out = self.output
+        assert out.flags is not None and out.factor is not None
+        decided = line_decision(
+            out.pmf[i],
+            self.means[i],
+            price["line"],
+            None if _nan(price["over_odds"]) else price["over_odds"],
+            None if _nan(price["under_odds"]) else price["under_odds"],
+            out.flags[i],
+            thresholds,
+            float(out.factor[i]),
+            out.blend,
+        )
+        return {**self.facts[i], **answer_fields(decided)}
+
+
+FACTS = ("predicted_strikeouts", "predicted_median", "k_p10", "k_p90")
 
 
 def system_answers(
     state: ServiceState,
+    slate: Slate,
     outputs: dict[str, SystemOutput],
     outcomes: dict[str, Outcome],
     index: int,
     price: dict[str, Any] | None,
-) -> dict[str, SystemAnswer]:
-    """Every active system's answer for row ``index``, decided at ``price`` (the request's
-    line and prices; None: the stored ones), or why it has none."""
+) -> dict[str, dict[str, Any]]:
+    """Every active system's answer (``SystemAnswer``'s fields, in its order) for row
+    ``index``, decided at ``price`` (the request's line and prices; None: the stored ones),
+    or why it has none."""
     thresholds = Thresholds.from_settings(state.settings)
-    answers: dict[str, SystemAnswer] = {}
+    answers: dict[str, dict[str, Any]] = {}
     for system_id in state.active_ids:
-        outcome = outcomes.get(system_id, Outcome("failed", "did not run"))
+        outcome = outcomes.get(system_id) or Outcome("failed", "did not run")
         output = outputs.get(system_id)
+        seconds = None if outcome.seconds is None else round(outcome.seconds, 4)
+        answer = dict(NO_ANSWER, red_flags=[], breaker_state=outcome.breaker_state, seconds=seconds)
         if outcome.status == "ok" and output is not None:
-            if price is None:
-                row = output.frame.iloc[index].to_dict()
-            else:
-                row = output.decide_at(
-                    index,
-                    price["line"],
-                    None if _nan(price["over_odds"]) else price["over_odds"],
-                    None if _nan(price["under_odds"]) else price["under_odds"],
-                    thresholds,
-                )
-            answers[system_id] = answer_from_row(row, outcome, output.model_version)
+            answer.update(slate.ready(system_id, output).at(index, price, thresholds))
+            answer.update(status="ok", model_version=output.model_version)
         else:
-            answers[system_id] = SystemAnswer(
-                status="failed" if outcome.status == "ok" else outcome.status,  # type: ignore[arg-type]
+            answer.update(
+                status="failed" if outcome.status == "ok" else outcome.status,
                 error=outcome.error,
-                breaker_state=outcome.breaker_state,
                 model_version=state.model_version(system_id),
-                seconds=None if outcome.seconds is None else round(outcome.seconds, 4),
             )
+        answers[system_id] = answer
     return answers
 
 
@@ -486,17 +604,25 @@ def _nan(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def primary_system(state: ServiceState, answers: dict[str, SystemAnswer]) -> str | None:
+def primary_system(state: ServiceState, answers: dict[str, dict[str, Any]]) -> str | None:
     """The system whose answer fills the legacy fields: ``MLB_PRIMARY_SYSTEM`` if it answered,
     else the first active system that did."""
     primary = state.settings.primary_system
-    if primary in answers and answers[primary].status == "ok":
+    if primary in answers and answers[primary]["status"] == "ok":
         return primary
-    return next((s for s in state.active_ids if answers.get(s) and answers[s].status == "ok"), None)
+    ok = (s for s in state.active_ids if answers.get(s) and answers[s]["status"] == "ok")
+    return next(ok, None)
 
 
-def predict_one(state: ServiceState, req: PitcherGame) -> PredictResponse:
-    """Predict one pitcher-game with every active system."""
+def pitcher_key(record: dict[str, Any]) -> tuple:
+    """What names a pitcher-game off the slate (with its date)."""
+    return tuple(record.get(k) for k in ("pitcher_id", "opponent", "is_home", "team"))
+
+
+def predict_one(state: ServiceState, req: PitcherGame) -> bytes:
+    """Predict one pitcher-game with every active system: the JSON of a ``PredictResponse``.
+    Builds the date's slate (or the pitcher's own) and calls the systems that have not
+    answered yet."""
     record = req.record()
     version = state.cache.version()
     slate = state.cache.slate(state, req.game_date, version)
@@ -504,31 +630,63 @@ def predict_one(state: ServiceState, req: PitcherGame) -> PredictResponse:
     if index is None:  # not a starter of the date's slate: the request names the game
         slate = state.cache.pitcher(state, record, version)
         index = 0
-    outputs, outcomes = slate_answers(state, slate)
-    stored = slate.features.iloc[index]
-    price = requested_price(slate.lines, req.pitcher_id, stored["game_date"], record)
-    answers = system_answers(state, outputs, outcomes, index, price)
-    count_answers(state, {s: 1 for s, a in answers.items() if a.status == "ok"})
+    return respond(state, req, record, slate, index, *slate_answers(state, slate))
+
+
+def predict_kept(state: ServiceState, req: PitcherGame) -> bytes | None:
+    """``predict_one`` from memory only: None unless the slate (or the pitcher's own) is kept
+    at the warehouse's current version and no system needs calling. Never waits for a lock
+    held by a build or a system's call, so it can run on the event loop."""
+    record = req.record()
+    version = state.cache.version(scan=False)
+    if version is None:
+        return None
+    slate = state.cache.peek(("slate", req.game_date, version))
+    index = None if slate is None else slate.index.get(req.pitcher_id)
+    if slate is not None and index is None:
+        slate = state.cache.peek(("pitcher", req.game_date, pitcher_key(record), version))
+        index = 0
+    kept = None if slate is None else kept_answers(state, slate)
+    if kept is None or index is None:
+        return None
+    return respond(state, req, record, slate, index, *kept)  # type: ignore[arg-type]
+
+
+def respond(
+    state: ServiceState,
+    req: PitcherGame,
+    record: dict[str, Any],
+    slate: Slate,
+    index: int,
+    outputs: dict[str, SystemOutput],
+    outcomes: dict[str, Outcome],
+) -> bytes:
+    """The JSON of a ``PredictResponse`` for row ``index`` of ``slate``, built as plain values
+    (``tests/integration/test_service.py`` holds it to the model's own serialisation)."""
+    price = slate.price(index, record)
+    answers = system_answers(state, slate, outputs, outcomes, index, price)
+    count_answers(state, {s: 1 for s, a in answers.items() if a["status"] == "ok"})
     primary = primary_system(state, answers)
     if primary is None:
         raise NoSystemAnsweredError(
             "no prediction system answered: "
-            + "; ".join(f"{s}: {a.error}" for s, a in answers.items()),
-            answers,
+            + "; ".join(f"{s}: {a['error']}" for s, a in answers.items()),
+            {s: SystemAnswer(**a) for s, a in answers.items()},
         )
     top = answers[primary]
-    return PredictResponse(
-        pitcher_id=req.pitcher_id,
-        game_date=req.game_date,
-        line=price["line"] if price is not None else clean(stored.get("line")),
-        predicted_strikeouts=float(top.predicted_strikeouts or 0.0),
-        confidence=float(top.confidence or 0.0),
-        recommendation=str(top.recommendation),
-        edge=top.edge,
-        red_flags=list(top.red_flags),
-        model_version=str(top.model_version),
-        systems=answers,
-    )
+    body = {
+        "pitcher_id": req.pitcher_id,
+        "game_date": req.game_date,
+        "line": price["line"] if price is not None else slate.stored_lines[index],
+        "predicted_strikeouts": float(top["predicted_strikeouts"] or 0.0),
+        "confidence": float(top["confidence"] or 0.0),
+        "recommendation": str(top["recommendation"]),
+        "edge": top["edge"],
+        "red_flags": list(top["red_flags"]),
+        "model_version": str(top["model_version"]),
+        "systems": answers,
+    }
+    return to_json(body)
 
 
 # --------------------------------------------------------------------------------------------
@@ -543,15 +701,15 @@ def starters_of(features: pd.DataFrame) -> list[Starter]:
 
 def batch_answers(
     state: ServiceState, req: BatchRequest, version: tuple
-) -> tuple[pd.DataFrame, dict[str, SystemOutput], dict[str, Outcome]]:
-    """The batch's feature rows and every system's answers: a date's from its kept slate,
-    requested pitcher-games' computed now (with the requests' lines)."""
+) -> tuple[pd.DataFrame, dict[str, SystemOutput], dict[str, Outcome], Slate | None]:
+    """The batch's feature rows and every system's answers: a date's from its kept slate
+    (returned too), requested pitcher-games' computed now (with the requests' lines)."""
     if req.date is not None:
         slate = state.cache.slate(state, req.date, version)
         if slate.features.empty:
-            return slate.features, {}, {}
+            return slate.features, {}, {}, slate
         outputs, outcomes = slate_answers(state, slate)
-        return slate.features, outputs, outcomes
+        return slate.features, outputs, outcomes, slate
     assert req.games is not None
     for day in sorted({g.game_date for g in req.games}):
         state.cache.check_history(day, version)
@@ -560,14 +718,50 @@ def batch_answers(
     features = attach_prices(state.warehouse, features, records)
     day = pd.to_datetime(features["game_date"]).min().date()
     result, outcomes = run_guarded(state, features, state.cache.systems(state, day, version))
-    return features, result.outputs, outcomes
+    return features, result.outputs, outcomes, None
+
+
+def write_rows(
+    state: ServiceState,
+    version: tuple,
+    outputs: dict[str, SystemOutput],
+    slate: Slate | None,
+    predicted_at: dt.datetime | None,
+) -> tuple[dict[str, int], dt.datetime | None, bool]:
+    """Store the answers' rows made at ``predicted_at``; the rows stored per system, when the
+    stored rows were made, and whether they were written now.
+
+    A date's rows equal to what this worker stored last for its slate are not written again:
+    the same answers (the very same outputs), stored by the worker's last write, with the
+    warehouse unchanged since (its change stamp is the one that write left). Anything else,
+    from any process, writes again (an idempotent upsert)."""
+    memo = slate.stored if slate is not None else None
+    stamp = state.cache.wh.change_stamp()
+    if (
+        memo is not None
+        and stamp is not None
+        and memo[0] == (stamp, state.cache.writes)
+        and memo[1].keys() == outputs.keys()
+        and all(memo[1][s] is o for s, o in outputs.items())
+    ):
+        return memo[2], memo[3], False
+    rows = storable_rows(state.warehouse, pd.concat([o.frame for o in outputs.values()]))
+    regraded = store(state.warehouse, rows).regraded
+    state.cache.writes += 1
+    if regraded == 0:
+        state.cache.adopt(version)  # only ungraded predictions changed
+    stored = {str(k): int(v) for k, v in rows["system_id"].value_counts().items()}
+    if slate is not None:
+        stamp = (state.cache.wh.change_stamp(), state.cache.writes)
+        slate.stored = (stamp, dict(outputs), stored, predicted_at)
+    return stored, predicted_at, True
 
 
 def predict_batch(state: ServiceState, req: BatchRequest) -> BatchResponse:
     """Predict a date's slate (or a list of pitcher-games) with every system; store the rows."""
     t0 = time.perf_counter()
     version = state.cache.version()
-    features, outputs, outcomes = batch_answers(state, req, version)
+    features, outputs, outcomes, slate = batch_answers(state, req, version)
     predicted_at = as_utc(utc_now())
     if features.empty:
         return BatchResponse(
@@ -586,11 +780,14 @@ def predict_batch(state: ServiceState, req: BatchRequest) -> BatchResponse:
         )
     written = bool(req.write and outputs)
     stored: dict[str, int] = {}
+    note = None
     if written:
-        rows = storable_rows(state.warehouse, pd.concat([o.frame for o in outputs.values()]))
-        if store(state.warehouse, rows).regraded == 0:
-            state.cache.adopt(version)  # only ungraded predictions changed
-        stored = rows["system_id"].value_counts().to_dict()
+        stored, predicted_at, now = write_rows(state, version, outputs, slate, predicted_at)
+        if not now:
+            note = (
+                "these rows were stored by this worker's last batch of the date (predicted_at) "
+                "and nothing has changed since: not written again"
+            )
     runs: dict[str, SystemRun] = {}
     for system_id in state.active_ids:
         outcome = outcomes.get(system_id, Outcome("failed", "did not run"))
@@ -616,4 +813,5 @@ def predict_batch(state: ServiceState, req: BatchRequest) -> BatchResponse:
         failed={s: r.error or "" for s, r in runs.items() if r.status == "failed"},
         systems=runs,
         seconds=round(time.perf_counter() - t0, 4),
+        note=note,
     )

@@ -66,13 +66,13 @@ def require_writer(request: Request) -> None:
     _check_token(request)
 
 
-def require_reader(request: Request) -> None:
+async def require_reader(request: Request) -> None:
     """An endpoint that reads: the token only when ``KCAST_AUTH_READS=true`` too."""
     if _settings(request).auth_reads:
         _check_token(request)
 
 
-def forbid_unknown_query(request: Request) -> None:
+async def forbid_unknown_query(request: Request) -> None:
     """A 422 for a query parameter the route does not take (as extra="forbid" for bodies)."""
     from fastapi.exceptions import RequestValidationError
 

@@ -454,6 +454,29 @@ def decision_row(
 ) -> dict[str, Any]:
     """One start's prediction columns from its distribution, line and prices."""
     mean = float(pmf_mean(pmf))
+    return {
+        "predicted_strikeouts": round(mean, 3),
+        "predicted_median": int(pmf_median(pmf)),
+        "k_p10": int(pmf_quantile(pmf, 0.1)),
+        "k_p90": int(pmf_quantile(pmf, 0.9)),
+        **line_decision(pmf, mean, line, over_odds, under_odds, flags, thresholds, factor, blend),
+        "pmf": json.dumps([round(float(x), 5) for x in pmf]),
+    }
+
+
+def line_decision(
+    pmf: np.ndarray,
+    mean: float,
+    line: float | None,
+    over_odds: float | None,
+    under_odds: float | None,
+    flags: list[str],
+    thresholds: Thresholds,
+    factor: float = 1.0,
+    blend: MarketBlend | None = None,
+) -> dict[str, Any]:
+    """The columns of ``decision_row`` that depend on the line and prices, from the
+    distribution and its mean (the worker keeps both and decides each request's price here)."""
     row_flags = list(flags)
     if line is None:
         row_flags.append(policy.NO_LINE)
@@ -461,10 +484,6 @@ def decision_row(
         row_flags.append(policy.NO_ODDS)
     d = decide(pmf, mean, line, over_odds, under_odds, row_flags, thresholds, factor, blend)
     return {
-        "predicted_strikeouts": round(mean, 3),
-        "predicted_median": int(pmf_median(pmf)),
-        "k_p10": int(pmf_quantile(pmf, 0.1)),
-        "k_p90": int(pmf_quantile(pmf, 0.9)),
         "line": line,
         "over_odds": over_odds,
         "under_odds": under_odds,
@@ -479,5 +498,4 @@ def decision_row(
         "recommendation": d.recommendation,
         "red_flags": ",".join(row_flags),
         "reasons": "; ".join(d.reasons),
-        "pmf": json.dumps([round(float(x), 5) for x in pmf]),
     }

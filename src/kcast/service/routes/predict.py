@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from kcast.service.deps import StateDep
 from kcast.service.routes import BODY, ERRORS, NO_ANSWER, WRITE
-from kcast.service.runner import predict_batch, predict_one
+from kcast.service.runner import predict_batch, predict_kept, predict_one
 from kcast.service.schemas import BatchRequest, BatchResponse, PitcherGame, PredictResponse
 from kcast.service.security import ReaderDep, require_writer
 
@@ -14,9 +15,14 @@ router = APIRouter(tags=["predictions"], dependencies=[ReaderDep])
 
 
 @router.post("/predict", response_model=PredictResponse, responses={**ERRORS, **BODY, **NO_ANSWER})
-def predict(game: PitcherGame, state: StateDep) -> PredictResponse:
+async def predict(game: PitcherGame, state: StateDep) -> Response:
     """Predict one pitcher-game: the legacy fields from the primary system, plus every system."""
-    return predict_one(state, game)
+    # a date (or pitcher) kept in memory is answered here on the event loop: a look-up and the
+    # decision at the request's price; anything to build or call runs on a worker thread
+    body = predict_kept(state, game)
+    if body is None:
+        body = await run_in_threadpool(predict_one, state, game)
+    return Response(body, media_type="application/json")
 
 
 @router.post("/predict-batch", response_model=BatchResponse, responses={**ERRORS, **BODY, **WRITE})
