@@ -42,27 +42,15 @@ RUN /opt/kcast/bin/pip install ".[bigquery]" \
 # --- runtime stage --------------------------------------------------------------------------
 FROM ${BASE}
 
-ARG BASE
-ARG KCAST_VERSION=0.1.0
-ARG VCS_REF=unknown
-
-LABEL org.opencontainers.image.title="kcast-worker" \
-      org.opencontainers.image.description="kcast prediction worker: MLB starting pitchers' strikeout forecasts from several systems, each behind a circuit breaker" \
-      org.opencontainers.image.licenses="GPL-3.0-or-later" \
-      org.opencontainers.image.version="${KCAST_VERSION}" \
-      org.opencontainers.image.revision="${VCS_REF}" \
-      org.opencontainers.image.base.name="${BASE}"
-
 RUN groupadd --system --gid 10001 kcast \
     && useradd --system --uid 10001 --gid kcast --home-dir /home/kcast --create-home \
        --shell /usr/sbin/nologin kcast \
     && install -d -o kcast -g kcast /home/kcast/data /home/kcast/models
 
-COPY --from=build /opt/kcast /opt/kcast
-
 # /home/kcast/data and /home/kcast/models belong to uid 10001, so a named volume mounted on
 # either starts out writable by the worker (deploy/compose.yaml mounts the DuckDB file's folder
 # and the models there).
+COPY --from=build /opt/kcast /opt/kcast
 
 # KCAST_WAREHOUSE is deliberately not set here: it must be given (bigquery://PROJECT/DATASET).
 ENV PATH="/opt/kcast/bin:${PATH}" \
@@ -75,6 +63,18 @@ ENV PATH="/opt/kcast/bin:${PATH}" \
 USER 10001:10001
 WORKDIR /home/kcast
 EXPOSE 8080
+
+# The labels come last: a new commit (VCS_REF) then rebuilds only this metadata, not the layers.
+ARG BASE
+ARG KCAST_VERSION=0.1.0
+ARG VCS_REF=unknown
+
+LABEL org.opencontainers.image.title="kcast-worker" \
+      org.opencontainers.image.description="kcast prediction worker: MLB starting pitchers' strikeout forecasts from several systems, each behind a circuit breaker" \
+      org.opencontainers.image.licenses="GPL-3.0-or-later" \
+      org.opencontainers.image.version="${KCAST_VERSION}" \
+      org.opencontainers.image.revision="${VCS_REF}" \
+      org.opencontainers.image.base.name="${BASE}"
 
 # Healthy while /health answers with status ok or degraded (a breaker open); "down" (no
 # warehouse, or no system usable) and no answer are unhealthy. Cloud Run ignores HEALTHCHECK

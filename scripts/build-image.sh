@@ -7,8 +7,10 @@
 #   scripts/build-image.sh --refresh-base   # make the Debian base again (newer packages)
 #
 # Steps:
-#   1. podman, runc, debootstrap and podman-compose from Debian (pinned below), when missing
-#      (installing needs root; a machine without them and not root fails here, saying so);
+#   1. podman, runc and debootstrap from Debian (pinned below), when missing (installing needs
+#      root; a machine without them and not root fails here, saying so), and podman-compose
+#      from PyPI (pinned) in its own virtualenv: Debian's 1.0.3 drops `${VAR:-}` defaults and
+#      cannot put a service on the host's network;
 #   2. a containers.conf and a podman wrapper for a machine like CI's (cgroups v1, no systemd,
 #      root): runc, cgroupfs, `default_ulimits = []`, events to a file, and a storage driver
 #      (KCAST_PODMAN_STORAGE);
@@ -20,7 +22,7 @@
 #      mounted in for the build only; neither ends up in the image.
 #
 # Everything goes under .cache/image/ in the repository (git-ignored): storage-DRIVER/ (podman's
-# images), podman (the wrapper), containers.conf, base-KEY.tar, packages-KEY.txt (the base's
+# images), podman and podman-compose (the wrappers), compose-venv/, containers.conf, base-KEY.tar, packages-KEY.txt (the base's
 # Debian packages and versions), last-build.json (seconds, bytes, image id).
 #
 # Environment: KCAST_IMAGE_DIR (default <repo>/.cache/image), KCAST_DEBIAN_MIRROR
@@ -41,9 +43,11 @@ HOST_PACKAGES=(
   podman=4.3.1+ds1-8+deb12u1+b3
   runc=1.1.5+ds1-1+deb12u1
   debootstrap=1.0.128+nmu2+deb12u2
-  podman-compose=1.0.3-3
   containernetworking-plugins=1.1.1+ds1-3+b5
 )
+
+# podman-compose and its dependencies, from PyPI
+COMPOSE_PINS=(podman-compose==1.6.0 python-dotenv==1.2.4 PyYAML==6.0.4)
 
 log() { printf '[build-image] %s\n' "$*" >&2; }
 die() {
@@ -113,6 +117,22 @@ CONTAINERS_CONF="$DIR/containers.conf" TMPDIR="$DIR/tmp" exec podman \\
   --runtime runc --cgroup-manager cgroupfs "\$@"
 WRAPPER
   chmod +x "$DIR/podman"
+}
+
+install_compose() {
+  local venv="$DIR/compose-venv"
+  if [ "$(cat "$venv/installed" 2>/dev/null)" != "${COMPOSE_PINS[*]}" ]; then
+    log "installing ${COMPOSE_PINS[*]} into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "${COMPOSE_PINS[@]}"
+    echo "${COMPOSE_PINS[*]}" >"$venv/installed"
+  fi
+  cat >"$DIR/podman-compose" <<WRAPPER
+#!/bin/sh
+# podman-compose with kcast's podman (written by scripts/build-image.sh)
+exec "$venv/bin/podman-compose" --podman-path "$DIR/podman" "\$@"
+WRAPPER
+  chmod +x "$DIR/podman-compose"
 }
 
 base_key() {
@@ -210,6 +230,7 @@ done
 install_host_packages
 mkdir -p "$DIR"
 write_podman_wrapper
+install_compose
 key="$(base_key)"
 make_base "$key"
 build_image "localhost/kcast-base:$key"

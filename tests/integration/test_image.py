@@ -277,11 +277,10 @@ def slate_warehouse(root: Path):
 
 
 def compose(env: dict[str, str], files: list[Path], *args: str, timeout: float = 600):
-    podman_compose = shutil.which("podman-compose")
-    assert podman_compose, "podman-compose is missing (scripts/build-image.sh installs it)"
+    """podman-compose (scripts/build-image.sh installs it, with kcast's podman)."""
     options = [a for f in files for a in ("-f", str(f))]
     return subprocess.run(
-        [podman_compose, "--podman-path", str(PODMAN), *options, *args],
+        [str(IMAGE_DIR / "podman-compose"), *options, *args],
         env=env,
         capture_output=True,
         text=True,
@@ -327,7 +326,7 @@ def test_compose_the_daily_jobs_predictions_reach_the_workers_picks(
             assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
             url = f"http://127.0.0.1:{port}"
             health = wait_healthy(url, lambda: True)
-            assert health["status"] == "ok", health
+            assert health["status"] == "ok", json.dumps(health, indent=1) + trained.stdout + trained.stderr
             picks = []
             deadline = time.monotonic() + 300
             while not picks and time.monotonic() < deadline:
