@@ -1,4 +1,4 @@
-"""The container image, checked without a Docker engine (none runs on the development machines).
+"""The container image, checked as text (tests/integration/test_image.py builds and runs it).
 
 The Dockerfile is parsed and its rules checked (pinned slim base, non-root user, health check on
 /health, ``kcast serve`` as the command, no data copied in). Its HEALTHCHECK and CMD are also
