@@ -344,7 +344,12 @@ def test_compose_the_daily_jobs_predictions_reach_the_workers_picks(
             logs = compose(env, files, "-p", project, "logs", "daily")
         finally:
             down = compose(env, files, "-p", project, "down", "-v", "-t", "5")
+            podman("network", "rm", f"{project}_default")  # podman-compose leaves it
         assert down.returncode == 0, down.stderr[-3000:]
+        label = f"label=io.podman.compose.project={project}"
+        for listing in (("ps", "-a"), ("volume", "ls"), ("network", "ls")):
+            left = podman(*listing, "--quiet", "--filter", label)
+            assert not left.stdout.strip(), f"the compose run left: {listing} {left.stdout}"
     said = " ".join(ANSI.sub("", logs.stdout + logs.stderr).split())
     assert picks, f"no prediction of {SLATE} reached /picks; the daily job said: {said[-3000:]}"
     steps = dict(STEP.findall(said))
