@@ -41,6 +41,9 @@ import pytest
 
 from tests.conftest import PROPS, REGISTER_FILE, REPO, STATCAST
 
+sys.path.insert(0, str(REPO / "benchmarks"))
+import replay_season  # noqa: E402
+
 IMAGE_DIR = Path(os.environ.get("KCAST_IMAGE_DIR", REPO / ".cache" / "image"))
 PODMAN = IMAGE_DIR / "podman"
 LAST_BUILD = IMAGE_DIR / "last-build.json"
@@ -65,7 +68,7 @@ def podman(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def image() -> str:
     """The image scripts/build-image.sh built last; skipped (or failed in CI) without one."""
     reason = None
@@ -121,7 +124,8 @@ def container(image: str, *options: str) -> Iterator[str]:
     try:
         yield name
     finally:
-        logs = podman("logs", name).stderr[-3000:]
+        out = podman("logs", name)
+        logs = (out.stdout + out.stderr)[-3000:]
         removed = podman("rm", "-f", "-t", "5", name)
         assert removed.returncode == 0, removed.stderr + logs
 
@@ -252,9 +256,6 @@ def test_refuses_a_public_bind_with_writes_open_and_no_token(image: str, tmp_pat
 def slate_warehouse(root: Path):
     """The real 2025 starts and the slate day's real lines; the day and after taken out and
     kept as what the loopback APIs serve (replay_season's Truth)."""
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    import replay_season
-
     from kcast.data.lines import ingest_lines
     from kcast.data.register import Register
     from kcast.data.starts import ingest_starts
@@ -298,9 +299,6 @@ def compose(env: dict[str, str], files: list[Path], *args: str, timeout: float =
 def test_compose_the_daily_jobs_predictions_reach_the_workers_picks(
     image: str, tmp_path: Path
 ) -> None:
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    import replay_season
-
     data, truth, world = slate_warehouse(tmp_path)
     with replay_season.FakeApis(world) as apis:
         port = free_port()
