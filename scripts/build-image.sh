@@ -22,8 +22,9 @@
 #      mounted in for the build only; neither ends up in the image.
 #
 # Everything goes under .cache/image/ in the repository (git-ignored): storage-DRIVER/ (podman's
-# images), podman and podman-compose (the wrappers), compose-venv/, containers.conf, base-KEY.tar, packages-KEY.txt (the base's
-# Debian packages and versions), last-build.json (seconds, bytes, image id).
+# images), podman and podman-compose (the wrappers), compose-venv/, containers.conf,
+# base-KEY.tar, packages-KEY.txt (the base's Debian packages and versions), build.log and
+# last-build.json (seconds, bytes, image id).
 #
 # Environment: KCAST_IMAGE_DIR (default <repo>/.cache/image), KCAST_DEBIAN_MIRROR
 # (default http://deb.debian.org/debian), KCAST_IMAGE (default localhost/kcast-worker:ci),
