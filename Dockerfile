@@ -2,7 +2,8 @@
 #
 # kcast prediction worker: `kcast serve` (FastAPI under uvicorn) on $PORT, 8080 by default.
 #
-#   build:  docker build -t kcast-worker .        (or `deploy/deploy.sh build`: Cloud Build)
+#   build:  docker build -t kcast-worker .        (or `deploy/deploy.sh build`: Cloud Build;
+#           scripts/build-image.sh: podman, on a base made from Debian's packages)
 #   run:    docker run --rm -p 127.0.0.1:8080:8080 \
 #               -e KCAST_WAREHOUSE=bigquery://PROJECT/DATASET -e KCAST_API_TOKEN \
 #               -e MLB_V1_MODEL_PATH=/models/v1_baseline -v "$PWD/models:/models:ro" kcast-worker
@@ -18,8 +19,13 @@
 # The same image runs any other kcast command, e.g. `docker run ... kcast-worker kcast status`.
 # See docs/operations.md.
 
+# The base of both stages: the official slim Python image by default. Any Debian bookworm with
+# python3 (3.11), its venv module, `python` on PATH and useradd works: scripts/build-image.sh
+# builds on one made from Debian's own packages (--build-arg BASE=localhost/kcast-base:bookworm).
+ARG BASE=python:3.11.14-slim-bookworm
+
 # --- build stage: a virtual environment with kcast installed from this repository ----------
-FROM python:3.11.14-slim-bookworm AS build
+FROM ${BASE} AS build
 
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -34,22 +40,16 @@ RUN /opt/kcast/bin/pip install ".[bigquery]" \
     && /opt/kcast/bin/kcast --help > /dev/null
 
 # --- runtime stage --------------------------------------------------------------------------
-FROM python:3.11.14-slim-bookworm
-
-ARG KCAST_VERSION=0.1.0
-ARG VCS_REF=unknown
-
-LABEL org.opencontainers.image.title="kcast-worker" \
-      org.opencontainers.image.description="kcast prediction worker: MLB starting pitchers' strikeout forecasts from several systems, each behind a circuit breaker" \
-      org.opencontainers.image.licenses="GPL-3.0-or-later" \
-      org.opencontainers.image.version="${KCAST_VERSION}" \
-      org.opencontainers.image.revision="${VCS_REF}" \
-      org.opencontainers.image.base.name="docker.io/library/python:3.11.14-slim-bookworm"
+FROM ${BASE}
 
 RUN groupadd --system --gid 10001 kcast \
     && useradd --system --uid 10001 --gid kcast --home-dir /home/kcast --create-home \
-       --shell /usr/sbin/nologin kcast
+       --shell /usr/sbin/nologin kcast \
+    && install -d -o kcast -g kcast /home/kcast/data /home/kcast/models
 
+# /home/kcast/data and /home/kcast/models belong to uid 10001, so a named volume mounted on
+# either starts out writable by the worker (deploy/compose.yaml mounts the DuckDB file's folder
+# and the models there).
 COPY --from=build /opt/kcast /opt/kcast
 
 # KCAST_WAREHOUSE is deliberately not set here: it must be given (bigquery://PROJECT/DATASET).
@@ -63,6 +63,18 @@ ENV PATH="/opt/kcast/bin:${PATH}" \
 USER 10001:10001
 WORKDIR /home/kcast
 EXPOSE 8080
+
+# The labels come last: a new commit (VCS_REF) then rebuilds only this metadata, not the layers.
+ARG BASE
+ARG KCAST_VERSION=0.1.0
+ARG VCS_REF=unknown
+
+LABEL org.opencontainers.image.title="kcast-worker" \
+      org.opencontainers.image.description="kcast prediction worker: MLB starting pitchers' strikeout forecasts from several systems, each behind a circuit breaker" \
+      org.opencontainers.image.licenses="GPL-3.0-or-later" \
+      org.opencontainers.image.version="${KCAST_VERSION}" \
+      org.opencontainers.image.revision="${VCS_REF}" \
+      org.opencontainers.image.base.name="${BASE}"
 
 # Healthy while /health answers with status ok or degraded (a breaker open); "down" (no
 # warehouse, or no system usable) and no answer are unhealthy. Cloud Run ignores HEALTHCHECK
