@@ -5,16 +5,20 @@ the line; ``/pitcher/{id}``: his recent starts and how his forecasts fared, the 
 ``/performance``: MAE, ROI and calibration per system, the bet ledger where a ``bets`` table
 exists; ``/status``: each system's breaker, model and last error, and the daily coverage.
 
-Charts are Vega-Lite specs made by Altair (``kcast.charts``), drawn by vega-embed from
-``/static/vega/`` (copied from the npm packages, with their BSD-3 licences). No inline script
-runs: data travels in ``<script type="application/json">`` blocks read by ``dashboard.js``.
+Charts are Vega-Lite specs made by Altair (``kcast.charts``). The day's cards are drawn to SVG
+on the server (vl-convert, once per distribution) and shown as images the browser keeps, so the
+day page needs no chart script; the other pages' charts are drawn by vega-embed from ``/static/vega/`` (copied from the
+npm packages, with their BSD-3 licences). No inline script runs: data travels in
+``<script type="application/json">`` blocks read by ``dashboard.js``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import math
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,7 +26,7 @@ from typing import Annotated, Any
 import numpy as np
 import pandas as pd
 from fastapi import APIRouter, HTTPException, Query
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from kcast import __version__, charts
 from kcast.api import pmf_from_json
@@ -44,12 +48,11 @@ MEDIA_TYPES = {
     ".svg": "image/svg+xml",
 }
 
-DAY_SQL = (
-    "SELECT game_id, game_date, pitcher_id, pitcher_name, team, opponent, is_home, system_id, "
-    "model_version, predicted_strikeouts, predicted_median, k_p10, k_p90, line, over_odds, "
-    "under_odds, book, model_p_over, p_over, p_under, market_p_over, edge, expected_value, "
-    "confidence, recommendation, red_flags, reasons, created_at, actual_strikeouts, result, pmf "
-    "FROM pitcher_strikeout_predictions WHERE game_date = $d"
+# every column: the cards show optional ones (a lineup status) where the table has them
+DAY_SQL = "SELECT * FROM pitcher_strikeout_predictions WHERE game_date = $d"
+DAY_BETS_SQL = (
+    "SELECT game_id, pitcher_id, strategy, side, line, book, odds, stake, p_win, ev, result "
+    "FROM bets WHERE game_date = $d AND system_id = $s ORDER BY strategy <> 'ev', strategy"
 )
 DateQuery = Annotated[str | None, Query(description="The date (YYYY-MM-DD); default today")]
 
@@ -111,9 +114,12 @@ def _default(value: Any) -> Any:
     return value if not isinstance(value, np.generic) else value.item()
 
 
+def page_html(template_name: str, **values: Any) -> str:
+    return _env().get_template(template_name).render(version=__version__, **values)
+
+
 def render(template_name: str, **values: Any) -> HTMLResponse:
-    page = _env().get_template(template_name).render(version=__version__, **values)
-    return HTMLResponse(page)
+    return HTMLResponse(page_html(template_name, **values))
 
 
 def _day(value: str | None) -> dt.date:
@@ -149,6 +155,34 @@ def static(path: str) -> FileResponse:
 # the day
 # --------------------------------------------------------------------------------------------
 
+CHARTS: OrderedDict[str, str] = OrderedDict()  # a card chart's key -> its rows (JSON)
+CHARTS_KEPT = 8192
+
+
+def chart_key(pmf_rows: list[dict[str, Any]], line_rows: list[dict[str, Any]]) -> str:
+    """The key of a card's chart (a hash of its rows), remembered so ``/chart/{key}.svg`` can
+    draw it. Same rows, same key: the browser keeps each drawn chart (immutable)."""
+    data = charts.distribution_data(pmf_rows, line_rows)
+    key = hashlib.sha256(data.encode()).hexdigest()[:24]
+    CHARTS[key] = data
+    CHARTS.move_to_end(key)
+    while len(CHARTS) > CHARTS_KEPT:
+        CHARTS.popitem(last=False)
+    return key
+
+
+@router.get("/chart/{key}.svg")
+def card_chart(key: str) -> Response:
+    """A card's distribution drawn to SVG on the server (vl-convert), once per distribution."""
+    data = CHARTS.get(key)
+    if data is None:
+        raise HTTPException(404, "no such chart (the worker restarted?): reload the page")
+    return Response(
+        charts.distribution_svg(data),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "max-age=31536000, immutable"},
+    )
+
 
 def _lineups(state: ServiceState, day: dt.date) -> dict[tuple[str, str], dict[str, Any]]:
     """The opposing lineups known for the day's games: (game_id, batting team) -> hands."""
@@ -169,6 +203,18 @@ def _price(row: dict[str, Any]) -> tuple[str, Any, str]:
     return side, clean(odds), clean(row.get("book")) or ""
 
 
+def _day_bets(state: ServiceState, day: dt.date, system: str) -> dict[tuple[str, int], dict]:
+    """The ledger's bet on each starter of the day by ``system`` (the ``ev`` strategy's where
+    several strategies bet): (game_id, pitcher_id) -> the bet. None where there is no ledger."""
+    if not state.warehouse.table_exists("bets"):
+        return {}
+    rows = state.warehouse.query(DAY_BETS_SQL, {"d": day, "s": system})
+    out: dict[tuple[str, int], dict] = {}
+    for r in rows.to_dict("records"):
+        out.setdefault((r["game_id"], int(r["pitcher_id"])), {k: clean(v) for k, v in r.items()})
+    return out
+
+
 def day_cards(state: ServiceState, day: dt.date) -> tuple[list[dict[str, Any]], str | None]:
     """One card per starter of ``day`` from the stored predictions, and the system shown."""
     rows = state.warehouse.query(DAY_SQL, {"d": day})
@@ -177,6 +223,7 @@ def day_cards(state: ServiceState, day: dt.date) -> tuple[list[dict[str, Any]], 
     rows = order_picks(rows, state.active_ids, state.settings.primary_system)
     shown = _primary(state, set(rows["system_id"]))
     lineups = _lineups(state, day)
+    bets = _day_bets(state, day, shown)
     cards = []
     groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for record in rows.to_dict("records"):  # once: per-group frames cost more than the page
@@ -217,7 +264,8 @@ def day_cards(state: ServiceState, day: dt.date) -> tuple[list[dict[str, Any]], 
                 "predicted": clean(top["predicted_strikeouts"]),
                 "p10": clean(top["k_p10"]),
                 "p90": clean(top["k_p90"]),
-                "stake": clean(top.get("stake")),
+                "ledger": bets.get((game_id, int(pitcher_id))),
+                "lineup_status": clean(top.get("lineup_status")),
                 "flags": split_flags(top["red_flags"]),
                 "reasons": clean(top["reasons"]) or "",
                 "actual": clean(top["actual_strikeouts"]),
@@ -238,23 +286,40 @@ def day_cards(state: ServiceState, day: dt.date) -> tuple[list[dict[str, Any]], 
                     }
                     for r in records
                 ],
-                "data": {
-                    "pmf": charts.distribution_rows(pmf, line) if pmf else [],
-                    "line": charts.line_data(line),
-                },
+                "chart": chart_key(charts.distribution_rows(pmf, line), charts.line_data(line))
+                if pmf
+                else None,
             }
         )
     return cards, shown
 
 
+DAY_PAGES: OrderedDict[tuple, str] = OrderedDict()  # (day, warehouse stamp, models) -> HTML
+DAY_PAGES_KEPT = 32
+
+
 @router.get("/", response_class=HTMLResponse)
 def day_page(state: StateDep, date: DateQuery = None) -> HTMLResponse:
-    """The day: one card per starter, sortable by edge; the table matches /picks."""
+    """The day: one card per starter, sortable by edge; the table matches /picks. A day's page
+    is kept until the warehouse changes (any write, by any process) or the models reload."""
     day = _day(date)
+    stamp = state.warehouse.change_stamp()
+    key = (id(state), day, stamp, state.generation)
+    page = DAY_PAGES.get(key) if stamp is not None else None
+    if page is None:
+        page = day_html(state, day)
+        if stamp is not None:
+            DAY_PAGES[key] = page
+            while len(DAY_PAGES) > DAY_PAGES_KEPT:
+                DAY_PAGES.popitem(last=False)
+    return HTMLResponse(page)
+
+
+def day_html(state: ServiceState, day: dt.date) -> str:
     cards, shown = day_cards(state, day)
-    bets = [c for c in cards if c["bet"]]
-    stakes = [c["stake"] for c in bets if c["stake"] is not None]
-    return render(
+    ledger = [c["ledger"] for c in cards if c["ledger"]]
+    stakes = [b["stake"] for b in ledger if b["stake"] is not None]
+    return page_html(
         "day.html",
         page="day",
         title=f"kcast: {day}",
@@ -263,9 +328,9 @@ def day_page(state: StateDep, date: DateQuery = None) -> HTMLResponse:
         next_day=day + dt.timedelta(days=1),
         cards=cards,
         shown=shown,
-        bets=len(bets),
+        picks=sum(c["bet"] for c in cards),
+        bets=len(ledger),
         total_stake=sum(stakes) if stakes else None,
-        template=charts.distribution_template(),
     )
 
 
