@@ -30,6 +30,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from kcast import __version__, charts
 from kcast.api import pmf_from_json
+from kcast.dates import parse_day
 from kcast.service.deps import ServiceState, StateDep
 from kcast.service.routes.picks import order_picks
 from kcast.service.runner import clean, split_flags
@@ -126,9 +127,9 @@ def _day(value: str | None) -> dt.date:
     if value is None or not value.strip():
         return dt.date.today()
     try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError:
-        raise HTTPException(400, f"date {value!r} does not parse; use YYYY-MM-DD") from None
+        return parse_day(value.strip())
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
 
 
 def _primary(state: ServiceState, present: set[str]) -> str | None:
@@ -498,6 +499,67 @@ def _clv(state: ServiceState, graded: pd.DataFrame, start: dt.date, end: dt.date
     return pd.Series(values, index=merged["index"]).reindex(graded.index)
 
 
+LEDGER_STRATEGY = "ev"  # the strategy kcast predict and kcast daily bet with
+LEDGER_GRADED_SQL = (
+    "SELECT system_id, game_date, stake, profit, clv, result FROM bets WHERE strategy = $s "
+    "AND result IN ('win', 'loss', 'push') AND stake > 0 AND game_date BETWEEN $a AND $b"
+)
+
+
+def _ledger_graded(state: ServiceState, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """The ledger's graded bets of the period (``LEDGER_STRATEGY``), empty without a ledger."""
+    if not state.warehouse.table_exists("bets"):
+        return pd.DataFrame()
+    rows = state.warehouse.query(LEDGER_GRADED_SQL, {"s": LEDGER_STRATEGY, "a": start, "b": end})
+    rows["game_date"] = pd.to_datetime(rows["game_date"])
+    return rows
+
+
+def _to_date(system_id: str, bets: pd.DataFrame) -> list[dict[str, Any]]:
+    """A system's ROI (profit per unit staked), units won (per one-unit bet) and mean CLV to
+    each day: columns game_date, stake, profit, clv."""
+    if bets.empty:
+        return []
+    by_day = (
+        bets.assign(units=bets["profit"] / bets["stake"])
+        .groupby("game_date")
+        .agg(
+            profit=("profit", "sum"),
+            stake=("stake", "sum"),
+            units=("units", "sum"),
+            size=("profit", "size"),
+            clv_sum=("clv", "sum"),
+            clv_n=("clv", "count"),
+        )
+        .cumsum()
+    )
+    return [
+        {
+            "game_date": d.strftime("%Y-%m-%d"),
+            "system_id": system_id,
+            "roi": round(float(r["profit"] / r["stake"]), 4),
+            "bets": int(r["size"]),
+            "units": round(float(r["units"]), 3),
+            "clv": round(float(r["clv_sum"] / r["clv_n"]), 4) if r["clv_n"] else None,
+        }
+        for d, r in by_day.iterrows()
+    ]
+
+
+def _bet_totals(bets: pd.DataFrame) -> dict[str, Any]:
+    """Bets, won-lost-pushed, units won, ROI and mean CLV of a system's bets."""
+    some = len(bets) > 0
+    return {
+        "bets": len(bets),
+        "wins": int((bets["result"] == "win").sum()) if some else 0,
+        "losses": int((bets["result"] == "loss").sum()) if some else 0,
+        "pushes": int((bets["result"] == "push").sum()) if some else 0,
+        "units": float((bets["profit"] / bets["stake"]).sum()) if some else None,
+        "roi": float(bets["profit"].sum() / bets["stake"].sum()) if some else None,
+        "clv": float(bets["clv"].mean()) if some and bets["clv"].notna().any() else None,
+    }
+
+
 def performance_data(state: ServiceState, end: dt.date, days: int, window: int) -> dict[str, Any]:
     wh = state.warehouse
     start = end - dt.timedelta(days=days)
@@ -522,7 +584,12 @@ def performance_data(state: ServiceState, end: dt.date, days: int, window: int) 
         default=np.nan,
     )
     graded.loc[odds.isna(), "profit"] = np.nan
+    graded["stake"] = 1.0  # a main-line pick is one unit at the stored price
 
+    ledger = _ledger_graded(state, start, end)
+    bets_of = (
+        ledger if len(ledger) else graded.dropna(subset=["profit"])
+    )  # the ledger's bets where it has graded ones, else the main-line picks
     mae_rows, roi_rows, summary = [], [], []
     for system_id, g in graded.groupby("system_id"):
         daily = g.groupby("game_date").agg(err=("abs_error", "sum"), n=("abs_error", "size"))
@@ -536,38 +603,14 @@ def performance_data(state: ServiceState, end: dt.date, days: int, window: int) 
             }
             for d, r in rolled.iterrows()
         ]
-        bets = g.dropna(subset=["profit"])
-        if len(bets):
-            by_day = bets.groupby("game_date").agg(
-                sum=("profit", "sum"),
-                size=("profit", "size"),
-                clv_sum=("clv", "sum"),
-                clv_n=("clv", "count"),
-            )
-            by_day = by_day.cumsum()
-            roi_rows += [
-                {
-                    "game_date": d.strftime("%Y-%m-%d"),
-                    "system_id": system_id,
-                    "roi": round(float(r["sum"] / r["size"]), 4),
-                    "bets": int(r["size"]),
-                    "units": round(float(r["sum"]), 3),
-                    "clv": round(float(r["clv_sum"] / r["clv_n"]), 4) if r["clv_n"] else None,
-                }
-                for d, r in by_day.iterrows()
-            ]
+        bets = bets_of[bets_of["system_id"] == system_id]
+        roi_rows += _to_date(system_id, bets)
         summary.append(
             {
                 "system": system_id,
                 "n": len(g),
                 "mae": float(g["abs_error"].mean()),
-                "bets": len(bets),
-                "wins": int((bets["result"] == "win").sum()),
-                "losses": int((bets["result"] == "loss").sum()),
-                "pushes": int((bets["result"] == "push").sum()),
-                "units": float(bets["profit"].sum()) if len(bets) else None,
-                "roi": float(bets["profit"].mean()) if len(bets) else None,
-                "clv": float(bets["clv"].mean()) if bets["clv"].notna().any() else None,
+                **_bet_totals(bets),
             }
         )
     cal = graded.dropna(subset=["p_over", "line"])
@@ -590,6 +633,7 @@ def performance_data(state: ServiceState, end: dt.date, days: int, window: int) 
     return {
         "empty": False,
         "start": start,
+        "bets_from": LEDGER_STRATEGY if len(ledger) else None,
         "summary": summary,
         "mae": charts.with_rows(charts.template("mae", window), mae_rows),
         "roi": charts.with_rows(charts.template("roi"), roi_rows) if roi_rows else None,
