@@ -110,12 +110,48 @@ def load_times(url: str, loads: int) -> tuple[dict, list[dict]]:
     return runs[0], runs[1:]
 
 
+def screenshots(base: str, day: str, folder: Path) -> list[Path]:
+    """A picture of each page on ``day`` (the pitcher: the first card with a bet, else the
+    first card), 1280 pixels wide, into ``folder``."""
+    from playwright.sync_api import sync_playwright
+
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+
+        def shot(path: str, name: str, height: int) -> None:
+            """The page's top ``height`` pixels (at most: the whole page if shorter)."""
+            page.goto(base + path, wait_until="load")
+            page.wait_for_function("document.body.dataset.chartsReady !== undefined")
+            whole = page.evaluate("document.documentElement.scrollHeight")
+            saved.append(folder / name)
+            clip = {"x": 0, "y": 0, "width": 1280, "height": min(height, whole)}
+            page.screenshot(path=str(saved[-1]), full_page=True, clip=clip)
+
+        shot(f"/?date={day}", "dashboard-day.png", 1000)
+        pitcher = page.eval_on_selector(
+            "#cards > article.bet h2 a, #cards > article h2 a", "a => a.getAttribute('href')"
+        )
+        shot(pitcher, "dashboard-pitcher.png", 2000)
+        shot(f"/performance?date={day}&days=60", "dashboard-performance.png", 2600)
+        shot("/status", "dashboard-health.png", 1400)
+        browser.close()
+    return saved
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--warehouse", type=Path, required=True)
     parser.add_argument("--date", required=True, help="A day with stored predictions")
     parser.add_argument("--loads", type=int, default=9, help="Warm loads after the cold one")
     parser.add_argument("--json", action="store_true", help="Print one JSON object")
+    parser.add_argument(
+        "--screenshots", type=Path, help="Also save a picture of each page into this folder"
+    )
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
@@ -125,6 +161,9 @@ def main() -> None:
         proc, base = start(copy)
         try:
             cold, warm = load_times(f"{base}/?date={args.date}", args.loads)
+            if args.screenshots:
+                for path in screenshots(base, args.date, args.screenshots):
+                    print(f"saved {path}")
         finally:
             proc.terminate()
             proc.wait(timeout=30)

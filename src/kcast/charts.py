@@ -168,6 +168,7 @@ def distribution_svg(data_json: str) -> str:
 
 
 Rows = pd.DataFrame | alt.Data
+DATE_AXIS = alt.X("game_date:T", title="date", axis=alt.Axis(format="%b %-d", labelOverlap=True))
 
 
 def mae_chart(frame: Rows, window: int) -> alt.Chart:
@@ -176,7 +177,7 @@ def mae_chart(frame: Rows, window: int) -> alt.Chart:
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
-            x=alt.X("game_date:T", title="date"),
+            x=DATE_AXIS,
             y=alt.Y("mae:Q", title=f"MAE, trailing {window} days", scale=alt.Scale(zero=False)),
             color=alt.Color("system_id:N", title="system", legend=alt.Legend(orient="top")),
             tooltip=[
@@ -202,7 +203,7 @@ def _to_date_chart(
         alt.Chart(frame)
         .mark_line(point=True, interpolate="step-after")
         .encode(
-            x=alt.X("game_date:T", title="date"),
+            x=DATE_AXIS,
             y=alt.Y(f"{field}:Q", title=title, axis=alt.Axis(format=axis_format)),
             color=alt.Color("system_id:N", title="system", legend=alt.Legend(orient="top")),
             tooltip=[
@@ -272,7 +273,7 @@ def starts_chart(frame: Rows) -> alt.Chart:
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
-            x=alt.X("game_date:T", title="date"),
+            x=DATE_AXIS,
             y=alt.Y("strikeouts:Q", title="strikeouts"),
             color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top")),
             strokeDash=alt.condition(

@@ -648,23 +648,39 @@ def performance_data(state: ServiceState, end: dt.date, days: int, window: int) 
     }
 
 
-BETS_COLUMNS_SQL = "SELECT * FROM bets LIMIT 0"
-BETS_LATEST_SQL = "SELECT * FROM bets ORDER BY game_date DESC LIMIT 200"
-BETS_ANY_SQL = "SELECT * FROM bets LIMIT 200"
+LEDGER_SQL = (
+    "SELECT b.game_date, b.system_id AS system, b.strategy, p.full_name AS pitcher, g.team, "
+    "g.opponent, b.side, b.line, b.book, b.odds, b.stake, b.p_win, b.ev, b.clv, b.result, "
+    "b.profit FROM bets b LEFT JOIN players p ON p.player_id = b.pitcher_id "
+    "LEFT JOIN (SELECT DISTINCT game_id, pitcher_id, team, opponent FROM pitcher_games) g "
+    "USING (game_id, pitcher_id) "
+    "ORDER BY b.game_date DESC, b.system_id, b.strategy, p.full_name LIMIT 200"
+)
+
+
+FORMATS = {
+    "odds": "+.0f",
+    "stake": ".2%",
+    "clv": "+.2%",
+    "profit": "+.3%",
+    "p_win": ".3f",
+    "ev": "+.3f",
+}
 
 
 def bet_ledger(state: ServiceState) -> tuple[list[str], list[dict]] | None:
-    """The ``bets`` table's latest 200 rows, where the warehouse has one (None otherwise)."""
-    try:
-        columns = state.warehouse.query(BETS_COLUMNS_SQL).columns
-    except Exception:  # noqa: BLE001 - no bets table yet: the page says so
+    """The ``bets`` table's latest 200 rows with the pitcher's name and the teams as MLB
+    spells them, where the warehouse has one (None otherwise)."""
+    if not state.warehouse.table_exists("bets"):
         return None
-    rows = state.warehouse.query(BETS_LATEST_SQL if "game_date" in columns else BETS_ANY_SQL)
+    rows = state.warehouse.query(LEDGER_SQL)
     for col in ("team", "opponent"):
-        if col in rows and "game_date" in rows:
-            rows[col] = [
-                display_team(t, d) for t, d in zip(rows[col], rows["game_date"], strict=True)
-            ]
+        rows[col] = [
+            display_team(t, d) if isinstance(t, str) else None
+            for t, d in zip(rows[col], rows["game_date"], strict=True)
+        ]
+    for col, spec in FORMATS.items():
+        rows[col] = [None if pd.isna(v) else format(v, spec) for v in rows[col]]
     return list(rows.columns), [
         {k: shown(v) for k, v in r.items()} for r in rows.to_dict("records")
     ]
