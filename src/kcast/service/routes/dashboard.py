@@ -421,6 +421,7 @@ def pitcher_page(pitcher_id: int, state: StateDep, date: DateQuery = None) -> HT
             for r in forecasts.drop(columns=["pmf"]).to_dict("records")
         ],
         fared=fared,
+        ledger=bet_ledger(state, pitcher_id, day),
         ladder=ladder,
         chart=charts.with_rows(charts.template("starts"), series) if series else None,
     )
@@ -648,13 +649,19 @@ def performance_data(state: ServiceState, end: dt.date, days: int, window: int) 
     }
 
 
-LEDGER_SQL = (
+LEDGER_SELECT = (
     "SELECT b.game_date, b.system_id AS system, b.strategy, p.full_name AS pitcher, g.team, "
     "g.opponent, b.side, b.line, b.book, b.odds, b.stake, b.p_win, b.ev, b.clv, b.result, "
     "b.profit FROM bets b LEFT JOIN players p ON p.player_id = b.pitcher_id "
     "LEFT JOIN (SELECT DISTINCT game_id, pitcher_id, team, opponent FROM pitcher_games) g "
     "USING (game_id, pitcher_id) "
-    "ORDER BY b.game_date DESC, b.system_id, b.strategy, p.full_name LIMIT 200"
+)
+LEDGER_ORDER = "ORDER BY b.game_date DESC, b.system_id, b.strategy, p.full_name LIMIT 200"
+LEDGER_SQL = LEDGER_SELECT + LEDGER_ORDER
+PITCHER_LEDGER_SQL = (
+    LEDGER_SELECT
+    + "WHERE b.pitcher_id = $p AND b.game_date <= $d AND b.strategy = $s "
+    + LEDGER_ORDER
 )
 
 
@@ -668,12 +675,19 @@ FORMATS = {
 }
 
 
-def bet_ledger(state: ServiceState) -> tuple[list[str], list[dict]] | None:
-    """The ``bets`` table's latest 200 rows with the pitcher's name and the teams as MLB
-    spells them, where the warehouse has one (None otherwise)."""
+def bet_ledger(
+    state: ServiceState, pitcher_id: int | None = None, day: dt.date | None = None
+) -> tuple[list[str], list[dict]] | None:
+    """The ``bets`` table's latest 200 rows (or a pitcher's, up to ``day``, of
+    ``LEDGER_STRATEGY``) with the pitcher's name and the teams as MLB spells them, where the
+    warehouse has one (None otherwise)."""
     if not state.warehouse.table_exists("bets"):
         return None
-    rows = state.warehouse.query(LEDGER_SQL)
+    if pitcher_id is None:
+        rows = state.warehouse.query(LEDGER_SQL)
+    else:
+        params = {"p": pitcher_id, "d": day, "s": LEDGER_STRATEGY}
+        rows = state.warehouse.query(PITCHER_LEDGER_SQL, params)
     for col in ("team", "opponent"):
         rows[col] = [
             display_team(t, d) if isinstance(t, str) else None
