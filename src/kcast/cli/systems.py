@@ -239,7 +239,7 @@ def print_bets(result, ledger: pd.DataFrame, primary: str, at: str) -> pd.DataFr
     """The primary system's bets, each at the best price over every book and alternate line:
     pitcher, opponent, side and line, the price and its book, P(win), EV and stake. Returns
     the rows shown."""
-    shown = primary if primary in result.outputs else next(iter(result.outputs))
+    shown = primary if primary in result.outputs else next(iter(result.outputs), primary)
     rows = ledger[ledger["system_id"] == shown] if len(ledger) else ledger
     when = AT_WORDS.get(at, f"odds as of {at} ET")
     if rows.empty:
