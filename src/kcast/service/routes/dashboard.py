@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+import threading
 from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
@@ -165,11 +166,20 @@ def chart_key(pmf_rows: list[dict[str, Any]], line_rows: list[dict[str, Any]]) -
     draw it. Same rows, same key: the browser keeps each drawn chart (immutable)."""
     data = charts.distribution_data(pmf_rows, line_rows)
     key = hashlib.sha256(data.encode()).hexdigest()[:24]
-    CHARTS[key] = data
-    CHARTS.move_to_end(key)
-    while len(CHARTS) > CHARTS_KEPT:
-        CHARTS.popitem(last=False)
+    keep(CHARTS, key, data, CHARTS_KEPT)
     return key
+
+
+KEPT_LOCK = threading.Lock()
+
+
+def keep(cache: OrderedDict, key: Any, value: Any, most: int) -> None:
+    """Put ``value`` in a bounded cache, dropping the least recently kept beyond ``most``."""
+    with KEPT_LOCK:
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > most:
+            cache.popitem(last=False)
 
 
 @router.get("/chart/{key}.svg")
@@ -310,9 +320,7 @@ def day_page(state: StateDep, date: DateQuery = None) -> HTMLResponse:
     if page is None:
         page = day_html(state, day)
         if stamp is not None:
-            DAY_PAGES[key] = page
-            while len(DAY_PAGES) > DAY_PAGES_KEPT:
-                DAY_PAGES.popitem(last=False)
+            keep(DAY_PAGES, key, page, DAY_PAGES_KEPT)
     return HTMLResponse(page)
 
 
