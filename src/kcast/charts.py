@@ -1,18 +1,24 @@
 """Every chart kcast draws, as Vega-Lite through Altair: the notebook API's plot and the
 dashboard's charts are the same functions.
 
-Each function takes plain rows (or a DataFrame) and returns an Altair chart; the dashboard sends
-``chart.to_dict()`` to vega-embed, which the worker serves itself (no network).
+Each function takes plain rows (or a DataFrame) and returns an Altair chart. The dashboard sends
+``chart.to_dict()`` to vega-embed, which the worker serves itself (no network), except the day's
+cards: their distributions are drawn to SVG on the server by vl-convert (the Vega project's own
+converter, running the same vega and vega-lite versions as the browser), once per distribution.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
 import altair as alt
 import pandas as pd
+
+VL_VERSION = "6.4"  # vega-lite as served in static/vega/ (vl-convert runs the same, with vega 6.2)
+CARD_WIDTH = 300  # a card's plot, in px; the SVG scales to the card (viewBox)
 
 SIDE_COLOURS = {  # colour-blind safe
     "under": "#5e3c99",
@@ -41,6 +47,9 @@ def distribution_rows(pmf: Sequence[float], line: float | None) -> list[dict[str
         else:
             side = "over" if k > line else "push" if k == line else "under"
         label = f"{k}+" if k == LAST_K else str(k)
+        where = (
+            "" if side == "distribution" else f", {side} the line" if side != "push" else ", a push"
+        )
         rows.append(
             {
                 "k": k,
@@ -49,6 +58,7 @@ def distribution_rows(pmf: Sequence[float], line: float | None) -> list[dict[str
                 "p": round(p, 5),
                 "side": side,
                 "label": label,
+                "text": f"{label} strikeouts: {p:.1%}{where}",
             }
         )
     return rows
@@ -86,6 +96,7 @@ def _distribution_layers(
                 alt.Tooltip("label:N", title="strikeouts"),
                 alt.Tooltip("p:Q", title="probability", format=".1%"),
             ],
+            description="text:N",
         )
     )
     rule = (
@@ -129,7 +140,35 @@ def line_data(line: float | None) -> list[dict[str, Any]]:
     return [] if line is None else [{"line": float(line), "label": f"line {line:g}"}]
 
 
+@lru_cache(maxsize=1)
+def _card_vega() -> dict[str, Any]:
+    """The card chart compiled to Vega once, at a fixed width (the server has no container)."""
+    import vl_convert
+
+    spec = {**distribution_template(), "width": CARD_WIDTH}
+    return vl_convert.vegalite_to_vega(spec, vl_version=VL_VERSION)
+
+
+def distribution_data(pmf_rows: list[dict[str, Any]], line_rows: list[dict[str, Any]]) -> str:
+    """A card chart's data sets (``distribution_rows`` and ``line_data``) as one JSON text."""
+    return json.dumps({"pmf": pmf_rows, "line": line_rows}, sort_keys=True)
+
+
+@lru_cache(maxsize=4096)
+def distribution_svg(data_json: str) -> str:
+    """A card's distribution (``distribution_data``) drawn to SVG by vl-convert; the same data
+    gives the same SVG, so each is drawn once per process."""
+    import vl_convert
+
+    data = json.loads(data_json)
+    vega = _card_vega()
+    filled = [{**d, "values": data[d["name"]]} if d["name"] in data else d for d in vega["data"]]
+    spec = {**vega, "data": filled}
+    return vl_convert.vega_to_svg(spec)
+
+
 Rows = pd.DataFrame | alt.Data
+DATE_AXIS = alt.X("game_date:T", title="date", axis=alt.Axis(format="%b %-d", labelOverlap=True))
 
 
 def mae_chart(frame: Rows, window: int) -> alt.Chart:
@@ -138,7 +177,7 @@ def mae_chart(frame: Rows, window: int) -> alt.Chart:
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
-            x=alt.X("game_date:T", title="date"),
+            x=DATE_AXIS,
             y=alt.Y("mae:Q", title=f"MAE, trailing {window} days", scale=alt.Scale(zero=False)),
             color=alt.Color("system_id:N", title="system", legend=alt.Legend(orient="top")),
             tooltip=[
@@ -164,7 +203,7 @@ def _to_date_chart(
         alt.Chart(frame)
         .mark_line(point=True, interpolate="step-after")
         .encode(
-            x=alt.X("game_date:T", title="date"),
+            x=DATE_AXIS,
             y=alt.Y(f"{field}:Q", title=title, axis=alt.Axis(format=axis_format)),
             color=alt.Color("system_id:N", title="system", legend=alt.Legend(orient="top")),
             tooltip=[
@@ -234,7 +273,7 @@ def starts_chart(frame: Rows) -> alt.Chart:
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
-            x=alt.X("game_date:T", title="date"),
+            x=DATE_AXIS,
             y=alt.Y("strikeouts:Q", title="strikeouts"),
             color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top")),
             strokeDash=alt.condition(

@@ -60,7 +60,34 @@ def _iso_date(value: object) -> dt.date:
         except ValueError:
             raise ValueError(f"date {value!r} is not a calendar date; use YYYY-MM-DD") from None
     else:
-        raise ValueError(f"date {value!r} does not parse; use YYYY-MM-DD")
+        guess = _guess(value)
+        hint = f": did you mean {guess}?" if guess else ""
+        raise ValueError(f"date {value!r} does not parse; use YYYY-MM-DD{hint}")
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
         raise ValueError(f"date {day} is outside {FIRST_YEAR}..{LAST_YEAR}")
     return day
+
+
+_LOOSE_DATES = (  # forms people type, each read one way only, to suggest the ISO spelling
+    (re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})"), (1, 2, 3)),  # 2025-7-20, 2025/07/20
+    (re.compile(r"(\d{4})(\d{2})(\d{2})"), (1, 2, 3)),  # 20250720
+    (re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})"), (3, 1, 2)),  # 7/20/2025 (US order)
+)
+_NAMED_DAYS = {"today": 0, "yesterday": -1, "tomorrow": 1}
+
+
+def _guess(value: object) -> str | None:
+    """The ISO spelling of a date typed another common way (``None`` if none fits)."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip().lower()
+    if text in _NAMED_DAYS:
+        return str(dt.date.today() + dt.timedelta(days=_NAMED_DAYS[text]))
+    for pattern, (y, m, d) in _LOOSE_DATES:
+        match = pattern.fullmatch(text)
+        if match:
+            try:
+                return str(dt.date(int(match[y]), int(match[m]), int(match[d])))
+            except ValueError:
+                return None
+    return None

@@ -162,6 +162,14 @@ def test_bets_shop_every_book_and_rung_and_the_ledger_is_idempotent(wh) -> None:
     shown = CliRunner().invoke(app, ["bets", "--warehouse", wh.url, "--by", "book"])
     assert shown.exit_code == 0, shown.output
     assert "graded bets" in shown.output
+    # a day's bets: MLB team spellings (no Retrosheet game codes), within 80 columns
+    day = CliRunner().invoke(
+        app, ["bets", "--warehouse", wh.url, "--date", str(FIRST)], env={"COLUMNS": "80"}
+    )
+    assert day.exit_code == 0, day.output
+    assert f"{len(graded)} bets of {FIRST} (ev), total stake" in day.output
+    assert max(len(line) for line in day.output.splitlines()) <= 80
+    assert str(FIRST.year) not in day.output.replace(str(FIRST), "")  # no Retrosheet game codes
 
 
 def test_record_bets_is_the_one_call_for_predict_and_the_daily_job(wh) -> None:

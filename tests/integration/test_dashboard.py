@@ -85,6 +85,55 @@ def test_bad_dates_and_pitchers(client: httpx.Client) -> None:
     assert 'id="no-picks"' in empty
 
 
+def test_day_card_shows_the_ledgers_bet_and_the_page_follows_writes(live, client) -> None:
+    """A bet written to the ledger shows on its starter's card and in the summary at once:
+    the kept day page is dropped when the warehouse changes."""
+    import pandas as pd
+
+    from kcast.bets import LEDGER_COLUMNS, write_ledger
+
+    server, state = live
+    before = client.get("/", params={"date": str(DAY)}).text
+    assert "in the ledger" in before and 'class="ledger' not in before
+    pick = client.get("/picks", params={"date": str(DAY)}).json()["picks"][0]
+    bet = dict.fromkeys(LEDGER_COLUMNS)
+    bet.update(
+        system_id=state.settings.primary_system,
+        game_id=pick["game_id"],
+        pitcher_id=pick["pitcher_id"],
+        game_date=DAY,
+        strategy="ev",
+        side="OVER",
+        line=4.5,
+        main_line=4.5,
+        book="FanDuel",
+        odds=120,
+        decided_at=pd.Timestamp("2019-07-13 16:00"),
+        decision_time="open",
+        stake=0.0123,
+        p_win=0.52,
+        ev=0.144,
+        source="test",
+    )
+    write_ledger(state.warehouse, pd.DataFrame([{**bet, "created_at": pd.Timestamp.now()}]))
+    after = client.get("/", params={"date": str(DAY)}).text
+    assert "Bet: <strong>OVER 4.5</strong> at +120 FanDuel" in after
+    assert "stake 1.23%" in after and "<strong>1 bet</strong> in the ledger" in after
+
+
+def test_day_card_shows_a_lineup_status_where_a_row_has_one(live, monkeypatch) -> None:
+    """The card has room for one short lineup status (a column the predictions may carry)."""
+    from kcast.service.routes import dashboard
+
+    _, state = live
+    cards, shown = dashboard.day_cards(state, DAY)
+    assert all(c["lineup_status"] is None for c in cards)  # no such column in this warehouse
+    cards[0]["lineup_status"] = "projected"
+    monkeypatch.setattr(dashboard, "day_cards", lambda state, day: (cards, shown))
+    page = dashboard.day_html(state, DAY)
+    assert page.count('<span class="status">projected</span>') == 1
+
+
 def test_dashboard_stays_out_of_the_api_schema(client: httpx.Client) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert not {"/", "/status", "/performance"} & set(paths)
@@ -112,10 +161,17 @@ def open_page(browser, url: str):  # noqa: ANN001, ANN201
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
+    page.on("requestfailed", lambda r: failed(r, errors))
     page.goto(url)
     page.wait_for_function("document.body.dataset.chartsReady !== undefined", timeout=60_000)
     return page, errors
+
+
+def failed(request, errors: list[str]) -> None:  # noqa: ANN001
+    """A failed request is an error, unless the machine's network changed under the browser
+    (ERR_NETWORK_CHANGED: other jobs on a shared machine add and drop interfaces)."""
+    if "ERR_NETWORK_CHANGED" not in (request.failure or ""):
+        errors.append(f"request failed: {request.url} ({request.failure})")
 
 
 def drawn(page) -> dict[str, int]:  # noqa: ANN001
@@ -136,10 +192,25 @@ def drawn(page) -> dict[str, int]:  # noqa: ANN001
 def test_day_page_in_chromium(live, client: httpx.Client, browser) -> None:
     server, state = live
     page, errors = open_page(browser, f"{server.url}/?date={DAY}")
-    counts = drawn(page)
+    # the cards' charts come drawn by the server as SVG images; the script waited for those
+    # in view, the rest load as they scroll into view: load them all here
+    charts = page.evaluate(
+        """() => Promise.all(Array.from(document.querySelectorAll('img.chart')).map(i => {
+            i.loading = 'eager'; return i.decode().then(() => ({
+                src: i.getAttribute('src'), width: i.naturalWidth, alt: i.alt,
+                rendered: i.dataset.rendered || null }));
+        }))"""
+    )
     assert errors == []
-    assert counts["charts"] == 32 == counts["rendered"] == counts["svgs"]
-    assert counts["failed"] == 0 and counts["marks"] >= 32 * 16  # 16 bars a distribution
+    assert len(charts) == 32 and all(c["width"] > 300 for c in charts)
+    assert sum(c["rendered"] == "true" for c in charts) >= 6  # those in view, before the mark
+    assert all("strikeout distribution" in c["alt"] for c in charts)
+    for chart in charts:  # each a real distribution: 16 bars and the line (none missing)
+        svg = client.get(chart["src"])
+        assert svg.headers["content-type"] == "image/svg+xml"
+        assert "immutable" in svg.headers["cache-control"]
+        assert svg.text.count('aria-roledescription="bar"') == 16
+        assert "line " in svg.text and "strikeouts: " in svg.text
     # the table is /picks' primary system, starter for starter
     rows = page.evaluate(
         """() => Array.from(document.querySelectorAll('#day-table tbody tr')).map(r => ({
@@ -187,9 +258,9 @@ def test_other_pages_in_chromium(live, browser, path: str, least_charts: int) ->
 
 
 def test_day_page_warm_load_draws_every_chart(live, browser) -> None:
-    """Warm (assets cached, the day's query run once), the page draws all its charts within a
-    bound loose enough for a shared CI machine; docs/dashboard.md gives the measured times (the
-    300 ms target is met by the page's HTML, not by the charts on a loaded machine)."""
+    """Warm (assets and charts cached, the day's page kept), the page draws the charts in view
+    within a bound loose enough for a shared CI machine; the times are measured by
+    benchmarks/bench_dashboard.py and given in docs/dashboard.md."""
     url = f"{live[0].url}/?date={DAY}"
     page, _ = open_page(browser, url)
     times = []
@@ -234,9 +305,11 @@ def test_performance_charts_over_a_real_backtest(backtest_server, browser) -> No
     page, errors = open_page(browser, f"{backtest_server.url}/performance?date=2022-09-08&days=120")
     counts = drawn(page)
     assert errors == []
-    # MAE, ROI and calibration, each drawn with marks
-    assert counts["charts"] == 3 == counts["rendered"] and counts["failed"] == 0
+    # MAE, ROI and CLV (of the ledger's graded bets) and calibration, each drawn with marks
+    assert counts["charts"] == 4 == counts["rendered"] and counts["failed"] == 0
     assert page.locator("#perf-summary tbody tr").count() == 3
+    assert "the bet ledger's (strategy" in page.content()
+    assert page.locator("#ledger tbody tr").count() > 0
     for chart in page.locator(".chart").all():
         assert chart.locator("svg .mark-line path, svg .mark-symbol path").count() > 0
     page.close()

@@ -1,4 +1,5 @@
-"""``kcast predict``'s table: MLB team spellings, 80 columns, the total stake once stakes exist."""
+"""``kcast predict``'s tables: MLB team spellings, 80 columns, a reason for each PASS, the bets
+with pitcher names, and a summary line with the total stake."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from kcast.pipeline import SlateResult
 from kcast.systems.base import SystemOutput
 
 
-def slate(stake: bool) -> SlateResult:
+def slate() -> SlateResult:
     rows = pd.DataFrame(
         {
             "game_id": ["WAS202507200", "SDN202507200"],
@@ -37,8 +38,6 @@ def slate(stake: bool) -> SlateResult:
             "red_flags": ["", ""],
         }
     )
-    if stake:
-        rows["stake"] = [1.5, None]
     features = rows[["game_id", "pitcher_id"]].assign(
         pitcher_name=["Nick Pivetta", "Luis Severino"]
     )
@@ -46,15 +45,55 @@ def slate(stake: bool) -> SlateResult:
     return SlateResult(dt.date(2025, 7, 20), features, {"ensemble_v1": output})
 
 
-@pytest.mark.parametrize("stake", [False, True])
-def test_picks_at_80_columns(monkeypatch: pytest.MonkeyPatch, stake: bool) -> None:
+def test_picks_at_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
     console = Console(width=80, record=True, color_system=None)
     monkeypatch.setattr(cli, "console", console)
-    cli.print_picks(slate(stake), "ensemble_v1")
+    cli.print_picks(slate(), "ensemble_v1")
     text = console.export_text()
     lines = text.splitlines()
     assert max(len(line) for line in lines) <= 80
     assert "@WSH" in text and "ATH" in text and "WAS" not in text.replace("WAS2025", "")
-    assert lines[0].startswith("2025-07-20  ensemble_v1: 1 bets of 2 starters")
-    assert ("total stake 1.50" in lines[0]) is stake
+    assert lines[0].startswith("2025-07-20  ensemble_v1 at the main line: 1 pick of 2 starters")
     assert "-110 DK" in text and "no edge" in text
+
+
+def test_bets_and_summary_at_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    console = Console(width=80, record=True, color_system=None)
+    monkeypatch.setattr(cli, "console", console)
+    ledger = pd.DataFrame(
+        {
+            "system_id": ["ensemble_v1", "ensemble_v1", "v1_baseline"],
+            "game_id": ["WAS202507200", "SDN202507200", "SDN202507200"],
+            "pitcher_id": [1, 2, 2],
+            "side": ["OVER", "UNDER", "UNDER"],
+            "line": [6.5, 4.5, 4.5],
+            "book": ["BetRivers", "FanDuel", "FanDuel"],
+            "odds": [310.0, -148.0, -148.0],
+            "p_win": [0.252, 0.697, 0.7],
+            "ev": [0.031, 0.168, 0.17],
+            "stake": [0.0009, 0.0074, 0.0074],
+        }
+    )
+    result = slate()
+    shown = cli.print_bets(result, ledger, "ensemble_v1", "17:00")
+    cli.print_summary(result, shown, stored=True)
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "odds as of 17:00 ET" in text
+    # names and MLB spellings, not ids and Retrosheet game codes
+    assert "L. Severino  ATH   UNDER 4.5  -148 FD" in text
+    assert "N. Pivetta   @WSH  OVER 6.5   +310 BR" in text
+    assert "WAS2025" not in text and "SDN" not in text
+    assert "2025-07-20: 2 bets of 2 starters, total stake 0.83% of the bankroll" in text
+    assert "stored in the ledger (kcast bets --date 2025-07-20)" in text
+
+
+def test_no_bets_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    console = Console(width=80, record=True, color_system=None)
+    monkeypatch.setattr(cli, "console", console)
+    result = slate()
+    shown = cli.print_bets(result, pd.DataFrame(), "ensemble_v1", "now")
+    cli.print_summary(result, shown, stored=False)
+    text = console.export_text()
+    assert "ensemble_v1: no bet reaches the EV threshold (odds as of now)" in text
+    assert "2025-07-20: 0 bets of 2 starters" in text and "stored" not in text

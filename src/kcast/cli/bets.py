@@ -16,6 +16,48 @@ def _num(value: object, spec: str) -> str:
     return "-" if value is None or pd.isna(value) else format(value, spec)
 
 
+DAY_SQL = (
+    "SELECT b.*, p.full_name, g.opponent, g.is_home FROM bets b "
+    "LEFT JOIN players p ON p.player_id = b.pitcher_id "
+    "LEFT JOIN (SELECT DISTINCT game_id, pitcher_id, opponent, is_home FROM pitcher_games) g "
+    "USING (game_id, pitcher_id) "
+    "WHERE b.game_date = $d AND b.strategy = $s ORDER BY b.system_id, b.ev DESC"
+)
+
+
+def print_day(system_id: str, rows: pd.DataFrame, day: object, strategy: str) -> None:
+    """A system's bets of a day at 80 columns: the pitcher, the opponent as MLB spells it, the
+    bet, its price and book, EV, stake, CLV (points) and result."""
+    from kcast.cli.systems import BOOK_SHORT, short_name
+    from kcast.teams import display_team
+
+    stake = rows["stake"].fillna(0).sum()
+    console.print(
+        f"\n{system_id}: {len(rows)} bets of {day} ({strategy}), total stake {stake:.2%}",
+        highlight=False,
+    )
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for col in ("pitcher", "opp", "bet", "price", "EV", "stake", "CLV", "result"):
+        table.add_column(
+            col, justify="left" if col in ("pitcher", "opp", "bet", "price") else "right"
+        )
+    for r in rows.to_dict("records"):
+        opp = r["opponent"]
+        table.add_row(
+            short_name(r["full_name"], r["pitcher_id"])[:16],
+            ""
+            if not isinstance(opp, str)
+            else ("" if r["is_home"] else "@") + display_team(opp, day),
+            f"{r['side']} {r['line']:g}",
+            f"{r['odds']:+.0f} {BOOK_SHORT.get(r['book'], str(r['book'])[:4])}",
+            _num(r["ev"], "+.3f"),
+            _num(r["stake"], ".2%"),
+            _num(None if pd.isna(r["clv"]) else 100 * r["clv"], "+.2f"),
+            str(r["result"] or "-"),
+        )
+    console.print(table)
+
+
 def bets(
     date: str | None = typer.Option(None, "--date", help="List the bets of this date."),
     system: str | None = typer.Option(None, "--system", help="Only this system."),
@@ -29,31 +71,15 @@ def bets(
     system (or --by book, line, rung, ev_bucket) over rolling windows."""
     wh = get_warehouse(warehouse)
     if date:
-        rows = wh.query(
-            "SELECT * FROM bets WHERE game_date = $d AND strategy = $s ORDER BY system_id, ev DESC",
-            {"d": parse_date(date), "s": strategy},
-        )
+        day = parse_date(date)
+        rows = wh.query(DAY_SQL, {"d": day, "s": strategy})
         if system:
             rows = rows[rows["system_id"] == system]
         if rows.empty:
-            console.print(f"no {strategy} bets stored for {date}")
+            console.print(f"no {strategy} bets stored for {day}")
             return
-        table = Table(title=f"bets of {date} ({strategy})", title_justify="left", box=None)
-        for col in ("system", "game", "pitcher", "bet", "price", "EV", "stake", "CLV", "result"):
-            table.add_column(col)
-        for r in rows.to_dict("records"):
-            table.add_row(
-                r["system_id"],
-                str(r["game_id"]),
-                str(r["pitcher_id"]),
-                f"{r['side']} {r['line']:g}",
-                f"{r['odds']:+.0f} {r['book']}",
-                _num(r["ev"], "+.3f"),
-                _num(r["stake"], ".2%"),
-                _num(None if pd.isna(r["clv"]) else 100 * r["clv"], "+.2f"),
-                str(r["result"] or "-"),
-            )
-        console.print(table)
+        for system_id, group in rows.groupby("system_id", sort=False):
+            print_day(system_id, group, day, strategy)
         return
     perf = wh.query(
         "SELECT * FROM bet_performance WHERE cut = $c AND strategy = $s "

@@ -74,7 +74,7 @@ def run(
         for t in train_systems(wh, day, get_settings().model_dir):
             console.print(f"  {t.system_id}: {t.version} ({t.rows:,} starts)")
     result = predict_day(wh, day)
-    print_picks(result)
+    print_picks(result, settings.primary_system)
     for system_id, error in result.errors.items():
         console.print(f"[red]{system_id} did not answer:[/] {error}", highlight=False)
     if result.features.empty:

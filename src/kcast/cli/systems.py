@@ -89,15 +89,18 @@ def predict(
             f"For an honest replay run `kcast train --through {day}` first.",
             highlight=False,
         )
-    print_picks(result, get_settings().primary_system)
-    for system_id, error in result.errors.items():
-        console.print(f"[red]{system_id} did not answer:[/] {error}", highlight=False)
-    print_bets(ledger, settings.primary_system, decision.label)
     if result.features.empty:
         console.print(
             f"no starters known for {day}: ingest the slate with "
-            f"`kcast ingest statsapi --date {day}` or results for a past date"
+            f"`kcast ingest statsapi --date {day}` (or the results, for a past date)",
+            highlight=False,
         )
+        return
+    print_picks(result, settings.primary_system)
+    for system_id, error in result.errors.items():
+        console.print(f"[red]{system_id} did not answer:[/] {error}", highlight=False)
+    shown = print_bets(result, ledger, settings.primary_system, decision.label)
+    print_summary(result, shown, stored=not no_write)
 
 
 BOOK_SHORT = {
@@ -110,6 +113,7 @@ BOOK_SHORT = {
     "consensus": "cons",
     "request": "req",
 }
+AT_WORDS = {"now": "odds as of now", "open": "opening odds", "close": "closing odds"}
 
 
 def pass_reason(reasons: str | None, flags: str | None) -> str:
@@ -142,15 +146,11 @@ def _num(value: object, spec: str) -> str:
     return "-" if value is None or pd.isna(value) else format(value, spec)
 
 
-def print_picks(result, primary: str) -> None:  # noqa: ANN001
-    """The day's picks of the primary system, readable at 80 columns: the price and its book,
-    the stated P(over) (the system and the market combined) beside the system's own, and a short
-    reason for every PASS."""
+def _picks(result, system: str) -> pd.DataFrame:  # noqa: ANN001
+    """A system's rows of the slate with the pitcher's short name and the opponent as MLB
+    spells it (``name``, ``opp``)."""
     frame = result.frame()
-    if frame.empty:
-        return
-    shown = primary if primary in result.outputs else next(iter(result.outputs))
-    rows = frame[frame["system_id"] == shown].copy()
+    rows = frame[frame["system_id"] == system].copy()
     names = result.features.drop_duplicates(["game_id", "pitcher_id"]).set_index(
         ["game_id", "pitcher_id"]
     )
@@ -158,14 +158,31 @@ def print_picks(result, primary: str) -> None:  # noqa: ANN001
         short_name(names["pitcher_name"].get((g, p)) if "pitcher_name" in names else None, p)
         for g, p in zip(rows["game_id"], rows["pitcher_id"], strict=True)
     ]
+    rows["opp"] = [
+        ("" if home else "@") + display_team(team, day)
+        for home, team, day in zip(
+            rows["is_home"], rows["opponent"], rows["game_date"], strict=True
+        )
+    ]
+    return rows
+
+
+def print_picks(result, primary: str) -> None:  # noqa: ANN001
+    """The day's picks of the primary system, readable at 80 columns: the price and its book,
+    the stated P(over) (the system and the market combined) beside the system's own, and a short
+    reason for every PASS."""
+    if result.frame().empty:
+        return
+    shown = primary if primary in result.outputs else next(iter(result.outputs))
+    rows = _picks(result, shown)
     rows["bet"] = rows["recommendation"].isin(["OVER", "UNDER"])
     rows = rows.sort_values(["bet", "confidence"], ascending=[False, False])
-    bets = int(rows["bet"].sum())
-    summary = f"{result.date}  {shown}: {bets} bets of {len(rows)} starters"
-    if "stake" in rows and rows["stake"].notna().any():  # stakes exist once a staking rule does
-        summary += f", total stake {rows.loc[rows['bet'], 'stake'].fillna(0).sum():.2f}"
+    picks = int(rows["bet"].sum())
+    title = (
+        f"{result.date}  {shown} at the main line: {plural(picks, 'pick')} of {len(rows)} starters"
+    )
     table = Table(
-        title=summary,
+        title=title,
         title_justify="left",
         box=None,
         pad_edge=False,
@@ -196,7 +213,7 @@ def print_picks(result, primary: str) -> None:  # noqa: ANN001
         )
         table.add_row(
             r["name"][:16],
-            ("" if r["is_home"] else "@") + display_team(r["opponent"], r["game_date"]),
+            r["opp"],
             _num(r["line"], "g"),
             price,
             _num(r["predicted_strikeouts"], ".1f"),
@@ -207,40 +224,68 @@ def print_picks(result, primary: str) -> None:  # noqa: ANN001
         )
     console.print(table)
     console.print(
-        "[dim]P(o): P(over) stated, the system pooled with the market; own: the system alone. "
-        "price: the odds of the side it leans to (over when pred > line) and the book.[/]"
+        "[dim]P(o): P(over) as stated, the system pooled with the market; own: the system's.\n"
+        "price: the odds of the side it leans to (over when pred > line) and the book\n"
+        "(cons: the books' consensus).[/]",
+        highlight=False,
     )
 
 
-def print_bets(ledger: pd.DataFrame, primary: str, at: str) -> None:
-    """The primary system's bets: rung, side, the best price and its book, EV and stake."""
-    rows = ledger[ledger["system_id"] == primary] if len(ledger) else ledger
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def print_bets(result, ledger: pd.DataFrame, primary: str, at: str) -> pd.DataFrame:  # noqa: ANN001
+    """The primary system's bets, each at the best price over every book and alternate line:
+    pitcher, opponent, side and line, the price and its book, P(win), EV and stake. Returns
+    the rows shown."""
+    shown = primary if primary in result.outputs else next(iter(result.outputs), primary)
+    rows = ledger[ledger["system_id"] == shown] if len(ledger) else ledger
+    when = AT_WORDS.get(at, f"odds as of {at} ET")
     if rows.empty:
-        console.print(f"{primary}: no bet at {at} reaches the EV threshold")
-        return
+        console.print(f"{shown}: no bet reaches the EV threshold ({when})", highlight=False)
+        return rows
+    console.print(f"\n{shown}'s bets, best price of all books and lines, {when}")
     table = Table(
-        title=f"{primary}: {len(rows)} bets decided at {at}",
-        title_justify="left",
         box=None,
         pad_edge=False,
         header_style="bold",
     )
-    for col in ("game", "pitcher", "bet", "price", "P(win)", "EV", "stake"):
+    for col in ("pitcher", "opp", "bet", "price", "P(win)", "EV", "stake"):
         table.add_column(
-            col, justify="left" if col in ("game", "pitcher", "bet", "price") else "right"
+            col, justify="left" if col in ("pitcher", "opp", "bet", "price") else "right"
         )
+    who = {(r["game_id"], r["pitcher_id"]): r for r in _picks(result, shown).to_dict("records")}
     for r in rows.sort_values("ev", ascending=False).to_dict("records"):
+        pick = who.get((r["game_id"], r["pitcher_id"]), {})
         book = BOOK_SHORT.get(r["book"], str(r["book"])[:4])
         table.add_row(
-            str(r["game_id"]),
-            str(r["pitcher_id"]),
+            pick.get("name", str(r["pitcher_id"]))[:16],
+            pick.get("opp", ""),
             f"{r['side']} {r['line']:g}",
             f"{r['odds']:+.0f} {book}",
-            _num(r["p_win"], ".3f"),
+            _num(r["p_win"], ".2f"),
             _num(r["ev"], "+.3f"),
             _num(r["stake"], ".2%"),
         )
     console.print(table)
+    return rows
+
+
+def print_summary(result, bets: pd.DataFrame, stored: bool) -> None:  # noqa: ANN001
+    """One line: N bets of M starters, the total stake, and whether they were stored."""
+    starters = result.features.drop_duplicates(["game_id", "pitcher_id"])
+    line = f"{result.date}: {plural(len(bets), 'bet')} of {len(starters)} starters"
+    if len(bets):
+        line += f", total stake {bets['stake'].fillna(0).sum():.2%} of the bankroll"
+    console.print(f"[bold]{line}[/]", highlight=False)
+    if len(bets):
+        console.print(
+            f"stored in the ledger (kcast bets --date {result.date})"
+            if stored
+            else "not stored (--no-write)",
+            highlight=False,
+        )
 
 
 def grade(

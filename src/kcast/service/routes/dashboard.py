@@ -5,16 +5,21 @@ the line; ``/pitcher/{id}``: his recent starts and how his forecasts fared, the 
 ``/performance``: MAE, ROI and calibration per system, the bet ledger where a ``bets`` table
 exists; ``/status``: each system's breaker, model and last error, and the daily coverage.
 
-Charts are Vega-Lite specs made by Altair (``kcast.charts``), drawn by vega-embed from
-``/static/vega/`` (copied from the npm packages, with their BSD-3 licences). No inline script
-runs: data travels in ``<script type="application/json">`` blocks read by ``dashboard.js``.
+Charts are Vega-Lite specs made by Altair (``kcast.charts``). The day's cards are drawn to SVG
+on the server (vl-convert, once per distribution) and shown as images the browser keeps, so the
+day page needs no chart script; the other pages' charts are drawn by vega-embed from ``/static/vega/`` (copied from the
+npm packages, with their BSD-3 licences). No inline script runs: data travels in
+``<script type="application/json">`` blocks read by ``dashboard.js``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import math
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,10 +27,11 @@ from typing import Annotated, Any
 import numpy as np
 import pandas as pd
 from fastapi import APIRouter, HTTPException, Query
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from kcast import __version__, charts
 from kcast.api import pmf_from_json
+from kcast.dates import parse_day
 from kcast.service.deps import ServiceState, StateDep
 from kcast.service.routes.picks import order_picks
 from kcast.service.runner import clean, split_flags
@@ -44,12 +50,11 @@ MEDIA_TYPES = {
     ".svg": "image/svg+xml",
 }
 
-DAY_SQL = (
-    "SELECT game_id, game_date, pitcher_id, pitcher_name, team, opponent, is_home, system_id, "
-    "model_version, predicted_strikeouts, predicted_median, k_p10, k_p90, line, over_odds, "
-    "under_odds, book, model_p_over, p_over, p_under, market_p_over, edge, expected_value, "
-    "confidence, recommendation, red_flags, reasons, created_at, actual_strikeouts, result, pmf "
-    "FROM pitcher_strikeout_predictions WHERE game_date = $d"
+# every column: the cards show optional ones (a lineup status) where the table has them
+DAY_SQL = "SELECT * FROM pitcher_strikeout_predictions WHERE game_date = $d"
+DAY_BETS_SQL = (
+    "SELECT game_id, pitcher_id, strategy, side, line, book, odds, stake, p_win, ev, result "
+    "FROM bets WHERE game_date = $d AND system_id = $s ORDER BY strategy <> 'ev', strategy"
 )
 DateQuery = Annotated[str | None, Query(description="The date (YYYY-MM-DD); default today")]
 
@@ -111,18 +116,21 @@ def _default(value: Any) -> Any:
     return value if not isinstance(value, np.generic) else value.item()
 
 
+def page_html(template_name: str, **values: Any) -> str:
+    return _env().get_template(template_name).render(version=__version__, **values)
+
+
 def render(template_name: str, **values: Any) -> HTMLResponse:
-    page = _env().get_template(template_name).render(version=__version__, **values)
-    return HTMLResponse(page)
+    return HTMLResponse(page_html(template_name, **values))
 
 
 def _day(value: str | None) -> dt.date:
     if value is None or not value.strip():
         return dt.date.today()
     try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError:
-        raise HTTPException(400, f"date {value!r} does not parse; use YYYY-MM-DD") from None
+        return parse_day(value.strip())
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
 
 
 def _primary(state: ServiceState, present: set[str]) -> str | None:
@@ -149,6 +157,43 @@ def static(path: str) -> FileResponse:
 # the day
 # --------------------------------------------------------------------------------------------
 
+CHARTS: OrderedDict[str, str] = OrderedDict()  # a card chart's key -> its rows (JSON)
+CHARTS_KEPT = 8192
+
+
+def chart_key(pmf_rows: list[dict[str, Any]], line_rows: list[dict[str, Any]]) -> str:
+    """The key of a card's chart (a hash of its rows), remembered so ``/chart/{key}.svg`` can
+    draw it. Same rows, same key: the browser keeps each drawn chart (immutable)."""
+    data = charts.distribution_data(pmf_rows, line_rows)
+    key = hashlib.sha256(data.encode()).hexdigest()[:24]
+    keep(CHARTS, key, data, CHARTS_KEPT)
+    return key
+
+
+KEPT_LOCK = threading.Lock()
+
+
+def keep(cache: OrderedDict, key: Any, value: Any, most: int) -> None:
+    """Put ``value`` in a bounded cache, dropping the least recently kept beyond ``most``."""
+    with KEPT_LOCK:
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > most:
+            cache.popitem(last=False)
+
+
+@router.get("/chart/{key}.svg")
+def card_chart(key: str) -> Response:
+    """A card's distribution drawn to SVG on the server (vl-convert), once per distribution."""
+    data = CHARTS.get(key)
+    if data is None:
+        raise HTTPException(404, "no such chart (the worker restarted?): reload the page")
+    return Response(
+        charts.distribution_svg(data),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "max-age=31536000, immutable"},
+    )
+
 
 def _lineups(state: ServiceState, day: dt.date) -> dict[tuple[str, str], dict[str, Any]]:
     """The opposing lineups known for the day's games: (game_id, batting team) -> hands."""
@@ -169,6 +214,18 @@ def _price(row: dict[str, Any]) -> tuple[str, Any, str]:
     return side, clean(odds), clean(row.get("book")) or ""
 
 
+def _day_bets(state: ServiceState, day: dt.date, system: str) -> dict[tuple[str, int], dict]:
+    """The ledger's bet on each starter of the day by ``system`` (the ``ev`` strategy's where
+    several strategies bet): (game_id, pitcher_id) -> the bet. None where there is no ledger."""
+    if not state.warehouse.table_exists("bets"):
+        return {}
+    rows = state.warehouse.query(DAY_BETS_SQL, {"d": day, "s": system})
+    out: dict[tuple[str, int], dict] = {}
+    for r in rows.to_dict("records"):
+        out.setdefault((r["game_id"], int(r["pitcher_id"])), {k: clean(v) for k, v in r.items()})
+    return out
+
+
 def day_cards(state: ServiceState, day: dt.date) -> tuple[list[dict[str, Any]], str | None]:
     """One card per starter of ``day`` from the stored predictions, and the system shown."""
     rows = state.warehouse.query(DAY_SQL, {"d": day})
@@ -177,6 +234,7 @@ def day_cards(state: ServiceState, day: dt.date) -> tuple[list[dict[str, Any]], 
     rows = order_picks(rows, state.active_ids, state.settings.primary_system)
     shown = _primary(state, set(rows["system_id"]))
     lineups = _lineups(state, day)
+    bets = _day_bets(state, day, shown)
     cards = []
     groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for record in rows.to_dict("records"):  # once: per-group frames cost more than the page
@@ -217,7 +275,8 @@ def day_cards(state: ServiceState, day: dt.date) -> tuple[list[dict[str, Any]], 
                 "predicted": clean(top["predicted_strikeouts"]),
                 "p10": clean(top["k_p10"]),
                 "p90": clean(top["k_p90"]),
-                "stake": clean(top.get("stake")),
+                "ledger": bets.get((game_id, int(pitcher_id))),
+                "lineup_status": clean(top.get("lineup_status")),
                 "flags": split_flags(top["red_flags"]),
                 "reasons": clean(top["reasons"]) or "",
                 "actual": clean(top["actual_strikeouts"]),
@@ -238,23 +297,38 @@ def day_cards(state: ServiceState, day: dt.date) -> tuple[list[dict[str, Any]], 
                     }
                     for r in records
                 ],
-                "data": {
-                    "pmf": charts.distribution_rows(pmf, line) if pmf else [],
-                    "line": charts.line_data(line),
-                },
+                "chart": chart_key(charts.distribution_rows(pmf, line), charts.line_data(line))
+                if pmf
+                else None,
             }
         )
     return cards, shown
 
 
+DAY_PAGES: OrderedDict[tuple, str] = OrderedDict()  # (day, warehouse stamp, models) -> HTML
+DAY_PAGES_KEPT = 32
+
+
 @router.get("/", response_class=HTMLResponse)
 def day_page(state: StateDep, date: DateQuery = None) -> HTMLResponse:
-    """The day: one card per starter, sortable by edge; the table matches /picks."""
+    """The day: one card per starter, sortable by edge; the table matches /picks. A day's page
+    is kept until the warehouse changes (any write, by any process) or the models reload."""
     day = _day(date)
+    stamp = state.warehouse.change_stamp()
+    key = (id(state), day, stamp, state.generation)
+    page = DAY_PAGES.get(key) if stamp is not None else None
+    if page is None:
+        page = day_html(state, day)
+        if stamp is not None:
+            keep(DAY_PAGES, key, page, DAY_PAGES_KEPT)
+    return HTMLResponse(page)
+
+
+def day_html(state: ServiceState, day: dt.date) -> str:
     cards, shown = day_cards(state, day)
-    bets = [c for c in cards if c["bet"]]
-    stakes = [c["stake"] for c in bets if c["stake"] is not None]
-    return render(
+    ledger = [c["ledger"] for c in cards if c["ledger"]]
+    stakes = [b["stake"] for b in ledger if b["stake"] is not None]
+    return page_html(
         "day.html",
         page="day",
         title=f"kcast: {day}",
@@ -263,9 +337,9 @@ def day_page(state: StateDep, date: DateQuery = None) -> HTMLResponse:
         next_day=day + dt.timedelta(days=1),
         cards=cards,
         shown=shown,
-        bets=len(bets),
+        picks=sum(c["bet"] for c in cards),
+        bets=len(ledger),
         total_stake=sum(stakes) if stakes else None,
-        template=charts.distribution_template(),
     )
 
 
@@ -355,6 +429,7 @@ def pitcher_page(pitcher_id: int, state: StateDep, date: DateQuery = None) -> HT
             for r in forecasts.drop(columns=["pmf"]).to_dict("records")
         ],
         fared=fared,
+        ledger=bet_ledger(state, pitcher_id, day),
         ladder=ladder,
         chart=charts.with_rows(charts.template("starts"), series) if series else None,
     )
@@ -433,6 +508,67 @@ def _clv(state: ServiceState, graded: pd.DataFrame, start: dt.date, end: dt.date
     return pd.Series(values, index=merged["index"]).reindex(graded.index)
 
 
+LEDGER_STRATEGY = "ev"  # the strategy kcast predict and kcast daily bet with
+LEDGER_GRADED_SQL = (
+    "SELECT system_id, game_date, stake, profit, clv, result FROM bets WHERE strategy = $s "
+    "AND result IN ('win', 'loss', 'push') AND stake > 0 AND game_date BETWEEN $a AND $b"
+)
+
+
+def _ledger_graded(state: ServiceState, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """The ledger's graded bets of the period (``LEDGER_STRATEGY``), empty without a ledger."""
+    if not state.warehouse.table_exists("bets"):
+        return pd.DataFrame()
+    rows = state.warehouse.query(LEDGER_GRADED_SQL, {"s": LEDGER_STRATEGY, "a": start, "b": end})
+    rows["game_date"] = pd.to_datetime(rows["game_date"])
+    return rows
+
+
+def _to_date(system_id: str, bets: pd.DataFrame) -> list[dict[str, Any]]:
+    """A system's ROI (profit per unit staked), units won (per one-unit bet) and mean CLV to
+    each day: columns game_date, stake, profit, clv."""
+    if bets.empty:
+        return []
+    by_day = (
+        bets.assign(units=bets["profit"] / bets["stake"])
+        .groupby("game_date")
+        .agg(
+            profit=("profit", "sum"),
+            stake=("stake", "sum"),
+            units=("units", "sum"),
+            size=("profit", "size"),
+            clv_sum=("clv", "sum"),
+            clv_n=("clv", "count"),
+        )
+        .cumsum()
+    )
+    return [
+        {
+            "game_date": d.strftime("%Y-%m-%d"),
+            "system_id": system_id,
+            "roi": round(float(r["profit"] / r["stake"]), 4),
+            "bets": int(r["size"]),
+            "units": round(float(r["units"]), 3),
+            "clv": round(float(r["clv_sum"] / r["clv_n"]), 4) if r["clv_n"] else None,
+        }
+        for d, r in by_day.iterrows()
+    ]
+
+
+def _bet_totals(bets: pd.DataFrame) -> dict[str, Any]:
+    """Bets, won-lost-pushed, units won, ROI and mean CLV of a system's bets."""
+    some = len(bets) > 0
+    return {
+        "bets": len(bets),
+        "wins": int((bets["result"] == "win").sum()) if some else 0,
+        "losses": int((bets["result"] == "loss").sum()) if some else 0,
+        "pushes": int((bets["result"] == "push").sum()) if some else 0,
+        "units": float((bets["profit"] / bets["stake"]).sum()) if some else None,
+        "roi": float(bets["profit"].sum() / bets["stake"].sum()) if some else None,
+        "clv": float(bets["clv"].mean()) if some and bets["clv"].notna().any() else None,
+    }
+
+
 def performance_data(state: ServiceState, end: dt.date, days: int, window: int) -> dict[str, Any]:
     wh = state.warehouse
     start = end - dt.timedelta(days=days)
@@ -457,7 +593,12 @@ def performance_data(state: ServiceState, end: dt.date, days: int, window: int) 
         default=np.nan,
     )
     graded.loc[odds.isna(), "profit"] = np.nan
+    graded["stake"] = 1.0  # a main-line pick is one unit at the stored price
 
+    ledger = _ledger_graded(state, start, end)
+    bets_of = (
+        ledger if len(ledger) else graded.dropna(subset=["profit"])
+    )  # the ledger's bets where it has graded ones, else the main-line picks
     mae_rows, roi_rows, summary = [], [], []
     for system_id, g in graded.groupby("system_id"):
         daily = g.groupby("game_date").agg(err=("abs_error", "sum"), n=("abs_error", "size"))
@@ -471,38 +612,14 @@ def performance_data(state: ServiceState, end: dt.date, days: int, window: int) 
             }
             for d, r in rolled.iterrows()
         ]
-        bets = g.dropna(subset=["profit"])
-        if len(bets):
-            by_day = bets.groupby("game_date").agg(
-                sum=("profit", "sum"),
-                size=("profit", "size"),
-                clv_sum=("clv", "sum"),
-                clv_n=("clv", "count"),
-            )
-            by_day = by_day.cumsum()
-            roi_rows += [
-                {
-                    "game_date": d.strftime("%Y-%m-%d"),
-                    "system_id": system_id,
-                    "roi": round(float(r["sum"] / r["size"]), 4),
-                    "bets": int(r["size"]),
-                    "units": round(float(r["sum"]), 3),
-                    "clv": round(float(r["clv_sum"] / r["clv_n"]), 4) if r["clv_n"] else None,
-                }
-                for d, r in by_day.iterrows()
-            ]
+        bets = bets_of[bets_of["system_id"] == system_id]
+        roi_rows += _to_date(system_id, bets)
         summary.append(
             {
                 "system": system_id,
                 "n": len(g),
                 "mae": float(g["abs_error"].mean()),
-                "bets": len(bets),
-                "wins": int((bets["result"] == "win").sum()),
-                "losses": int((bets["result"] == "loss").sum()),
-                "pushes": int((bets["result"] == "push").sum()),
-                "units": float(bets["profit"].sum()) if len(bets) else None,
-                "roi": float(bets["profit"].mean()) if len(bets) else None,
-                "clv": float(bets["clv"].mean()) if bets["clv"].notna().any() else None,
+                **_bet_totals(bets),
             }
         )
     cal = graded.dropna(subset=["p_over", "line"])
@@ -525,6 +642,7 @@ def performance_data(state: ServiceState, end: dt.date, days: int, window: int) 
     return {
         "empty": False,
         "start": start,
+        "bets_from": LEDGER_STRATEGY if len(ledger) else None,
         "summary": summary,
         "mae": charts.with_rows(charts.template("mae", window), mae_rows),
         "roi": charts.with_rows(charts.template("roi"), roi_rows) if roi_rows else None,
@@ -539,23 +657,52 @@ def performance_data(state: ServiceState, end: dt.date, days: int, window: int) 
     }
 
 
-BETS_COLUMNS_SQL = "SELECT * FROM bets LIMIT 0"
-BETS_LATEST_SQL = "SELECT * FROM bets ORDER BY game_date DESC LIMIT 200"
-BETS_ANY_SQL = "SELECT * FROM bets LIMIT 200"
+LEDGER_SELECT = (
+    "SELECT b.game_date, b.system_id AS system, b.strategy, p.full_name AS pitcher, g.team, "
+    "g.opponent, b.side, b.line, b.book, b.odds, b.stake, b.p_win, b.ev, b.clv, b.result, "
+    "b.profit FROM bets b LEFT JOIN players p ON p.player_id = b.pitcher_id "
+    "LEFT JOIN (SELECT DISTINCT game_id, pitcher_id, team, opponent FROM pitcher_games) g "
+    "USING (game_id, pitcher_id) "
+)
+LEDGER_ORDER = "ORDER BY b.game_date DESC, b.system_id, b.strategy, p.full_name LIMIT 200"
+LEDGER_SQL = LEDGER_SELECT + LEDGER_ORDER
+PITCHER_LEDGER_SQL = (
+    LEDGER_SELECT
+    + "WHERE b.pitcher_id = $p AND b.game_date <= $d AND b.strategy = $s "
+    + LEDGER_ORDER
+)
 
 
-def bet_ledger(state: ServiceState) -> tuple[list[str], list[dict]] | None:
-    """The ``bets`` table's latest 200 rows, where the warehouse has one (None otherwise)."""
-    try:
-        columns = state.warehouse.query(BETS_COLUMNS_SQL).columns
-    except Exception:  # noqa: BLE001 - no bets table yet: the page says so
+FORMATS = {
+    "odds": "+.0f",
+    "stake": ".2%",
+    "clv": "+.2%",
+    "profit": "+.3%",
+    "p_win": ".3f",
+    "ev": "+.3f",
+}
+
+
+def bet_ledger(
+    state: ServiceState, pitcher_id: int | None = None, day: dt.date | None = None
+) -> tuple[list[str], list[dict]] | None:
+    """The ``bets`` table's latest 200 rows (or a pitcher's, up to ``day``, of
+    ``LEDGER_STRATEGY``) with the pitcher's name and the teams as MLB spells them, where the
+    warehouse has one (None otherwise)."""
+    if not state.warehouse.table_exists("bets"):
         return None
-    rows = state.warehouse.query(BETS_LATEST_SQL if "game_date" in columns else BETS_ANY_SQL)
+    if pitcher_id is None:
+        rows = state.warehouse.query(LEDGER_SQL)
+    else:
+        params = {"p": pitcher_id, "d": day, "s": LEDGER_STRATEGY}
+        rows = state.warehouse.query(PITCHER_LEDGER_SQL, params)
     for col in ("team", "opponent"):
-        if col in rows and "game_date" in rows:
-            rows[col] = [
-                display_team(t, d) for t, d in zip(rows[col], rows["game_date"], strict=True)
-            ]
+        rows[col] = [
+            display_team(t, d) if isinstance(t, str) else None
+            for t, d in zip(rows[col], rows["game_date"], strict=True)
+        ]
+    for col, spec in FORMATS.items():
+        rows[col] = [None if pd.isna(v) else format(v, spec) for v in rows[col]]
     return list(rows.columns), [
         {k: shown(v) for k, v in r.items()} for r in rows.to_dict("records")
     ]

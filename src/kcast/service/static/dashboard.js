@@ -1,17 +1,18 @@
-// kcast dashboard: draws every chart with vega-embed (served by the worker) and sorts the day.
+// kcast dashboard: draws the charts that come as specs with vega-embed (served by the worker)
+// and sorts the day (whose charts come drawn from the server as SVG).
 // No inline script: data comes from <script type="application/json"> blocks.
 "use strict";
 
 (function () {
-  const OPTIONS = { renderer: "svg", actions: false, ast: true };
+  const OPTIONS = { mode: "vega-lite", renderer: "svg", actions: false, ast: true };
 
   function readJSON(id) {
     const el = document.getElementById(id);
     return el ? JSON.parse(el.textContent) : null;
   }
 
-  function draw(el, spec, mode) {
-    return vegaEmbed(el, spec, Object.assign({ mode: mode || "vega-lite" }, OPTIONS))
+  function draw(el, spec) {
+    return vegaEmbed(el, spec, OPTIONS)
       .then(function (result) {
         el.dataset.rendered = "true";
         return result;
@@ -23,42 +24,22 @@
       });
   }
 
-  // The day's cards share one chart: its Vega-Lite template is compiled to Vega once, and each
-  // card's spec is that Vega spec with the card's rows in its named data sets.
-  function cardSpecs() {
-    const template = readJSON("dist-template");
-    if (!template) return null;
-    const compiled = vegaLite.compile(template).spec;
-    return function (data) {
-      const spec = Object.assign({}, compiled);
-      spec.data = compiled.data.map(function (d) {
-        return Object.prototype.hasOwnProperty.call(data, d.name)
-          ? Object.assign({}, d, { values: data[d.name] })
-          : d;
-      });
-      return spec;
-    };
-  }
-
-  // Charts in view are drawn first; the rest follow a few at a time, so the page is usable
-  // at once and stays responsive while the remaining cards draw.
+  // The day's cards come as images drawn by the server (SVG, kept by the browser): those in
+  // view are waited for. Charts given as specs are drawn here, those in view first; the rest
+  // follow a few at a time, so the page is usable at once while the others draw.
   function drawAll() {
+    const fold = window.innerHeight * 1.25;
+    const inView = function (el) { return el.getBoundingClientRect().top < fold; };
+    const images = Array.from(document.querySelectorAll("img.chart")).filter(inView);
     const jobs = [];
-    const cards = document.querySelectorAll("[data-card]");
-    const specFor = cards.length ? cardSpecs() : null;
-    cards.forEach(function (el) {
-      const data = readJSON("data-" + el.dataset.card);
-      if (specFor && data) jobs.push({ el: el, spec: function () { return specFor(data); }, mode: "vega" });
-    });
     document.querySelectorAll("[data-spec]").forEach(function (el) {
       const spec = readJSON(el.dataset.spec);
-      if (spec) jobs.push({ el: el, spec: function () { return spec; }, mode: "vega-lite" });
+      if (spec) jobs.push({ el: el, spec: spec });
     });
-    const fold = window.innerHeight * 1.25;
-    const seen = jobs.filter(function (j) { return j.el.getBoundingClientRect().top < fold; });
+    const seen = jobs.filter(function (j) { return inView(j.el); });
     const later = jobs.filter(function (j) { return seen.indexOf(j) < 0; });
-    const run = function (j) { return draw(j.el, j.spec(), j.mode); };
-    Promise.all(seen.map(run))
+    const run = function (j) { return draw(j.el, j.spec); };
+    Promise.all(images.map(shown).concat(seen.map(run)))
       .then(function () {
         // milliseconds from the start of navigation (docs/dashboard.md)
         document.body.dataset.firstChartsMs = String(Math.round(performance.now()));
@@ -66,7 +47,16 @@
       })
       .then(function () {
         document.body.dataset.chartsMs = String(Math.round(performance.now()));
-        document.body.dataset.chartsReady = String(jobs.length);
+        document.body.dataset.chartsReady = String(images.length + jobs.length);
+      });
+  }
+
+  function shown(img) {
+    return img.decode()
+      .then(function () { img.dataset.rendered = "true"; })
+      .catch(function () {
+        img.dataset.rendered = "error";
+        console.error("kcast chart failed to load", img.currentSrc);
       });
   }
 
