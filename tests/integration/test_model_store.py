@@ -99,7 +99,7 @@ def registry(warehouse: Path) -> pd.DataFrame:
     wh = open_warehouse(str(warehouse), migrate=False, read_only=True)
     try:
         return wh.query(
-            "SELECT system_id, version, path, sha256, is_active FROM model_registry "
+            "SELECT system_id, version, path, sha256, is_active, created_at FROM model_registry "
             "ORDER BY system_id, created_at"
         )
     finally:
@@ -177,7 +177,14 @@ def test_a_worker_with_only_the_warehouse_serves_models_from_the_bucket_and_pick
             assert time.monotonic() - trained < 30, "the new model was not served"
             time.sleep(0.05)
         seconds = time.monotonic() - trained
-        print(f"\ngs:// model served {seconds:.2f} s after `kcast train` ended (reload every 1 s)")
+        after = health(url)
+        new = registry(warehouse).query("system_id == 'v1_baseline' and is_active").iloc[0]
+        registered = pd.Timestamp(new["created_at"]).tz_localize("UTC").timestamp()
+        pickup = after["reload"]["reloaded_at"] - registered
+        print(
+            f"\ngs:// model served {pickup:.2f} s after it was registered, {seconds:.2f} s after "
+            "`kcast train` exited (the worker checks every 1 s)"
+        )
         after = health(url)
         assert worker.poll() is None, "the worker restarted"
         assert after["systems"]["v1_baseline"]["model_version"].startswith("v1_baseline-20190708")
@@ -191,7 +198,7 @@ def test_a_worker_with_only_the_warehouse_serves_models_from_the_bucket_and_pick
         assert version == after["systems"]["v1_baseline"]["model_version"]
     finally:
         stop_worker(worker)
-    assert seconds < 1.0 + 5.0
+    assert 0 < pickup < 1.0 + 5.0
 
 
 def _trained_copy(history_warehouse: Path, tmp: Path, model_dir: str | Path):

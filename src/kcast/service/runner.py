@@ -591,6 +591,9 @@ def predict_batch(state: ServiceState, req: BatchRequest) -> BatchResponse:
         if store(state.warehouse, rows).regraded == 0:
             state.cache.adopt(version)  # only ungraded predictions changed
         stored = rows["system_id"].value_counts().to_dict()
+        for system_id, count in stored.items():
+            state.metrics.predictions_written.labels(system_id).inc(count)
+        state.metrics.warehouse_changed()
     runs: dict[str, SystemRun] = {}
     for system_id in state.active_ids:
         outcome = outcomes.get(system_id, Outcome("failed", "did not run"))
