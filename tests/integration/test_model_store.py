@@ -350,3 +350,18 @@ def test_migration_5_makes_paths_under_the_model_dir_relative_and_keeps_the_othe
         wh.close()
     assert registry_location(models / "x" / "y.json", models) == "x/y.json"
     assert registry_location(tmp_path / "y.json", models) == str((tmp_path / "y.json").resolve())
+
+
+def test_a_cloud_storage_model_dir_setting_is_refused_with_the_way_to_train_there(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pydantic import ValidationError
+
+    from kcast.config import describe_settings_error
+
+    monkeypatch.setenv("KCAST_MODEL_DIR", "gs://kcast-models/prod")
+    with pytest.raises(ValidationError) as caught:
+        Settings(_env_file=None)
+    (line,) = describe_settings_error(caught.value)
+    assert line.startswith("KCAST_MODEL_DIR='gs://kcast-models/prod' is not valid")
+    assert "kcast train --model-dir gs://BUCKET/PATH" in line and "a path" in line
