@@ -18,10 +18,11 @@ import hashlib
 import os
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from kcast.errors import ConfigError, ModelError
+from kcast.systems.base import meta_path
 
 if TYPE_CHECKING:
     from kcast.systems.base import BasePredictor
@@ -73,11 +74,6 @@ def registry_location(path: Path, model_dir: Path) -> str:
     return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
 
 
-def meta_name(name: str) -> str:
-    """The metadata file's name beside the model file ``name`` (``X.json`` -> ``X.meta.json``)."""
-    return f"{name.removesuffix('.json')}.meta.json"
-
-
 def storage_client() -> Any:
     """A Cloud Storage client: Google's with application default credentials, or the emulator
     at ``STORAGE_EMULATOR_HOST`` (anonymous)."""
@@ -103,16 +99,21 @@ def save_model(system: BasePredictor, model_dir: str | Path, registry_dir: Path)
     if not is_gcs(model_dir):
         path = system.save(Path(model_dir) / name)
         return StoredModel(registry_location(path, registry_dir), sha256_of(path))
+    from google.api_core import exceptions
+
     bucket_name, prefix = gcs_folder(str(model_dir))
+    target = PurePosixPath(prefix, name)
+    location = f"{GCS}{bucket_name}/{target}"
     with tempfile.TemporaryDirectory(prefix="kcast-model-") as tmp:
         path = system.save(Path(tmp) / name)
         bucket = storage_client().bucket(bucket_name)
-        target = f"{prefix}/{name}" if prefix else name
-        # the metadata first: a reader that finds the model finds its metadata beside it
-        meta = path.with_name(meta_name(path.name))
-        bucket.blob(target.removesuffix(".json") + ".meta.json").upload_from_filename(meta)
-        bucket.blob(target).upload_from_filename(path, content_type="application/json")
-        return StoredModel(f"{GCS}{bucket_name}/{target}", sha256_of(path))
+        try:
+            # the metadata first: a reader that finds the model finds its metadata beside it
+            bucket.blob(str(meta_path(target))).upload_from_filename(meta_path(path))
+            bucket.blob(str(target)).upload_from_filename(path, content_type="application/json")
+        except exceptions.GoogleAPIError as exc:
+            raise ModelError(f"cannot write model {location}: {exc}") from exc
+        return StoredModel(location, sha256_of(path))
 
 
 # --------------------------------------------------------------------------------------------
@@ -139,8 +140,8 @@ def fetch(location: str, sha256: str | None, model_dir: Path, cache_dir: Path) -
         raise ModelError(f"model {location} has no SHA-256 in model_registry; train it again")
     bucket_name, name = split_gcs(location)
     folder = Path(cache_dir).expanduser() / CACHE_FOLDER / sha256
-    path = folder / name.rsplit("/", 1)[-1]
-    meta = path.with_name(meta_name(path.name))
+    path = folder / PurePosixPath(name).name
+    meta = meta_path(path)
     if path.exists() and meta.exists() and sha256_of(path) == sha256:
         return path
     folder.mkdir(parents=True, exist_ok=True)
@@ -148,7 +149,7 @@ def fetch(location: str, sha256: str | None, model_dir: Path, cache_dir: Path) -
     with tempfile.TemporaryDirectory(dir=folder, prefix=".download-") as tmp:
         got, got_meta = Path(tmp) / path.name, Path(tmp) / meta.name
         _download(bucket, name, got, location)
-        _download(bucket, name.removesuffix(".json") + ".meta.json", got_meta, location)
+        _download(bucket, str(meta_path(PurePosixPath(name))), got_meta, location)
         check_hash(got, sha256, location)
         os.replace(got_meta, meta)
         os.replace(got, path)  # the model last: its presence means both are there

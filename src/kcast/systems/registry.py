@@ -190,7 +190,12 @@ class ModelSource:
 
     def local_file(self, settings: Settings) -> Path:
         """The model file on this machine (downloaded and checked for a gs:// location)."""
-        path = model_store.fetch(self.location, self.sha256, settings.model_dir, settings.cache_dir)
+        if self.setting is not None:
+            path = self._local_path(settings)
+        else:
+            path = model_store.fetch(
+                self.location, self.sha256, settings.model_dir, settings.cache_dir
+            )
         if path.is_dir():  # a folder holding one model file
             files = sorted(p for p in path.glob("*.json") if not p.name.endswith(".meta.json"))
             if len(files) != 1:
@@ -214,9 +219,15 @@ class ModelSource:
         and for a local file its size and modification time (a file replaced in place)."""
         if model_store.is_gcs(self.location):
             return (self.system_id, self.location, self.sha256)
-        path = model_store.local_path(self.location, settings.model_dir)
-        stat = path.stat()
+        stat = self._local_path(settings).stat()
         return (self.system_id, self.location, self.sha256, stat.st_size, stat.st_mtime_ns)
+
+    def _local_path(self, settings: Settings) -> Path:
+        """A path setting's path as given (relative to the working folder); a registry
+        location under ``KCAST_MODEL_DIR`` (or absolute)."""
+        if self.setting is not None:
+            return Path(self.location)
+        return model_store.local_path(self.location, settings.model_dir)
 
 
 def active_model(wh: Warehouse, system_id: str) -> tuple[str, str | None] | None:
