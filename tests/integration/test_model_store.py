@@ -298,7 +298,8 @@ def test_local_models_are_registered_relative_to_the_model_dir_and_found_under_a
         other = tmp_path / "override"
         train_systems(wh, dt.date(2019, 6, 1), other, ["v1_baseline"])
         wh.execute("UPDATE model_registry SET is_active = (version = $v)", {"v": row["version"]})
-        monkeypatch.setenv("MLB_V1_MODEL_PATH", str(other / "v1_baseline"))
+        monkeypatch.chdir(tmp_path)  # a relative setting is read from the working folder
+        monkeypatch.setenv("MLB_V1_MODEL_PATH", "override/v1_baseline")
         overridden = load_system("v1_baseline", wh, Settings(_env_file=None, model_dir=moved))
         assert overridden.version_.startswith("v1_baseline-20190601")
         monkeypatch.delenv("MLB_V1_MODEL_PATH")
