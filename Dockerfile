@@ -5,8 +5,9 @@
 #   build:  docker build -t kcast-worker .        (or `deploy/deploy.sh build`: Cloud Build;
 #           scripts/build-image.sh: podman, on a base made from Debian's packages)
 #   run:    docker run --rm -p 127.0.0.1:8080:8080 \
-#               -e KCAST_WAREHOUSE=bigquery://PROJECT/DATASET -e KCAST_API_TOKEN \
-#               -e MLB_V1_MODEL_PATH=/models/v1_baseline -v "$PWD/models:/models:ro" kcast-worker
+#               -e KCAST_WAREHOUSE=bigquery://PROJECT/DATASET -e KCAST_API_TOKEN kcast-worker
+#           (the active models are found through the warehouse's model registry: gs:// URIs,
+#           or paths relative to KCAST_MODEL_DIR, /home/kcast/models, where a volume may hold them)
 #
 # The worker listens on 0.0.0.0 inside the container, so `kcast serve` refuses to start unless
 # writes are protected: KCAST_API_TOKEN set (POST /predict-batch that stores then needs
@@ -36,7 +37,7 @@ RUN python -m venv /opt/kcast
 COPY pyproject.toml README.md LICENSE ./
 COPY src ./src
 # Every runtime dependency is pinned in pyproject.toml; the test extra is not installed.
-RUN /opt/kcast/bin/pip install ".[bigquery]" \
+RUN /opt/kcast/bin/pip install ".[bigquery,gcs]" \
     && /opt/kcast/bin/kcast --help > /dev/null
 
 # --- runtime stage --------------------------------------------------------------------------

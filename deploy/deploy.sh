@@ -23,6 +23,14 @@ runs `kcast validate` against it, and moves traffic only when validation passed)
              warehouse; ODDS_API_KEY from Secret Manager) and the Cloud Scheduler jobs that
              start it (10:00-23:00 US Eastern every hour, and 00:30-03:30 for late games);
              runs `kcast warehouse migrate` first
+  alerts     the Cloud Monitoring alert policies of deploy/monitoring/*.json (generated from
+             src/kcast/alerts.py, the same rules as deploy/prometheus/kcast-alerts.yml), each
+             created, or updated when a policy of its name exists
+
+Models: the worker and the daily job load each system's active model from the warehouse's
+model registry (`kcast train --model-dir gs://BUCKET/PATH` puts it in Cloud Storage; the
+service account reads it there), and pick up a newly trained one within KCAST_RELOAD_SECONDS.
+MLB_V1_MODEL_PATH and MLB_V1_6_MODEL_PATH still override the registry when set.
 
 Options:
   --dry-run, -n   print the exact commands instead of running them
@@ -37,10 +45,10 @@ Settings (environment variables; * = required for a real run):
   KCAST_IMAGE              full image URL
                            [REGION-docker.pkg.dev/PROJECT/AR_REPO/kcast-worker:IMAGE_TAG]
   KCAST_BQ_DATASET         BigQuery dataset: KCAST_WAREHOUSE=bigquery://PROJECT/DATASET [kcast]
-  MLB_V1_MODEL_PATH *      v1_baseline model (phase1-3): gs://BUCKET/PATH (the bucket is mounted
-                           read-only at KCAST_GCS_MOUNT_ROOT/BUCKET) or a path in the container;
-                           a model file, or a folder holding exactly one
-  MLB_V1_6_MODEL_PATH *    v1_6_rolling model (phase2-3), same forms
+  MLB_V1_MODEL_PATH        overrides the registry's v1_baseline model: gs://BUCKET/PATH (the
+                           bucket is mounted read-only at KCAST_GCS_MOUNT_ROOT/BUCKET) or a path
+                           in the container; a model file, or a folder holding exactly one
+  MLB_V1_6_MODEL_PATH      overrides the registry's v1_6_rolling model, same forms
   KCAST_GCS_MOUNT_ROOT     where gs:// model buckets are mounted [/mnt/gcs]
   KCAST_BREAKER_FAILURES   consecutive failures that open a system's breaker [3]
   KCAST_BREAKER_COOLDOWN   seconds a breaker stays open before a trial call [30]
@@ -58,6 +66,8 @@ Settings (environment variables; * = required for a real run):
                            validation reads it to send the token). A private service is guarded
                            by Cloud Run IAM and gets KCAST_ALLOW_UNAUTHENTICATED_WRITES=true
   KCAST_SERVICE_ACCOUNT    the service's identity (needs BigQuery and model-bucket access)
+  KCAST_CACHE_DIR          where the worker keeps downloaded models [/tmp/kcast-cache]
+  KCAST_RELOAD_SECONDS     passed to the service when set (how often it looks for new models)
   KCAST_CPU [1]  KCAST_MEMORY [2Gi]  KCAST_CONCURRENCY [4]  KCAST_REQUEST_TIMEOUT [300]
   KCAST_MIN_INSTANCES [0]  KCAST_MAX_INSTANCES [2]
   KCAST_VALIDATE_DATE      slate date validation predicts [today]; the warehouse must hold it
@@ -72,6 +82,8 @@ Settings (environment variables; * = required for a real run):
                            [kcast-daily-day=0 10-23 * * *;kcast-daily-night=30 0-3 * * *]
   KCAST_SERVICE_ACCOUNT    (schedule: required) the job's identity, also the one Cloud Scheduler
                            uses to start it (needs roles/run.invoker on the job)
+  KCAST_ALERT_CHANNELS     (alerts) notification channels of the policies, comma-separated
+                           resource names (projects/P/notificationChannels/ID) [none]
   KCAST_BIN [kcast]  KCAST_GCLOUD [gcloud]  KCAST_PYTHON [python3]   the programs used
 
 Exit status: 0 done; 1 a step failed (traffic is left where it was, the message says where);
@@ -125,7 +137,7 @@ case "$PHASE" in
     phase1) SYSTEMS="v1_baseline" ;;
     phase2) SYSTEMS="v1_baseline,v1_6_rolling" ;;
     phase3) SYSTEMS="v1_baseline,v1_6_rolling,ensemble_v1" ;;
-    rollback | build | schedule) ;;
+    rollback | build | schedule | alerts) ;;
     "") usage_error "no phase given" ;;
     *) usage_error "unknown phase: $PHASE" ;;
 esac
@@ -141,6 +153,8 @@ DATASET=${KCAST_BQ_DATASET:-kcast}
 V1_MODEL=${MLB_V1_MODEL_PATH:-}
 V1_6_MODEL=${MLB_V1_6_MODEL_PATH:-}
 GCS_MOUNT_ROOT=${KCAST_GCS_MOUNT_ROOT:-/mnt/gcs}
+CACHE_DIR=${KCAST_CACHE_DIR:-/tmp/kcast-cache}
+ALERT_CHANNELS=${KCAST_ALERT_CHANNELS:-}
 BREAKER_FAILURES=${KCAST_BREAKER_FAILURES:-3}
 BREAKER_COOLDOWN=${KCAST_BREAKER_COOLDOWN:-30}
 SYSTEM_TIMEOUT=${KCAST_SYSTEM_TIMEOUT:-10}
@@ -176,17 +190,10 @@ require() {
     fi
 }
 require PROJECT KCAST_GCP_PROJECT
-if [[ $PHASE != rollback && -z ${KCAST_IMAGE:-} ]]; then
+if [[ $PHASE != rollback && $PHASE != alerts && -z ${KCAST_IMAGE:-} ]]; then
     require IMAGE_TAG KCAST_IMAGE_TAG
 fi
-case "$PHASE" in
-    schedule) require SERVICE_ACCOUNT KCAST_SERVICE_ACCOUNT ;;
-    phase1) require V1_MODEL MLB_V1_MODEL_PATH ;;
-    phase2 | phase3)
-        require V1_MODEL MLB_V1_MODEL_PATH
-        require V1_6_MODEL MLB_V1_6_MODEL_PATH
-        ;;
-esac
+[[ $PHASE != schedule ]] || require SERVICE_ACCOUNT KCAST_SERVICE_ACCOUNT
 if ((${#MISSING[@]})); then
     missing_list=$(printf ', %s' "${MISSING[@]}")
     missing_list=${missing_list#, }
@@ -226,6 +233,12 @@ check KCAST_MIN_AGREEMENT "$MIN_AGREEMENT" '^(0(\.[0-9]+)?|1(\.0+)?)$' "a share 
 check KCAST_PROXY_PORT "$PROXY_PORT" '^[1-9][0-9]{0,4}$' "a port number"
 check KCAST_PROXY_WAIT "$PROXY_WAIT" '^[1-9][0-9]*$' "whole seconds"
 check KCAST_DAILY_JOB "$DAILY_JOB" '^[a-z]([a-z0-9-]{0,47}[a-z0-9])?$' "not a Cloud Run job name"
+check KCAST_CACHE_DIR "$CACHE_DIR" '^/[^|]*$' "an absolute path in the container"
+if [[ -n $ALERT_CHANNELS ]]; then
+    check KCAST_ALERT_CHANNELS "$ALERT_CHANNELS" \
+        '^projects/[^/,]+/notificationChannels/[^/,]+(,projects/[^/,]+/notificationChannels/[^/,]+)*$' \
+        "comma-separated projects/PROJECT/notificationChannels/ID"
+fi
 if [[ -n $VALIDATE_DATE ]]; then
     check KCAST_VALIDATE_DATE "$VALIDATE_DATE" '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' "use YYYY-MM-DD"
 fi
@@ -434,19 +447,31 @@ add_model() {
     )
 }
 
-if [[ -n $SYSTEMS ]]; then
-    ENV_PAIRS+=("KCAST_WAREHOUSE=${WAREHOUSE}" "MLB_ACTIVE_SYSTEMS=${SYSTEMS}")
+# The models: the registry's (downloaded into KCAST_CACHE_DIR), unless a path setting overrides.
+add_models() {
+    ENV_PAIRS+=("KCAST_CACHE_DIR=${CACHE_DIR}")
     add_model MLB_V1_MODEL_PATH "$V1_MODEL"
     add_model MLB_V1_6_MODEL_PATH "$V1_6_MODEL"
+}
+
+# Settings given to the service and the job as they are, when set.
+add_passed_settings() {
+    local name
+    for name in KCAST_BIGQUERY_LOCATION MLB_ENSEMBLE_V1_WEIGHT MLB_ENSEMBLE_V1_6_WEIGHT \
+        MLB_MIN_EDGE MLB_MIN_CONFIDENCE "$@"; do
+        [[ -z ${!name:-} ]] || ENV_PAIRS+=("${name}=${!name}")
+    done
+}
+
+if [[ -n $SYSTEMS ]]; then
+    ENV_PAIRS+=("KCAST_WAREHOUSE=${WAREHOUSE}" "MLB_ACTIVE_SYSTEMS=${SYSTEMS}")
+    add_models
     ENV_PAIRS+=(
         "KCAST_BREAKER_FAILURES=${BREAKER_FAILURES}"
         "KCAST_BREAKER_COOLDOWN=${BREAKER_COOLDOWN}"
         "KCAST_SYSTEM_TIMEOUT=${SYSTEM_TIMEOUT}"
     )
-    for name in KCAST_BIGQUERY_LOCATION MLB_ENSEMBLE_V1_WEIGHT MLB_ENSEMBLE_V1_6_WEIGHT \
-        MLB_MIN_EDGE MLB_MIN_CONFIDENCE; do
-        [[ -z ${!name:-} ]] || ENV_PAIRS+=("${name}=${!name}")
-    done
+    add_passed_settings KCAST_RELOAD_SECONDS
     # The worker refuses to listen on 0.0.0.0 with writes open to anyone (kcast serve).
     if [[ $AUTH == private ]]; then
         [[ -z $TOKEN_SECRET ]] ||
@@ -585,12 +610,8 @@ schedule() {
     note "step 2/3: deploy the Cloud Run job $DAILY_JOB"
     ENV_PAIRS=("KCAST_WAREHOUSE=${WAREHOUSE}")
     [[ -z ${MLB_ACTIVE_SYSTEMS:-} ]] || ENV_PAIRS+=("MLB_ACTIVE_SYSTEMS=${MLB_ACTIVE_SYSTEMS}")
-    add_model MLB_V1_MODEL_PATH "$V1_MODEL"
-    add_model MLB_V1_6_MODEL_PATH "$V1_6_MODEL"
-    for name in KCAST_BIGQUERY_LOCATION MLB_ENSEMBLE_V1_WEIGHT MLB_ENSEMBLE_V1_6_WEIGHT \
-        MLB_MIN_EDGE MLB_MIN_CONFIDENCE; do
-        [[ -z ${!name:-} ]] || ENV_PAIRS+=("${name}=${!name}")
-    done
+    add_models
+    add_passed_settings
     run "$GCLOUD" run jobs deploy "$DAILY_JOB" --project="$PROJECT" --region="$REGION" \
         --image="$IMAGE" --command=kcast --args=daily --tasks=1 --max-retries=0 \
         --task-timeout=1800 --cpu="$CPU" --memory="$MEMORY" \
@@ -624,9 +645,46 @@ schedule() {
     note "done: $DAILY_JOB runs on ${DAILY_SCHEDULES//;/, } (America/New_York)"
 }
 
+# The alert policies: deploy/monitoring/*.json, each created or (when one of its display name
+# exists) updated. Their PromQL conditions read the worker's /metrics as collected by Google
+# Cloud Managed Service for Prometheus.
+alerts() {
+    note "alerts: the Cloud Monitoring alert policies in deploy/monitoring ($PROJECT)"
+    ((!DRY_RUN)) || note "dry run: the commands are printed, nothing is run"
+    local file display existing
+    local -a files find
+    files=("$REPO_ROOT"/deploy/monitoring/*.json)
+    [[ -e ${files[0]} ]] || die "no alert policies in $REPO_ROOT/deploy/monitoring"
+    for file in "${files[@]}"; do
+        display="kcast: $(basename "$file" .json)"
+        find=("$GCLOUD" monitoring policies list --project="$PROJECT"
+            --filter="displayName=\"$display\"" --format="value(name)")
+        show "${find[@]}"
+        existing=""
+        if ((!DRY_RUN)); then
+            existing=$("${find[@]}") || die "cannot list the alert policies of $PROJECT"
+            existing=${existing%%$'\n'*}
+        fi
+        if [[ -n $existing ]]; then
+            local -a update=("$GCLOUD" monitoring policies update "$existing" --project="$PROJECT"
+                --policy-from-file="$file")
+            [[ -z $ALERT_CHANNELS ]] || update+=(--set-notification-channels="$ALERT_CHANNELS")
+            run "${update[@]}" || die "the policy '$display' could not be updated"
+        else
+            ((!DRY_RUN)) || note "(update instead of create when a policy '$display' exists)"
+            local -a create=("$GCLOUD" monitoring policies create --project="$PROJECT"
+                --policy-from-file="$file")
+            [[ -z $ALERT_CHANNELS ]] || create+=(--notification-channels="$ALERT_CHANNELS")
+            run "${create[@]}" || die "the policy '$display' could not be created"
+        fi
+    done
+    note "done: ${#files[@]} alert policies (docs/operations.md, Monitoring)"
+}
+
 case "$PHASE" in
     phase1 | phase2 | phase3) deploy_phase ;;
     rollback) rollback ;;
     build) build ;;
     schedule) schedule ;;
+    alerts) alerts ;;
 esac

@@ -65,7 +65,8 @@ class Settings(BaseSettings):
     model_dir: Path = Field(
         Path("models"),
         validation_alias=AliasChoices("KCAST_MODEL_DIR", "model_dir"),
-        description="Where `kcast train` writes model files.",
+        description="Where `kcast train` writes model files (a local folder); the registry "
+        "records the models under it relative to it, and reads them back under it.",
     )
 
     # --- remote sources ---------------------------------------------------------------------
@@ -237,6 +238,16 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("model_dir", mode="before")
+    @classmethod
+    def _local_model_dir(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower().startswith("gs:"):
+            raise ValueError(
+                "KCAST_MODEL_DIR is a local folder; to train into Cloud Storage run "
+                "`kcast train --model-dir gs://BUCKET/PATH`"
+            )
+        return value
+
     @field_validator("active_systems")
     @classmethod
     def _strip_systems(cls, value: str) -> str:
@@ -309,6 +320,7 @@ def accepts(env_name: str) -> str:
             "<class 'int'>": "a whole number",
             "<class 'bool'>": "true or false",
             "<class 'str'>": "text",
+            "<class 'Path'>": "a path",
         }.get(text, text)
         bounds = []
         for item in info.metadata:

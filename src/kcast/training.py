@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from kcast.config import Settings, get_settings
 from kcast.errors import InputError
 from kcast.features.build import build_features, load_history, training_targets
+from kcast.model_store import save_model
 from kcast.systems.registry import build_system, register_model, trainable_ids
 from kcast.warehouse import Warehouse
 
@@ -18,7 +20,7 @@ from kcast.warehouse import Warehouse
 class TrainedModel:
     system_id: str
     version: str
-    path: Path
+    location: str  # as model_registry records it
     rows: int
     metrics: dict[str, float]
 
@@ -35,22 +37,27 @@ def training_frame(wh: Warehouse, through: dt.date) -> pd.DataFrame:
 def train_systems(
     wh: Warehouse,
     through: dt.date,
-    model_dir: Path,
+    model_dir: str | Path,
     system_ids: list[str] | None = None,
     frame: pd.DataFrame | None = None,
+    settings: Settings | None = None,
 ) -> list[TrainedModel]:
-    """Train, save and register each trainable system on starts before ``through``."""
+    """Train, save and register each trainable system on starts before ``through``.
+
+    ``model_dir`` is a local folder or ``gs://BUCKET/PATH``; a local file under
+    ``KCAST_MODEL_DIR`` is registered relative to it (``kcast.model_store``)."""
+    settings = settings or get_settings()
     frame = training_frame(wh, through) if frame is None else frame
     trained = []
     for system_id in trainable_ids(system_ids):
-        system = build_system(system_id).fit(frame, trained_through=through)
-        path = system.save(Path(model_dir) / system_id / f"{system.version_}.json")
-        register_model(wh, system, path)
+        system = build_system(system_id, settings).fit(frame, trained_through=through)
+        stored = save_model(system, model_dir, settings.model_dir)
+        register_model(wh, system, stored)
         trained.append(
             TrainedModel(
                 system_id,
                 system.version_ or "",
-                path,
+                stored.location,
                 len(frame),
                 dict(system.metadata_.get("metrics", {})),
             )

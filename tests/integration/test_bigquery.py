@@ -39,6 +39,7 @@ from kcast.monitoring import get_query
 from kcast.pipeline import predict_day
 from kcast.training import TrainedModel, train_systems, training_frame
 from kcast.warehouse import Warehouse, open_warehouse
+from kcast.warehouse.base import utc_now
 from kcast.warehouse.bigquery import BigQueryWarehouse
 from kcast.warehouse.dialect import translate
 from kcast.warehouse.migrations import LEGACY_PREDICTIONS, LEGACY_TABLE
@@ -550,6 +551,43 @@ def test_legacy_table_migrates_on_bigquery(runs: Runs, emulator, tmp_path) -> No
         )
     assert set(wh.table_columns(PREDICTIONS.name)) == set(PREDICTIONS.column_names)
     assert "up to date" in _migrate_again(emulator, tmp_path, url)
+
+
+def test_model_locations_migrate_on_bigquery(emulator, tmp_path) -> None:
+    """Migration 5 on BigQuery: model paths under KCAST_MODEL_DIR become relative to it; a path
+    outside it and a gs:// location stay as they were."""
+    from kcast.warehouse.migrations import migrate
+
+    url = emulator.new_dataset("models")
+    models = tmp_path / "models"  # KCAST_MODEL_DIR in kcast_env
+    paths = {
+        "a": str(models / "v1_baseline" / "a.json"),
+        "b": str(tmp_path / "elsewhere" / "b.json"),
+        "c": "gs://kcast-models/prod/v1_baseline/c.json",
+    }
+    with kcast_env(emulator, tmp_path):
+        cli_migrate(url)
+        wh = open_warehouse(url)
+        rows = [
+            {
+                "system_id": "v1_baseline",
+                "version": version,
+                "path": path,
+                "trained_through": dt.date(2022, 6, 1),
+                "is_active": version == "a",
+                "created_at": utc_now(),
+            }
+            for version, path in paths.items()
+        ]
+        wh.upsert("model_registry", pd.DataFrame(rows))
+        wh.execute("DELETE FROM schema_migrations WHERE version = 5")
+        assert any(step.startswith("5: ") for step in migrate(wh))
+    got = wh.query("SELECT version, path FROM model_registry ORDER BY version")
+    assert dict(zip(got["version"], got["path"], strict=True)) == {
+        "a": "v1_baseline/a.json",
+        "b": paths["b"],
+        "c": paths["c"],
+    }
 
 
 def _migrate_again(emulator, tmp_path: Path, url: str) -> str:

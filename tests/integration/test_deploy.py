@@ -134,6 +134,17 @@ elif args[:3] == ["run", "services", "proxy"]:
     with open(os.environ["FAKE_LOG"] + ".proxy-pids", "a") as pids:
         pids.write(f"{{child.pid}}\\n")
     child.wait()
+elif args[:3] == ["monitoring", "policies", "list"]:
+    policies = json.load(open(state_file + ".policies")) if os.path.exists(state_file + ".policies") else {{}}
+    wanted = flag("--filter").split('"')[1]
+    print("\\n".join(n for n, p in policies.items() if p["displayName"] == wanted))
+elif args[:3] == ["monitoring", "policies", "create"] or args[:3] == ["monitoring", "policies", "update"]:
+    policies = json.load(open(state_file + ".policies")) if os.path.exists(state_file + ".policies") else {{}}
+    policy = json.load(open(flag("--policy-from-file")))
+    name = args[3] if args[2] == "update" else f"projects/{{flag('--project')}}/alertPolicies/{{len(policies) + 1}}"
+    policy["notificationChannels"] = (flag("--notification-channels") or flag("--set-notification-channels") or "").split(",")
+    policies[name] = policy
+    json.dump(policies, open(state_file + ".policies", "w"))
 elif args[:3] == ["secrets", "versions", "access"]:
     print("fake-worker-token")
 elif args[:2] == ["builds", "submit"]:
@@ -213,8 +224,6 @@ def base_env(fakes: dict[str, Path], **overrides: str | None) -> dict[str, str]:
         KCAST_GCP_REGION=REGION,
         KCAST_BQ_DATASET=DATASET,
         KCAST_IMAGE_TAG=TAG,
-        MLB_V1_MODEL_PATH=V1,
-        MLB_V1_6_MODEL_PATH=V1_6,
         KCAST_PYTHON=sys.executable,
         KCAST_PROXY_PORT=str(free_port()),
         KCAST_PROXY_WAIT="10",
@@ -328,7 +337,10 @@ def test_dry_run_prints_each_phase_in_order(phase: str, fakes: dict[str, Path]) 
     env = env_vars(deploy_cmd)
     assert env["MLB_ACTIVE_SYSTEMS"] == ",".join(PHASES[phase])
     assert env["KCAST_WAREHOUSE"] == WAREHOUSE
-    assert env["MLB_V1_MODEL_PATH"] == "/mnt/gcs/kcast-models/v1_baseline"
+    # the models come from the warehouse's registry, downloaded into a writable cache
+    assert "MLB_V1_MODEL_PATH" not in env and "MLB_V1_6_MODEL_PATH" not in env
+    assert env["KCAST_CACHE_DIR"] == "/tmp/kcast-cache"
+    assert not [a for a in deploy_cmd if a.startswith("--add-volume")]
     assert env["KCAST_ALLOW_UNAUTHENTICATED_WRITES"] == "true"  # Cloud Run IAM guards it
 
     assert flag(proxy, "--tag") == phase
@@ -377,6 +389,8 @@ def test_dry_run_settings_reach_the_service(fakes: dict[str, Path]) -> None:
         KCAST_SYSTEM_TIMEOUT="4",
         MLB_MIN_EDGE="0.75",
         MLB_V1_MODEL_PATH="/models/v1/v1_baseline-1.json",
+        MLB_V1_6_MODEL_PATH=V1_6,
+        KCAST_RELOAD_SECONDS="60",
         KCAST_VALIDATE_DATE="2019-07-13",
         KCAST_MIN_AGREEMENT="0.8",
     )
@@ -391,12 +405,14 @@ def test_dry_run_settings_reach_the_service(fakes: dict[str, Path]) -> None:
     assert env_vars(deploy_cmd) == {
         "KCAST_WAREHOUSE": WAREHOUSE,
         "MLB_ACTIVE_SYSTEMS": "v1_baseline,v1_6_rolling,ensemble_v1",
+        "KCAST_CACHE_DIR": "/tmp/kcast-cache",
         "MLB_V1_MODEL_PATH": "/models/v1/v1_baseline-1.json",
         "MLB_V1_6_MODEL_PATH": "/mnt/gcs/kcast-models/v1_6_rolling/v1_6_rolling-20190701.json",
         "KCAST_BREAKER_FAILURES": "5",
         "KCAST_BREAKER_COOLDOWN": "12.5",
         "KCAST_SYSTEM_TIMEOUT": "4",
         "MLB_MIN_EDGE": "0.75",
+        "KCAST_RELOAD_SECONDS": "60",
     }
     # public: no proxy; validation goes to the tagged revision's own URL
     assert "gcloud run services proxy" not in [kind(c) for c in cmds]
@@ -442,7 +458,10 @@ def test_model_buckets_are_mounted_once_each(fakes: dict[str, Path]) -> None:
     assert env_set["MLB_V1_MODEL_PATH"] == "/mnt/gcs/bucket-a/models/v1_baseline"
     assert env_set["MLB_V1_6_MODEL_PATH"] == "/mnt/gcs/bucket-b/v1_6_rolling"
 
-    same = deploy("phase2", "--dry-run", env=base_env(fakes))  # both in gs://kcast-models
+    # both in gs://kcast-models
+    same = deploy(
+        "phase2", "--dry-run", env=base_env(fakes, MLB_V1_MODEL_PATH=V1, MLB_V1_6_MODEL_PATH=V1_6)
+    )
     deploy_cmd = next(c for c in commands(same.stdout) if kind(c) == "gcloud run deploy")
     assert len([a for a in deploy_cmd if a.startswith("--add-volume=")]) == 1
 
@@ -470,10 +489,10 @@ def test_image_tag_defaults_to_the_git_commit(fakes: dict[str, Path]) -> None:
 
 
 def test_dry_run_without_settings_shows_placeholders(fakes: dict[str, Path]) -> None:
-    env = base_env(fakes, KCAST_GCP_PROJECT=None, MLB_V1_MODEL_PATH=None)
+    env = base_env(fakes, KCAST_GCP_PROJECT=None)
     result = deploy("phase1", "--dry-run", env=env)
     assert result.returncode == 0, result.stderr
-    assert "KCAST_GCP_PROJECT" in result.stderr and "MLB_V1_MODEL_PATH" in result.stderr
+    assert "KCAST_GCP_PROJECT" in result.stderr and "MODEL_PATH" not in result.stderr
     migrate = commands(result.stdout)[0]
     assert migrate[-1] == "bigquery://<KCAST_GCP_PROJECT>/kcast_live"
 
@@ -507,6 +526,90 @@ def test_build_submits_the_repository_to_cloud_build(fakes: dict[str, Path]) -> 
     assert flag(cmd, "--tag") == IMAGE
 
 
+def test_dry_run_has_what_a_real_deploy_needs(fakes: dict[str, Path]) -> None:
+    """Every gcloud command names its project (and region); the worker and the daily job run the
+    same image as the service account, with the warehouse and the secrets they read, and load
+    their models from the registry (no model path, no bucket mount)."""
+    account = f"kcast@{PROJECT}.iam.gserviceaccount.com"
+    env = base_env(
+        fakes,
+        KCAST_SERVICE_ACCOUNT=account,
+        KCAST_AUTH="public",
+        KCAST_API_TOKEN_SECRET="kcast-worker-token",
+    )
+    cmds = []
+    for phase in ("phase1", "schedule"):
+        result = deploy(phase, "--dry-run", env=env)
+        assert result.returncode == 0, result.stderr
+        cmds += commands(result.stdout)
+    for cmd in (c for c in cmds if c[0] == "gcloud"):
+        assert flag(cmd, "--project") == PROJECT, cmd
+        if cmd[1] != "secrets":  # Secret Manager's secrets are global
+            assert (flag(cmd, "--region") or flag(cmd, "--location")) == REGION, cmd
+    service = next(c for c in cmds if kind(c) == "gcloud run deploy")
+    job = next(c for c in cmds if kind(c) == "gcloud run jobs deploy")
+    for cmd in (service, job):
+        assert flag(cmd, "--image") == IMAGE
+        assert flag(cmd, "--service-account") == account
+        assert "--quiet" in cmd  # never waits for an answer
+        env_set = env_vars(cmd)
+        assert env_set["KCAST_WAREHOUSE"] == WAREHOUSE
+        assert env_set["KCAST_CACHE_DIR"].startswith("/tmp/")  # writable on Cloud Run
+        assert not [k for k in env_set if k.endswith("_MODEL_PATH")]
+        assert not [a for a in cmd if a.startswith("--add-volume")]
+    assert flag(service, "--port") == "8080"  # the image's PORT
+    assert flag(service, "--set-secrets") == "KCAST_API_TOKEN=kcast-worker-token:latest"
+    assert "--allow-unauthenticated" in service
+    assert [flag(job, "--command"), flag(job, "--args")] == ["kcast", "daily"]
+    assert flag(job, "--set-secrets") == "ODDS_API_KEY=odds-api-key:latest"
+    assert "KCAST_API_TOKEN" not in env_vars(service)  # a secret, never a plain variable
+
+
+def test_dry_run_alerts_creates_one_policy_per_rule(fakes: dict[str, Path]) -> None:
+    from kcast.alerts import ALERTS
+
+    channels = f"projects/{PROJECT}/notificationChannels/42"
+    result = deploy("alerts", "--dry-run", env=base_env(fakes, KCAST_ALERT_CHANNELS=channels))
+    assert result.returncode == 0, result.stderr
+    cmds = commands(result.stdout)
+    assert [kind(c) for c in cmds] == [
+        "gcloud monitoring policies list",
+        "gcloud monitoring policies create",
+    ] * len(ALERTS)
+    files = [flag(c, "--policy-from-file") for c in cmds if kind(c).endswith("create")]
+    assert sorted(Path(f).stem for f in files) == sorted(a.name for a in ALERTS)
+    for listing, create in zip(cmds[::2], cmds[1::2], strict=True):
+        name = Path(flag(create, "--policy-from-file")).stem
+        assert flag(listing, "--filter") == f'displayName="kcast: {name}"'
+        assert flag(create, "--notification-channels") == channels
+        assert flag(create, "--project") == PROJECT
+    assert calls(fakes) == [], "a dry run must not run anything"
+
+
+def test_alerts_creates_the_policies_then_updates_them(fakes: dict[str, Path]) -> None:
+    from kcast.alerts import ALERTS
+
+    env = base_env(fakes)
+    assert deploy("alerts", env=env).returncode == 0
+    policies = Path(f"{fakes['state']}.policies")
+    first = json.loads(policies.read_text())
+    assert sorted(p["displayName"] for p in first.values()) == sorted(
+        f"kcast: {a.name}" for a in ALERTS
+    )
+    by_name = {p["displayName"]: p for p in first.values()}
+    low = by_name["kcast: KcastLowAgreement"]["conditions"][0]["conditionPrometheusQueryLanguage"]
+    assert low["query"] == "max by (job) (kcast_agreement_share) < 0.8"
+    assert low["duration"] == "900s"
+    # a second run finds each policy by its name and updates it: no duplicates
+    channels = f"projects/{PROJECT}/notificationChannels/7"
+    result = deploy("alerts", env=base_env(fakes, KCAST_ALERT_CHANNELS=channels))
+    assert result.returncode == 0, result.stderr
+    second = json.loads(policies.read_text())
+    assert sorted(second) == sorted(first)
+    assert {tuple(p["notificationChannels"]) for p in second.values()} == {(channels,)}
+    assert call_kinds(fakes).count("gcloud monitoring policies update") == len(ALERTS)
+
+
 # --------------------------------------------------------------------------------------------
 # refusals: usage and settings (nothing runs)
 # --------------------------------------------------------------------------------------------
@@ -534,7 +637,8 @@ def test_dry_run_schedule_deploys_the_daily_job_and_its_scheduler_jobs(
     assert flag(job, "--service-account") == account
     env = env_vars(job)
     assert env["KCAST_WAREHOUSE"] == WAREHOUSE
-    assert env["MLB_V1_MODEL_PATH"] == "/mnt/gcs/kcast-models/v1_baseline"
+    assert "MLB_V1_MODEL_PATH" not in env  # the registry's models
+    assert env["KCAST_CACHE_DIR"] == "/tmp/kcast-cache"
     uri = (
         f"https://run.googleapis.com/v2/projects/{PROJECT}/locations/{REGION}/jobs/kcast-daily:run"
     )
@@ -589,14 +693,9 @@ def test_help_exits_0(fakes: dict[str, Path]) -> None:
     ("phase", "unset", "named"),
     [
         ("phase1", ["KCAST_GCP_PROJECT"], ["KCAST_GCP_PROJECT"]),
-        ("phase1", ["MLB_V1_MODEL_PATH"], ["MLB_V1_MODEL_PATH"]),
-        ("phase2", ["MLB_V1_6_MODEL_PATH"], ["MLB_V1_6_MODEL_PATH"]),
-        (
-            "phase3",
-            ["KCAST_GCP_PROJECT", "MLB_V1_MODEL_PATH"],
-            ["KCAST_GCP_PROJECT", "MLB_V1_MODEL_PATH"],
-        ),
+        ("phase3", ["KCAST_GCP_PROJECT"], ["KCAST_GCP_PROJECT"]),
         ("rollback", ["KCAST_GCP_PROJECT"], ["KCAST_GCP_PROJECT"]),
+        ("alerts", ["KCAST_GCP_PROJECT"], ["KCAST_GCP_PROJECT"]),
     ],
 )
 def test_real_run_refuses_without_required_settings(
@@ -612,14 +711,15 @@ def test_real_run_refuses_without_required_settings(
     assert calls(fakes) == []
 
 
-def test_phase1_does_not_need_the_v1_6_model(fakes: dict[str, Path]) -> None:
+@pytest.mark.parametrize("phase", sorted(PHASES))
+def test_no_phase_needs_a_model_path(phase: str, fakes: dict[str, Path]) -> None:
     existing_service(fakes)
-    result = deploy("phase1", env=base_env(fakes, MLB_V1_6_MODEL_PATH=None))
+    result = deploy(phase, env=base_env(fakes))
     assert result.returncode == 0, result.stderr
     deploy_cmd = next(
         ["gcloud", *c["argv"]] for c in calls(fakes) if c["argv"][:2] == ["run", "deploy"]
     )
-    assert "MLB_V1_6_MODEL_PATH" not in env_vars(deploy_cmd)
+    assert not [k for k in env_vars(deploy_cmd) if k.endswith("_MODEL_PATH")]
 
 
 @pytest.mark.parametrize(
@@ -629,6 +729,8 @@ def test_phase1_does_not_need_the_v1_6_model(fakes: dict[str, Path]) -> None:
         ({"KCAST_AUTH": "public"}, "KCAST_API_TOKEN_SECRET"),
         ({"KCAST_API_TOKEN_SECRET": "s"}, "KCAST_AUTH=public"),
         ({"MLB_V1_MODEL_PATH": "models/v1.json"}, "MLB_V1_MODEL_PATH=models/v1.json"),
+        ({"KCAST_CACHE_DIR": "cache"}, "KCAST_CACHE_DIR=cache"),
+        ({"KCAST_ALERT_CHANNELS": "email-ops"}, "notificationChannels"),
         ({"MLB_V1_6_MODEL_PATH": "gs://only-a-bucket"}, "gs://BUCKET/PATH"),
         ({"KCAST_GCP_PROJECT": "Not A Project"}, "not a project id"),
         ({"KCAST_BREAKER_FAILURES": "0"}, "KCAST_BREAKER_FAILURES=0"),

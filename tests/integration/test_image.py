@@ -13,9 +13,10 @@ onto the models volume, the worker and the scheduled ``kcast daily`` started on 
 file, and the daily job's predictions of a real 2025 slate (served on loopback in the Stats
 API's and The Odds API's shapes) appearing in the worker's /picks.
 
-Until the model registry records models by URI, a model is found at the absolute path it was
-trained to: the tests mount the model folder at that same path, and in compose the models are
-trained inside a container onto the volume the worker reads.
+Models are found through the warehouse's model registry alone: the registry records them
+relative to ``KCAST_MODEL_DIR``, so the container reads them from its own model folder
+(``/home/kcast/models``, a volume) with no model path set; in compose the models are trained
+inside a container onto the volume the worker reads.
 """
 
 from __future__ import annotations
@@ -106,6 +107,30 @@ def wait_healthy(url: str, alive, timeout: float = 180) -> dict:
     raise AssertionError(f"{url}/health did not answer within {timeout:g} s")
 
 
+def relative_model_locations(warehouse: Path, model_dir: Path) -> None:
+    """Record the warehouse's models relative to ``model_dir``, as ``kcast train`` does when it
+    trains into ``KCAST_MODEL_DIR`` (the session fixture trained into a folder of its own)."""
+    import duckdb
+
+    from kcast.model_store import registry_location
+
+    con = duckdb.connect(str(warehouse))
+    try:
+        rows = con.execute("SELECT system_id, version, path FROM model_registry").fetchall()
+        assert rows, "the trained warehouse has no registered model"
+        for system_id, version, path in rows:
+            con.execute(
+                "UPDATE model_registry SET path = ? WHERE system_id = ? AND version = ?",
+                [registry_location(Path(path), model_dir), system_id, version],
+            )
+        assert all(
+            not Path(p).is_absolute()
+            for (p,) in con.execute("SELECT path FROM model_registry").fetchall()
+        )
+    finally:
+        con.close()
+
+
 def shared_folder(path: Path) -> Path:
     """A folder uid 10001 in a container can write (the warehouse's lock and WAL files)."""
     path.mkdir(parents=True, exist_ok=True)
@@ -150,10 +175,15 @@ def served(image: str, trained_warehouse: Path, tmp_path_factory: pytest.TempPat
     shutil.copy(trained_warehouse, data / "kcast.duckdb")
     shared_folder(data)
     models = trained_warehouse.parent / "models"
+    relative_model_locations(data / "kcast.duckdb", models)
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KCAST_", "MLB_"))}
-    env.update(KCAST_WAREHOUSE=str(data / "kcast.duckdb"), KCAST_CACHE_DIR=str(root / "cache"))
+    env.update(
+        KCAST_WAREHOUSE=str(data / "kcast.duckdb"),
+        KCAST_CACHE_DIR=str(root / "cache"),
+        KCAST_MODEL_DIR=str(models),
+    )
     kcast = str(Path(sys.executable).parent / "kcast")
     outside = subprocess.Popen(
         [kcast, "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -176,9 +206,10 @@ def served(image: str, trained_warehouse: Path, tmp_path_factory: pytest.TempPat
         f"127.0.0.1:{port}:8080",
         "-v",
         f"{data}:{DATA}",
-        # the registry records the models' absolute paths: mounted at the same path
+        # the registry's locations are relative to the model folder: the image's own
+        # KCAST_MODEL_DIR, where the volume is mounted; no model path is set
         "-v",
-        f"{models}:{models}:ro",
+        f"{models}:/home/kcast/models:ro",
         "-e",
         f"KCAST_WAREHOUSE={DATA}/kcast.duckdb",
         "-e",

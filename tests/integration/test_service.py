@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -511,6 +512,22 @@ def test_metrics_count_predictions_and_latency(client: httpx.Client, batch: dict
     # a 404 for an unknown path is counted once, under one label, whatever the path
     client.get("/no/such/path/123")
     assert metric(client, "kcast_request_latency_seconds_count", route="unmatched") >= 1
+
+
+def test_metrics_of_stored_predictions_and_agreement(
+    client: httpx.Client, batch: dict, state
+) -> None:
+    from kcast.monitoring import run_query
+
+    for system_id in ACTIVE:
+        assert metric(client, "kcast_predictions_written_total", system=system_id) >= 30
+    newest = metric(client, "kcast_predictions_newest_stored_timestamp_seconds")
+    assert 0 < time.time() - newest < 600, newest  # the batch's rows, stored just now
+    # the latest predicted date's agreement, as `kcast query agreement_today` gives it
+    expected = run_query(state.warehouse, "agreement_today").frame.iloc[0]
+    assert expected["pitchers_compared"] >= 30
+    share = metric(client, "kcast_agreement_share")
+    assert share == pytest.approx(expected["strong_or_moderate_share"]) and 0 < share <= 1
 
 
 def test_openapi_spec(client: httpx.Client) -> None:

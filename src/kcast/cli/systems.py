@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import typer
@@ -20,7 +19,11 @@ WarehouseOpt = typer.Option(None, "--warehouse", "-w", help="Overrides KCAST_WAR
 def train(
     through: str = typer.Option(..., "--through", help="Train on games before this date."),
     system: list[str] = typer.Option([], "--system", help="Only these systems (repeat)."),
-    model_dir: Path | None = typer.Option(None, "--model-dir", help="Overrides KCAST_MODEL_DIR."),
+    model_dir: str | None = typer.Option(
+        None,
+        "--model-dir",
+        help="Where to write the models: a folder or gs://BUCKET/PATH (default KCAST_MODEL_DIR).",
+    ),
     warehouse: str | None = WarehouseOpt,
 ) -> None:
     """Train each trainable system on games before --through and make it the active model."""
@@ -40,10 +43,8 @@ def train(
             t.system_id, t.version, f"{t.rows:,}", _num(t.metrics.get("holdout_mae"), ".3f")
         )
     console.print(table)
-    folder = (model_dir or settings.model_dir).resolve()
-    console.print(
-        f"model files in {folder}; each is now its system's active model", highlight=False
-    )
+    where = ", ".join(t.location for t in trained)
+    console.print(f"model files: {where}; each is now its system's active model", highlight=False)
 
 
 def predict(

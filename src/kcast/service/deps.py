@@ -77,19 +77,18 @@ class ServiceState:
 
     # --- model reload ----------------------------------------------------------------------
     def current_model_files(self) -> tuple:
-        """What the active systems would load now: each trainable system's model file (its
-        path setting, else the registry's active version) with its size and modification
-        time, or why it has none. A change means ``kcast train`` (or a new file) is there."""
-        from kcast.systems.registry import model_path, spec
+        """What the active systems would load now: each trainable system's model (its path
+        setting, else the registry's active version) as ``ModelSource.fingerprint`` gives it,
+        or why it has none. A change means ``kcast train`` (or a new file) is there."""
+        from kcast.systems.registry import model_source, spec
 
         out = []
         for system_id in self.active_ids:
             try:
                 if not spec(system_id).cls.trainable:
                     continue
-                path = model_path(system_id, self.warehouse, self.settings)
-                stat = path.stat()
-                out.append((system_id, str(path), stat.st_size, stat.st_mtime_ns))
+                source = model_source(system_id, self.warehouse, self.settings)
+                out.append(source.fingerprint(self.settings))
             except Exception as exc:  # noqa: BLE001 - a missing model is a state, not a crash
                 out.append((system_id, "error", f"{type(exc).__name__}: {exc}"))
         return tuple(out)

@@ -751,6 +751,9 @@ def write_rows(
     if regraded == 0:
         state.cache.adopt(version)  # only ungraded predictions changed
     stored = {str(k): int(v) for k, v in rows["system_id"].value_counts().items()}
+    for system_id, count in stored.items():
+        state.metrics.predictions_written.labels(system_id).inc(count)
+    state.metrics.warehouse_changed()
     if slate is not None:
         stamp = (state.cache.wh.change_stamp(), state.cache.writes)
         slate.stored = (stamp, dict(outputs), stored, predicted_at)

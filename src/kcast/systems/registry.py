@@ -16,8 +16,10 @@ from typing import Any
 
 import pandas as pd
 
+from kcast import model_store
 from kcast.config import Settings, get_settings
 from kcast.errors import ConfigError, ModelError, UnknownSystemError
+from kcast.model_store import StoredModel
 from kcast.systems.base import BasePredictor, meta_path
 from kcast.systems.eb_rate import EmpiricalBayesPredictor
 from kcast.systems.ensemble import EnsemblePredictor
@@ -142,8 +144,11 @@ def trainable_ids(ids: list[str] | None = None) -> list[str]:
     return [s for s in ids if system_class(s).trainable]
 
 
-def register_model(wh: Warehouse, system: BasePredictor, path: Path, activate: bool = True) -> None:
-    """Record a trained model in ``model_registry``; make it the active version of its system."""
+def register_model(
+    wh: Warehouse, system: BasePredictor, stored: StoredModel, activate: bool = True
+) -> None:
+    """Record a trained model (its location and hash) in ``model_registry``; make it the active
+    version of its system."""
     meta = system.metadata_
     window = meta.get("training_window", {})
     with wh.transaction():
@@ -159,7 +164,8 @@ def register_model(wh: Warehouse, system: BasePredictor, path: Path, activate: b
                     {
                         "system_id": system.system_id,
                         "version": system.version_,
-                        "path": str(Path(path).resolve()),
+                        "path": stored.location,
+                        "sha256": stored.sha256,
                         "trained_through": window.get("trained_through"),
                         "training_rows": window.get("rows"),
                         "metrics": json.dumps(meta.get("metrics", {})),
@@ -172,33 +178,88 @@ def register_model(wh: Warehouse, system: BasePredictor, path: Path, activate: b
         )
 
 
-def active_model_path(wh: Warehouse, system_id: str) -> Path | None:
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a trainable system's model comes from: its path setting (``setting`` names it),
+    else the registry's active version (``location`` and the ``sha256`` recorded with it)."""
+
+    system_id: str
+    location: str
+    sha256: str | None = None
+    setting: str | None = None
+
+    def local_file(self, settings: Settings) -> Path:
+        """The model file on this machine (downloaded and checked for a gs:// location)."""
+        if self.setting is not None:
+            path = self._local_path(settings)
+        else:
+            path = model_store.fetch(
+                self.location, self.sha256, settings.model_dir, settings.cache_dir
+            )
+        if path.is_dir():  # a folder holding one model file
+            files = sorted(p for p in path.glob("*.json") if not p.name.endswith(".meta.json"))
+            if len(files) != 1:
+                raise ModelError(f"{path} should hold exactly one model file, found {len(files)}")
+            path = files[0]
+        if not path.exists():
+            hint = ""
+            if self.setting is None and not Path(self.location).is_absolute():
+                hint = (
+                    f" (the registry's {self.location} under KCAST_MODEL_DIR="
+                    f"{settings.model_dir}: point KCAST_MODEL_DIR at the folder `kcast train` "
+                    "wrote to)"
+                )
+            raise ModelError(f"model file {path} does not exist{hint}")
+        if not meta_path(path).exists():
+            raise ModelError(f"model {path} has no metadata file beside it")
+        return path
+
+    def fingerprint(self, settings: Settings) -> tuple:
+        """What changes when a different model would load: the location and recorded hash,
+        and for a local file its size and modification time (a file replaced in place)."""
+        if model_store.is_gcs(self.location):
+            return (self.system_id, self.location, self.sha256)
+        stat = self._local_path(settings).stat()
+        return (self.system_id, self.location, self.sha256, stat.st_size, stat.st_mtime_ns)
+
+    def _local_path(self, settings: Settings) -> Path:
+        """A path setting's path as given (relative to the working folder); a registry
+        location under ``KCAST_MODEL_DIR`` (or absolute)."""
+        if self.setting is not None:
+            return Path(self.location)
+        return model_store.local_path(self.location, settings.model_dir)
+
+
+def active_model(wh: Warehouse, system_id: str) -> tuple[str, str | None] | None:
+    """The registry's active model of ``system_id``: its location and recorded SHA-256."""
     rows = wh.query(
-        "SELECT path FROM model_registry WHERE system_id = $s AND is_active "
+        "SELECT path, sha256 FROM model_registry WHERE system_id = $s AND is_active "
         "ORDER BY created_at DESC LIMIT 1",
         {"s": system_id},
     )
-    return Path(rows["path"].iloc[0]) if len(rows) else None
+    if not len(rows):
+        return None
+    sha = rows["sha256"].iloc[0]
+    return str(rows["path"].iloc[0]), (None if pd.isna(sha) else str(sha))
+
+
+def model_source(system_id: str, wh: Warehouse | None, settings: Settings) -> ModelSource:
+    """Where ``system_id``'s model comes from: its path setting, else the registry."""
+    setting = spec(system_id).model_path_setting
+    path = getattr(settings, setting) if setting else None
+    if path is not None:
+        return ModelSource(system_id, str(path), setting=setting.upper())
+    active = active_model(wh, system_id) if wh is not None else None
+    if active is None:
+        hint = f"set {setting.upper()} or " if setting else ""
+        raise ModelError(f"{system_id} has no model: {hint}run `kcast train --through DATE`")
+    return ModelSource(system_id, *active)
 
 
 def model_path(system_id: str, wh: Warehouse | None, settings: Settings) -> Path:
-    """The model file of a trainable system: its path setting, else the registry's active one."""
-    setting = spec(system_id).model_path_setting
-    path = getattr(settings, setting) if setting else None
-    if path is None and wh is not None:
-        path = active_model_path(wh, system_id)
-    if path is None:
-        hint = f"set {setting.upper()} or " if setting else ""
-        raise ModelError(f"{system_id} has no model: {hint}run `kcast train --through DATE`")
-    path = Path(path)
-    if path.is_dir():  # a folder holding one model file
-        candidates = sorted(p for p in path.glob("*.json") if not p.name.endswith(".meta.json"))
-        if len(candidates) != 1:
-            raise ModelError(f"{path} should hold exactly one model file, found {len(candidates)}")
-        path = candidates[0]
-    if path.exists() and not meta_path(path).exists():
-        raise ModelError(f"model {path} has no metadata file beside it")
-    return path
+    """The local model file of a trainable system: its path setting, else the registry's
+    active one (a relative location under ``KCAST_MODEL_DIR``, a gs:// one downloaded)."""
+    return model_source(system_id, wh, settings).local_file(settings)
 
 
 def load_system(

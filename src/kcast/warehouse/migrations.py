@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from importlib import resources
+from pathlib import Path, PurePath
 
 import pandas as pd
 
@@ -185,6 +186,31 @@ def split_legacy_predictions(wh: Warehouse) -> None:
         raise WarehouseError(f"migrating {name}: the copied rows' checksum differs; rolled back")
 
 
+# --------------------------------------------------------------------------------------------
+# Migration 5: model locations relative to the model folder
+# --------------------------------------------------------------------------------------------
+
+
+def relative_model_paths(wh: Warehouse) -> None:
+    """Record every model file under ``KCAST_MODEL_DIR`` relative to it, so that a worker with
+    its own model folder (a container, another machine) finds it; other locations (a file
+    outside the folder, gs://) are kept as they are."""
+    from kcast.config import get_settings
+    from kcast.model_store import is_gcs, registry_location
+
+    model_dir = get_settings().model_dir
+    rows = wh.query("SELECT system_id, version, path FROM model_registry")
+    for system_id, version, path in rows.itertuples(index=False):
+        if is_gcs(path) or not PurePath(path).is_absolute():
+            continue
+        location = registry_location(Path(path), model_dir)
+        if not Path(location).is_absolute():
+            wh.execute(
+                "UPDATE model_registry SET path = $p WHERE system_id = $s AND version = $v",
+                {"p": location, "s": system_id, "v": version},
+            )
+
+
 MIGRATIONS: list[Migration] = [
     Migration(
         1,
@@ -205,6 +231,11 @@ MIGRATIONS: list[Migration] = [
         split_legacy_predictions,
     ),
     Migration(4, "bets: the ledger of bets taken", _create("bets")),
+    Migration(
+        5,
+        "model registry: locations under KCAST_MODEL_DIR made relative to it",
+        relative_model_paths,
+    ),
 ]
 
 

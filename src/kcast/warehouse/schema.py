@@ -294,7 +294,14 @@ MODEL_REGISTRY = Table(
     (
         _c("system_id", "STRING", "the prediction system", True),
         _c("version", "STRING", "model version (system, training cut-off, fingerprint)", True),
-        _c("path", "STRING", "the model file (JSON; metadata beside it as *.meta.json)", True),
+        _c(
+            "path",
+            "STRING",
+            "where the model file is (JSON; metadata beside it as *.meta.json): a path relative "
+            "to KCAST_MODEL_DIR, gs://BUCKET/PATH, or an absolute path outside the model folder",
+            True,
+        ),
+        _c("sha256", "STRING", "the model file's SHA-256, checked whenever it is loaded"),
         _c("trained_through", "DATE", "trained only on games before this date", True),
         _c("training_rows", "INT64", "starts it learned from"),
         _c("metrics", "STRING", "held-out metrics (JSON)"),

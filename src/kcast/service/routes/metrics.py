@@ -14,4 +14,5 @@ router = APIRouter(tags=["metrics"], dependencies=[ReaderDep])
 @router.get("/metrics", include_in_schema=False)
 def metrics(state: StateDep) -> Response:
     """Export every metric in Prometheus' text format."""
+    state.metrics.read_warehouse(state.warehouse)
     return Response(state.metrics.render(), media_type=CONTENT_TYPE)
