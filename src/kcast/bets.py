@@ -13,7 +13,8 @@ minus at the decision, in probability points) and the expected value of the pric
 the fair close (``ev_close``).
 
 ``decide_bets`` is the one rule; ``day_bets`` runs it for a predicted day (``kcast predict``
-and the daily job call ``record_bets``), ``backtest_bets`` walks a backtest forward day by day.
+and the daily job call ``record_bets``; ``write_day_ledger`` makes the day's ledger what the
+latest decision takes), ``backtest_bets`` walks a backtest forward day by day.
 """
 
 from __future__ import annotations
@@ -585,8 +586,9 @@ def ledger_rows(bets: pd.DataFrame, at: DecisionTime | str | None, source: str) 
 
 
 def write_ledger(wh: Warehouse, rows: pd.DataFrame) -> int:
-    """Upsert bets on (system_id, game_id, pitcher_id, strategy): re-running a day rewrites
-    its bets, never duplicates them."""
+    """Upsert bets on (system_id, game_id, pitcher_id, strategy): writing them again rewrites
+    them, never duplicates them (a backtest's bets). A day's decision removes the bets it no
+    longer takes too: ``write_day_ledger``."""
     if rows.empty:
         return 0
     with wh.transaction():
@@ -626,8 +628,8 @@ LIVE = ("in_progress",)  # games.status of a game under way: its bets are placed
 
 def bet_keys(frame: pd.DataFrame) -> list[tuple[str, str, int]]:
     """(system_id, game_id, pitcher_id) of each row: a bet within a strategy."""
-    cols = [frame[c] for c in BET_KEY[:2]]
-    return list(zip(*cols, frame["pitcher_id"].astype(int), strict=True))
+    ids = frame["pitcher_id"].astype(int)
+    return list(zip(frame["system_id"], frame["game_id"], ids, strict=True))
 
 
 def write_day_ledger(
