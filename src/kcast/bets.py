@@ -13,7 +13,8 @@ minus at the decision, in probability points) and the expected value of the pric
 the fair close (``ev_close``).
 
 ``decide_bets`` is the one rule; ``day_bets`` runs it for a predicted day (``kcast predict``
-and the daily job call ``record_bets``), ``backtest_bets`` walks a backtest forward day by day.
+and the daily job call ``record_bets``; ``write_day_ledger`` makes the day's ledger what the
+latest decision takes), ``backtest_bets`` walks a backtest forward day by day.
 """
 
 from __future__ import annotations
@@ -585,8 +586,9 @@ def ledger_rows(bets: pd.DataFrame, at: DecisionTime | str | None, source: str) 
 
 
 def write_ledger(wh: Warehouse, rows: pd.DataFrame) -> int:
-    """Upsert bets on (system_id, game_id, pitcher_id, strategy): re-running a day rewrites
-    its bets, never duplicates them."""
+    """Upsert bets on (system_id, game_id, pitcher_id, strategy): writing them again rewrites
+    them, never duplicates them (a backtest's bets). A day's decision removes the bets it no
+    longer takes too: ``write_day_ledger``."""
     if rows.empty:
         return 0
     with wh.transaction():
@@ -621,6 +623,65 @@ def day_bets(
     return pd.concat([taken, bets[~bets["bet"]]], ignore_index=True)
 
 
+LIVE = ("in_progress",)  # games.status of a game under way: its bets are placed, kept
+
+
+def bet_keys(frame: pd.DataFrame) -> list[tuple[str, str, int]]:
+    """(system_id, game_id, pitcher_id) of each row: a bet within a strategy."""
+    ids = frame["pitcher_id"].astype(int)
+    return list(zip(frame["system_id"], frame["game_id"], ids, strict=True))
+
+
+def write_day_ledger(
+    wh: Warehouse,
+    rows: pd.DataFrame,
+    date: dt.date,
+    outputs: dict[str, SystemOutput],
+    strategy: str = "ev",
+) -> int:
+    """Make the ledger hold exactly the bets ``rows`` of a run that decided ``date``'s games with
+    ``outputs``' systems and ``strategy``: in one transaction, a re-run deletes the bets of an
+    earlier run it no longer takes and rewrites the rest (the ledger's key has no decision time
+    or book: the latest decision of a start is its bet).
+
+    Untouched: other days, strategies and systems; games the run did not decide (the daily job
+    decides only games still to start); and placed bets, those graded (a ``result``: win,
+    loss or push) or of a game under way (``games.status`` in ``LIVE``): a re-run neither
+    deletes nor rewrites them, and adds bets only on starts that have none. Returns the bets
+    written."""
+    systems = sorted(outputs)
+    games = {str(g) for o in outputs.values() for g in o.frame["game_id"]}
+    if not systems or not games:
+        return 0
+    scope = (
+        "game_date = $d AND strategy = $st AND system_id IN (SELECT UNNEST($sys)) "
+        "AND game_id IN (SELECT UNNEST($g))"
+    )
+    with wh.transaction():
+        live = wh.query(
+            "SELECT game_id FROM games WHERE game_date = $d AND status IN (SELECT UNNEST($s))",
+            {"d": date, "s": list(LIVE)},
+        )
+        live_games = sorted(games & set(live["game_id"]))
+        open_games = sorted(games - set(live_games))
+        params = {"d": date, "st": strategy, "sys": systems, "g": sorted(games)}
+        placed = wh.query(
+            f"SELECT system_id, game_id, pitcher_id, result FROM bets WHERE {scope}",
+            params,
+        )
+        placed = placed[placed["result"].notna() | placed["game_id"].isin(live_games)]
+        keep = set(bet_keys(placed))
+        if len(rows) and keep:
+            rows = rows[[k not in keep for k in bet_keys(rows)]]
+        if open_games:
+            wh.delete_where(
+                "bets",
+                f"{scope} AND result IS NULL",
+                {**params, "g": open_games},
+            )
+        return wh.upsert("bets", rows).rows if len(rows) else 0
+
+
 def record_bets(
     wh: Warehouse,
     outputs: dict[str, SystemOutput],
@@ -630,11 +691,12 @@ def record_bets(
     source: str = "predict",
 ) -> int:
     """Decide and store a predicted day's bets (``kcast predict``; the daily job calls this with
-    its ``SlateResult.outputs``). Returns the bets written."""
+    its ``SlateResult.outputs``): the day's ledger for the run's systems and strategy becomes
+    the bets this decision takes (``write_day_ledger``). Returns the bets written."""
     rules = BetRules.from_settings(settings)
     at = at if at is not None else settings.decision_time
     bets = day_bets(wh, outputs, date, at, rules)
-    return write_ledger(wh, ledger_rows(bets, at, source))
+    return write_day_ledger(wh, ledger_rows(bets, at, source), date, outputs, rules.strategy)
 
 
 def grade_bets(wh: Warehouse, start: dt.date, end: dt.date | None = None) -> int:

@@ -213,6 +213,18 @@ def confidence_of(p_side: float, flags: list[str]) -> float:
     return float(min(100.0, max(0.0, value)))
 
 
+def shown_below(value: float, limit: float, decimals: int) -> str:
+    """``value`` (below ``limit``) written so that it reads below the limit: with ``decimals``,
+    or more where rounding would reach the limit (59.7 is "59.7", not "60", against 60),
+    truncated at three more ("59.999" for 59.99996)."""
+    for d in range(decimals, decimals + 3):
+        text = f"{value:.{d}f}"
+        if float(text) < limit:
+            return text
+    d = decimals + 3
+    return f"{math.floor(value * 10**d) / 10**d:.{d}f}"
+
+
 def decide(
     pmf: np.ndarray,
     predicted: float,
@@ -255,9 +267,11 @@ def decide(
         ev = p_side * (american_to_decimal(odds) - 1.0) - (1.0 - p_side - p_push)
     reasons = []
     if abs(edge) < thresholds.min_edge:
-        reasons.append(f"edge {edge:+.2f} K is inside {thresholds.min_edge}")
+        shown = ("-" if edge < 0 else "+") + shown_below(abs(edge), thresholds.min_edge, 2)
+        reasons.append(f"edge {shown} K is inside {thresholds.min_edge:g}")
     if conf < thresholds.min_confidence:
-        reasons.append(f"confidence {conf:.0f} is below {thresholds.min_confidence:.0f}")
+        shown = shown_below(conf, thresholds.min_confidence, 0)
+        reasons.append(f"confidence {shown} is below {thresholds.min_confidence:g}")
     if side == "OVER" and BLOCKS_OVER.intersection(flags):
         reasons.append("red flag against the over: " + ", ".join(sorted(BLOCKS_OVER & set(flags))))
     if ev is not None and ev <= 0:

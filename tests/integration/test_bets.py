@@ -185,3 +185,50 @@ def test_record_bets_is_the_one_call_for_predict_and_the_daily_job(wh) -> None:
     assert len(stored) == n and set(stored["book"]) <= {"DraftKings", "FanDuel"}
     assert (stored["stake"] > 0).all() and stored.groupby("game_date")["stake"].sum().max() <= 0.1
     assert set(stored["decision_time"]) == {"open"} and set(stored["source"]) == {"daily"}
+
+
+def test_a_rerun_leaves_exactly_the_bets_it_takes_and_keeps_placed_ones(wh) -> None:
+    from kcast.bets import BetRules, bet_keys, day_bets, ledger_rows, record_bets
+    from kcast.config import Settings
+
+    def ledger(day: dt.date, strategy: str = "ev") -> pd.DataFrame:
+        return wh.query(
+            "SELECT * FROM bets WHERE game_date = $d AND strategy = $s", {"d": day, "s": strategy}
+        )
+
+    def keys(frame: pd.DataFrame) -> set:
+        return set(bet_keys(frame))
+
+    loose = Settings(_env_file=None, min_bet_ev=0.0)
+    out = _output(wh, FIRST, 1.0)
+    assert record_bets(wh, out, FIRST, loose, at="open") > 0
+    other_day = record_bets(wh, _output(wh, LAST, 1.0), LAST, loose, at="open")
+    assert other_day > 0
+    first = ledger(FIRST)
+    # the re-run asks for more value: it takes about half the bets of the first run
+    strict = Settings(_env_file=None, min_bet_ev=float(first["ev"].median()))
+    wh.upsert("bets", first.head(2).drop(columns=["graded_at"]).assign(strategy="move"))
+    strict_rules = BetRules.from_settings(strict)
+    taken = ledger_rows(day_bets(wh, out, FIRST, "open", strict_rules), "open", "predict")
+    dropped = first[~first["pitcher_id"].astype(int).isin(taken["pitcher_id"].astype(int))]
+    assert len(taken) > 2 and len(dropped) > 3  # the stricter re-run takes fewer bets
+    # one dropped bet graded, one in a game under way: placed bets, kept as they are
+    graded, live = dropped.iloc[0], dropped.iloc[1]
+    wh.execute(
+        "UPDATE bets SET result = 'loss' WHERE pitcher_id = $p AND game_date = $d",
+        {"p": int(graded["pitcher_id"]), "d": FIRST},
+    )
+    wh.execute("UPDATE games SET status = 'in_progress' WHERE game_id = $g", {"g": live["game_id"]})
+    in_live = first[first["game_id"] == live["game_id"]]
+
+    n = record_bets(wh, out, FIRST, strict, at="open")
+    after = ledger(FIRST)
+    placed = {(graded["system_id"], graded["game_id"], int(graded["pitcher_id"]))} | keys(in_live)
+    assert keys(after) == (keys(taken) - keys(in_live)) | placed
+    assert n == len(keys(taken) - placed)
+    kept = after.set_index("pitcher_id").loc[int(graded["pitcher_id"])]
+    assert kept["result"] == "loss" and kept["ev"] == pytest.approx(graded["ev"])
+    # idempotent; other days and strategies untouched
+    assert record_bets(wh, out, FIRST, strict, at="open") == n
+    assert keys(ledger(FIRST)) == keys(after)
+    assert len(ledger(LAST)) == other_day and len(ledger(FIRST, "move")) == 2

@@ -719,3 +719,47 @@ def test_url_and_open_errors() -> None:
     for bad in ("bigquery://my-proj", "bigquery:///kcast", "bigquery://p/d/x"):
         with pytest.raises(ConfigError, match="bigquery://PROJECT/DATASET"):
             parse_url(bad)
+
+
+@pytest.mark.parametrize("one_team", ENGINES, indirect=True)
+def test_a_days_ledger_rerun_leaves_the_bets_it_takes(one_team) -> None:
+    """Re-deciding a day deletes the bets it no longer takes and keeps graded ones, on both
+    engines (``bets.write_day_ledger``: a delete and a merge in one transaction)."""
+    import numpy as np
+
+    from kcast.bets import LEDGER_COLUMNS, write_day_ledger
+    from kcast.systems.base import SystemOutput
+
+    wh, _ = one_team
+    starts = wh.query(
+        "SELECT game_id, pitcher_id, game_date FROM pitcher_games WHERE is_start "
+        "ORDER BY game_date, game_id, pitcher_id LIMIT 4"
+    )
+    day, other = starts["game_date"].iloc[0], starts["game_date"].iloc[2]
+    assert (starts["game_date"] == day).sum() == 2 and other != day
+
+    def bets(rows: pd.DataFrame) -> pd.DataFrame:
+        out = rows.assign(
+            system_id="v1_baseline", strategy="ev", side="OVER", line=4.5, book="DraftKings",
+            odds=-110, decided_at=pd.Timestamp("2022-04-08 12:00"), created_at=pd.Timestamp.now(),
+        )  # fmt: skip
+        return out.reindex(columns=[*LEDGER_COLUMNS, "created_at"])
+
+    def run(rows: pd.DataFrame, date) -> int:  # noqa: ANN001
+        frame = starts[starts["game_date"] == date]
+        output = SystemOutput("v1_baseline", frame, np.zeros((len(frame), 21)), "v")
+        return write_day_ledger(wh, bets(rows), date, {"v1_baseline": output})
+
+    def ledger(date) -> list[int]:  # noqa: ANN001
+        got = wh.query("SELECT pitcher_id FROM bets WHERE game_date = $d", {"d": date})
+        return sorted(got["pitcher_id"].astype(int))
+
+    first, second = (int(p) for p in starts["pitcher_id"].iloc[:2])
+    assert run(starts.iloc[:2], day) == 2 and run(starts.iloc[2:3], other) == 1
+    assert run(starts.iloc[:1], day) == 1 and ledger(day) == [first]  # the second one dropped
+    wh.execute("UPDATE bets SET result = 'win' WHERE pitcher_id = $p", {"p": first})
+    assert run(starts.iloc[1:2], day) == 1  # a new bet is written; the graded one stays
+    assert run(starts.iloc[1:2], day) == 1 and ledger(day) == sorted([first, second])
+    assert run(starts.iloc[:0], day) == 0 and ledger(day) == [first]
+    graded = wh.query("SELECT result FROM bets WHERE pitcher_id = $p", {"p": first})
+    assert list(graded["result"]) == ["win"] and ledger(other) == [int(starts["pitcher_id"][2])]

@@ -20,6 +20,7 @@ from kcast.decisions import (
     line_probabilities_many,
     pmf_mean,
     pmf_median,
+    shown_below,
 )
 
 
@@ -71,6 +72,28 @@ def test_decide_over_under_pass() -> None:
     assert d.recommendation == "PASS" and any("edge" in r for r in d.reasons)
     d = decide(pmf, pmf_mean(pmf), None, None, None, [], th, blend=MODEL_ONLY)
     assert d.recommendation == "PASS" and d.p_over is None
+
+
+def test_a_pass_reason_never_shows_its_value_at_the_threshold() -> None:
+    """A confidence of 59.7 against 60 reads "59.7", not "confidence 60 is below 60"."""
+    pmf = _pmf(26, 0.27)  # mean 7.0
+    th = Thresholds(min_edge=0.5, min_confidence=60)
+    p_over, p_under, _ = line_probabilities(pmf, 5.5)
+    factor = 0.597 / (p_over / (p_over + p_under))  # the decided side's confidence: 59.7
+    d = decide(pmf, pmf_mean(pmf), 5.5, None, None, [], th, factor, MODEL_ONLY)
+    assert d.confidence == pytest.approx(59.7)
+    assert d.recommendation == "PASS" and d.reasons == ["confidence 59.7 is below 60"]
+    # an edge a hair inside the minimum reads inside it, on either side
+    inside = decide(pmf, pmf_mean(pmf), pmf_mean(pmf) - 0.4996, None, None, [], th)
+    assert inside.edge == pytest.approx(0.4996) and "edge +0.4996 K is inside 0.5" in inside.reasons
+    below = decide(pmf, pmf_mean(pmf), pmf_mean(pmf) + 0.4996, None, None, [], th)
+    assert "edge -0.4996 K is inside 0.5" in below.reasons
+    assert shown_below(41.2, 60, 0) == "41"  # far from the limit: as before
+    assert shown_below(59.96, 60, 0) == "59.96"
+    assert shown_below(59.99996, 60, 0) == "59.999"  # truncated, never rounded up to the limit
+    assert shown_below(60.2, 60.5, 0) == "60"
+    for value in np.linspace(59.0, 59.99999, 997):
+        assert float(shown_below(value, 60, 0)) < 60
 
 
 def test_red_flags_block_overs_and_lower_confidence() -> None:

@@ -60,7 +60,7 @@ def predict(
 ) -> None:
     """Predict every starter of --date with every active system, decide at --at, show the
     picks and the bets (stored in the ledger unless --no-write)."""
-    from kcast.bets import BetRules, day_bets, ledger_rows, write_ledger
+    from kcast.bets import BetRules, day_bets, ledger_rows, write_day_ledger
     from kcast.market import DecisionTime
     from kcast.pipeline import predict_day
 
@@ -70,14 +70,13 @@ def predict(
     decision = DecisionTime.parse(at or settings.decision_time)
     with console.status(f"predicting {day}"):
         result = predict_day(wh, day, write=not no_write, at=decision)
+        rules = BetRules.from_settings(settings)
         bets = (
-            day_bets(wh, result.outputs, day, decision, BetRules.from_settings(settings))
-            if result.outputs
-            else pd.DataFrame()
+            day_bets(wh, result.outputs, day, decision, rules) if result.outputs else pd.DataFrame()
         )
         ledger = ledger_rows(bets, decision, "predict")
         if not no_write:
-            write_ledger(wh, ledger)
+            write_day_ledger(wh, ledger, day, result.outputs, rules.strategy)
     late = wh.query(
         "SELECT system_id, trained_through FROM model_registry WHERE is_active "
         "AND trained_through > $d",

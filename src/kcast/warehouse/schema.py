@@ -377,7 +377,11 @@ PREDICTIONS = Table(
 BETS = Table(
     "bets",
     "One row per bet taken: a system's side of a line at a book's price, decided at a time, "
-    "staked by fractional Kelly, judged by the fair close once graded.",
+    "staked by fractional Kelly, judged by the fair close once graded. Re-deciding a day "
+    "(`kcast predict`, `kcast daily`) leaves exactly the bets the latest decision takes for "
+    "that day's games, systems and strategy (the decision time and books are not in the key: "
+    "the latest decision is the bet); a placed bet is history: one graded (a result) or of "
+    "a game under way is kept as it was, never deleted or rewritten by a re-run.",
     (
         _c("system_id", "STRING", "the prediction system whose probability made the bet", True),
         _c("game_id", "STRING", "games.game_id", True),
