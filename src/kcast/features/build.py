@@ -191,9 +191,7 @@ def build_features(
         recent = h[h["season"] >= t["season"].min() - PARK_SEASONS] if len(h) else h
         context = FeatureContext.from_history(recent, t["season"].unique())
 
-    t = _pitcher_season_state(own, t)
-    t = _pitcher_prior_seasons(own, t)
-    t = _pitcher_rolling(own, t)
+    t = _pitcher_state(own, t)
     t = context.attach(t)
     t = _hands(own, t)
     t = _derived(t)
@@ -231,123 +229,164 @@ def _per_date(frame: pd.DataFrame, keys: list[str], sums: dict[str, pd.Series]) 
     return data.groupby(keys + ["game_date"], as_index=False, sort=True).sum(min_count=1)
 
 
-def _pitcher_season_state(h: pd.DataFrame, t: pd.DataFrame) -> pd.DataFrame:
-    start = h["is_start"]
-    pitched = h["pitches"].notna() & start
-    per = _per_date(
-        h,
-        ["pitcher_id", "season"],
-        {
-            "bf": h["batters_faced"].fillna(0),
-            "k": h["strikeouts"].fillna(0),
-            "bb": h["walks"].fillna(0),
-            "outs": h["outs"].fillna(0),
-            "starts": start.astype(float),
-            "apps": pd.Series(1.0, index=h.index),
-            "s_bf": h["batters_faced"].where(start, 0).fillna(0),
-            "s_k": h["strikeouts"].where(start, 0).fillna(0),
-            "s_outs": h["outs"].where(start, 0).fillna(0),
-            "s_pitches": h["pitches"].where(pitched, 0).fillna(0),
-            "s_pitched": pitched.astype(float),
-        },
-    )
-    g = per.groupby(["pitcher_id", "season"], sort=False)
-    cum = per[["pitcher_id", "season", "game_date"]].copy()
-    value_cols = [c for c in per.columns if c not in ("pitcher_id", "season", "game_date")]
-    cum[[f"std_{c}" for c in value_cols]] = g[value_cols].cumsum().to_numpy()
-    # the date of the last start and of the last appearance
-    cum["last_app_date"] = cum["game_date"]
-    starts_only = per[per["starts"] > 0][["pitcher_id", "season", "game_date"]].copy()
-    starts_only["last_start_date"] = starts_only["game_date"]
-    t = _asof(t, cum, ["pitcher_id", "season"], [c for c in cum.columns if c.startswith("std_")])
-    # rest is measured across seasons too, so it uses states keyed by pitcher only
-    t = _asof(t, cum.rename(columns={"last_app_date": "_last_app"}), ["pitcher_id"], ["_last_app"])
-    t = _asof(
-        t,
-        starts_only.rename(columns={"last_start_date": "_last_start"}),
-        ["pitcher_id"],
-        ["_last_start"],
-    )
-    for c in [c for c in t.columns if c.startswith("std_")]:
-        t[c] = t[c].fillna(0.0)
-    last_start = pd.to_datetime(t["_last_start"]).astype(DATE_DTYPE)
-    last_app = pd.to_datetime(t["_last_app"]).astype(DATE_DTYPE)
-    t["days_rest"] = (t["game_date"] - last_start).dt.days.astype(float)
-    t["days_since_appearance"] = (t["game_date"] - last_app).dt.days.astype(float)
-    return t.drop(columns=["_last_app", "_last_start"])
+STATE_SUMS = ("bf", "k", "bb", "outs", "starts", "apps", "s_bf", "s_k", "s_outs", "s_pitches")
+STATE_SUMS += ("s_pitched",)
+DAY_US = 86_400_000_000  # microseconds in a day (DATE_DTYPE's unit)
 
 
-def _season_totals(h: pd.DataFrame) -> pd.DataFrame:
-    start = h["is_start"]
-    pitched = h["pitches"].notna() & start
-    data = pd.DataFrame(
-        {
-            "pitcher_id": h["pitcher_id"],
-            "season": h["season"],
-            "bf": h["batters_faced"].fillna(0),
-            "k": h["strikeouts"].fillna(0),
-            "bb": h["walks"].fillna(0),
-            "outs": h["outs"].fillna(0),
-            "starts": start.astype(float),
-            "apps": 1.0,
-            "s_bf": h["batters_faced"].where(start, 0).fillna(0),
-            "s_outs": h["outs"].where(start, 0).fillna(0),
-            "s_k": h["strikeouts"].where(start, 0).fillna(0),
-            "s_pitches": h["pitches"].where(pitched, 0).fillna(0),
-            "s_pitched": pitched.astype(float),
-        }
+def _pitcher_state(h: pd.DataFrame, t: pd.DataFrame) -> pd.DataFrame:
+    """Each target's pitcher state from his own games before its date: this season so far
+    (``std_``), last season (``prev_``), the career before this season (``car_``), days since
+    the last start and appearance, and the form over his last 3/5/10 starts (``ROLLING_STATE``).
+
+    Computed on numpy arrays: the games sorted by (pitcher, season, date) with cumulative sums,
+    and each target finds its window by binary search; every sum is of whole counts, so it is
+    exact in any order, and the features match the frame-wide joins they replace to the last
+    digit (``tests/unit/test_features.py`` compares them over a real season).
+    """
+    tp = t["pitcher_id"].to_numpy(np.int64)
+    td = t["game_date"].to_numpy().astype(DATE_DTYPE).view(np.int64)
+    ts = t["season"].to_numpy(np.int64)
+    hp = h["pitcher_id"].to_numpy(np.int64)
+    hd = h["game_date"].to_numpy().astype(DATE_DTYPE).view(np.int64)
+    hs = h["season"].to_numpy(np.int64)
+    # dense ranks keep the order of pitchers, seasons and dates in one integer key
+    pitchers = np.unique(np.concatenate([hp, tp]))
+    dates = np.unique(np.concatenate([hd, td]))
+    first = int(min(hs.min(), ts.min()) if len(hs) else ts.min()) - 1
+    n_seasons = int(max(hs.max(), ts.max()) if len(hs) else ts.max()) - first + 1
+    n_dates = len(dates) + 1
+
+    def key(p: np.ndarray, season: np.ndarray | int, day: np.ndarray | int) -> np.ndarray:
+        return (p * n_seasons + (season - first)) * n_dates + day
+
+    hpi, tpi = np.searchsorted(pitchers, hp), np.searchsorted(pitchers, tp)
+    hdi, tdi = np.searchsorted(dates, hd), np.searchsorted(dates, td)
+    state: dict[str, np.ndarray] = {}
+
+    # sums this season before the date, last season, and of every earlier season
+    start = h["is_start"].to_numpy(bool)
+    bf, k, bb, outs, pitches = (
+        h[c].to_numpy(np.float64)
+        for c in ("batters_faced", "strikeouts", "walks", "outs", "pitches")
     )
-    return data.groupby(["pitcher_id", "season"], as_index=False).sum()
+    pitched = ~np.isnan(pitches) & start
+    values = np.column_stack(
+        [
+            _zero(bf),
+            _zero(k),
+            _zero(bb),
+            _zero(outs),
+            start.astype(float),
+            np.ones(len(h)),
+            np.where(start, _zero(bf), 0.0),
+            np.where(start, _zero(k), 0.0),
+            np.where(start, _zero(outs), 0.0),
+            np.where(pitched, pitches, 0.0),
+            pitched.astype(float),
+        ]
+    )
+    keys = key(hpi, hs, hdi)
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    cum = np.vstack([np.zeros((1, len(STATE_SUMS))), np.cumsum(values[order], axis=0)])
+    career_lo = np.searchsorted(keys, key(tpi, first, 0))
+    prev_lo = np.searchsorted(keys, key(tpi, ts - 1, 0))
+    season_lo = np.searchsorted(keys, key(tpi, ts, 0))
+    before = np.searchsorted(keys, key(tpi, ts, tdi))
+    std = cum[before] - cum[season_lo]
+    prev = np.where((season_lo > prev_lo)[:, None], cum[season_lo] - cum[prev_lo], np.nan)
+    car = np.where((season_lo > career_lo)[:, None], cum[season_lo] - cum[career_lo], np.nan)
+    for i, name in enumerate(STATE_SUMS):
+        state[f"std_{name}"] = std[:, i]
+    # rest is measured across seasons
+    by_day = hpi * n_dates + hdi
+    asked = tpi * n_dates + tdi
+    state["days_rest"] = _days_since(by_day[start], hd[start], asked, td, n_dates)
+    state["days_since_appearance"] = _days_since(by_day, hd, asked, td, n_dates)
+    for i, name in enumerate(STATE_SUMS):
+        state[f"prev_{name}"] = prev[:, i]
+    for i, name in enumerate(STATE_SUMS):
+        state[f"car_{name}"] = car[:, i]
+    played = {"k": k, "bf": bf, "outs": outs, "pitches": pitches}
+    starts = {name: values[start] for name, values in played.items()}
+    state.update(_rolling_state(by_day[start], starts, asked, n_dates))
+    return t.assign(**state)
 
 
-def _pitcher_prior_seasons(h: pd.DataFrame, t: pd.DataFrame) -> pd.DataFrame:
-    """Last season's totals, and the career before this season."""
-    totals = _season_totals(h)
-    prev = totals.copy()
-    prev["season"] = prev["season"] + 1
-    prev = prev.rename(
-        columns={c: f"prev_{c}" for c in totals.columns if c not in ("pitcher_id", "season")}
-    )
-    t = t.merge(prev, on=["pitcher_id", "season"], how="left")
-    # career totals of all seasons before the target's season
-    totals = totals.sort_values(["pitcher_id", "season"])
-    value_cols = [c for c in totals.columns if c not in ("pitcher_id", "season")]
-    career = totals[["pitcher_id", "season"]].copy()
-    career[[f"car_{c}" for c in value_cols]] = (
-        totals.groupby("pitcher_id")[value_cols].cumsum().to_numpy()
-    )
-    # state after season s applies to seasons > s: asof on season
-    keys = t[["pitcher_id", "season", "_order"]].sort_values("season")
-    career = career.sort_values("season")
-    merged = pd.merge_asof(
-        keys, career, on="season", by="pitcher_id", allow_exact_matches=False, direction="backward"
-    )
-    t = t.merge(merged.drop(columns=["pitcher_id", "season"]), on="_order", how="left")
-    return t
+def _zero(values: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(values), 0.0, values)
 
 
-def _pitcher_rolling(h: pd.DataFrame, t: pd.DataFrame) -> pd.DataFrame:
-    """Form over the last 3/5/10 starts (across seasons), and the recent leash."""
-    s = h[h["is_start"]].sort_values(["pitcher_id", "game_date", "game_id"]).copy()
-    if s.empty:
-        for col in ROLLING_STATE:
-            t[col] = np.nan
-        return t
-    s["short"] = (s["outs"] < SHORT_START_OUTS).astype(float)
-    g = s.groupby("pitcher_id", sort=False)
-    st = s[["pitcher_id", "game_date"]].copy()
+def _last_before(keys: np.ndarray, asked: np.ndarray, pitcher_of: int) -> np.ndarray:
+    """For each asked key (pitcher rank * ``pitcher_of`` + date rank), the position in the
+    sorted ``keys`` of the same pitcher's last key before it; -1 when there is none."""
+    last = np.searchsorted(keys, asked) - 1
+    found = last >= 0
+    found[found] = keys[last[found]] // pitcher_of == asked[found] // pitcher_of
+    return np.where(found, last, -1)
+
+
+def _days_since(
+    keys: np.ndarray, days: np.ndarray, asked: np.ndarray, on: np.ndarray, pitcher_of: int
+) -> np.ndarray:
+    """Whole days from the pitcher's last of ``days`` (keyed like ``_last_before``) before
+    each asked key to the date ``on`` (microseconds); NaN when there is none."""
+    order = np.argsort(keys, kind="stable")
+    last = _last_before(keys[order], asked, pitcher_of)
+    since = (on - days[order][last]) // DAY_US
+    return np.where(last >= 0, since.astype(float), np.nan)
+
+
+def _rolling_state(
+    keys: np.ndarray, starts: dict[str, np.ndarray], asked: np.ndarray, pitcher_of: int
+) -> dict[str, np.ndarray]:
+    """``ROLLING_STATE`` after the pitcher's last start date before each asked key: sums over
+    his last 3/5/10 starts across seasons (NaN-skipping, NaN when none is known), counts, the
+    leash and the spread of his strikeouts (pandas' rolling standard deviation, whose running
+    algorithm the features keep)."""
+    if not len(keys):
+        return {col: np.full(len(asked), np.nan) for col in ROLLING_STATE}
+    order = np.argsort(keys, kind="stable")  # by pitcher, date, then game (the history's order)
+    keys = keys[order]
+    col = {name: values[order] for name, values in starts.items()}
+    pitcher = keys // pitcher_of
+    row = np.arange(len(keys))
+    first = np.searchsorted(pitcher, pitcher)  # each start's pitcher's first start
+    rows: dict[str, np.ndarray] = {}
+
+    def window(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        known = ~np.isnan(values)
+        total = np.concatenate([[0.0], np.cumsum(np.where(known, values, 0.0))])
+        count = np.concatenate([[0], np.cumsum(known)])
+        lo = np.maximum(first, row + 1 - n)
+        return total[row + 1] - total[lo], (count[row + 1] - count[lo]).astype(float)
+
+    def window_sum(values: np.ndarray, n: int) -> np.ndarray:
+        total, count = window(values, n)
+        return np.where(count > 0, total, np.nan)
+
     for n in (3, 5, 10):
-        for col, name in (("strikeouts", "k"), ("batters_faced", "bf"), ("outs", "outs")):
-            st[f"r{n}_{name}"] = g[col].rolling(n, min_periods=1).sum().to_numpy()
-        st[f"r{n}_n"] = g["strikeouts"].rolling(n, min_periods=1).count().to_numpy()
-    st["r3_pitches"] = g["pitches"].rolling(3, min_periods=1).mean().to_numpy()
-    st["r3_max_pitches"] = g["pitches"].rolling(3, min_periods=1).max().to_numpy()
-    st["r_last_pitches"] = s["pitches"].to_numpy()
-    st["r5_short"] = g["short"].rolling(5, min_periods=1).sum().to_numpy()
-    st["r10_k_sd"] = g["strikeouts"].rolling(10, min_periods=3).std().to_numpy()
-    st = st.groupby(["pitcher_id", "game_date"], as_index=False).last()
-    cols = [c for c in st.columns if c.startswith("r")]
-    return _asof(t, st, ["pitcher_id"], cols)
+        for source, name in (("k", "k"), ("bf", "bf"), ("outs", "outs")):
+            rows[f"r{n}_{name}"] = window_sum(col[source], n)
+        rows[f"r{n}_n"] = window(col["k"], n)[1]
+    total, count = window(col["pitches"], 3)
+    rows["r3_pitches"] = np.where(count > 0, total / np.where(count > 0, count, 1.0), np.nan)
+    top = col["pitches"].copy()
+    for back in (1, 2):
+        earlier = np.full(len(top), np.nan)
+        earlier[back:] = col["pitches"][:-back]
+        top = np.fmax(top, np.where(row - back >= first, earlier, np.nan))
+    rows["r3_max_pitches"] = top
+    rows["r_last_pitches"] = col["pitches"]
+    rows["r5_short"] = window_sum((col["outs"] < SHORT_START_OUTS).astype(float), 5)
+    spread = pd.Series(col["k"]).groupby(pitcher, sort=False).rolling(10, min_periods=3).std()
+    rows["r10_k_sd"] = spread.to_numpy()
+    if (keys[1:] == keys[:-1]).any():  # two starts on one date: its last known values
+        frame = pd.DataFrame(rows).assign(_key=keys).groupby("_key", sort=True).last()
+        keys, rows = frame.index.to_numpy(), {c: frame[c].to_numpy() for c in frame.columns}
+    last = _last_before(keys, asked, pitcher_of)
+    return {c: np.where(last >= 0, rows[c][last], np.nan) for c in ROLLING_STATE}
 
 
 @dataclass
