@@ -196,11 +196,8 @@ def build_features(
     t = _hands(own, t)
     t = _derived(t)
     t = t.sort_values("_order").drop(columns=["_order"]).reset_index(drop=True)
-    for f in ALL_FEATURES:
-        if f not in t:
-            t[f] = np.nan
-        t[f] = t[f].astype("float64")
-    return t
+    missing = {f: np.nan for f in ALL_FEATURES if f not in t}
+    return t.assign(**missing).astype(dict.fromkeys(ALL_FEATURES, "float64"))
 
 
 def _asof(
@@ -311,7 +308,15 @@ def _pitcher_state(h: pd.DataFrame, t: pd.DataFrame) -> pd.DataFrame:
     played = {"k": k, "bf": bf, "outs": outs, "pitches": pitches}
     starts = {name: values[start] for name, values in played.items()}
     state.update(_rolling_state(by_day[start], starts, asked, n_dates))
-    return t.assign(**state)
+    return _with(t, state)
+
+
+def _with(t: pd.DataFrame, columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """``t.assign(**columns)`` in one step: columns ``t`` has are replaced where they are, the
+    others appended as one block (not one insert each)."""
+    replaced = {c: v for c, v in columns.items() if c in t.columns}
+    added = pd.DataFrame({c: v for c, v in columns.items() if c not in t.columns}, index=t.index)
+    return pd.concat([t.assign(**replaced), added], axis=1)
 
 
 def _zero(values: np.ndarray) -> np.ndarray:
@@ -534,90 +539,89 @@ def _hands(h: pd.DataFrame, t: pd.DataFrame) -> pd.DataFrame:
     return t
 
 
-def _rate(num: pd.Series, den: pd.Series) -> pd.Series:
-    return num / den.where(den > 0)
+def _rate(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    return num / np.where(den > 0, den, np.nan)
+
+
+def _known(values: np.ndarray, otherwise: np.ndarray | float) -> np.ndarray:
+    return np.where(np.isnan(values), otherwise, values)
 
 
 def _derived(t: pd.DataFrame) -> pd.DataFrame:
-    t = t.copy()  # one block per dtype again after the many joins
-    lg = t["lg_k_pct_30d"].fillna(t["lg_k_pct_prev"])
-    t["league_k_pct"] = lg
-    for period in ("std", "prev"):  # this season to date, and last season
-
-        def col(name: str, p: str = period) -> pd.Series:
-            return t[f"{p}_{name}"]
-
-        t[f"k_pct_{period}"] = _rate(col("k"), col("bf"))
-        t[f"k9_{period}"] = _rate(27 * col("k"), col("outs"))
-        t[f"bb_pct_{period}"] = _rate(col("bb"), col("bf"))
-        t[f"bf_per_start_{period}"] = _rate(col("s_bf"), col("starts"))
-        t[f"outs_per_start_{period}"] = _rate(col("s_outs"), col("starts"))
-        t[f"pitches_per_start_{period}"] = _rate(col("s_pitches"), col("s_pitched"))
-        t[f"relief_share_{period}"] = _rate(col("apps") - col("starts"), col("apps"))
-    t["k_per_start_std"] = _rate(t["std_s_k"], t["std_starts"])
-    t["starts_std"] = t["std_starts"]
-    t["starts_prev"] = t["prev_starts"].fillna(0.0)
-
-    t["k_pct_career"] = _rate(t["car_k"], t["car_bf"])
-    t["career_starts"] = t["car_starts"].fillna(0.0) + t["std_starts"]
-    # Marcel-style: this season 5, last season 3, earlier career 1, plus league prior
-    prev_k, prev_bf = t["prev_k"].fillna(0), t["prev_bf"].fillna(0)
-    older_k = (t["car_k"].fillna(0) - prev_k).clip(lower=0)
-    older_bf = (t["car_bf"].fillna(0) - prev_bf).clip(lower=0)
-    num = 5 * t["std_k"] + 3 * prev_k + 1 * older_k + K_PCT_PRIOR_BF * lg
-    den = 5 * t["std_bf"] + 3 * prev_bf + 1 * older_bf + K_PCT_PRIOR_BF
-    t["k_pct_marcel"] = num / den
-
-    t["is_home"] = t["is_home"].astype(float)
-    t["month"] = t["game_date"].dt.month.astype(float)
-
-    opp_std = _rate(t["opp_std_k"], t["opp_std_bf"])
-    opp_prev = _rate(t["opp_prev_k"], t["opp_prev_bf"])
-    # early in a season the season-to-date rate is noise: blend it with last season's
-    w = t["opp_std_bf"].fillna(0) / (t["opp_std_bf"].fillna(0) + 400.0)
-    t["opp_k_pct_std"] = np.where(
-        opp_prev.notna(), w * opp_std.fillna(opp_prev) + (1 - w) * opp_prev, opp_std
+    """The features from the raw state, on numpy arrays (the helpers' columns dropped)."""
+    helpers = (
+        "std_",
+        "prev_",
+        "car_",
+        "opp_std_",
+        "opp_r15_",
+        "opp_prev_",
+        "r3_",
+        "r5_",
+        "r10_",
+        "r_last",
+        "lg_k_pct_",
     )
-    t["opp_k_pct_prev"] = opp_prev
-    t["opp_k_pct_last15"] = _rate(t["opp_r15_k"], t["opp_r15_bf"])
-    vs_r = _rate(t["opp_std_k_r"], t["opp_std_bf_r"])
-    vs_l = _rate(t["opp_std_k_l"], t["opp_std_bf_l"])
-    t["opp_k_pct_vs_hand"] = np.where(
-        t["throws"] == "L", vs_l, np.where(t["throws"] == "R", vs_r, np.nan)
-    )
+    raw = {c: t[c].to_numpy(np.float64) for c in t.columns if c.startswith(helpers)}
+    out: dict[str, np.ndarray] = {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lg = _known(raw["lg_k_pct_30d"], raw["lg_k_pct_prev"])
+        out["league_k_pct"] = lg
+        for period in ("std", "prev"):  # this season to date, and last season
+            c = {name[len(period) + 1 :]: v for name, v in raw.items() if name.startswith(period)}
+            out[f"k_pct_{period}"] = _rate(c["k"], c["bf"])
+            out[f"k9_{period}"] = _rate(27 * c["k"], c["outs"])
+            out[f"bb_pct_{period}"] = _rate(c["bb"], c["bf"])
+            out[f"bf_per_start_{period}"] = _rate(c["s_bf"], c["starts"])
+            out[f"outs_per_start_{period}"] = _rate(c["s_outs"], c["starts"])
+            out[f"pitches_per_start_{period}"] = _rate(c["s_pitches"], c["s_pitched"])
+            out[f"relief_share_{period}"] = _rate(c["apps"] - c["starts"], c["apps"])
+        out["k_per_start_std"] = _rate(raw["std_s_k"], raw["std_starts"])
+        out["starts_std"] = raw["std_starts"]
+        out["starts_prev"] = _known(raw["prev_starts"], 0.0)
 
-    for n in (3, 5, 10):
-        t[f"k_last{n}"] = _rate(t[f"r{n}_k"], t[f"r{n}_n"])
-    t["k_pct_last5"] = _rate(t["r5_k"], t["r5_bf"])
-    t["k_pct_last10"] = _rate(t["r10_k"], t["r10_bf"])
-    t["bf_last3"] = _rate(t["r3_bf"], t["r3_n"])
-    t["bf_last10"] = _rate(t["r10_bf"], t["r10_n"])
-    t["outs_last3"] = _rate(t["r3_outs"], t["r3_n"])
-    t["outs_last10"] = _rate(t["r10_outs"], t["r10_n"])
-    t["pitches_last_start"] = t["r_last_pitches"]
-    t["pitches_last3"] = t["r3_pitches"]
-    t["max_pitches_last3"] = t["r3_max_pitches"]
-    t["short_starts_last5"] = t["r5_short"]
-    t["k_sd_last10"] = t["r10_k_sd"]
-    t["k_pct_trend"] = t["k_pct_last5"] - t["k_pct_marcel"]
+        out["k_pct_career"] = _rate(raw["car_k"], raw["car_bf"])
+        out["career_starts"] = _known(raw["car_starts"], 0.0) + raw["std_starts"]
+        # Marcel-style: this season 5, last season 3, earlier career 1, plus league prior
+        prev_k, prev_bf = _known(raw["prev_k"], 0.0), _known(raw["prev_bf"], 0.0)
+        older_k = np.maximum(_known(raw["car_k"], 0.0) - prev_k, 0.0)
+        older_bf = np.maximum(_known(raw["car_bf"], 0.0) - prev_bf, 0.0)
+        num = 5 * raw["std_k"] + 3 * prev_k + 1 * older_k + K_PCT_PRIOR_BF * lg
+        den = 5 * raw["std_bf"] + 3 * prev_bf + 1 * older_bf + K_PCT_PRIOR_BF
+        out["k_pct_marcel"] = num / den
 
-    helper = [
-        c
-        for c in t.columns
-        if c.startswith(
-            (
-                "std_",
-                "prev_",
-                "car_",
-                "opp_std_",
-                "opp_r15_",
-                "opp_prev_",
-                "r3_",
-                "r5_",
-                "r10_",
-                "r_last",
-            )
+        out["is_home"] = t["is_home"].astype(float).to_numpy()
+        out["month"] = t["game_date"].dt.month.astype(float).to_numpy()
+
+        opp_std = _rate(raw["opp_std_k"], raw["opp_std_bf"])
+        opp_prev = _rate(raw["opp_prev_k"], raw["opp_prev_bf"])
+        # early in a season the season-to-date rate is noise: blend it with last season's
+        seen = _known(raw["opp_std_bf"], 0.0)
+        w = seen / (seen + 400.0)
+        out["opp_k_pct_std"] = np.where(
+            ~np.isnan(opp_prev), w * _known(opp_std, opp_prev) + (1 - w) * opp_prev, opp_std
         )
-    ]
-    helper += ["lg_k_pct_30d", "lg_k_pct_prev"]
-    return t.drop(columns=[c for c in helper if c in t.columns])
+        out["opp_k_pct_prev"] = opp_prev
+        out["opp_k_pct_last15"] = _rate(raw["opp_r15_k"], raw["opp_r15_bf"])
+        vs_r = _rate(raw["opp_std_k_r"], raw["opp_std_bf_r"])
+        vs_l = _rate(raw["opp_std_k_l"], raw["opp_std_bf_l"])
+        throws = t["throws"].to_numpy(object)
+        out["opp_k_pct_vs_hand"] = np.where(
+            throws == "L", vs_l, np.where(throws == "R", vs_r, np.nan)
+        )
+
+        for n in (3, 5, 10):
+            out[f"k_last{n}"] = _rate(raw[f"r{n}_k"], raw[f"r{n}_n"])
+        out["k_pct_last5"] = _rate(raw["r5_k"], raw["r5_bf"])
+        out["k_pct_last10"] = _rate(raw["r10_k"], raw["r10_bf"])
+        out["bf_last3"] = _rate(raw["r3_bf"], raw["r3_n"])
+        out["bf_last10"] = _rate(raw["r10_bf"], raw["r10_n"])
+        out["outs_last3"] = _rate(raw["r3_outs"], raw["r3_n"])
+        out["outs_last10"] = _rate(raw["r10_outs"], raw["r10_n"])
+        out["pitches_last_start"] = raw["r_last_pitches"]
+        out["pitches_last3"] = raw["r3_pitches"]
+        out["max_pitches_last3"] = raw["r3_max_pitches"]
+        out["short_starts_last5"] = raw["r5_short"]
+        out["k_sd_last10"] = raw["r10_k_sd"]
+        out["k_pct_trend"] = out["k_pct_last5"] - out["k_pct_marcel"]
+    return _with(t.drop(columns=list(raw)), out)
