@@ -7,7 +7,8 @@ columns from the one frame; a slate's features are loaded once and shared.
 
 How: every history table (pitcher appearances, team strikeout rates, league rates) is turned into
 "state after each game" rows with cumulative or rolling sums, and each target row takes the last
-state strictly before its date (``pandas.merge_asof`` with ``allow_exact_matches=False``).
+state strictly before its date (a binary search of the key's dates). A pitcher's state is
+computed on numpy arrays of his own games, so one pitcher costs about as much as a slate.
 """
 
 from __future__ import annotations
@@ -183,11 +184,15 @@ def build_features(
     if "home_team" not in t or t["home_team"].isna().any():
         t["home_team"] = np.where(t["is_home"].astype(bool), t["team"], t["opponent"])
     t["pitcher_id"] = t["pitcher_id"].astype("int64")
-    h = history[history["game_date"] < t["game_date"].max()] if len(history) else history
-    # a pitcher's state needs only his own games; team, league and park state only the seasons
-    # their windows reach (this season and the three before, for the park factor)
-    own = h[h["pitcher_id"].isin(t["pitcher_id"].unique())] if len(h) else h
+    last = t["game_date"].max()
+    # a pitcher's state needs only his own games (one selection from the history, however
+    # long); team, league and park state only the seasons their windows reach (this season and
+    # the three before, for the park factor)
+    dates = history["game_date"].to_numpy()
+    asked = np.isin(history["pitcher_id"].to_numpy(), t["pitcher_id"].unique())
+    own = history[asked & (dates < last.to_datetime64())]
     if context is None:
+        h = history[history["game_date"] < last]
         recent = h[h["season"] >= t["season"].min() - PARK_SEASONS] if len(h) else h
         context = FeatureContext.from_history(recent, t["season"].unique())
 
@@ -196,26 +201,9 @@ def build_features(
     t = _hands(own, t)
     t = _derived(t)
     t = t.sort_values("_order").drop(columns=["_order"]).reset_index(drop=True)
-    missing = {f: np.nan for f in ALL_FEATURES if f not in t}
-    return t.assign(**missing).astype(dict.fromkeys(ALL_FEATURES, "float64"))
-
-
-def _asof(
-    targets: pd.DataFrame, states: pd.DataFrame, by: list[str], cols: list[str]
-) -> pd.DataFrame:
-    """Attach to each target the last state (of the same ``by`` keys) strictly before its date."""
-    if states.empty:
-        for c in cols:
-            targets[c] = np.nan
-        return targets
-    left = targets.sort_values("game_date")
-    right = states.sort_values("game_date")[["game_date", *by, *cols]]
-    for key in by:  # merge_asof needs identical key dtypes on both sides
-        right[key] = right[key].astype(left[key].dtype)
-    merged = pd.merge_asof(
-        left, right, on="game_date", by=by, allow_exact_matches=False, direction="backward"
-    )
-    return merged
+    t = _with(t, {f: np.full(len(t), np.nan) for f in ALL_FEATURES if f not in t})
+    other = [f for f in ALL_FEATURES if t[f].dtype != np.float64]
+    return t.astype(dict.fromkeys(other, "float64")) if other else t
 
 
 def _per_date(frame: pd.DataFrame, keys: list[str], sums: dict[str, pd.Series]) -> pd.DataFrame:
@@ -421,18 +409,79 @@ class FeatureContext:
             seasons = np.union1d(s["season"].unique(), s["season"].unique() + 1)
         return cls(opp_cum, opp_roll, opp_prev, league_roll, league_prev, _park_table(s, seasons))
 
+    def __post_init__(self) -> None:
+        # each table by key, for the look-ups of ``attach``
+        std = [c for c in self.opp_cum.columns if c.startswith("opp_std_")]
+        self._lookups = (
+            _AsOf(self.opp_cum, ["bat_team", "season"], std),
+            _AsOf(self.opp_roll, ["bat_team"], ["opp_r15_k", "opp_r15_bf"]),
+            _Exact(self.opp_prev, ["bat_team", "season"], ["opp_prev_k", "opp_prev_bf"]),
+            _AsOf(self.league_roll, ["lg"], ["lg_k_pct_30d"]),
+            _Exact(self.league_prev.rename_axis("season").reset_index(), ["season"], None),
+            _Exact(self.park, ["home_team", "season"], ["park_k_factor"]),
+        )
+
     def attach(self, t: pd.DataFrame) -> pd.DataFrame:
-        """Add the opponent, league and park features' raw state to target rows."""
-        t = t.assign(bat_team=t["opponent"])
-        cols = [c for c in self.opp_cum.columns if c.startswith("opp_std_")]
-        t = _asof(t, self.opp_cum, ["bat_team", "season"], cols)
-        t = _asof(t, self.opp_roll, ["bat_team"], ["opp_r15_k", "opp_r15_bf"])
-        t = t.merge(self.opp_prev, on=["bat_team", "season"], how="left").drop(columns=["bat_team"])
-        t = t.assign(lg="MLB")
-        t = _asof(t, self.league_roll, ["lg"], ["lg_k_pct_30d"])
-        t = t.merge(self.league_prev, left_on="season", right_index=True, how="left")
-        t = t.drop(columns=["lg"])
-        return t.merge(self.park, on=["home_team", "season"], how="left")
+        """Add the opponent, league and park features' raw state to target rows: per table,
+        the last state of the same key strictly before the target's date (as-of), or the
+        state of the same key (season tables); NaN when there is none."""
+        opponent, season = t["opponent"].tolist(), t["season"].tolist()
+        keys = {
+            "bat_team": opponent,
+            "season": season,
+            "lg": ["MLB"] * len(t),
+            "home_team": t["home_team"].tolist(),
+        }
+        days = t["game_date"].to_numpy().astype(DATE_DTYPE).view(np.int64)
+        columns: dict[str, np.ndarray] = {}
+        for lookup in self._lookups:
+            columns.update(lookup.find([keys[k] for k in lookup.by], days))
+        return _with(t, columns)
+
+
+class _AsOf:
+    """A state table by key (``by``) and date: each key's dates in order and their states."""
+
+    def __init__(self, table: pd.DataFrame, by: list[str], cols: list[str]) -> None:
+        self.by, self.cols = by, cols
+        table = table.sort_values("game_date", kind="stable")
+        dates = table["game_date"].to_numpy().astype(DATE_DTYPE).view(np.int64)
+        values = table[cols].to_numpy(np.float64)
+        groups = table.groupby(by, sort=False).indices if len(table) else {}
+        self.rows = {
+            (key if isinstance(key, tuple) else (key,)): (dates[at], values[at])
+            for key, at in groups.items()
+        }
+
+    def find(self, keys: list[list], days: np.ndarray) -> dict[str, np.ndarray]:
+        """Each target's last state strictly before its day."""
+        found = np.full((len(days), len(self.cols)), np.nan)
+        for i, key in enumerate(zip(*keys, strict=True)):
+            states = self.rows.get(key)
+            if states is not None:
+                last = int(np.searchsorted(states[0], days[i])) - 1
+                if last >= 0:
+                    found[i] = states[1][last]
+        return dict(zip(self.cols, found.T, strict=True))
+
+
+class _Exact:
+    """A state table by key (``by``; one row each): ``cols``, or every other column."""
+
+    def __init__(self, table: pd.DataFrame, by: list[str], cols: list[str] | None) -> None:
+        self.by = by
+        self.cols = cols or [c for c in table.columns if c not in by]
+        values = table[self.cols].to_numpy(np.float64)
+        keys = zip(*(table[k].tolist() for k in by), strict=True)
+        self.rows = dict(zip(keys, values, strict=True))
+
+    def find(self, keys: list[list], days: np.ndarray) -> dict[str, np.ndarray]:
+        """Each target's state of its key."""
+        found = np.full((len(days), len(self.cols)), np.nan)
+        for i, key in enumerate(zip(*keys, strict=True)):
+            if key in self.rows:
+                found[i] = self.rows[key]
+        return dict(zip(self.cols, found.T, strict=True))
 
 
 def _opponent_tables(s: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
