@@ -220,8 +220,7 @@ class Settings(BaseSettings):
     access_log: bool = Field(
         False,
         validation_alias=AliasChoices("KCAST_ACCESS_LOG", "access_log"),
-        description="true: `kcast serve` logs every request (uvicorn's access log) at info "
-        "level.",
+        description="true: `kcast serve` logs every request (uvicorn's access log) at info level.",
     )
     reload_seconds: float = Field(
         30.0,
