@@ -178,7 +178,6 @@ def build_features(
     if targets.empty:
         return targets.assign(**{f: pd.Series(dtype=float) for f in ALL_FEATURES})
     t = targets.copy()
-    t["_order"] = np.arange(len(t))
     t["game_date"] = pd.to_datetime(t["game_date"]).astype(DATE_DTYPE)
     t["season"] = t["season"].astype(int) if "season" in t else t["game_date"].dt.year
     if "home_team" not in t or t["home_team"].isna().any():
@@ -200,9 +199,10 @@ def build_features(
     t = context.attach(t)
     t = _hands(own, t)
     t = _derived(t)
-    t = t.sort_values("_order").drop(columns=["_order"]).reset_index(drop=True)
+    t = t.reset_index(drop=True)  # every step keeps the targets' order
     t = _with(t, {f: np.full(len(t), np.nan) for f in ALL_FEATURES if f not in t})
-    other = [f for f in ALL_FEATURES if t[f].dtype != np.float64]
+    types = t.dtypes
+    other = [f for f in ALL_FEATURES if types[f] != np.float64]
     return t.astype(dict.fromkeys(other, "float64")) if other else t
 
 
@@ -578,8 +578,13 @@ def _park_table(s: pd.DataFrame, seasons: object) -> pd.DataFrame:
 
 
 def _hands(h: pd.DataFrame, t: pd.DataFrame) -> pd.DataFrame:
-    throws = h.dropna(subset=["throws"]).drop_duplicates("pitcher_id", keep="last")
-    hand = throws.set_index("pitcher_id")["throws"]
+    throws = h["throws"]
+    known = throws.notna().to_numpy()
+    # each pitcher's last known hand (a later game's entry replaces an earlier one)
+    last = dict(
+        zip(h["pitcher_id"].to_numpy()[known].tolist(), throws[known].tolist(), strict=True)
+    )
+    hand = pd.Series(list(last.values()), index=list(last), dtype=throws.dtype)
     if "throws" in t:
         t["throws"] = t["throws"].fillna(t["pitcher_id"].map(hand))
     else:
