@@ -313,7 +313,8 @@ def test_one_pitcher_with_a_kept_context_matches_the_frame_joins(
     history_frame: pd.DataFrame, season_starts: pd.DataFrame
 ) -> None:
     context = FeatureContext.from_history(history_frame)  # as the worker keeps it
-    picked = season_starts.sample(25, random_state=3)
+    first = training_targets(history_frame).drop(columns=list(TARGETS)).iloc[:3]  # no history
+    picked = pd.concat([first, season_starts.sample(25, random_state=3)])
     for i in range(len(picked)):
         one = picked.iloc[[i]]
         pd.testing.assert_frame_equal(

@@ -325,6 +325,8 @@ def _days_since(
 ) -> np.ndarray:
     """Whole days from the pitcher's last of ``days`` (keyed like ``_last_before``) before
     each asked key to the date ``on`` (microseconds); NaN when there is none."""
+    if not len(keys):
+        return np.full(len(asked), np.nan)
     order = np.argsort(keys, kind="stable")
     last = _last_before(keys[order], asked, pitcher_of)
     since = (on - days[order][last]) // DAY_US
