@@ -618,7 +618,8 @@ def _derived(t: pd.DataFrame) -> pd.DataFrame:
         "r_last",
         "lg_k_pct_",
     )
-    raw = {c: t[c].to_numpy(np.float64) for c in t.columns if c.startswith(helpers)}
+    names = [c for c in t.columns if c.startswith(helpers)]
+    raw = dict(zip(names, t[names].to_numpy(np.float64).T, strict=True))  # one conversion
     out: dict[str, np.ndarray] = {}
     with np.errstate(invalid="ignore", divide="ignore"):
         lg = _known(raw["lg_k_pct_30d"], raw["lg_k_pct_prev"])
