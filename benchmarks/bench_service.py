@@ -11,7 +11,8 @@ warehouse copy, it measures:
   the history and its context), then the first ``/predict`` of the date (cold: the date's
   starters, features, lines and every system's answers);
 * a pitcher off the date's slate (the request names his game): his first ``/predict`` and his
-  warm ones;
+  warm ones; and, for ``--cold-samples`` figures with a median, the first ``/predict`` of more
+  pitchers off the slate and of the dates after;
 * ``/predict`` under load: the 30 starters of the slate in turn, each with a line and odds,
   from ``--connections`` clients (``wrk`` connections, each one request at a time), the date
   warm; alternating in rounds with ``GET /health`` under the same load, so that both see the
@@ -246,14 +247,20 @@ def percentiles(ms: list[float]) -> dict:
     }
 
 
-def off_slate_game(client: httpx.Client, day: dt.date, on_slate: set[int]) -> dict:
-    """A starter of the day before who does not start on ``day``, asked for on ``day`` against
-    the same opponent (a game the warehouse does not know)."""
-    before = client.get("/slate", params={"date": str(day - dt.timedelta(days=1))}).json()
-    for s in before["starters"]:
-        if s["pitcher_id"] not in on_slate and s.get("opponent") and s.get("team"):
-            return {
-                "pitcher_id": s["pitcher_id"],
+def off_slate_games(
+    client: httpx.Client, day: dt.date, on_slate: set[int], count: int
+) -> list[dict]:
+    """Up to ``count`` starters of the days before who do not start on ``day``, each asked for
+    on ``day`` against the same opponent (games the warehouse does not know)."""
+    found: dict[int, dict] = {}
+    for back in range(1, 8):
+        earlier = str(day - dt.timedelta(days=back))
+        for s in client.get("/slate", params={"date": earlier}).json()["starters"]:
+            pid = s["pitcher_id"]
+            if pid in on_slate or pid in found or not (s.get("opponent") and s.get("team")):
+                continue
+            found[pid] = {
+                "pitcher_id": pid,
                 "game_date": str(day),
                 "opponent": s["opponent"],
                 "is_home": bool(s["is_home"]),
@@ -262,7 +269,23 @@ def off_slate_game(client: httpx.Client, day: dt.date, on_slate: set[int]) -> di
                 "over_odds": -110,
                 "under_odds": -110,
             }
-    raise SystemExit(f"no starter of {day - dt.timedelta(days=1)} is off the slate of {day}")
+            if len(found) == count:
+                return list(found.values())
+    if not found:
+        raise SystemExit(f"no starter of the week before {day} is off its slate")
+    return list(found.values())
+
+
+def first_of_dates(client: httpx.Client, day: dt.date, count: int) -> list[float]:
+    """The first ``/predict`` of each of the ``count`` dates after ``day`` (cold dates)."""
+    ms = []
+    for ahead in range(1, count + 1):
+        date = str(day + dt.timedelta(days=ahead))
+        starters = client.get("/slate", params={"date": date}).json()["starters"]
+        if starters:
+            body = {"pitcher_id": starters[0]["pitcher_id"], "game_date": date, "line": 5.5}
+            ms.append(timed(client, "POST", "/predict", json=body)[0])
+    return ms
 
 
 def scenario(args: argparse.Namespace, source: Path, name: str, fault: str | None) -> dict:
@@ -305,9 +328,13 @@ def scenario(args: argparse.Namespace, source: Path, name: str, fault: str | Non
                         if health["systems"][system_id]["breaker_state"] == "open":
                             break
                         statuses.append(timed(client, "POST", "/predict", json=games[0])[1])
-                off = off_slate_game(client, day, {s["pitcher_id"] for s in starters})
-                off_cold, status = timed(client, "POST", "/predict", json=off)
-                statuses.append(status)
+                offs = off_slate_games(
+                    client, day, {s["pitcher_id"] for s in starters}, args.cold_samples
+                )
+                off_cold = [timed(client, "POST", "/predict", json=g) for g in offs]
+                statuses += [s for _, s in off_cold]
+                off = offs[0]
+                more_cold = first_of_dates(client, day, args.cold_samples - 1)
                 off_warm = [timed(client, "POST", "/predict", json=off) for _ in range(50)]
                 on_warm = [timed(client, "POST", "/predict", json=games[1]) for _ in range(50)]
                 statuses += [s for _, s in off_warm + on_warm]
@@ -326,8 +353,10 @@ def scenario(args: argparse.Namespace, source: Path, name: str, fault: str | Non
         "starters": len(starters),
         "first_request_ms": round(first_ms, 1),
         "cold_first_predict_ms": round(cold_ms, 1),
+        "cold_dates_ms": [round(ms, 1) for ms in [cold_ms, *more_cold]],
         "requests_to_open_breaker": opened,
-        "off_slate_cold_ms": round(off_cold, 1),
+        "off_slate_cold_ms": round(off_cold[0][0], 1),
+        "off_slate_colds_ms": [round(ms, 1) for ms, _ in off_cold],
         "off_slate_warm": percentiles([ms for ms, _ in off_warm]),
         "on_slate_warm": percentiles([ms for ms, _ in on_warm]),
         "load": load,
@@ -375,6 +404,15 @@ def markdown(results: list[dict], args: argparse.Namespace) -> str:
         )
     lines.append("")
     for r in results:
+        dates, offs = r["cold_dates_ms"], r["off_slate_colds_ms"]
+        lines.append(
+            f"- {r['scenario']}: first /predict of {len(dates)} dates (the slate's, then the "
+            f"days after) median {statistics.median(dates):.1f} ms, max {max(dates):.1f} "
+            f"({', '.join(map(str, dates))}); first /predict of {len(offs)} pitchers off the "
+            f"slate median {statistics.median(offs):.1f} ms, max {max(offs):.1f} "
+            f"({', '.join(map(str, offs))})"
+        )
+    for r in results:
         breakers = ", ".join(f"{k} {v}" for k, v in r["breakers"].items())
         lines.append(
             f"- {r['scenario']}: /predict sent before the load to open the faulty system's "
@@ -395,6 +433,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="Per wrk run")
     parser.add_argument("--max-requests", type=int, default=20_000, help="Per wrk run")
     parser.add_argument("--batch-requests", type=int, default=20)
+    parser.add_argument(
+        "--cold-samples", type=int, default=5, help="Cold dates and off-slate pitchers"
+    )
     parser.add_argument("--system-timeout", type=float, default=2.0)
     parser.add_argument("--scenario", choices=list(SCENARIOS), action="append")
     parser.add_argument("--json", action="store_true", help="Print JSON, not Markdown")
