@@ -591,3 +591,30 @@ def test_reads_together_open_the_file_once_and_let_writers_in(tmp_path: Path) ->
         )
         assert writer.returncode == 0, writer.stderr
         assert wh.query("SELECT x FROM there")["x"].tolist() == [2]
+
+
+@pytest.mark.parametrize("setting", [None, "true"])
+def test_the_access_log_is_off_unless_asked_for(
+    trained_warehouse: Path, tmp_path: Path, setting: str | None
+) -> None:
+    """``kcast serve`` at info level writes no line per request, unless KCAST_ACCESS_LOG=true."""
+    warehouse = tmp_path / "served.duckdb"
+    shutil.copy(trained_warehouse, warehouse)
+    extra = {} if setting is None else {"KCAST_ACCESS_LOG": setting}
+    port = free_port()
+    proc = subprocess.Popen(
+        _kcast_cmd("serve", "--port", str(port), "--log-level", "info"),
+        env=_env(warehouse, tmp_path, **extra),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_healthy(proc, f"http://127.0.0.1:{port}")
+        assert httpx.get(f"http://127.0.0.1:{port}/systems", timeout=30).status_code == 200
+    finally:
+        stop_worker(proc)
+    out = proc.stdout.read() if proc.stdout else ""
+    assert "Application startup complete" in out  # info lines are written
+    assert ('"GET /systems HTTP/1.1" 200' in out) == (setting == "true"), out

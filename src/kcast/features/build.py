@@ -214,8 +214,11 @@ def _per_date(frame: pd.DataFrame, keys: list[str], sums: dict[str, pd.Series]) 
     return data.groupby(keys + ["game_date"], as_index=False, sort=True).sum(min_count=1)
 
 
-STATE_SUMS = ("bf", "k", "bb", "outs", "starts", "apps", "s_bf", "s_k", "s_outs", "s_pitches")
-STATE_SUMS += ("s_pitched",)
+# a pitcher's summed state, in the order of ``_pitcher_state``'s columns of values
+STATE_SUMS = (
+    *("bf", "k", "bb", "outs", "starts", "apps"),
+    *("s_bf", "s_k", "s_outs", "s_pitches", "s_pitched"),  # in starts only
+)
 DAY_US = 86_400_000_000  # microseconds in a day (DATE_DTYPE's unit)
 
 
@@ -227,7 +230,7 @@ def _pitcher_state(h: pd.DataFrame, t: pd.DataFrame) -> pd.DataFrame:
     Computed on numpy arrays: the games sorted by (pitcher, season, date) with cumulative sums,
     and each target finds its window by binary search; every sum is of whole counts, so it is
     exact in any order, and the features match the frame-wide joins they replace to the last
-    digit (``tests/unit/test_features.py`` compares them over a real season).
+    digit (``tests/unit/test_features_frame.py`` compares them over a real season).
     """
     tp = t["pitcher_id"].to_numpy(np.int64)
     td = t["game_date"].to_numpy().astype(DATE_DTYPE).view(np.int64)
