@@ -7,9 +7,12 @@ Retrosheet seasons, models trained on games before 2019-07-01). For each scenari
 healthy, one system raising, one system hanging past its timeout), each on a fresh server and
 warehouse copy, it measures:
 
-* the first ``/predict`` of the date (cold: history, features, every system);
+* the worker's first request (a starter of the day before: it waits for the start-up load of
+  the history and its context), then the first ``/predict`` of the date (cold: the date's
+  starters, features, lines and every system's answers);
 * a pitcher off the date's slate (the request names his game): his first ``/predict`` and his
-  warm ones;
+  warm ones; and, for ``--cold-samples`` figures with a median, the first ``/predict`` of more
+  pitchers off the slate and of the dates after;
 * ``/predict`` under load: the 30 starters of the slate in turn, each with a line and odds,
   from ``--connections`` clients (``wrk`` connections, each one request at a time), the date
   warm; alternating in rounds with ``GET /health`` under the same load, so that both see the
@@ -244,14 +247,20 @@ def percentiles(ms: list[float]) -> dict:
     }
 
 
-def off_slate_game(client: httpx.Client, day: dt.date, on_slate: set[int]) -> dict:
-    """A starter of the day before who does not start on ``day``, asked for on ``day`` against
-    the same opponent (a game the warehouse does not know)."""
-    before = client.get("/slate", params={"date": str(day - dt.timedelta(days=1))}).json()
-    for s in before["starters"]:
-        if s["pitcher_id"] not in on_slate and s.get("opponent") and s.get("team"):
-            return {
-                "pitcher_id": s["pitcher_id"],
+def off_slate_games(
+    client: httpx.Client, day: dt.date, on_slate: set[int], count: int
+) -> list[dict]:
+    """Up to ``count`` starters of the days before who do not start on ``day``, each asked for
+    on ``day`` against the same opponent (games the warehouse does not know)."""
+    found: dict[int, dict] = {}
+    for back in range(1, 8):
+        earlier = str(day - dt.timedelta(days=back))
+        for s in client.get("/slate", params={"date": earlier}).json()["starters"]:
+            pid = s["pitcher_id"]
+            if pid in on_slate or pid in found or not (s.get("opponent") and s.get("team")):
+                continue
+            found[pid] = {
+                "pitcher_id": pid,
                 "game_date": str(day),
                 "opponent": s["opponent"],
                 "is_home": bool(s["is_home"]),
@@ -260,7 +269,23 @@ def off_slate_game(client: httpx.Client, day: dt.date, on_slate: set[int]) -> di
                 "over_odds": -110,
                 "under_odds": -110,
             }
-    raise SystemExit(f"no starter of {day - dt.timedelta(days=1)} is off the slate of {day}")
+            if len(found) == count:
+                return list(found.values())
+    if not found:
+        raise SystemExit(f"no starter of the week before {day} is off its slate")
+    return list(found.values())
+
+
+def first_of_dates(client: httpx.Client, day: dt.date, count: int) -> list[float]:
+    """The first ``/predict`` of each of the ``count`` dates after ``day`` (cold dates)."""
+    ms = []
+    for ahead in range(1, count + 1):
+        date = str(day + dt.timedelta(days=ahead))
+        starters = client.get("/slate", params={"date": date}).json()["starters"]
+        if starters:
+            body = {"pitcher_id": starters[0]["pitcher_id"], "game_date": date, "line": 5.5}
+            ms.append(timed(client, "POST", "/predict", json=body)[0])
+    return ms
 
 
 def scenario(args: argparse.Namespace, source: Path, name: str, fault: str | None) -> dict:
@@ -281,6 +306,18 @@ def scenario(args: argparse.Namespace, source: Path, name: str, fault: str | Non
                     | {"over_odds": -110, "under_odds": -110}
                     for s in starters
                 ]
+                # the worker's first request waits for its start-up load (the history and its
+                # context, loaded in the background); asked for the day before, so that the
+                # date's own first request is a cold date in a started worker
+                before = str(day - dt.timedelta(days=1))
+                first = client.get("/slate", params={"date": before}).json()["starters"][0]
+                first_ms, status = timed(
+                    client,
+                    "POST",
+                    "/predict",
+                    json={**games[0], "pitcher_id": first["pitcher_id"], "game_date": before},
+                )
+                statuses.append(status)
                 cold_ms, status = timed(client, "POST", "/predict", json=games[0])
                 statuses.append(status)
                 opened = 0
@@ -291,9 +328,13 @@ def scenario(args: argparse.Namespace, source: Path, name: str, fault: str | Non
                         if health["systems"][system_id]["breaker_state"] == "open":
                             break
                         statuses.append(timed(client, "POST", "/predict", json=games[0])[1])
-                off = off_slate_game(client, day, {s["pitcher_id"] for s in starters})
-                off_cold, status = timed(client, "POST", "/predict", json=off)
-                statuses.append(status)
+                offs = off_slate_games(
+                    client, day, {s["pitcher_id"] for s in starters}, args.cold_samples
+                )
+                off_cold = [timed(client, "POST", "/predict", json=g) for g in offs]
+                statuses += [s for _, s in off_cold]
+                off = offs[0]
+                more_cold = first_of_dates(client, day, args.cold_samples - 1)
                 off_warm = [timed(client, "POST", "/predict", json=off) for _ in range(50)]
                 on_warm = [timed(client, "POST", "/predict", json=games[1]) for _ in range(50)]
                 statuses += [s for _, s in off_warm + on_warm]
@@ -310,9 +351,12 @@ def scenario(args: argparse.Namespace, source: Path, name: str, fault: str | Non
     return {
         "scenario": name,
         "starters": len(starters),
+        "first_request_ms": round(first_ms, 1),
         "cold_first_predict_ms": round(cold_ms, 1),
+        "cold_dates_ms": [round(ms, 1) for ms in [cold_ms, *more_cold]],
         "requests_to_open_breaker": opened,
-        "off_slate_cold_ms": round(off_cold, 1),
+        "off_slate_cold_ms": round(off_cold[0][0], 1),
+        "off_slate_colds_ms": [round(ms, 1) for ms, _ in off_cold],
         "off_slate_warm": percentiles([ms for ms, _ in off_warm]),
         "on_slate_warm": percentiles([ms for ms, _ in on_warm]),
         "load": load,
@@ -344,20 +388,30 @@ def markdown(results: list[dict], args: argparse.Namespace) -> str:
             )
     lines += [
         "",
-        "| scenario | /predict ÷ /health (mean latency) | cold first /predict ms | off-slate "
-        "cold ms | off-slate warm p50 / p99 ms | on-slate warm p50 / p99 ms | /predict-batch "
-        "first ms | /predict-batch warm p50 / max ms |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| scenario | /predict ÷ /health (mean latency) | worker's first request ms | cold first "
+        "/predict of the date ms | off-slate cold ms | off-slate warm p50 / p99 ms | on-slate "
+        "warm p50 / p99 ms | /predict-batch first ms | /predict-batch warm p50 / max ms |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
         ow, sw, bw = r["off_slate_warm"], r["on_slate_warm"], r["batch_warm"]
         lines.append(
-            f"| {r['scenario']} | {r['load']['cost_ratio']} | {r['cold_first_predict_ms']} | "
+            f"| {r['scenario']} | {r['load']['cost_ratio']} | {r['first_request_ms']} | "
+            f"{r['cold_first_predict_ms']} | "
             f"{r['off_slate_cold_ms']} | {ow['p50_ms']} / {ow['p99_ms']} | "
             f"{sw['p50_ms']} / {sw['p99_ms']} | {r['batch_first_ms']} | "
             f"{bw['p50_ms']} / {bw['max_ms']} |"
         )
     lines.append("")
+    for r in results:
+        dates, offs = r["cold_dates_ms"], r["off_slate_colds_ms"]
+        lines.append(
+            f"- {r['scenario']}: first /predict of {len(dates)} dates (the slate's, then the "
+            f"days after) median {statistics.median(dates):.1f} ms, max {max(dates):.1f} "
+            f"({', '.join(map(str, dates))}); first /predict of {len(offs)} pitchers off the "
+            f"slate median {statistics.median(offs):.1f} ms, max {max(offs):.1f} "
+            f"({', '.join(map(str, offs))})"
+        )
     for r in results:
         breakers = ", ".join(f"{k} {v}" for k, v in r["breakers"].items())
         lines.append(
@@ -379,6 +433,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="Per wrk run")
     parser.add_argument("--max-requests", type=int, default=20_000, help="Per wrk run")
     parser.add_argument("--batch-requests", type=int, default=20)
+    parser.add_argument(
+        "--cold-samples", type=int, default=5, help="Cold dates and off-slate pitchers"
+    )
     parser.add_argument("--system-timeout", type=float, default=2.0)
     parser.add_argument("--scenario", choices=list(SCENARIOS), action="append")
     parser.add_argument("--json", action="store_true", help="Print JSON, not Markdown")

@@ -218,6 +218,11 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("KCAST_MAX_BODY", "max_body"),
         description="The largest request body in bytes; larger ones are answered 413.",
     )
+    access_log: bool = Field(
+        False,
+        validation_alias=AliasChoices("KCAST_ACCESS_LOG", "access_log"),
+        description="true: `kcast serve` logs every request (uvicorn's access log) at info level.",
+    )
     reload_seconds: float = Field(
         30.0,
         ge=0,

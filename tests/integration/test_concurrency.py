@@ -546,3 +546,75 @@ def test_predict_grade_and_train_killed_while_writing(
     assert active == 1
     assert all(k for k, *_ in seen.values()), seen
     print("killed while writing (killed, before, after kill, after rerun):", seen)
+
+
+def test_reads_together_open_the_file_once_and_let_writers_in(tmp_path: Path) -> None:
+    """A block of reads (a cold date's build) keeps the read-only database open between its
+    queries, longer than the usual linger; a write in this process or in another one still gets
+    the file during the block, and the block's next query sees it."""
+    from kcast.warehouse import duckdb as engine
+    from kcast.warehouse import open_warehouse
+
+    path = tmp_path / "together.duckdb"
+    wh = open_warehouse(str(path))
+    wh.close()
+    wh = open_warehouse(str(path), migrate=False)
+    pause = engine.LINGER * 4
+    before = wh.opens
+    with wh.reads_together():
+        for _ in range(3):
+            wh.count("players")
+            time.sleep(pause)  # work between the reads, longer than LINGER
+    assert wh.opens == before + 1
+    time.sleep(pause)
+    wh.count("players")
+    assert wh.opens == before + 2  # after the block, the database is let go as before
+
+    with wh.reads_together():
+        wh.count("players")
+        wh.execute("CREATE TABLE here AS SELECT 1 AS x")  # this process writes mid-block
+        assert wh.query("SELECT x FROM here")["x"].tolist() == [1]
+        time.sleep(pause)
+        writer = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from kcast.warehouse import open_warehouse; "
+                "open_warehouse(sys.argv[1], migrate=False)"
+                ".execute('CREATE TABLE there AS SELECT 2 AS x')",
+                str(path),
+            ],
+            env={**os.environ, "KCAST_LOCK_TIMEOUT": "10"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert writer.returncode == 0, writer.stderr
+        assert wh.query("SELECT x FROM there")["x"].tolist() == [2]
+
+
+@pytest.mark.parametrize("setting", [None, "true"])
+def test_the_access_log_is_off_unless_asked_for(
+    trained_warehouse: Path, tmp_path: Path, setting: str | None
+) -> None:
+    """``kcast serve`` at info level writes no line per request, unless KCAST_ACCESS_LOG=true."""
+    warehouse = tmp_path / "served.duckdb"
+    shutil.copy(trained_warehouse, warehouse)
+    extra = {} if setting is None else {"KCAST_ACCESS_LOG": setting}
+    port = free_port()
+    proc = subprocess.Popen(
+        _kcast_cmd("serve", "--port", str(port), "--log-level", "info"),
+        env=_env(warehouse, tmp_path, **extra),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_healthy(proc, f"http://127.0.0.1:{port}")
+        assert httpx.get(f"http://127.0.0.1:{port}/systems", timeout=30).status_code == 200
+    finally:
+        stop_worker(proc)
+    out = proc.stdout.read() if proc.stdout else ""
+    assert "Application startup complete" in out  # info lines are written
+    assert ('"GET /systems HTTP/1.1" 200' in out) == (setting == "true"), out

@@ -48,7 +48,8 @@ def serve(
             console.print(
                 f"[red]{system_id} did not load:[/] {state.load_errors[system_id]}", highlight=False
             )
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    # one log line per request costs more than a warm /predict: off unless KCAST_ACCESS_LOG
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=settings.access_log)
 
 
 def validate(

@@ -7,7 +7,8 @@ columns from the one frame; a slate's features are loaded once and shared.
 
 How: every history table (pitcher appearances, team strikeout rates, league rates) is turned into
 "state after each game" rows with cumulative or rolling sums, and each target row takes the last
-state strictly before its date (``pandas.merge_asof`` with ``allow_exact_matches=False``).
+state strictly before its date (a binary search of the key's dates). A pitcher's state is
+computed on numpy arrays of his own games, so one pitcher costs about as much as a slate.
 """
 
 from __future__ import annotations
@@ -177,50 +178,32 @@ def build_features(
     if targets.empty:
         return targets.assign(**{f: pd.Series(dtype=float) for f in ALL_FEATURES})
     t = targets.copy()
-    t["_order"] = np.arange(len(t))
     t["game_date"] = pd.to_datetime(t["game_date"]).astype(DATE_DTYPE)
     t["season"] = t["season"].astype(int) if "season" in t else t["game_date"].dt.year
     if "home_team" not in t or t["home_team"].isna().any():
         t["home_team"] = np.where(t["is_home"].astype(bool), t["team"], t["opponent"])
     t["pitcher_id"] = t["pitcher_id"].astype("int64")
-    h = history[history["game_date"] < t["game_date"].max()] if len(history) else history
-    # a pitcher's state needs only his own games; team, league and park state only the seasons
-    # their windows reach (this season and the three before, for the park factor)
-    own = h[h["pitcher_id"].isin(t["pitcher_id"].unique())] if len(h) else h
+    last = t["game_date"].max()
+    # a pitcher's state needs only his own games (one selection from the history, however
+    # long); team, league and park state only the seasons their windows reach (this season and
+    # the three before, for the park factor)
+    dates = history["game_date"].to_numpy()
+    asked = np.isin(history["pitcher_id"].to_numpy(), t["pitcher_id"].unique())
+    own = history[asked & (dates < last.to_datetime64())]
     if context is None:
+        h = history[history["game_date"] < last]
         recent = h[h["season"] >= t["season"].min() - PARK_SEASONS] if len(h) else h
         context = FeatureContext.from_history(recent, t["season"].unique())
 
-    t = _pitcher_season_state(own, t)
-    t = _pitcher_prior_seasons(own, t)
-    t = _pitcher_rolling(own, t)
+    t = _pitcher_state(own, t)
     t = context.attach(t)
     t = _hands(own, t)
     t = _derived(t)
-    t = t.sort_values("_order").drop(columns=["_order"]).reset_index(drop=True)
-    for f in ALL_FEATURES:
-        if f not in t:
-            t[f] = np.nan
-        t[f] = t[f].astype("float64")
-    return t
-
-
-def _asof(
-    targets: pd.DataFrame, states: pd.DataFrame, by: list[str], cols: list[str]
-) -> pd.DataFrame:
-    """Attach to each target the last state (of the same ``by`` keys) strictly before its date."""
-    if states.empty:
-        for c in cols:
-            targets[c] = np.nan
-        return targets
-    left = targets.sort_values("game_date")
-    right = states.sort_values("game_date")[["game_date", *by, *cols]]
-    for key in by:  # merge_asof needs identical key dtypes on both sides
-        right[key] = right[key].astype(left[key].dtype)
-    merged = pd.merge_asof(
-        left, right, on="game_date", by=by, allow_exact_matches=False, direction="backward"
-    )
-    return merged
+    t = t.reset_index(drop=True)  # every step keeps the targets' order
+    t = _with(t, {f: np.full(len(t), np.nan) for f in ALL_FEATURES if f not in t})
+    types = t.dtypes
+    other = [f for f in ALL_FEATURES if types[f] != np.float64]
+    return t.astype(dict.fromkeys(other, "float64")) if other else t
 
 
 def _per_date(frame: pd.DataFrame, keys: list[str], sums: dict[str, pd.Series]) -> pd.DataFrame:
@@ -231,123 +214,177 @@ def _per_date(frame: pd.DataFrame, keys: list[str], sums: dict[str, pd.Series]) 
     return data.groupby(keys + ["game_date"], as_index=False, sort=True).sum(min_count=1)
 
 
-def _pitcher_season_state(h: pd.DataFrame, t: pd.DataFrame) -> pd.DataFrame:
-    start = h["is_start"]
-    pitched = h["pitches"].notna() & start
-    per = _per_date(
-        h,
-        ["pitcher_id", "season"],
-        {
-            "bf": h["batters_faced"].fillna(0),
-            "k": h["strikeouts"].fillna(0),
-            "bb": h["walks"].fillna(0),
-            "outs": h["outs"].fillna(0),
-            "starts": start.astype(float),
-            "apps": pd.Series(1.0, index=h.index),
-            "s_bf": h["batters_faced"].where(start, 0).fillna(0),
-            "s_k": h["strikeouts"].where(start, 0).fillna(0),
-            "s_outs": h["outs"].where(start, 0).fillna(0),
-            "s_pitches": h["pitches"].where(pitched, 0).fillna(0),
-            "s_pitched": pitched.astype(float),
-        },
-    )
-    g = per.groupby(["pitcher_id", "season"], sort=False)
-    cum = per[["pitcher_id", "season", "game_date"]].copy()
-    value_cols = [c for c in per.columns if c not in ("pitcher_id", "season", "game_date")]
-    cum[[f"std_{c}" for c in value_cols]] = g[value_cols].cumsum().to_numpy()
-    # the date of the last start and of the last appearance
-    cum["last_app_date"] = cum["game_date"]
-    starts_only = per[per["starts"] > 0][["pitcher_id", "season", "game_date"]].copy()
-    starts_only["last_start_date"] = starts_only["game_date"]
-    t = _asof(t, cum, ["pitcher_id", "season"], [c for c in cum.columns if c.startswith("std_")])
-    # rest is measured across seasons too, so it uses states keyed by pitcher only
-    t = _asof(t, cum.rename(columns={"last_app_date": "_last_app"}), ["pitcher_id"], ["_last_app"])
-    t = _asof(
-        t,
-        starts_only.rename(columns={"last_start_date": "_last_start"}),
-        ["pitcher_id"],
-        ["_last_start"],
-    )
-    for c in [c for c in t.columns if c.startswith("std_")]:
-        t[c] = t[c].fillna(0.0)
-    last_start = pd.to_datetime(t["_last_start"]).astype(DATE_DTYPE)
-    last_app = pd.to_datetime(t["_last_app"]).astype(DATE_DTYPE)
-    t["days_rest"] = (t["game_date"] - last_start).dt.days.astype(float)
-    t["days_since_appearance"] = (t["game_date"] - last_app).dt.days.astype(float)
-    return t.drop(columns=["_last_app", "_last_start"])
+# a pitcher's summed state, in the order of ``_pitcher_state``'s columns of values
+STATE_SUMS = (
+    *("bf", "k", "bb", "outs", "starts", "apps"),
+    *("s_bf", "s_k", "s_outs", "s_pitches", "s_pitched"),  # in starts only
+)
+DAY_US = 86_400_000_000  # microseconds in a day (DATE_DTYPE's unit)
 
 
-def _season_totals(h: pd.DataFrame) -> pd.DataFrame:
-    start = h["is_start"]
-    pitched = h["pitches"].notna() & start
-    data = pd.DataFrame(
-        {
-            "pitcher_id": h["pitcher_id"],
-            "season": h["season"],
-            "bf": h["batters_faced"].fillna(0),
-            "k": h["strikeouts"].fillna(0),
-            "bb": h["walks"].fillna(0),
-            "outs": h["outs"].fillna(0),
-            "starts": start.astype(float),
-            "apps": 1.0,
-            "s_bf": h["batters_faced"].where(start, 0).fillna(0),
-            "s_outs": h["outs"].where(start, 0).fillna(0),
-            "s_k": h["strikeouts"].where(start, 0).fillna(0),
-            "s_pitches": h["pitches"].where(pitched, 0).fillna(0),
-            "s_pitched": pitched.astype(float),
-        }
+def _pitcher_state(h: pd.DataFrame, t: pd.DataFrame) -> pd.DataFrame:
+    """Each target's pitcher state from his own games before its date: this season so far
+    (``std_``), last season (``prev_``), the career before this season (``car_``), days since
+    the last start and appearance, and the form over his last 3/5/10 starts (``ROLLING_STATE``).
+
+    Computed on numpy arrays: the games sorted by (pitcher, season, date) with cumulative sums,
+    and each target finds its window by binary search; every sum is of whole counts, so it is
+    exact in any order, and the features match the frame-wide joins they replace to the last
+    digit (``tests/unit/test_features_frame.py`` compares them over a real season).
+    """
+    tp = t["pitcher_id"].to_numpy(np.int64)
+    td = t["game_date"].to_numpy().astype(DATE_DTYPE).view(np.int64)
+    ts = t["season"].to_numpy(np.int64)
+    hp = h["pitcher_id"].to_numpy(np.int64)
+    hd = h["game_date"].to_numpy().astype(DATE_DTYPE).view(np.int64)
+    hs = h["season"].to_numpy(np.int64)
+    # dense ranks keep the order of pitchers, seasons and dates in one integer key
+    pitchers = np.unique(np.concatenate([hp, tp]))
+    dates = np.unique(np.concatenate([hd, td]))
+    first = int(min(hs.min(), ts.min()) if len(hs) else ts.min()) - 1
+    n_seasons = int(max(hs.max(), ts.max()) if len(hs) else ts.max()) - first + 1
+    n_dates = len(dates) + 1
+
+    def key(p: np.ndarray, season: np.ndarray | int, day: np.ndarray | int) -> np.ndarray:
+        return (p * n_seasons + (season - first)) * n_dates + day
+
+    hpi, tpi = np.searchsorted(pitchers, hp), np.searchsorted(pitchers, tp)
+    hdi, tdi = np.searchsorted(dates, hd), np.searchsorted(dates, td)
+    state: dict[str, np.ndarray] = {}
+
+    # sums this season before the date, last season, and of every earlier season
+    start = h["is_start"].to_numpy(bool)
+    bf, k, bb, outs, pitches = (
+        h[c].to_numpy(np.float64)
+        for c in ("batters_faced", "strikeouts", "walks", "outs", "pitches")
     )
-    return data.groupby(["pitcher_id", "season"], as_index=False).sum()
+    pitched = ~np.isnan(pitches) & start
+    values = np.column_stack(
+        [
+            _zero(bf),
+            _zero(k),
+            _zero(bb),
+            _zero(outs),
+            start.astype(float),
+            np.ones(len(h)),
+            np.where(start, _zero(bf), 0.0),
+            np.where(start, _zero(k), 0.0),
+            np.where(start, _zero(outs), 0.0),
+            np.where(pitched, pitches, 0.0),
+            pitched.astype(float),
+        ]
+    )
+    keys = key(hpi, hs, hdi)
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    cum = np.vstack([np.zeros((1, len(STATE_SUMS))), np.cumsum(values[order], axis=0)])
+    career_lo = np.searchsorted(keys, key(tpi, first, 0))
+    prev_lo = np.searchsorted(keys, key(tpi, ts - 1, 0))
+    season_lo = np.searchsorted(keys, key(tpi, ts, 0))
+    before = np.searchsorted(keys, key(tpi, ts, tdi))
+    std = cum[before] - cum[season_lo]
+    prev = np.where((season_lo > prev_lo)[:, None], cum[season_lo] - cum[prev_lo], np.nan)
+    car = np.where((season_lo > career_lo)[:, None], cum[season_lo] - cum[career_lo], np.nan)
+    for i, name in enumerate(STATE_SUMS):
+        state[f"std_{name}"] = std[:, i]
+    # rest is measured across seasons
+    by_day = hpi * n_dates + hdi
+    asked = tpi * n_dates + tdi
+    state["days_rest"] = _days_since(by_day[start], hd[start], asked, td, n_dates)
+    state["days_since_appearance"] = _days_since(by_day, hd, asked, td, n_dates)
+    for i, name in enumerate(STATE_SUMS):
+        state[f"prev_{name}"] = prev[:, i]
+    for i, name in enumerate(STATE_SUMS):
+        state[f"car_{name}"] = car[:, i]
+    played = {"k": k, "bf": bf, "outs": outs, "pitches": pitches}
+    starts = {name: values[start] for name, values in played.items()}
+    state.update(_rolling_state(by_day[start], starts, asked, n_dates))
+    return _with(t, state)
 
 
-def _pitcher_prior_seasons(h: pd.DataFrame, t: pd.DataFrame) -> pd.DataFrame:
-    """Last season's totals, and the career before this season."""
-    totals = _season_totals(h)
-    prev = totals.copy()
-    prev["season"] = prev["season"] + 1
-    prev = prev.rename(
-        columns={c: f"prev_{c}" for c in totals.columns if c not in ("pitcher_id", "season")}
-    )
-    t = t.merge(prev, on=["pitcher_id", "season"], how="left")
-    # career totals of all seasons before the target's season
-    totals = totals.sort_values(["pitcher_id", "season"])
-    value_cols = [c for c in totals.columns if c not in ("pitcher_id", "season")]
-    career = totals[["pitcher_id", "season"]].copy()
-    career[[f"car_{c}" for c in value_cols]] = (
-        totals.groupby("pitcher_id")[value_cols].cumsum().to_numpy()
-    )
-    # state after season s applies to seasons > s: asof on season
-    keys = t[["pitcher_id", "season", "_order"]].sort_values("season")
-    career = career.sort_values("season")
-    merged = pd.merge_asof(
-        keys, career, on="season", by="pitcher_id", allow_exact_matches=False, direction="backward"
-    )
-    t = t.merge(merged.drop(columns=["pitcher_id", "season"]), on="_order", how="left")
-    return t
+def _with(t: pd.DataFrame, columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """``t.assign(**columns)`` in one step: columns ``t`` has are replaced where they are, the
+    others appended as one block (not one insert each)."""
+    replaced = {c: v for c, v in columns.items() if c in t.columns}
+    added = pd.DataFrame({c: v for c, v in columns.items() if c not in t.columns}, index=t.index)
+    return pd.concat([t.assign(**replaced), added], axis=1)
 
 
-def _pitcher_rolling(h: pd.DataFrame, t: pd.DataFrame) -> pd.DataFrame:
-    """Form over the last 3/5/10 starts (across seasons), and the recent leash."""
-    s = h[h["is_start"]].sort_values(["pitcher_id", "game_date", "game_id"]).copy()
-    if s.empty:
-        for col in ROLLING_STATE:
-            t[col] = np.nan
-        return t
-    s["short"] = (s["outs"] < SHORT_START_OUTS).astype(float)
-    g = s.groupby("pitcher_id", sort=False)
-    st = s[["pitcher_id", "game_date"]].copy()
+def _zero(values: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(values), 0.0, values)
+
+
+def _last_before(keys: np.ndarray, asked: np.ndarray, pitcher_of: int) -> np.ndarray:
+    """For each asked key (pitcher rank * ``pitcher_of`` + date rank), the position in the
+    sorted ``keys`` of the same pitcher's last key before it; -1 when there is none."""
+    last = np.searchsorted(keys, asked) - 1
+    found = last >= 0
+    found[found] = keys[last[found]] // pitcher_of == asked[found] // pitcher_of
+    return np.where(found, last, -1)
+
+
+def _days_since(
+    keys: np.ndarray, days: np.ndarray, asked: np.ndarray, on: np.ndarray, pitcher_of: int
+) -> np.ndarray:
+    """Whole days from the pitcher's last of ``days`` (keyed like ``_last_before``) before
+    each asked key to the date ``on`` (microseconds); NaN when there is none."""
+    if not len(keys):
+        return np.full(len(asked), np.nan)
+    order = np.argsort(keys, kind="stable")
+    last = _last_before(keys[order], asked, pitcher_of)
+    since = (on - days[order][last]) // DAY_US
+    return np.where(last >= 0, since.astype(float), np.nan)
+
+
+def _rolling_state(
+    keys: np.ndarray, starts: dict[str, np.ndarray], asked: np.ndarray, pitcher_of: int
+) -> dict[str, np.ndarray]:
+    """``ROLLING_STATE`` after the pitcher's last start date before each asked key: sums over
+    his last 3/5/10 starts across seasons (NaN-skipping, NaN when none is known), counts, the
+    leash and the spread of his strikeouts (pandas' rolling standard deviation, whose running
+    algorithm the features keep)."""
+    if not len(keys):
+        return {col: np.full(len(asked), np.nan) for col in ROLLING_STATE}
+    order = np.argsort(keys, kind="stable")  # by pitcher, date, then game (the history's order)
+    keys = keys[order]
+    col = {name: values[order] for name, values in starts.items()}
+    pitcher = keys // pitcher_of
+    row = np.arange(len(keys))
+    first = np.searchsorted(pitcher, pitcher)  # each start's pitcher's first start
+    rows: dict[str, np.ndarray] = {}
+
+    def window(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        known = ~np.isnan(values)
+        total = np.concatenate([[0.0], np.cumsum(np.where(known, values, 0.0))])
+        count = np.concatenate([[0], np.cumsum(known)])
+        lo = np.maximum(first, row + 1 - n)
+        return total[row + 1] - total[lo], (count[row + 1] - count[lo]).astype(float)
+
+    def window_sum(values: np.ndarray, n: int) -> np.ndarray:
+        total, count = window(values, n)
+        return np.where(count > 0, total, np.nan)
+
     for n in (3, 5, 10):
-        for col, name in (("strikeouts", "k"), ("batters_faced", "bf"), ("outs", "outs")):
-            st[f"r{n}_{name}"] = g[col].rolling(n, min_periods=1).sum().to_numpy()
-        st[f"r{n}_n"] = g["strikeouts"].rolling(n, min_periods=1).count().to_numpy()
-    st["r3_pitches"] = g["pitches"].rolling(3, min_periods=1).mean().to_numpy()
-    st["r3_max_pitches"] = g["pitches"].rolling(3, min_periods=1).max().to_numpy()
-    st["r_last_pitches"] = s["pitches"].to_numpy()
-    st["r5_short"] = g["short"].rolling(5, min_periods=1).sum().to_numpy()
-    st["r10_k_sd"] = g["strikeouts"].rolling(10, min_periods=3).std().to_numpy()
-    st = st.groupby(["pitcher_id", "game_date"], as_index=False).last()
-    cols = [c for c in st.columns if c.startswith("r")]
-    return _asof(t, st, ["pitcher_id"], cols)
+        for source, name in (("k", "k"), ("bf", "bf"), ("outs", "outs")):
+            rows[f"r{n}_{name}"] = window_sum(col[source], n)
+        rows[f"r{n}_n"] = window(col["k"], n)[1]
+    total, count = window(col["pitches"], 3)
+    rows["r3_pitches"] = np.where(count > 0, total / np.where(count > 0, count, 1.0), np.nan)
+    top = col["pitches"].copy()
+    for back in (1, 2):
+        earlier = np.full(len(top), np.nan)
+        earlier[back:] = col["pitches"][:-back]
+        top = np.fmax(top, np.where(row - back >= first, earlier, np.nan))
+    rows["r3_max_pitches"] = top
+    rows["r_last_pitches"] = col["pitches"]
+    rows["r5_short"] = window_sum((col["outs"] < SHORT_START_OUTS).astype(float), 5)
+    spread = pd.Series(col["k"]).groupby(pitcher, sort=False).rolling(10, min_periods=3).std()
+    rows["r10_k_sd"] = spread.to_numpy()
+    if (keys[1:] == keys[:-1]).any():  # two starts on one date: its last known values
+        frame = pd.DataFrame(rows).assign(_key=keys).groupby("_key", sort=True).last()
+        keys, rows = frame.index.to_numpy(), {c: frame[c].to_numpy() for c in frame.columns}
+    last = _last_before(keys, asked, pitcher_of)
+    return {c: np.where(last >= 0, rows[c][last], np.nan) for c in ROLLING_STATE}
 
 
 @dataclass
@@ -377,18 +414,79 @@ class FeatureContext:
             seasons = np.union1d(s["season"].unique(), s["season"].unique() + 1)
         return cls(opp_cum, opp_roll, opp_prev, league_roll, league_prev, _park_table(s, seasons))
 
+    def __post_init__(self) -> None:
+        # each table by key, for the look-ups of ``attach``
+        std = [c for c in self.opp_cum.columns if c.startswith("opp_std_")]
+        self._lookups = (
+            _AsOf(self.opp_cum, ["bat_team", "season"], std),
+            _AsOf(self.opp_roll, ["bat_team"], ["opp_r15_k", "opp_r15_bf"]),
+            _Exact(self.opp_prev, ["bat_team", "season"], ["opp_prev_k", "opp_prev_bf"]),
+            _AsOf(self.league_roll, ["lg"], ["lg_k_pct_30d"]),
+            _Exact(self.league_prev.rename_axis("season").reset_index(), ["season"], None),
+            _Exact(self.park, ["home_team", "season"], ["park_k_factor"]),
+        )
+
     def attach(self, t: pd.DataFrame) -> pd.DataFrame:
-        """Add the opponent, league and park features' raw state to target rows."""
-        t = t.assign(bat_team=t["opponent"])
-        cols = [c for c in self.opp_cum.columns if c.startswith("opp_std_")]
-        t = _asof(t, self.opp_cum, ["bat_team", "season"], cols)
-        t = _asof(t, self.opp_roll, ["bat_team"], ["opp_r15_k", "opp_r15_bf"])
-        t = t.merge(self.opp_prev, on=["bat_team", "season"], how="left").drop(columns=["bat_team"])
-        t = t.assign(lg="MLB")
-        t = _asof(t, self.league_roll, ["lg"], ["lg_k_pct_30d"])
-        t = t.merge(self.league_prev, left_on="season", right_index=True, how="left")
-        t = t.drop(columns=["lg"])
-        return t.merge(self.park, on=["home_team", "season"], how="left")
+        """Add the opponent, league and park features' raw state to target rows: per table,
+        the last state of the same key strictly before the target's date (as-of), or the
+        state of the same key (season tables); NaN when there is none."""
+        opponent, season = t["opponent"].tolist(), t["season"].tolist()
+        keys = {
+            "bat_team": opponent,
+            "season": season,
+            "lg": ["MLB"] * len(t),
+            "home_team": t["home_team"].tolist(),
+        }
+        days = t["game_date"].to_numpy().astype(DATE_DTYPE).view(np.int64)
+        columns: dict[str, np.ndarray] = {}
+        for lookup in self._lookups:
+            columns.update(lookup.find([keys[k] for k in lookup.by], days))
+        return _with(t, columns)
+
+
+class _AsOf:
+    """A state table by key (``by``) and date: each key's dates in order and their states."""
+
+    def __init__(self, table: pd.DataFrame, by: list[str], cols: list[str]) -> None:
+        self.by, self.cols = by, cols
+        table = table.sort_values("game_date", kind="stable")
+        dates = table["game_date"].to_numpy().astype(DATE_DTYPE).view(np.int64)
+        values = table[cols].to_numpy(np.float64)
+        groups = table.groupby(by, sort=False).indices if len(table) else {}
+        self.rows = {
+            (key if isinstance(key, tuple) else (key,)): (dates[at], values[at])
+            for key, at in groups.items()
+        }
+
+    def find(self, keys: list[list], days: np.ndarray) -> dict[str, np.ndarray]:
+        """Each target's last state strictly before its day."""
+        found = np.full((len(days), len(self.cols)), np.nan)
+        for i, key in enumerate(zip(*keys, strict=True)):
+            states = self.rows.get(key)
+            if states is not None:
+                last = int(np.searchsorted(states[0], days[i])) - 1
+                if last >= 0:
+                    found[i] = states[1][last]
+        return dict(zip(self.cols, found.T, strict=True))
+
+
+class _Exact:
+    """A state table by key (``by``; one row each): ``cols``, or every other column."""
+
+    def __init__(self, table: pd.DataFrame, by: list[str], cols: list[str] | None) -> None:
+        self.by = by
+        self.cols = cols or [c for c in table.columns if c not in by]
+        values = table[self.cols].to_numpy(np.float64)
+        keys = zip(*(table[k].tolist() for k in by), strict=True)
+        self.rows = dict(zip(keys, values, strict=True))
+
+    def find(self, keys: list[list], days: np.ndarray) -> dict[str, np.ndarray]:
+        """Each target's state of its key."""
+        found = np.full((len(days), len(self.cols)), np.nan)
+        for i, key in enumerate(zip(*keys, strict=True)):
+            if key in self.rows:
+                found[i] = self.rows[key]
+        return dict(zip(self.cols, found.T, strict=True))
 
 
 def _opponent_tables(s: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -485,8 +583,13 @@ def _park_table(s: pd.DataFrame, seasons: object) -> pd.DataFrame:
 
 
 def _hands(h: pd.DataFrame, t: pd.DataFrame) -> pd.DataFrame:
-    throws = h.dropna(subset=["throws"]).drop_duplicates("pitcher_id", keep="last")
-    hand = throws.set_index("pitcher_id")["throws"]
+    throws = h["throws"]
+    known = throws.notna().to_numpy()
+    # each pitcher's last known hand (a later game's entry replaces an earlier one)
+    last = dict(
+        zip(h["pitcher_id"].to_numpy()[known].tolist(), throws[known].tolist(), strict=True)
+    )
+    hand = pd.Series(list(last.values()), index=list(last), dtype=throws.dtype)
     if "throws" in t:
         t["throws"] = t["throws"].fillna(t["pitcher_id"].map(hand))
     else:
@@ -495,90 +598,90 @@ def _hands(h: pd.DataFrame, t: pd.DataFrame) -> pd.DataFrame:
     return t
 
 
-def _rate(num: pd.Series, den: pd.Series) -> pd.Series:
-    return num / den.where(den > 0)
+def _rate(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    return num / np.where(den > 0, den, np.nan)
+
+
+def _known(values: np.ndarray, otherwise: np.ndarray | float) -> np.ndarray:
+    return np.where(np.isnan(values), otherwise, values)
 
 
 def _derived(t: pd.DataFrame) -> pd.DataFrame:
-    t = t.copy()  # one block per dtype again after the many joins
-    lg = t["lg_k_pct_30d"].fillna(t["lg_k_pct_prev"])
-    t["league_k_pct"] = lg
-    for period in ("std", "prev"):  # this season to date, and last season
-
-        def col(name: str, p: str = period) -> pd.Series:
-            return t[f"{p}_{name}"]
-
-        t[f"k_pct_{period}"] = _rate(col("k"), col("bf"))
-        t[f"k9_{period}"] = _rate(27 * col("k"), col("outs"))
-        t[f"bb_pct_{period}"] = _rate(col("bb"), col("bf"))
-        t[f"bf_per_start_{period}"] = _rate(col("s_bf"), col("starts"))
-        t[f"outs_per_start_{period}"] = _rate(col("s_outs"), col("starts"))
-        t[f"pitches_per_start_{period}"] = _rate(col("s_pitches"), col("s_pitched"))
-        t[f"relief_share_{period}"] = _rate(col("apps") - col("starts"), col("apps"))
-    t["k_per_start_std"] = _rate(t["std_s_k"], t["std_starts"])
-    t["starts_std"] = t["std_starts"]
-    t["starts_prev"] = t["prev_starts"].fillna(0.0)
-
-    t["k_pct_career"] = _rate(t["car_k"], t["car_bf"])
-    t["career_starts"] = t["car_starts"].fillna(0.0) + t["std_starts"]
-    # Marcel-style: this season 5, last season 3, earlier career 1, plus league prior
-    prev_k, prev_bf = t["prev_k"].fillna(0), t["prev_bf"].fillna(0)
-    older_k = (t["car_k"].fillna(0) - prev_k).clip(lower=0)
-    older_bf = (t["car_bf"].fillna(0) - prev_bf).clip(lower=0)
-    num = 5 * t["std_k"] + 3 * prev_k + 1 * older_k + K_PCT_PRIOR_BF * lg
-    den = 5 * t["std_bf"] + 3 * prev_bf + 1 * older_bf + K_PCT_PRIOR_BF
-    t["k_pct_marcel"] = num / den
-
-    t["is_home"] = t["is_home"].astype(float)
-    t["month"] = t["game_date"].dt.month.astype(float)
-
-    opp_std = _rate(t["opp_std_k"], t["opp_std_bf"])
-    opp_prev = _rate(t["opp_prev_k"], t["opp_prev_bf"])
-    # early in a season the season-to-date rate is noise: blend it with last season's
-    w = t["opp_std_bf"].fillna(0) / (t["opp_std_bf"].fillna(0) + 400.0)
-    t["opp_k_pct_std"] = np.where(
-        opp_prev.notna(), w * opp_std.fillna(opp_prev) + (1 - w) * opp_prev, opp_std
+    """The features from the raw state, on numpy arrays (the helpers' columns dropped)."""
+    helpers = (
+        "std_",
+        "prev_",
+        "car_",
+        "opp_std_",
+        "opp_r15_",
+        "opp_prev_",
+        "r3_",
+        "r5_",
+        "r10_",
+        "r_last",
+        "lg_k_pct_",
     )
-    t["opp_k_pct_prev"] = opp_prev
-    t["opp_k_pct_last15"] = _rate(t["opp_r15_k"], t["opp_r15_bf"])
-    vs_r = _rate(t["opp_std_k_r"], t["opp_std_bf_r"])
-    vs_l = _rate(t["opp_std_k_l"], t["opp_std_bf_l"])
-    t["opp_k_pct_vs_hand"] = np.where(
-        t["throws"] == "L", vs_l, np.where(t["throws"] == "R", vs_r, np.nan)
-    )
+    names = [c for c in t.columns if c.startswith(helpers)]
+    raw = dict(zip(names, t[names].to_numpy(np.float64).T, strict=True))  # one conversion
+    out: dict[str, np.ndarray] = {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lg = _known(raw["lg_k_pct_30d"], raw["lg_k_pct_prev"])
+        out["league_k_pct"] = lg
+        for period in ("std", "prev"):  # this season to date, and last season
+            c = {name[len(period) + 1 :]: v for name, v in raw.items() if name.startswith(period)}
+            out[f"k_pct_{period}"] = _rate(c["k"], c["bf"])
+            out[f"k9_{period}"] = _rate(27 * c["k"], c["outs"])
+            out[f"bb_pct_{period}"] = _rate(c["bb"], c["bf"])
+            out[f"bf_per_start_{period}"] = _rate(c["s_bf"], c["starts"])
+            out[f"outs_per_start_{period}"] = _rate(c["s_outs"], c["starts"])
+            out[f"pitches_per_start_{period}"] = _rate(c["s_pitches"], c["s_pitched"])
+            out[f"relief_share_{period}"] = _rate(c["apps"] - c["starts"], c["apps"])
+        out["k_per_start_std"] = _rate(raw["std_s_k"], raw["std_starts"])
+        out["starts_std"] = raw["std_starts"]
+        out["starts_prev"] = _known(raw["prev_starts"], 0.0)
 
-    for n in (3, 5, 10):
-        t[f"k_last{n}"] = _rate(t[f"r{n}_k"], t[f"r{n}_n"])
-    t["k_pct_last5"] = _rate(t["r5_k"], t["r5_bf"])
-    t["k_pct_last10"] = _rate(t["r10_k"], t["r10_bf"])
-    t["bf_last3"] = _rate(t["r3_bf"], t["r3_n"])
-    t["bf_last10"] = _rate(t["r10_bf"], t["r10_n"])
-    t["outs_last3"] = _rate(t["r3_outs"], t["r3_n"])
-    t["outs_last10"] = _rate(t["r10_outs"], t["r10_n"])
-    t["pitches_last_start"] = t["r_last_pitches"]
-    t["pitches_last3"] = t["r3_pitches"]
-    t["max_pitches_last3"] = t["r3_max_pitches"]
-    t["short_starts_last5"] = t["r5_short"]
-    t["k_sd_last10"] = t["r10_k_sd"]
-    t["k_pct_trend"] = t["k_pct_last5"] - t["k_pct_marcel"]
+        out["k_pct_career"] = _rate(raw["car_k"], raw["car_bf"])
+        out["career_starts"] = _known(raw["car_starts"], 0.0) + raw["std_starts"]
+        # Marcel-style: this season 5, last season 3, earlier career 1, plus league prior
+        prev_k, prev_bf = _known(raw["prev_k"], 0.0), _known(raw["prev_bf"], 0.0)
+        older_k = np.maximum(_known(raw["car_k"], 0.0) - prev_k, 0.0)
+        older_bf = np.maximum(_known(raw["car_bf"], 0.0) - prev_bf, 0.0)
+        num = 5 * raw["std_k"] + 3 * prev_k + 1 * older_k + K_PCT_PRIOR_BF * lg
+        den = 5 * raw["std_bf"] + 3 * prev_bf + 1 * older_bf + K_PCT_PRIOR_BF
+        out["k_pct_marcel"] = num / den
 
-    helper = [
-        c
-        for c in t.columns
-        if c.startswith(
-            (
-                "std_",
-                "prev_",
-                "car_",
-                "opp_std_",
-                "opp_r15_",
-                "opp_prev_",
-                "r3_",
-                "r5_",
-                "r10_",
-                "r_last",
-            )
+        out["is_home"] = t["is_home"].astype(float).to_numpy()
+        out["month"] = t["game_date"].dt.month.astype(float).to_numpy()
+
+        opp_std = _rate(raw["opp_std_k"], raw["opp_std_bf"])
+        opp_prev = _rate(raw["opp_prev_k"], raw["opp_prev_bf"])
+        # early in a season the season-to-date rate is noise: blend it with last season's
+        seen = _known(raw["opp_std_bf"], 0.0)
+        w = seen / (seen + 400.0)
+        out["opp_k_pct_std"] = np.where(
+            ~np.isnan(opp_prev), w * _known(opp_std, opp_prev) + (1 - w) * opp_prev, opp_std
         )
-    ]
-    helper += ["lg_k_pct_30d", "lg_k_pct_prev"]
-    return t.drop(columns=[c for c in helper if c in t.columns])
+        out["opp_k_pct_prev"] = opp_prev
+        out["opp_k_pct_last15"] = _rate(raw["opp_r15_k"], raw["opp_r15_bf"])
+        vs_r = _rate(raw["opp_std_k_r"], raw["opp_std_bf_r"])
+        vs_l = _rate(raw["opp_std_k_l"], raw["opp_std_bf_l"])
+        throws = t["throws"].to_numpy(object)
+        out["opp_k_pct_vs_hand"] = np.where(
+            throws == "L", vs_l, np.where(throws == "R", vs_r, np.nan)
+        )
+
+        for n in (3, 5, 10):
+            out[f"k_last{n}"] = _rate(raw[f"r{n}_k"], raw[f"r{n}_n"])
+        out["k_pct_last5"] = _rate(raw["r5_k"], raw["r5_bf"])
+        out["k_pct_last10"] = _rate(raw["r10_k"], raw["r10_bf"])
+        out["bf_last3"] = _rate(raw["r3_bf"], raw["r3_n"])
+        out["bf_last10"] = _rate(raw["r10_bf"], raw["r10_n"])
+        out["outs_last3"] = _rate(raw["r3_outs"], raw["r3_n"])
+        out["outs_last10"] = _rate(raw["r10_outs"], raw["r10_n"])
+        out["pitches_last_start"] = raw["r_last_pitches"]
+        out["pitches_last3"] = raw["r3_pitches"]
+        out["max_pitches_last3"] = raw["r3_max_pitches"]
+        out["short_starts_last5"] = raw["r5_short"]
+        out["k_sd_last10"] = raw["r10_k_sd"]
+        out["k_pct_trend"] = out["k_pct_last5"] - out["k_pct_marcel"]
+    return _with(t.drop(columns=list(raw)), out)

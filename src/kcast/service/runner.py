@@ -299,14 +299,16 @@ class SlateCache:
         version = version or self.version()
 
         def build() -> Slate:
-            starters = day_starters(self.wh, day)
-            if not starters.empty:
-                self.check_history(day, version)
-            self.builds += 1
-            features = self.features(starters, version)
-            lines = stored_lines(self.wh, day)  # read once: for the slate and for requests
-            features = attach_prices(self.wh, features, lines=lines) if len(features) else features
-            return Slate(day, features, lines, self.systems(state, day, version))
+            with self.wh.reads_together():  # one open of the file for the build's reads
+                starters = day_starters(self.wh, day)
+                if not starters.empty:
+                    self.check_history(day, version)
+                self.builds += 1
+                features = self.features(starters, version)
+                lines = stored_lines(self.wh, day)  # read once: for the slate and for requests
+                if len(features):
+                    features = attach_prices(self.wh, features, lines=lines)
+                return Slate(day, features, lines, self.systems(state, day, version))
 
         return self._get(("slate", day, version), build)
 
@@ -317,12 +319,13 @@ class SlateCache:
         key = pitcher_key(record)
 
         def build() -> Slate:
-            starters = requested_starters(self.wh, [record])
-            self.check_history(day, version)
-            kept = self.peek(("slate", day, version))  # the date's stored lines, read once
-            lines = kept.lines if kept is not None else stored_lines(self.wh, day)
-            features = attach_prices(self.wh, self.features(starters, version), lines=lines)
-            return Slate(day, features, lines, self.systems(state, day, version))
+            with self.wh.reads_together():
+                starters = requested_starters(self.wh, [record])
+                self.check_history(day, version)
+                kept = self.peek(("slate", day, version))  # the date's stored lines, read once
+                lines = kept.lines if kept is not None else stored_lines(self.wh, day)
+                features = attach_prices(self.wh, self.features(starters, version), lines=lines)
+                return Slate(day, features, lines, self.systems(state, day, version))
 
         return self._get(("pitcher", day, key, version), build)
 

@@ -208,6 +208,12 @@ class Warehouse(ABC):
         """Delete rows matching a condition; return how many went."""
 
     @contextmanager
+    def reads_together(self) -> Iterator[None]:
+        """A block of reads that may share one connection (for engines that open one per
+        read); nothing here."""
+        yield
+
+    @contextmanager
     @abstractmethod
     def transaction(self) -> Iterator[None]:
         """All writes inside happen together or not at all (as far as the engine allows)."""

@@ -10,8 +10,8 @@ fails with a ``WarehouseError`` naming the process that holds the file.
 Within one process the threads share one open database per file (:class:`_SharedFile`): reads
 take cursors of whatever is open, a write waits until the file is (re)opened read-write, and one
 write transaction runs at a time. A read-only database is kept open for a moment after its last
-query (``LINGER``) so that the queries of one request do not each pay for an open, unless
-another kcast process is waiting to write.
+query (``LINGER``) so that the queries of one request do not each pay for an open, and for as
+long as a block of reads asks (``reads_together``), unless a write wants the file.
 
 Across kcast processes, writers are not starved by a stream of readers: beside the file is a
 gate, ``<file>.lock``. A writer holds it exclusively (``flock``) from before it opens the file
@@ -101,6 +101,7 @@ class _SharedFile:
         self.mode: str | None = None  # "ro" or "rw"
         self.users = 0
         self.writers_waiting = 0
+        self.kept = 0  # blocks of reads that keep the idle read-only database open
         self.idle_since = 0.0
         self.write_lock = threading.RLock()  # one write transaction at a time in this process
         self._gate_fd: int | None = None
@@ -239,7 +240,7 @@ class _SharedFile:
             self.users -= 1
             if self.users == 0:
                 busy = self.writers_waiting or self.writer_waiting_elsewhere()
-                if self.mode == "rw" or LINGER <= 0 or busy:
+                if self.mode == "rw" or busy or (LINGER <= 0 and not self.kept):
                     self._close()
                 else:
                     self.idle_since = time.monotonic()
@@ -263,7 +264,7 @@ class _SharedFile:
                 if self.users:
                     continue
                 idle = time.monotonic() - self.idle_since
-                if idle >= LINGER or self.writer_waiting_elsewhere():
+                if (idle >= LINGER and not self.kept) or self.writer_waiting_elsewhere():
                     self._close()
                     self._reaper = None
                     return
@@ -280,7 +281,7 @@ class _SharedFile:
             with contextlib.suppress(OSError):
                 os.close(self._gate_fd)
         self._gate_fd = self._gate_held = None
-        self.con, self.mode, self.users, self._reaper = None, None, 0, None
+        self.con, self.mode, self.users, self._reaper, self.kept = None, None, 0, None, 0
         self.cond = threading.Condition()
         self.write_lock = threading.RLock()
 
@@ -429,6 +430,23 @@ class DuckDBWarehouse(Warehouse):
             finally:
                 self._local.cursor = None
                 self._file.release(cur)
+
+    @contextmanager
+    def reads_together(self) -> Iterator[None]:
+        """Keep the read-only database open between this block's queries, so that a build's
+        several reads with work between them pay for one open, not one each (``LINGER`` is
+        shorter than that work). It holds nothing a writer waits for: a write in this process,
+        or a writer waiting in another, closes the idle database as at any other time, and the
+        block's next query opens it again."""
+        file = self._file
+        with file.cond:
+            file.kept += 1
+        try:
+            yield
+        finally:
+            with file.cond:
+                file.kept -= 1
+                file.idle_since = time.monotonic()  # then it lingers as after any query
 
     def change_stamp(self) -> str | None:
         """The file's and its write-ahead log's modification times and sizes: every write, by
