@@ -205,6 +205,11 @@ MIGRATIONS: list[Migration] = [
         split_legacy_predictions,
     ),
     Migration(4, "bets: the ledger of bets taken", _create("bets")),
+    Migration(
+        5,
+        "matchups: plate appearances and starting lineups",
+        _create("plate_appearances", "lineups"),
+    ),
 ]
 
 
