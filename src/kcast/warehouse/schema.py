@@ -412,6 +412,13 @@ PREDICTIONS = Table(
         _c("recommendation", "STRING", "OVER, UNDER or PASS", True),
         _c("red_flags", "STRING", "comma-separated red flags"),
         _c("reasons", "STRING", "why PASS, or what the ensemble was missing"),
+        _c(
+            "lineup_status",
+            "STRING",
+            "the opposing lineup the features saw: confirmed, projected (the team's latest "
+            "against that hand; red flag lineup_projected) or unavailable (team rates; red flag "
+            "lineup_unavailable)",
+        ),
         _c("pmf", "STRING", "the distribution: JSON list of P(0..20 strikeouts)"),
         _c("created_at", "TIMESTAMP", "when predicted (UTC)", True),
         _c("actual_strikeouts", "INT64", "what happened (after grading)"),
