@@ -29,7 +29,9 @@ BUILT_ON_OTHERS = [s for s in ALL if build_system(s).member_ids]
 
 
 @pytest.fixture(scope="module")
-def frames(history_frame: pd.DataFrame, history_warehouse: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def frames(
+    history_frame: pd.DataFrame, history_warehouse: Path
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     wh = open_warehouse(str(history_warehouse), migrate=False)
     try:
         matchup = MatchupContext.from_warehouse(wh)

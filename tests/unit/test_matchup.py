@@ -83,9 +83,7 @@ def test_a_changed_outcome_changes_only_later_starts(
     day = pd.Timestamp("2019-06-01")
     ctx = MatchupContext.from_warehouse(wh)
     pa = wh.query("SELECT * FROM plate_appearances")
-    changed = pa.assign(
-        is_strikeout=pa["is_strikeout"] & (pd.to_datetime(pa["game_date"]) != day)
-    )
+    changed = pa.assign(is_strikeout=pa["is_strikeout"] & (pd.to_datetime(pa["game_date"]) != day))
     path = tmp_path / "changed.duckdb"
     shutil.copy(history_warehouse, path)
     other = open_warehouse(str(path), migrate=False)

@@ -699,7 +699,9 @@ def _plate_appearances(
     plays = pd.DataFrame([p for f in parsed for p in f.plays])
     if plays.empty:
         return plays
-    meta = games.set_index("game_id")[["game_date", "season", "game_type", "away_team", "home_team"]]
+    meta = games.set_index("game_id")[
+        ["game_date", "season", "game_type", "away_team", "home_team"]
+    ]
     plays = plays.join(meta, on="game_id")
     home = plays.pop("batting_side").to_numpy() == 1
     away_team, home_team = plays.pop("away_team"), plays.pop("home_team")

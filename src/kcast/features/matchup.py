@@ -263,7 +263,9 @@ class MatchupContext:
         cols = ["pitches", "whiffs", "csw"]
         now = {c: f"_now_{c}" for c in cols}
         prev = {c: f"_prev_{c}" for c in cols}
-        t = _asof(t, self.pitcher_cum.rename(columns=now), ["pitcher_id", "season"], [*now.values()])
+        t = _asof(
+            t, self.pitcher_cum.rename(columns=now), ["pitcher_id", "season"], [*now.values()]
+        )
         last = self.pitcher_seasons.rename(columns=prev)
         last["season"] += 1
         t = t.merge(last, on=["pitcher_id", "season"], how="left")

@@ -29,6 +29,7 @@ from pydantic import BaseModel
 from kcast.decisions import Thresholds
 from kcast.errors import MembersUnavailableError, NoSystemAnsweredError
 from kcast.features.build import FeatureContext, load_history
+from kcast.features.matchup import MatchupContext
 from kcast.history import WarehouseHistory
 from kcast.pipeline import (
     SlateResult,
@@ -222,6 +223,10 @@ class SlateCache:
 
         return self._get(("history", version), build)
 
+    def matchup(self, version: tuple) -> MatchupContext:
+        """The lineups, batters, pitchers' swing-and-miss and umpires of every game."""
+        return self._get(("matchup", version), lambda: MatchupContext.from_warehouse(self.wh))
+
     def check_history(self, day: dt.date, version: tuple | None = None) -> None:
         """``pipeline.check_history`` against the kept history."""
         history, _ = self.history(version or self.version())
@@ -242,7 +247,7 @@ class SlateCache:
     def features(self, starters: pd.DataFrame, version: tuple) -> pd.DataFrame:
         """``pipeline.starter_features`` from the kept history and context."""
         history, context = self.history(version)
-        return starter_features(self.wh, starters, history, context)
+        return starter_features(self.wh, starters, history, context, self.matchup(version))
 
     def slate(self, state: ServiceState, day: dt.date, version: tuple | None = None) -> Slate:
         """``day``'s slate; raises ``InputError`` when it has starters but no history before."""

@@ -134,7 +134,9 @@ class MatchupInputs:
         csw = (np.nan_to_num(_col(frame, "pit_csw")) + CSW_PRIOR_PITCHES * lg_csw) / (
             pitches + CSW_PRIOR_PITCHES
         )
-        self.csw = np.where(np.isnan(lg_csw) | ("csw" in without), 0.0, _logit(csw) - _logit(lg_csw))
+        self.csw = np.where(
+            np.isnan(lg_csw) | ("csw" in without), 0.0, _logit(csw) - _logit(lg_csw)
+        )
         # umpire and park
         ump = (_col(frame, "ump_k") + UMP_PRIOR_K) / (_col(frame, "ump_k_expected") + UMP_PRIOR_K)
         self.ump = np.where(np.isnan(ump) | ("umpire" in without), 0.0, np.log(ump))
