@@ -17,8 +17,8 @@ from typing import Any
 import pandas as pd
 
 from kcast.config import Settings, get_settings
-from kcast.policy import ENSEMBLE_V2_MATCHUP_WEIGHT
 from kcast.errors import ConfigError, ModelError, UnknownSystemError
+from kcast.policy import ENSEMBLE_V2_MATCHUP_WEIGHT
 from kcast.systems.base import BasePredictor, meta_path
 from kcast.systems.eb_rate import EmpiricalBayesPredictor
 from kcast.systems.ensemble import EnsemblePredictor

@@ -45,8 +45,13 @@ from kcast.errors import ModelError
 from kcast.features.build import ROLLING_FEATURES
 from kcast.features.matchup import MATCHUP_FEATURES
 from kcast.systems.base import BasePredictor, Distribution
-from kcast.systems.gbm import MAX_BF, RESIDUAL_MAX, RESIDUAL_MIN, StrikeoutDistributionModel
-from kcast.systems.gbm import holdout_mask
+from kcast.systems.gbm import (
+    MAX_BF,
+    RESIDUAL_MAX,
+    RESIDUAL_MIN,
+    StrikeoutDistributionModel,
+    holdout_mask,
+)
 
 FORMAT = "kcast-matchup-1"
 HAND_PRIOR_PA = 200.0
