@@ -540,14 +540,31 @@ def parse_boxscore(data: dict[str, Any], game: dict[str, Any], source: str) -> B
             "season": game["season"],
             "team": codes[side],
             "slot": slot,
-            "player_id": int(pid),
+            "player_id": pid,
             "source": SOURCE,
             "source_rank": SOURCE_RANK[SOURCE],
         }
         for side in ("home", "away")
-        for slot, pid in enumerate((teams[side].get("battingOrder") or [])[:9], start=1)
+        for slot, pid in _starting_order(teams[side]).items()
     ]
     return BoxRows(pitchers, batting, players, _game_extras(data), lineups)
+
+
+def _starting_order(team: dict[str, Any]) -> dict[int, int]:
+    """Slot -> the batter who started there. A player's ``battingOrder`` code is the slot times
+    100 for a starter (``"900"``) and 901, 902 ... for those who replaced him; the team's
+    ``battingOrder`` list holds each slot's latest occupant, so it is the starters only before
+    the game."""
+    order: dict[int, int] = {}
+    for entry in (team.get("players") or {}).values():
+        code = _int((entry or {}).get("battingOrder"))
+        pid = _int(((entry or {}).get("person") or {}).get("id"))
+        if code is not None and pid is not None and code % 100 == 0 and 1 <= code // 100 <= 9:
+            order[code // 100] = pid
+    if len(order) == 9:
+        return dict(sorted(order.items()))
+    listed = [_int(pid) for pid in (team.get("battingOrder") or [])[:9]]
+    return {slot: pid for slot, pid in enumerate(listed, start=1) if pid is not None}
 
 
 def _pitcher_line(line: dict[str, Any], source: str, where: str) -> dict[str, Any]:
