@@ -225,7 +225,10 @@ def starter_features(
     if history is None:
         history = load_history(wh, before=latest)
     frame = build_features(history, starters, context)
-    frame = (matchup or MatchupContext.from_warehouse(wh, before=latest)).attach(frame)
+    if matchup is None:
+        first = int(pd.to_datetime(starters["game_date"]).dt.year.min())
+        matchup = MatchupContext.from_warehouse(wh, before=latest, first_season=first)
+    frame = matchup.attach(frame)
     names = wh.query(
         "SELECT player_id AS pitcher_id, full_name AS pitcher_name FROM players "
         "WHERE player_id IN (SELECT UNNEST($ids))",

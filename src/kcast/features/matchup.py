@@ -121,20 +121,29 @@ class MatchupContext:
     bats: pd.Series  # player -> R, L or B (latest known)
 
     @classmethod
-    def from_warehouse(cls, wh: Warehouse, before: object | None = None) -> MatchupContext:
-        """The context of every game in the warehouse (optionally only before a date)."""
+    def from_warehouse(
+        cls, wh: Warehouse, before: object | None = None, first_season: int | None = None
+    ) -> MatchupContext:
+        """The context of every game in the warehouse (optionally only before a date). Starts of
+        ``first_season`` or later need no plate appearances from before ``first_season - 2``
+        (the batters' window) nor lineups from before ``first_season - 1``."""
         params: dict[str, object] = {"types": list(HISTORY_TYPES)}
         cut_pa = cut_l = cut_g = ""
+        if first_season is not None:
+            params["first"] = int(first_season) - len(SEASON_WEIGHTS) + 1
+            cut_pa = " AND p.season >= $first"
+            cut_l = " AND l.season >= $first + 1"
         if before is not None:
             # the day's own lineups and umpires are known before its games
             params["before"] = pd.Timestamp(before).date()
-            cut_pa = " AND p.game_date < $before"
-            cut_g = " AND g.game_date <= $before"
-            cut_l = " AND l.game_date <= $before"
+            cut_pa += " AND p.game_date < $before"
+            cut_g += " AND g.game_date <= $before"
+            cut_l += " AND l.game_date <= $before"
         pa = _dates(wh.query(_PA_SQL.format(before=cut_pa), params))
         lineup_params = {k: v for k, v in params.items() if k != "types"}
         lineups = _dates(wh.query(_LINEUP_SQL.format(before=cut_l), lineup_params))
-        games = _dates(wh.query(_UMPIRE_SQL.format(before=cut_g), params))
+        game_params = {k: v for k, v in params.items() if k != "first"}
+        games = _dates(wh.query(_UMPIRE_SQL.format(before=cut_g), game_params))
         bats = wh.query("SELECT player_id, bats FROM players WHERE bats IS NOT NULL")
         return cls.from_frames(pa, lineups, games, bats.set_index("player_id")["bats"])
 
