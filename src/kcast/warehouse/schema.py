@@ -232,11 +232,14 @@ PLATE_APPEARANCES = Table(
     "Every plate appearance of the play-by-play sources (Retrosheet event files): who batted, "
     "who pitched, where in the order, and how it ended.",
     (
-        _c("game_id", "STRING", "games.game_id", True),
-        _c("pa_index", "INT64", "1, 2, ... in the order the game's plate appearances ended", True),
-        _c("game_date", "DATE", "date of the game", True),
-        _c("season", "INT64", "season year", True),
-        _c("game_type", "STRING", "as games.game_type", True),
+        *_game_of(
+            _c(
+                "pa_index",
+                "INT64",
+                "1, 2, ... in the order the game's plate appearances ended",
+                True,
+            )
+        ),
         _c("inning", "INT64", "inning", True),
         _c("batting_team", "STRING", "the batter's team", True),
         _c("pitching_team", "STRING", "the pitcher's team", True),
