@@ -1,6 +1,6 @@
 """Benchmark: v2_matchup over a full season (walk-forward backtest) and for one day's slate.
 
-    python benchmarks/bench_matchup.py --warehouse PATH [--season 2022] [--date 2022-07-20]
+    python benchmarks/bench_matchup.py --warehouse PATH [--season 2022] [--date 2022-07-22]
 
 PATH must hold the event-file seasons before and including --season (plate appearances and
 lineups: `kcast ingest retrosheet` as in docs/results.md). The warehouse is copied, not changed.
@@ -23,7 +23,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--warehouse", type=Path, required=True)
     parser.add_argument("--season", type=int, default=2022)
-    parser.add_argument("--date", default="2022-07-20")
+    parser.add_argument("--date", default="2022-07-22")
     args = parser.parse_args()
 
     from kcast.backtest import run_backtest
@@ -47,6 +47,13 @@ def main() -> None:
         t0 = time.perf_counter()
         result = run_backtest(wh, starts["a"], starts["b"], system_ids=["v2_matchup"], bets=False)
         backtest_s = time.perf_counter() - t0
+        print("| step | wall time (s) |\n|---|---:|")
+        print(
+            f"| backtest {args.season}, v2_matchup alone: {int(starts['n'])} starts, refit every "
+            f"30 days | {backtest_s:.1f} |"
+        )
+        for k, v in result.timings.items():
+            print(f"| &nbsp;&nbsp;of which {k} | {v:.1f} |", flush=True)
 
         day = dt.date.fromisoformat(args.date)
         t0 = time.perf_counter()
@@ -61,19 +68,14 @@ def main() -> None:
         for _ in range(5):
             t0 = time.perf_counter()
             starters = day_starters(wh, day)
+            if starters.empty:
+                raise SystemExit(f"no starters on {day}: pick a day with games")
             features = starter_features(wh, starters, history, context, matchup)
             features = attach_prices(wh, features)
             system.predict(features, Thresholds())
             timings.append(time.perf_counter() - t0)
         wh.close()
 
-    print("| step | wall time (s) |\n|---|---:|")
-    print(
-        f"| backtest {args.season}, v2_matchup alone: {int(starts['n'])} starts, refit every "
-        f"30 days | {backtest_s:.1f} |"
-    )
-    for k, v in result.timings.items():
-        print(f"| &nbsp;&nbsp;of which {k} | {v:.1f} |")
     print(f"| train v2_matchup through {args.date} | {train_s:.1f} |")
     print(f"| start-up: history, FeatureContext, MatchupContext | {startup_s:.1f} |")
     timings.sort()
