@@ -3,9 +3,9 @@
 For each start this adds, strictly from games before its date (as ``build.py`` does):
 
 * the opposing lineup, slot by slot: the confirmed one (``lineups``: the event files,
-  ``teamstats.csv``, the MLB Stats API), else a projected one (the team's most recent lineup
-  against a starter of the same hand), marked in ``lineup_status`` (confirmed, projected,
-  unavailable);
+  ``teamstats.csv``, the MLB Stats API), else a projected one (the team's most recent lineup of
+  the season against a starter of the same hand), marked in ``lineup_status`` (confirmed,
+  projected, unavailable);
 * each batter's strikeouts and plate appearances, overall and against the pitcher's hand, this
   season plus the two before it weighted ``SEASON_WEIGHTS`` (``bat{slot}_k``, ``bat{slot}_pa``,
   ``bat{slot}_k_hand``, ``bat{slot}_pa_hand``) and whether he bats from the pitcher's side
@@ -168,7 +168,9 @@ class MatchupContext:
             pitcher_seasons=pitcher_seasons,
             league_csw=league_csw,
             lineups=lineups[["game_id", "team", "slot", "player_id"]],
-            lineup_history=wide.reset_index().drop(columns=["game_id"]),
+            lineup_history=wide.reset_index()
+            .drop(columns=["game_id"])
+            .assign(season=lambda w: w["game_date"].dt.year),
             umpires=_umpire_table(games),
             game_umpires=games.dropna(subset=["umpire_home"]).set_index("game_id")["umpire_home"],
             league_seasons=_league_seasons(pa),
@@ -213,11 +215,11 @@ class MatchupContext:
         got.index = t.index
         full = got.notna().all(axis=1).to_numpy()
         projected = _asof(
-            t[["_row", "game_date", "opponent", "_hand"]].rename(
+            t[["_row", "game_date", "season", "opponent", "_hand"]].rename(
                 columns={"opponent": "team", "_hand": "opp_throws"}
             ),
             self.lineup_history,
-            ["team", "opp_throws"],
+            ["team", "opp_throws", "season"],
             names,
         ).set_index("_row")
         projected = projected.reindex(t["_row"])[names]
