@@ -223,6 +223,12 @@ def _profit(
     return out
 
 
+def _log_score(pmf: np.ndarray, actual: np.ndarray) -> float:
+    """Mean -log P(the strikeouts that happened) (the last cell holds the tail)."""
+    k = np.clip(actual.astype(int), 0, pmf.shape[1] - 1)
+    return float(-np.log(np.clip(pmf[np.arange(len(k)), k], 1e-12, None)).mean())
+
+
 def _prob_metrics(p_over: np.ndarray, over: np.ndarray) -> tuple[float, float]:
     p = np.clip(p_over, 1e-6, 1 - 1e-6)
     log_loss = float(-(over * np.log(p) + (1 - over) * np.log(1 - p)).mean())
@@ -347,6 +353,9 @@ def score(rows: pd.DataFrame, outputs: dict[str, SystemOutput]) -> tuple[dict, d
             "clv": clv,
             "n_all_starts": n_all,
             "mae_all_starts": float(np.abs(mean - actual_all).mean()),
+            "rmse_all_starts": float(np.sqrt(((mean - actual_all) ** 2).mean())),
+            # the log score of the whole distribution at what happened (lines or not)
+            "nll_all_starts": _log_score(out.pmf, actual_all),
             "mae_median": float(
                 np.abs(out.frame["predicted_median"].to_numpy(float)[priced] - y).mean()
             ),

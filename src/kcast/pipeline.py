@@ -37,6 +37,7 @@ from kcast.dates import parse_date
 from kcast.decisions import Thresholds
 from kcast.errors import InputError, UnknownPitcherError
 from kcast.features.build import FeatureContext, build_features, load_history
+from kcast.features.matchup import MatchupContext
 from kcast.history import GradedHistory, WarehouseHistory
 from kcast.market import DecisionTime, quotes_at
 from kcast.systems.base import BasePredictor, SystemOutput
@@ -211,17 +212,23 @@ def starter_features(
     starters: pd.DataFrame,
     history: pd.DataFrame | None = None,
     context: FeatureContext | None = None,
+    matchup: MatchupContext | None = None,
 ) -> pd.DataFrame:
     """Features for the starters, from games strictly before each start's date, with the
-    pitchers' names. ``history`` (``load_history``'s frame) and ``context`` (its
-    ``FeatureContext``) are the caller's when it keeps them already."""
+    pitchers' names. ``history`` (``load_history``'s frame), ``context`` (its
+    ``FeatureContext``) and ``matchup`` (the lineups' ``MatchupContext``) are the caller's when
+    it keeps them already."""
     if starters.empty:
         return starters
     starters = starters.drop(columns=list(PRICE_COLUMNS), errors="ignore")
+    latest = pd.to_datetime(starters["game_date"]).max()
     if history is None:
-        latest = pd.to_datetime(starters["game_date"]).max()
         history = load_history(wh, before=latest)
     frame = build_features(history, starters, context)
+    if matchup is None:
+        first = int(pd.to_datetime(starters["game_date"]).dt.year.min())
+        matchup = MatchupContext.from_warehouse(wh, before=latest, first_season=first)
+    frame = matchup.attach(frame)
     names = wh.query(
         "SELECT player_id AS pitcher_id, full_name AS pitcher_name FROM players "
         "WHERE player_id IN (SELECT UNNEST($ids))",

@@ -22,6 +22,8 @@ THIN_HISTORY: Final = "thin_history"
 NO_LINE: Final = "no_line"
 NO_ODDS: Final = "no_odds"
 MEMBER_MISSING: Final = "member_missing"
+LINEUP_PROJECTED: Final = "lineup_projected"  # no confirmed lineup: the team's latest one
+LINEUP_UNAVAILABLE: Final = "lineup_unavailable"  # no lineup at all: team-level rates
 
 SHORT_REST_DAYS: Final = 4  # fewer days since the last start than a normal turn
 OPENER_OUTS: Final = 9.0  # recent starts averaging under three innings
@@ -39,6 +41,8 @@ CONFIDENCE_PENALTY: Final = {
     OPENER: 0.9,
     LOW_PITCH_COUNT: 0.9,
     MEMBER_MISSING: 0.95,
+    LINEUP_PROJECTED: 0.95,
+    LINEUP_UNAVAILABLE: 0.9,
 }
 
 # --------------------------------------------------------------------------------------------
@@ -65,6 +69,8 @@ MIN_CONFIDENCE: Final = 60.0  # and the confidence (0-100) reach this
 
 ENSEMBLE_V1_WEIGHT: Final = 0.3
 ENSEMBLE_V1_6_WEIGHT: Final = 0.5
+# ensemble_v2's starting weight of v2_matchup (its weights are then learned walk-forward)
+ENSEMBLE_V2_MATCHUP_WEIGHT: Final = 0.5
 
 
 def agreement_band(spread: float) -> str:

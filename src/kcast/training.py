@@ -11,6 +11,7 @@ import pandas as pd
 from kcast.config import Settings, get_settings
 from kcast.errors import InputError
 from kcast.features.build import build_features, load_history, training_targets
+from kcast.features.matchup import MatchupContext
 from kcast.model_store import save_model
 from kcast.systems.registry import build_system, register_model, trainable_ids
 from kcast.warehouse import Warehouse
@@ -31,7 +32,8 @@ def training_frame(wh: Warehouse, through: dt.date) -> pd.DataFrame:
     targets = training_targets(history)
     if targets.empty:
         raise InputError(f"no starts before {through} in the warehouse; ingest some seasons first")
-    return build_features(history, targets)
+    frame = build_features(history, targets)
+    return MatchupContext.from_warehouse(wh, before=through).attach(frame)
 
 
 def train_systems(

@@ -294,10 +294,11 @@ def test_end_to_end(engine: str, runs: Runs) -> None:
     assert run.reports["ingest again"].inserted == 0 and run.reports["ingest again"].updated > 0
     assert counts["lines"]["prop_lines"] == 1413
     assert without_log(counts["lines again"]) == without_log(counts["lines"])
-    # training registered both boosted systems, active
-    assert {t.system_id for t in run.trained} == {"v1_baseline", "v1_6_rolling", "eb_rate"}
+    # training registered every trainable system, active
+    trained = {"v1_baseline", "v1_6_rolling", "eb_rate", "v2_matchup"}
+    assert {t.system_id for t in run.trained} == trained
     registry = wh.query("SELECT system_id, version, is_active FROM model_registry")
-    assert len(registry) == 3 and registry["is_active"].all()
+    assert len(registry) == len(trained) and registry["is_active"].all()
     # predictions: every starter of every date, by every active system
     starters = wh.query(
         "SELECT game_date, COUNT(*) AS n FROM pitcher_games WHERE is_start "

@@ -602,24 +602,46 @@ def test_game_status() -> None:
     assert [game_status(s) for s, _ in cases] == [name for _, name in cases]
 
 
+TOR_GAME = {  # the schedule's row of the real boxscore's game
+    "game_id": "TOR202407010",
+    "game_date": pd.Timestamp(DAY).date(),
+    "season": 2024,
+    "game_type": "regular",
+    "home_team": "TOR",
+    "away_team": "HOU",
+    "mlb_game_pk": 744914,
+}
+
+
 def test_parse_boxscore_without_outs_uses_innings() -> None:
     """``outs`` absent (older boxscores): it comes from inningsPitched, 6.2 -> 20."""
     data = json.loads(BOXSCORE_744914.read_text())
     for side in ("home", "away"):
         for entry in data["teams"][side]["players"].values():
             entry["stats"].get("pitching", {}).pop("outs", None)
-    game = {
-        "game_id": "TOR202407010",
-        "game_date": pd.Timestamp(DAY).date(),
-        "season": 2024,
-        "game_type": "regular",
-        "home_team": "TOR",
-        "away_team": "HOU",
-        "mlb_game_pk": 744914,
-    }
-    box = parse_boxscore(data, game, "box")
+    box = parse_boxscore(data, TOR_GAME, "box")
     outs = {p["pitcher_id"]: p["outs"] for p in box.pitchers}
     assert outs[684320] == 20 and outs[686613] == 18 and sum(outs.values()) == 54
+
+
+def test_boxscore_lineups_and_umpire_equal_retrosheet(register) -> None:
+    """The real boxscore's batting orders are Retrosheet's ``teamstats.csv`` starting lineups of
+    TOR202407010 (ids through the register), and its home-plate umpire is gameinfo's."""
+    data = json.loads(BOXSCORE_744914.read_text())
+    box = parse_boxscore(data, TOR_GAME, "box")
+    team = pd.read_csv(RETRO_CSV / "2024teamstats.csv.gz")
+    team = team[team["gid"] == "TOR202407010"].set_index("team")
+    for code in ("TOR", "HOU"):
+        ours = [
+            r["player_id"]
+            for r in sorted(box.lineups, key=lambda r: r["slot"])
+            if r["team"] == code
+        ]
+        theirs = [register.retro_to_mlbam[team.loc[code, f"start_l{i}"]] for i in range(1, 10)]
+        assert ours == theirs
+    info = pd.read_csv(RETRO_CSV / "2024gameinfo.csv.gz")
+    retro_umpire = info.loc[info["gid"] == "TOR202407010", "umphome"].iloc[0]
+    assert box.game["umpire_home"] == "CB Bucknor" and retro_umpire.startswith("buckc")
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,9 +16,11 @@ import pytest
 from kcast.decisions import MAX_K, MEMBER_MISSING, MarketBlend, Thresholds, pmf_mean
 from kcast.errors import ConfigError, ModelError, NotFittedError, UnknownSystemError
 from kcast.features.build import build_features, training_targets
+from kcast.features.matchup import MatchupContext
 from kcast.systems.base import PREDICTION_COLUMNS, SystemOutput, meta_path
 from kcast.systems.ensemble import EnsemblePredictor, LearnedWeights
 from kcast.systems.registry import SYSTEMS, active_ids, build_system, system_class
+from kcast.warehouse import open_warehouse
 
 CUT = pd.Timestamp("2019-07-01")
 ALL = list(SYSTEMS)
@@ -27,8 +29,15 @@ BUILT_ON_OTHERS = [s for s in ALL if build_system(s).member_ids]
 
 
 @pytest.fixture(scope="module")
-def frames(history_frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    rows = build_features(history_frame, training_targets(history_frame))
+def frames(
+    history_frame: pd.DataFrame, history_warehouse: Path
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    wh = open_warehouse(str(history_warehouse), migrate=False)
+    try:
+        matchup = MatchupContext.from_warehouse(wh)
+    finally:
+        wh.close()
+    rows = matchup.attach(build_features(history_frame, training_targets(history_frame)))
     return rows[rows["game_date"] < CUT].reset_index(drop=True), rows[
         rows["game_date"] >= CUT
     ].reset_index(drop=True)

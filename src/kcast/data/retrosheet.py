@@ -80,6 +80,7 @@ class ParsedFile:
     games: list[dict] = field(default_factory=list)
     pitchers: list[dict] = field(default_factory=list)
     batting: list[dict] = field(default_factory=list)
+    plays: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -318,7 +319,6 @@ def _int(value: str | None) -> int | None:
 
 def parse_event_file(name: str, data: bytes, include_all_types: bool = False) -> ParsedFile:
     """Every game in one event file: game facts, pitcher lines and team batting, as rows."""
-    from chadwickpy.box import box_create
     from chadwickpy.tools.tools import iterate_games
 
     text = data.decode("latin-1")
@@ -341,7 +341,7 @@ def parse_event_file(name: str, data: bytes, include_all_types: bool = False) ->
             if is_all_star(game.info_lookup("hometeam")):
                 continue
             try:
-                box = box_create(game)
+                box, plays = score_game(game)
             except (ValueError, IndexError, KeyError, AttributeError) as exc:
                 raise InputError(
                     f"game {game.game_id} cannot be scored: {exc}", name, line_no
@@ -353,9 +353,82 @@ def parse_event_file(name: str, data: bytes, include_all_types: bool = False) ->
                     _find_line(text, trap.messages[0], line_no),
                 )
             _collect_game(game, box, game_type, name, line_no, out)
+            out.plays.extend(plays)
     finally:
         chadwick_log.removeHandler(trap)
     return out
+
+
+# pitch codes (Retrosheet's pitch sequences): swinging strikes (a foul tip counts, as in
+# Statcast's whiffs) and called strikes; a pitch thrown is one chadwick counts as thrown
+WHIFF_CODES = frozenset("SMQT")
+CALLED_CODES = frozenset("C")
+
+
+def score_game(game) -> tuple[object, list[dict]]:  # noqa: ANN001
+    """Chadwick's box score of ``game`` and, from the same pass over its plays, every plate
+    appearance: who batted, who pitched, the lineup slot, the inning, the pitches and the outcome.
+
+    This is chadwickpy's ``box_create`` loop (``iterate_game``) with the plate appearances
+    recorded as it goes, so the game is walked once."""
+    from chadwickpy.box import (
+        Boxscore,
+        add_substitute,
+        batter_stats,
+        box_create,
+        enter_starters,
+        fielder_stats,
+        pitch_stats,
+        runner_stats,
+    )
+    from chadwickpy.game import pitch_ball_thrown, pitch_strike_thrown
+    from chadwickpy.gameiter import GameIter
+    from chadwickpy.parse import Ev, is_batter
+
+    if not game.events:  # a box-score-only game: no plays to record
+        return box_create(game), []
+    box = Boxscore()
+    enter_starters(box, game)
+    gi = GameIter(game)
+    plays: list[dict] = []
+    faced: dict[tuple[str, str], int] = {}
+    while gi.event is not None:
+        ev, state, data = gi.event, gi.state, gi.data
+        pitch_stats(box, gi)
+        if ev.event_text != "NP":
+            if is_batter(data):
+                batter = state.charged_batter(ev.batter, data)
+                pitcher = state.charged_pitcher(data)
+                times = faced[(pitcher, batter)] = faced.get((pitcher, batter), 0) + 1
+                pitches = ev.pitches
+                thrown = [c for c in pitches if pitch_ball_thrown(c) or pitch_strike_thrown(c)]
+                plays.append(
+                    {
+                        "game_id": game.game_id,
+                        "pa_index": len(plays) + 1,
+                        "inning": state.inning,
+                        "batting_side": state.batting_team,
+                        "batter_retro": batter,
+                        "pitcher_retro": pitcher,
+                        "lineup_slot": state.lineup_slot(state.batting_team, ev.batter),
+                        "times_faced": times,
+                        "pitch_sequence": pitches or None,
+                        "pitches": len(thrown) if pitches else None,
+                        "swinging_strikes": sum(c in WHIFF_CODES for c in thrown),
+                        "called_strikes": sum(c in CALLED_CODES for c in thrown),
+                        "is_strikeout": data.event_type == Ev.STRIKEOUT,
+                        "is_walk": data.event_type in (Ev.WALK, Ev.INTENTIONALWALK),
+                        "batter_hand": ev.batter_hand.strip() or None,
+                        "event": ev.event_text,
+                    }
+                )
+            batter_stats(box, gi)
+            runner_stats(box, gi)
+            fielder_stats(box, gi)
+        add_substitute(box, gi)
+        gi.next()
+    box.score = list(gi.state.score)
+    return box, plays
 
 
 def _find_line(text: str, message: str, default: int | None) -> int | None:
@@ -522,6 +595,8 @@ class RetrosheetFrames:
     team_batting_games: pd.DataFrame
     players: pd.DataFrame
     unknown_ids: list[str]
+    plate_appearances: pd.DataFrame = field(default_factory=pd.DataFrame)
+    lineups: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def build_frames(
@@ -529,8 +604,8 @@ def build_frames(
     rosters: dict[str, tuple[str, str, str, str]],
     register: Register,
 ) -> RetrosheetFrames:
-    """Turn parsed files into rows of ``games``, ``pitcher_games``, ``team_batting_games`` and
-    ``players``, with Retrosheet ids mapped to MLBAM ids."""
+    """Turn parsed files into rows of ``games``, ``pitcher_games``, ``team_batting_games``,
+    ``plate_appearances``, ``lineups`` and ``players``, with Retrosheet ids mapped to MLBAM ids."""
     games = pd.DataFrame([g for f in parsed for g in f.games])
     pitchers = pd.DataFrame([p for f in parsed for p in f.pitchers])
     batting = pd.DataFrame([b for f in parsed for b in f.batting])
@@ -553,6 +628,9 @@ def build_frames(
     throws = pitchers["retro_id"].map({rid: r[3] for rid, r in rosters.items()})
     splits = opposing_pitcher_splits(pitchers, throws)
     bats = {rid: r[2] for rid, r in rosters.items()}
+    lineup_rows = _lineup_rows(batting, bats, retro_to_mlbam).join(
+        meta[["game_date", "season"]], on="game_id"
+    )
     lineups = batting.pop("lineup")
     batting["lineup_lhb"] = [sum(bats.get(p) == "L" for p in lu) for lu in lineups]
     batting["lineup_rhb"] = [sum(bats.get(p) == "R" for p in lu) for lu in lineups]
@@ -561,6 +639,8 @@ def build_frames(
     batting["source"] = SOURCE
     batting["source_rank"] = rank
 
+    plays = _plate_appearances(parsed, games, rosters, retro_to_mlbam)
+    unknown = sorted(set(unknown) | set(plays.attrs.get("unknown", [])))
     seen = set(pitchers["retro_id"]) | {p for lu in lineups for p in lu}
     players = pd.DataFrame(
         [
@@ -578,7 +658,72 @@ def build_frames(
         people = register.players_frame().drop(columns=["retro_id", "source"])
         players = players.merge(people, on="player_id", how="left")
         players["source"] = SOURCE
-    return RetrosheetFrames(games, pitchers, batting, players, unknown)
+    lineup_rows["source"] = SOURCE
+    lineup_rows["source_rank"] = rank
+    return RetrosheetFrames(games, pitchers, batting, players, unknown, plays, lineup_rows)
+
+
+def _lineup_rows(
+    batting: pd.DataFrame, bats: dict[str, str], retro_to_mlbam: dict[str, int]
+) -> pd.DataFrame:
+    """One row per team per game per batting-order slot, for the starters the register knows."""
+    rows = [
+        {
+            "game_id": game_id,
+            "team": team,
+            "slot": slot,
+            "player_id": retro_to_mlbam[rid],
+            "bats": bats.get(rid) or None,
+        }
+        for game_id, team, lineup in zip(
+            batting["game_id"], batting["team"], batting["lineup"], strict=True
+        )
+        for slot, rid in enumerate(lineup, start=1)
+        if rid in retro_to_mlbam
+    ]
+    columns = ["game_id", "team", "slot", "player_id", "bats"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _plate_appearances(
+    parsed: list[ParsedFile],
+    games: pd.DataFrame,
+    rosters: dict[str, tuple[str, str, str, str]],
+    retro_to_mlbam: dict[str, int],
+) -> pd.DataFrame:
+    """The plate appearances of the parsed files, with MLBAM ids, teams and hands.
+
+    A switch-hitter bats from the side opposite the pitcher's hand (unless the event file says
+    otherwise). Plate appearances of a player the register does not know are left out; their ids
+    are in ``attrs["unknown"]``."""
+    plays = pd.DataFrame([p for f in parsed for p in f.plays])
+    if plays.empty:
+        return plays
+    meta = games.set_index("game_id")[
+        ["game_date", "season", "game_type", "away_team", "home_team"]
+    ]
+    plays = plays.join(meta, on="game_id")
+    home = plays.pop("batting_side").to_numpy() == 1
+    away_team, home_team = plays.pop("away_team"), plays.pop("home_team")
+    plays["batting_team"] = home_team.where(home, away_team)
+    plays["pitching_team"] = away_team.where(home, home_team)
+    throws = plays["pitcher_retro"].map({rid: r[3] for rid, r in rosters.items()})
+    bats = plays["batter_retro"].map({rid: r[2] for rid, r in rosters.items()})
+    switch_side = throws.map({"R": "L", "L": "R"})
+    side = bats.where(bats != "B", switch_side)
+    plays["bats"] = plays.pop("batter_hand").fillna(side).where(lambda b: b.isin(["L", "R"]))
+    plays["throws"] = throws.where(throws.isin(["L", "R"]))
+    plays["batter_id"] = plays["batter_retro"].map(retro_to_mlbam)
+    plays["pitcher_id"] = plays["pitcher_retro"].map(retro_to_mlbam)
+    known = plays["batter_id"].notna() & plays["pitcher_id"].notna()
+    unknown = set(plays.loc[plays["batter_id"].isna(), "batter_retro"])
+    unknown |= set(plays.loc[plays["pitcher_id"].isna(), "pitcher_retro"])
+    plays = plays[known].drop(columns=["batter_retro", "pitcher_retro"])
+    plays = plays.astype({"batter_id": "int64", "pitcher_id": "int64"})
+    plays["lineup_slot"] = plays["lineup_slot"].where(plays["lineup_slot"].between(1, 9))
+    plays["source"] = SOURCE
+    plays.attrs["unknown"] = sorted(unknown)
+    return plays.reset_index(drop=True)
 
 
 def ingest_retrosheet(
@@ -618,6 +763,10 @@ def ingest_retrosheet(
                 "player_id", keep="last"
             ),
             unknown_ids=sorted({i for f in per_season for i in f.unknown_ids}),
+            plate_appearances=pd.concat(
+                [f.plate_appearances for f in per_season], ignore_index=True
+            ),
+            lineups=pd.concat([f.lineups for f in per_season], ignore_index=True),
         )
         report.rows_read = len(frames.pitcher_games)
         if frames.unknown_ids:
@@ -634,6 +783,8 @@ def ingest_retrosheet(
                 ("games", frames.games),
                 ("pitcher_games", frames.pitcher_games),
                 ("team_batting_games", frames.team_batting_games),
+                ("lineups", frames.lineups),
+                ("plate_appearances", frames.plate_appearances),
             ],
         )
         report.stats = season_stats(frames.pitcher_games)

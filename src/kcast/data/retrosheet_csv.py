@@ -339,6 +339,7 @@ class CsvFrames:
     team_batting_games: pd.DataFrame
     players: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    lineups: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def load_season(files: SeasonFiles, include_all_types: bool = False) -> SeasonTables:
@@ -416,17 +417,21 @@ def build_frames(seasons: list[SeasonTables], register: Register) -> CsvFrames:
     meta = games.set_index("game_id")[["game_date", "season", "game_type"]]
 
     # each season's splits and lineups use that season's hands (a batter can turn switch-hitter)
-    pitchers_parts, batting_parts = [], []
+    retro_to_mlbam = register.retro_to_mlbam
+    pitchers_parts, batting_parts, lineup_parts = [], [], []
     for season in seasons:
         season_hands = _hands(season.allplayers)
         part = _pitcher_games(season.pitching, meta, season_hands)
         pitchers_parts.append(part)
         batting_parts.append(_team_batting(season.teamstats, part, meta, season_hands))
+        lineup_parts.append(_lineups(season.teamstats, meta, season_hands, retro_to_mlbam))
     pitchers = pd.concat(pitchers_parts, ignore_index=True)
     batting = pd.concat(batting_parts, ignore_index=True)
+    lineups = pd.concat(lineup_parts, ignore_index=True)
+    lineups["source"] = SOURCE
+    lineups["source_rank"] = rank
     hands = _hands(allplayers)  # the players table keeps the latest season's hands
 
-    retro_to_mlbam = register.retro_to_mlbam
     pitchers["pitcher_id"] = pitchers["retro_id"].map(retro_to_mlbam)
     unknown = sorted(set(pitchers.loc[pitchers["pitcher_id"].isna(), "retro_id"]))
     if unknown:
@@ -455,7 +460,31 @@ def build_frames(seasons: list[SeasonTables], register: Register) -> CsvFrames:
     players = players.drop_duplicates("player_id", keep="last")
     players["source"] = SOURCE
     players = players[["player_id", "retro_id", "bats", "throws", "source"]]
-    return CsvFrames(games, pitchers, batting, players, notes=notes)
+    return CsvFrames(games, pitchers, batting, players, notes=notes, lineups=lineups)
+
+
+def _lineups(
+    teamstats: pd.DataFrame,
+    meta: pd.DataFrame,
+    hands: pd.DataFrame,
+    retro_to_mlbam: dict[str, int],
+) -> pd.DataFrame:
+    """The starting batting orders (``start_l1..9``), one row per slot, for known players."""
+    long = teamstats.melt(
+        id_vars=["gid", "team"], value_vars=list(LINEUP), var_name="slot", value_name="retro_id"
+    )
+    long["player_id"] = long["retro_id"].map(retro_to_mlbam)
+    long = long[long["player_id"].notna()]
+    out = pd.DataFrame(
+        {
+            "game_id": long["gid"],
+            "team": long["team"],
+            "slot": long["slot"].str.removeprefix("start_l").astype("int64"),
+            "player_id": long["player_id"].astype("int64"),
+            "bats": long["retro_id"].map(hands["bats"]),
+        }
+    )
+    return out.join(meta[["game_date", "season"]], on="game_id")
 
 
 def _hands(allplayers: pd.DataFrame) -> pd.DataFrame:
@@ -657,6 +686,7 @@ def ingest_retrosheet_csv(
                 ("games", frames.games),
                 ("pitcher_games", frames.pitcher_games),
                 ("team_batting_games", frames.team_batting_games),
+                ("lineups", frames.lineups),
                 ("pitcher_games", rekey.moved),
             ):
                 report.results.append(wh.upsert(table, rows))

@@ -447,6 +447,7 @@ class BoxRows:
     batting: list[dict[str, Any]]
     players: list[dict[str, Any]]
     game: dict[str, Any]
+    lineups: list[dict[str, Any]] = field(default_factory=list)
 
 
 def parse_boxscore(data: dict[str, Any], game: dict[str, Any], source: str) -> BoxRows:
@@ -532,7 +533,38 @@ def parse_boxscore(data: dict[str, Any], game: dict[str, Any], source: str) -> B
         }
         row.update(_lineup_hands(team))
         batting.append(row)
-    return BoxRows(pitchers, batting, players, _game_extras(data))
+    lineups = [
+        {
+            "game_id": game["game_id"],
+            "game_date": game["game_date"],
+            "season": game["season"],
+            "team": codes[side],
+            "slot": slot,
+            "player_id": pid,
+            "source": SOURCE,
+            "source_rank": SOURCE_RANK[SOURCE],
+        }
+        for side in ("home", "away")
+        for slot, pid in _starting_order(teams[side]).items()
+    ]
+    return BoxRows(pitchers, batting, players, _game_extras(data), lineups)
+
+
+def _starting_order(team: dict[str, Any]) -> dict[int, int]:
+    """Slot -> the batter who started there. A player's ``battingOrder`` code is the slot times
+    100 for a starter (``"900"``) and 901, 902 ... for those who replaced him; the team's
+    ``battingOrder`` list holds each slot's latest occupant, so it is the starters only before
+    the game."""
+    order: dict[int, int] = {}
+    for entry in (team.get("players") or {}).values():
+        code = _int((entry or {}).get("battingOrder"))
+        pid = _int(((entry or {}).get("person") or {}).get("id"))
+        if code is not None and pid is not None and code % 100 == 0 and 1 <= code // 100 <= 9:
+            order[code // 100] = pid
+    if len(order) == 9:
+        return dict(sorted(order.items()))
+    listed = [_int(pid) for pid in (team.get("battingOrder") or [])[:9]]
+    return {slot: pid for slot, pid in enumerate(listed, start=1) if pid is not None}
 
 
 def _pitcher_line(line: dict[str, Any], source: str, where: str) -> dict[str, Any]:
@@ -585,8 +617,12 @@ def _lineup_hands(team: dict[str, Any]) -> dict[str, int | None]:
 
 
 def _game_extras(data: dict[str, Any]) -> dict[str, Any]:
-    """Temperature and wind speed from the boxscore's info lines ("69 degrees, Sunny.")."""
+    """Temperature and wind speed from the boxscore's info lines ("69 degrees, Sunny."), and
+    the home-plate umpire (by name: Retrosheet's files name him by Retrosheet id)."""
     out: dict[str, Any] = {}
+    for item in data.get("officials") or []:
+        if isinstance(item, dict) and item.get("officialType") == "Home Plate":
+            out["umpire_home"] = (item.get("official") or {}).get("fullName")
     for item in data.get("info") or []:
         if not isinstance(item, dict):
             continue
@@ -609,6 +645,7 @@ class StatsApiFrames:
     players: pd.DataFrame
     pitcher_games: pd.DataFrame
     team_batting_games: pd.DataFrame
+    lineups: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def ingest_statsapi(
@@ -639,6 +676,7 @@ def ingest_statsapi(
                     ("games", frames.games),
                     ("pitcher_games", frames.pitcher_games),
                     ("team_batting_games", frames.team_batting_games),
+                    ("lineups", frames.lineups),
                 ],
             )
             copyright_ = report.stats.pop("copyright", None)
@@ -675,6 +713,7 @@ def collect_day(
     finals = [g for g in slate.games if g["status"] == "final"]
     pitchers: list[dict[str, Any]] = []
     batting: list[dict[str, Any]] = []
+    lineups: list[dict[str, Any]] = []
     fetched = 0
     for i, game in enumerate(finals, start=1):
         path = f"/api/v1/game/{game['mlb_game_pk']}/boxscore"
@@ -689,6 +728,7 @@ def collect_day(
             box = parse_boxscore(data, game, path)
             pitchers.extend(box.pitchers)
             batting.extend(box.batting)
+            lineups.extend(box.lineups)
             for person in box.players:
                 _add_player(players, person)
             game.update({k: v for k, v in box.game.items() if v is not None})
@@ -703,6 +743,7 @@ def collect_day(
         players=pd.DataFrame(list(players.values())),
         pitcher_games=pd.DataFrame(pitchers),
         team_batting_games=pd.DataFrame(batting),
+        lineups=pd.DataFrame(lineups),
     )
 
 

@@ -31,6 +31,7 @@ from pydantic_core import to_json
 from kcast.decisions import Thresholds, pmf_mean
 from kcast.errors import MembersUnavailableError, NoSystemAnsweredError
 from kcast.features.build import FeatureContext, load_history
+from kcast.features.matchup import MatchupContext
 from kcast.history import WarehouseHistory
 from kcast.pipeline import (
     SlateResult,
@@ -265,12 +266,18 @@ class SlateCache:
         return self._get(("history", version), build)
 
     def warm(self) -> None:
-        """Load the history and its context now (the worker does it at start-up, in the
-        background, so that the first request of a date finds them)."""
+        """Load the history, its context and the lineups' matchup context now (the worker does
+        it at start-up, in the background, so that the first request of a date finds them)."""
         try:
-            self.history(self.version())
+            version = self.version()
+            self.history(version)
+            self.matchup(version)
         except Exception:  # noqa: BLE001 - a request will build it again and say what fails
             log.exception("loading the history at start-up failed")
+
+    def matchup(self, version: tuple) -> MatchupContext:
+        """The lineups, batters, pitchers' swing-and-miss and umpires of every game."""
+        return self._get(("matchup", version), lambda: MatchupContext.from_warehouse(self.wh))
 
     def check_history(self, day: dt.date, version: tuple | None = None) -> None:
         """``pipeline.check_history`` against the kept history."""
@@ -292,7 +299,7 @@ class SlateCache:
     def features(self, starters: pd.DataFrame, version: tuple) -> pd.DataFrame:
         """``pipeline.starter_features`` from the kept history and context."""
         history, context = self.history(version)
-        return starter_features(self.wh, starters, history, context)
+        return starter_features(self.wh, starters, history, context, self.matchup(version))
 
     def slate(self, state: ServiceState, day: dt.date, version: tuple | None = None) -> Slate:
         """``day``'s slate; raises ``InputError`` when it has starters but no history before."""

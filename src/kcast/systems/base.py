@@ -65,6 +65,7 @@ PREDICTION_COLUMNS = (
     "recommendation",
     "red_flags",
     "reasons",
+    "lineup_status",
     "pmf",
 )
 
@@ -433,7 +434,8 @@ def build_output(
         for i in range(n)
     ]
     out = pd.DataFrame(rows, index=range(n))
-    for col in ("game_id", "game_date", "pitcher_id", "team", "opponent", "is_home", "book"):
+    # the start's own columns (game_id ... is_home), its book and the lineup the features saw
+    for col in (*PREDICTION_COLUMNS[:6], "book", "lineup_status"):
         out[col] = frame[col].to_numpy() if col in frame else None
     out["system_id"] = system_id
     out["model_version"] = version

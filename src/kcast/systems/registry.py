@@ -20,11 +20,13 @@ from kcast import model_store
 from kcast.config import Settings, get_settings
 from kcast.errors import ConfigError, ModelError, UnknownSystemError
 from kcast.model_store import StoredModel
+from kcast.policy import ENSEMBLE_V2_MATCHUP_WEIGHT
 from kcast.systems.base import BasePredictor, meta_path
 from kcast.systems.eb_rate import EmpiricalBayesPredictor
 from kcast.systems.ensemble import EnsemblePredictor
 from kcast.systems.v1_6_rolling import V16RollingPredictor
 from kcast.systems.v1_baseline import V1BaselinePredictor
+from kcast.systems.v2_matchup import MatchupPredictor
 from kcast.warehouse import Warehouse
 from kcast.warehouse.base import utc_now
 
@@ -54,11 +56,20 @@ SYSTEMS: dict[str, SystemSpec] = {
     "v1_baseline": SystemSpec(V1BaselinePredictor, model_path_setting="v1_model_path"),
     "v1_6_rolling": SystemSpec(V16RollingPredictor, model_path_setting="v1_6_model_path"),
     "eb_rate": SystemSpec(EmpiricalBayesPredictor),
+    "v2_matchup": SystemSpec(MatchupPredictor),
     "ensemble_v1": SystemSpec(EnsemblePredictor, lambda s: {"members": _ensemble_v1_members(s)}),
     # the same blend with its weights learned walk-forward from graded history
     "ensemble_v1_learned": SystemSpec(
         EnsemblePredictor,
         lambda s: {"members": _ensemble_v1_members(s), "learn_weights": True},
+    ),
+    # the v1 systems and v2_matchup, weights learned walk-forward from graded history
+    "ensemble_v2": SystemSpec(
+        EnsemblePredictor,
+        lambda s: {
+            "members": {**_ensemble_v1_members(s), "v2_matchup": ENSEMBLE_V2_MATCHUP_WEIGHT},
+            "learn_weights": True,
+        },
     ),
 }
 

@@ -236,6 +236,11 @@ MIGRATIONS: list[Migration] = [
         "model registry: locations under KCAST_MODEL_DIR made relative to it",
         relative_model_paths,
     ),
+    Migration(
+        6,
+        "matchups: plate appearances and starting lineups",
+        _create("plate_appearances", "lineups"),
+    ),
 ]
 
 

@@ -227,6 +227,64 @@ TEAM_BATTING_GAMES = Table(
     rank="source_rank",
 )
 
+PLATE_APPEARANCES = Table(
+    "plate_appearances",
+    "Every plate appearance of the play-by-play sources (Retrosheet event files): who batted, "
+    "who pitched, where in the order, and how it ended.",
+    (
+        *_game_of(
+            _c(
+                "pa_index",
+                "INT64",
+                "1, 2, ... in the order the game's plate appearances ended",
+                True,
+            )
+        ),
+        _c("inning", "INT64", "inning", True),
+        _c("batting_team", "STRING", "the batter's team", True),
+        _c("pitching_team", "STRING", "the pitcher's team", True),
+        _c("batter_id", "INT64", "MLBAM id of the batter charged with the outcome", True),
+        _c("pitcher_id", "INT64", "MLBAM id of the pitcher charged with the outcome", True),
+        _c("lineup_slot", "INT64", "batting-order slot 1-9 of the batter"),
+        _c(
+            "times_faced",
+            "INT64",
+            "times through the order: the batter's 1st, 2nd, ... plate appearance against "
+            "this pitcher in the game",
+        ),
+        _c("bats", "STRING", "side the batter hit from (R or L; a switch-hitter's side)"),
+        _c("throws", "STRING", "the pitcher's throwing hand (R or L)"),
+        _c("pitch_sequence", "STRING", "Retrosheet pitch codes of the plate appearance"),
+        _c("pitches", "INT64", "pitches thrown"),
+        _c("swinging_strikes", "INT64", "swinging strikes, missed bunts and foul tips (whiffs)"),
+        _c("called_strikes", "INT64", "called strikes (with whiffs: CSW)"),
+        _c("is_strikeout", "BOOL", "ended in a strikeout", True),
+        _c("is_walk", "BOOL", "ended in a walk (intentional included)", True),
+        _c("event", "STRING", "the Retrosheet event text"),
+        _c("source", "STRING", "where the row came from"),
+        _c("updated_at", "TIMESTAMP", "when the row was last written (UTC)"),
+    ),
+    key=("game_id", "pa_index"),
+)
+
+LINEUPS = Table(
+    "lineups",
+    "Starting batting orders, one row per team per game per slot (1-9): from the event files, "
+    "Retrosheet's teamstats.csv and, on live days, the MLB Stats API's boxscore battingOrder.",
+    (
+        _c("game_id", "STRING", "games.game_id", True),
+        _c("team", "STRING", "the batting team", True),
+        _c("slot", "INT64", "batting-order slot 1-9", True),
+        _c("game_date", "DATE", "date of the game", True),
+        _c("season", "INT64", "season year", True),
+        _c("player_id", "INT64", "MLBAM id of the starting batter", True),
+        _c("bats", "STRING", "batting side: R, L or B (switch)"),
+        *RANKED_SOURCE,
+    ),
+    key=("game_id", "team", "slot"),
+    rank="source_rank",
+)
+
 PROP_LINES = Table(
     "prop_lines",
     "Sportsbook pitcher-strikeout lines. Every row is kept, matched to a pitcher or not.",
@@ -364,6 +422,13 @@ PREDICTIONS = Table(
         _c("recommendation", "STRING", "OVER, UNDER or PASS", True),
         _c("red_flags", "STRING", "comma-separated red flags"),
         _c("reasons", "STRING", "why PASS, or what the ensemble was missing"),
+        _c(
+            "lineup_status",
+            "STRING",
+            "the opposing lineup the features saw: confirmed, projected (the team's latest "
+            "against that hand; red flag lineup_projected) or unavailable (team rates; red flag "
+            "lineup_unavailable)",
+        ),
         _c("pmf", "STRING", "the distribution: JSON list of P(0..20 strikeouts)"),
         _c("created_at", "TIMESTAMP", "when predicted (UTC)", True),
         _c("actual_strikeouts", "INT64", "what happened (after grading)"),
@@ -426,6 +491,8 @@ FOUNDATION_TABLES = (
     TEAM_BATTING_GAMES,
     PROP_LINES,
     INGEST_LOG,
+    PLATE_APPEARANCES,
+    LINEUPS,
 )
 
 PREDICTION_TABLES = (MODEL_REGISTRY, PREDICTIONS, BETS)

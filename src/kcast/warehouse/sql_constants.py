@@ -32,6 +32,8 @@ RED_FLAGS = (
     policy.NO_LINE,
     policy.NO_ODDS,
     policy.MEMBER_MISSING,
+    policy.LINEUP_PROJECTED,
+    policy.LINEUP_UNAVAILABLE,
 )
 
 

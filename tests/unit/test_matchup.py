@@ -1,0 +1,121 @@
+"""The matchup data on real 2018-2019 Retrosheet seasons: plate appearances and lineups as
+stored, and the matchup features built from games before each start only."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kcast.features.build import build_features, load_history, training_targets
+from kcast.features.matchup import MATCHUP_FEATURES, MatchupContext
+from kcast.warehouse import open_warehouse
+
+
+@pytest.fixture(scope="module")
+def wh(history_warehouse: Path):
+    wh = open_warehouse(str(history_warehouse), migrate=False)
+    yield wh
+    wh.close()
+
+
+@pytest.fixture(scope="module")
+def starts(wh) -> pd.DataFrame:
+    history = load_history(wh)
+    targets = training_targets(history)
+    return build_features(history, targets[targets["season"] == 2019])
+
+
+def test_plate_appearances_add_up_to_the_pitcher_lines(wh) -> None:
+    sums = wh.query(
+        """SELECT p.game_id, p.pitcher_id, p.batters_faced, p.strikeouts,
+                  COUNT(a.pa_index) AS pa, SUM(CAST(a.is_strikeout AS INT)) AS k
+           FROM pitcher_games p LEFT JOIN plate_appearances a
+             ON a.game_id = p.game_id AND a.pitcher_id = p.pitcher_id
+           GROUP BY ALL"""
+    )
+    assert len(sums) > 40000
+    assert (sums["pa"] == sums["batters_faced"]).mean() > 0.999
+    assert (sums["k"].fillna(0) == sums["strikeouts"]).mean() > 0.999
+
+
+def test_plate_appearances_carry_the_order_and_the_pitches(wh) -> None:
+    pa = wh.query(
+        "SELECT lineup_slot, times_faced, pitches, swinging_strikes, called_strikes, bats, "
+        "throws FROM plate_appearances WHERE season = 2019"
+    )
+    assert pa["lineup_slot"].between(1, 9).mean() > 0.99
+    assert set(pa["times_faced"].dropna().unique()) >= {1, 2, 3, 4}
+    assert 3.8 < pa["pitches"].mean() < 4.1  # MLB throws about 3.9 pitches a plate appearance
+    csw = (pa["swinging_strikes"] + pa["called_strikes"]).sum() / pa["pitches"].sum()
+    assert 0.26 < csw < 0.32  # the league's CSW% is about 29%
+    assert set(pa["bats"].dropna()) == {"L", "R"} and set(pa["throws"].dropna()) == {"L", "R"}
+
+
+def test_every_team_game_has_a_lineup_of_nine(wh) -> None:
+    counts = wh.query("SELECT game_id, team, COUNT(*) AS n FROM lineups GROUP BY ALL")
+    games = wh.query("SELECT COUNT(*) AS n FROM team_batting_games")["n"].iloc[0]
+    assert len(counts) == games
+    assert (counts["n"] == 9).mean() > 0.999
+
+
+@pytest.mark.parametrize("day", ["2019-04-20", "2019-07-05", "2019-09-15"])
+def test_no_look_ahead(wh, starts, day: str) -> None:
+    """A start's matchup features are the same whether or not the warehouse holds anything
+    played on its day or later."""
+    rows = starts[starts["game_date"] == pd.Timestamp(day)].reset_index(drop=True)
+    assert len(rows) > 10
+    everything = MatchupContext.from_warehouse(wh).attach(rows)
+    before = MatchupContext.from_warehouse(wh, before=day).attach(rows)
+    pd.testing.assert_frame_equal(everything, before)
+    assert (everything["lineup_status"] == "confirmed").all()
+    assert everything[list(MATCHUP_FEATURES)].notna().mean().min() > 0.9
+
+
+def test_a_changed_outcome_changes_only_later_starts(
+    wh, starts, history_warehouse: Path, tmp_path: Path
+) -> None:
+    """Turn every strikeout of one day into an out: that day's starts see the same features,
+    the next day's see fewer strikeouts by their opponents' batters."""
+    day = pd.Timestamp("2019-06-01")
+    ctx = MatchupContext.from_warehouse(wh)
+    pa = wh.query("SELECT * FROM plate_appearances")
+    changed = pa.assign(is_strikeout=pa["is_strikeout"] & (pd.to_datetime(pa["game_date"]) != day))
+    path = tmp_path / "changed.duckdb"
+    shutil.copy(history_warehouse, path)
+    other = open_warehouse(str(path), migrate=False)
+    try:
+        other.execute("DELETE FROM plate_appearances")
+        other.upsert("plate_appearances", changed)
+        altered = MatchupContext.from_warehouse(other)
+    finally:
+        other.close()
+    same_day = starts[starts["game_date"] == day].reset_index(drop=True)
+    pd.testing.assert_frame_equal(ctx.attach(same_day), altered.attach(same_day))
+    next_day = starts[starts["game_date"] == day + pd.Timedelta(days=1)].reset_index(drop=True)
+    k_cols = [f"bat{s}_k" for s in range(1, 10)]
+    assert (
+        altered.attach(next_day)[k_cols].to_numpy().sum()
+        < ctx.attach(next_day)[k_cols].to_numpy().sum()
+    )
+
+
+def test_projected_and_unavailable_lineups(wh, starts) -> None:
+    """Without its confirmed lineup a start gets the team's latest lineup against that hand
+    (projected); with no earlier lineup at all, none (unavailable)."""
+    ctx = MatchupContext.from_warehouse(wh)
+    rows = starts[starts["game_date"] == pd.Timestamp("2019-07-05")].head(3).reset_index(drop=True)
+    first = starts[starts["game_date"] == starts["game_date"].min()].head(2).reset_index(drop=True)
+    dropped = set(rows["game_id"]) | set(first["game_id"])
+    ctx.lineups = ctx.lineups[~ctx.lineups["game_id"].isin(dropped)]
+    # the 2018 lineups are dropped too, so the 2019 openers have no earlier lineup
+    ctx.lineup_history = ctx.lineup_history[ctx.lineup_history["game_date"].dt.year >= 2019]
+    projected = ctx.attach(rows)
+    assert (projected["lineup_status"] == "projected").all()
+    assert projected[[f"bat{s}_pa" for s in range(1, 10)]].notna().all().all()
+    unavailable = ctx.attach(first)
+    assert (unavailable["lineup_status"] == "unavailable").all()
+    assert np.isnan(unavailable["bat1_pa"].to_numpy()).all()
