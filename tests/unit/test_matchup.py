@@ -131,7 +131,7 @@ def without_late_sequences(history_warehouse: Path, tmp_path_factory: pytest.Tem
     shutil.copy(history_warehouse, path)
     other = open_warehouse(str(path), migrate=False)
     lines = other.query(
-        f"""SELECT a.game_date, s.game_id, s.pitcher_id, s.season, s.team,
+        """SELECT a.game_date, s.game_id, s.pitcher_id, s.season, s.team,
                    'pitcher ' || s.pitcher_id AS player_name, g.home_team, g.away_team,
                    SUM(a.pitches) AS pitches, SUM(a.swinging_strikes) AS whiffs,
                    SUM(a.called_strikes) AS called_strikes,
