@@ -17,12 +17,12 @@ from pathlib import Path
 import pandas as pd
 
 from kcast.data.ingest import IngestReport, logged_ingest, write_all
-from kcast.data.lines import closest_column, note_status
+from kcast.data.lines import closest_column, match_summary, note_status
 from kcast.data.names import START, NameMatcher
 from kcast.data.register import Register
 from kcast.data.retrosheet_csv import read_csv_file
+from kcast.data.starts import canonical_teams
 from kcast.errors import InputError
-from kcast.teams import canonical_team
 from kcast.warehouse import Warehouse
 from kcast.warehouse.schema import PITCH_MIX_STARTS, PITCH_TYPES
 
@@ -116,11 +116,7 @@ def read_pitch_mix(path: str | Path) -> pd.DataFrame:
             _fail(out, (values < 0) | (values > 1), name, f"{column} {{{column}}} is not 0-1")
         out[column] = values.astype("float64")
     for column in ("away_team", "home_team"):
-        codes: dict[str, str] = {}
-        for value, line in zip(out[column], out["_line"], strict=True):
-            if value not in codes:
-                codes[value] = canonical_team(value, name, int(line))
-        out[column] = out[column].map(codes)
+        out[column] = canonical_teams(out, column, name)
     _fail(out, out["away_team"] == out["home_team"], name, "a team plays itself")
     dupes = out.duplicated(list(PITCH_MIX_STARTS.key))
     _fail(out, dupes, name, "{player_name} has two rows for {away_team} at {home_team}")
@@ -152,23 +148,6 @@ def match_status(note: object) -> str:
     return note_status(note)
 
 
-def match_summary(rows: pd.DataFrame) -> dict[str, object]:
-    """Per season: rows, rows linked to a start, and the unlinked rows' reasons."""
-    out: dict[str, object] = {}
-    for season, part in rows.groupby("season", sort=True):
-        linked = int(part["game_id"].notna().sum())
-        reasons = part.loc[part["game_id"].isna(), "match_note"].map(match_status).value_counts()
-        out[f"{season} rows"] = (
-            f"{len(part):,}, matched to a start {linked:,} ({linked / len(part):.1%})"
-            + (
-                f"; unmatched: {dict((str(k), int(v)) for k, v in reasons.items())}"
-                if len(reasons)
-                else ""
-            )
-        )
-    return out
-
-
 def ingest_pitch_mix(wh: Warehouse, path: str | Path, register: Register) -> IngestReport:
     """Read, check and match the pitch-mix file and upsert every row in one transaction.
 
@@ -190,5 +169,5 @@ def ingest_pitch_mix(wh: Warehouse, path: str | Path, register: Register) -> Ing
                 )
             ],
         )
-        report.stats = match_summary(rows)
+        report.stats = match_summary(rows, by="season", status=match_status)
     return report
