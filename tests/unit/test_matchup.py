@@ -119,3 +119,59 @@ def test_projected_and_unavailable_lineups(wh, starts) -> None:
     unavailable = ctx.attach(first)
     assert (unavailable["lineup_status"] == "unavailable").all()
     assert np.isnan(unavailable["bat1_pa"].to_numpy()).all()
+
+
+@pytest.fixture(scope="module")
+def without_late_sequences(history_warehouse: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The 2018-2019 warehouse with the pitch sequences of 2019's games from July on removed
+    (a season without event files, like 2024), and pitch-mix lines of every start from June on,
+    summed from its plate appearances (June's starts keep their sequences, so their lines must
+    not count twice): (the warehouse, its context without the lines)."""
+    path = tmp_path_factory.mktemp("mix") / "mix.duckdb"
+    shutil.copy(history_warehouse, path)
+    other = open_warehouse(str(path), migrate=False)
+    lines = other.query(
+        """SELECT a.game_date, s.game_id, s.pitcher_id, s.season, s.team,
+                   'pitcher ' || s.pitcher_id AS player_name, g.home_team, g.away_team,
+                   SUM(a.pitches) AS pitches, SUM(a.swinging_strikes) AS whiffs,
+                   SUM(a.called_strikes) AS called_strikes,
+                   SUM(a.swinging_strikes + a.called_strikes) AS csw
+            FROM pitcher_games s JOIN games g USING (game_id)
+            JOIN plate_appearances a ON a.game_id = s.game_id AND a.pitcher_id = s.pitcher_id
+            WHERE s.is_start AND a.game_date >= DATE '2019-06-01'
+            GROUP BY ALL"""
+    )
+    other.execute(f"UPDATE plate_appearances SET pitches = NULL WHERE game_date >= DATE '{LATE}'")
+    bare = MatchupContext.from_warehouse(other)
+    other.upsert("pitch_mix_starts", lines.assign(match_note="start: test"))
+    yield other, bare
+    other.close()
+
+
+LATE = "2019-07-01"
+
+
+@pytest.mark.parametrize("day", ["2019-06-15", "2019-08-10", "2019-09-15"])
+def test_pitch_mix_fills_missing_sequences_without_look_ahead(
+    wh, starts, without_late_sequences, day: str
+) -> None:
+    """Pitch-mix lines stand in for the starts without pitch sequences, strictly from before
+    each start's day; where the sequences exist, no figure changes."""
+    other, bare = without_late_sequences
+    rows = starts[starts["game_date"] == pd.Timestamp(day)].reset_index(drop=True)
+    everything = MatchupContext.from_warehouse(other).attach(rows)
+    before = MatchupContext.from_warehouse(other, before=day).attach(rows)
+    pd.testing.assert_frame_equal(everything, before)
+    original = MatchupContext.from_warehouse(wh).attach(rows)
+    pitch_cols = ["pit_pitches", "pit_whiffs", "pit_csw", "lg_csw_pct"]
+    if day < LATE:
+        pd.testing.assert_frame_equal(everything, original)
+        return
+    without = bare.attach(rows)
+    # the lines add the late starts back: more pitches than without them, never more than the
+    # sequences held (the lines have starts only, not relief), and the same for the rest
+    assert (everything["pit_pitches"] > without["pit_pitches"]).mean() > 0.8
+    assert (everything["pit_pitches"] <= original["pit_pitches"] + 1e-9).all()
+    others = [c for c in everything.columns if c not in pitch_cols]
+    pd.testing.assert_frame_equal(everything[others], original[others])
+    assert everything["lg_csw_pct"].between(0.25, 0.35).all()

@@ -101,6 +101,24 @@ def starts(
     print_report(report)
 
 
+@app.command("pitch-mix")
+def pitch_mix(
+    file: Path = typer.Argument(
+        ..., help="The Statcast pitch-mix starts file (CSV, plain or .gz)."
+    ),
+    warehouse: str | None = WarehouseOpt,
+    register: Path | None = RegisterOpt,
+) -> None:
+    """Statcast pitch mix per start: whiffs, CSW, velocities; names matched to starts."""
+    from kcast.data.pitch_mix import ingest_pitch_mix
+    from kcast.data.register import Register
+
+    wh = get_warehouse(warehouse, create=True)
+    with console.status("reading and matching the pitch-mix starts"):
+        report = ingest_pitch_mix(wh, file, Register.load(register))
+    print_report(report)
+
+
 @app.command()
 def statsapi(
     date: str = typer.Option(..., "--date", help="The day, YYYY-MM-DD."),

@@ -25,6 +25,7 @@ import difflib
 import gzip
 import math
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -709,12 +710,16 @@ def rematch_lines(wh: Warehouse, register: Register, source: str | None = None) 
     return report
 
 
-def match_summary(frame: pd.DataFrame) -> dict[str, object]:
-    """Rows, rows matched to a start, and the unmatched rows' reasons, per snapshot."""
+def match_summary(
+    frame: pd.DataFrame, by: str = "snapshot", status: Callable[[object], str] | None = None
+) -> dict[str, object]:
+    """Rows, rows matched to a start, and the unmatched rows' reasons (``status`` of each
+    ``match_note``; default ``note_status``), per value of ``by``."""
+    status = status or note_status
     out: dict[str, object] = {}
-    for snap, part in frame.groupby("snapshot", sort=True):
+    for snap, part in frame.groupby(by, sort=True):
         matched = int(part["game_id"].notna().sum())
-        reasons = part.loc[part["game_id"].isna(), "match_note"].map(note_status).value_counts()
+        reasons = part.loc[part["game_id"].isna(), "match_note"].map(status).value_counts()
         out[f"{snap} rows"] = (
             f"{len(part):,}, matched to a start {matched:,} ({matched / len(part):.1%})"
             + (

@@ -82,6 +82,16 @@ def _fail(frame: pd.DataFrame, bad: pd.Series, name: str, message: str) -> None:
         raise InputError(message.format(**row.to_dict()), source=name, line=int(row["_line"]))
 
 
+def canonical_teams(frame: pd.DataFrame, column: str, name: str) -> pd.Series:
+    """A column of team codes as kcast's codes; ``UnknownTeamError`` names the file and the line
+    (``_line``) of the first unknown code."""
+    codes: dict[str, str] = {}
+    for value, line in zip(frame[column], frame["_line"], strict=True):
+        if value not in codes:
+            codes[value] = canonical_team(value, name, int(line))
+    return frame[column].map(codes)
+
+
 def _check(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     out = frame.copy()
     _fail(out, out.isin([""]).any(axis=1), name, "a required value is empty")
@@ -103,11 +113,7 @@ def _check(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     _fail(out, ~flags.isin(["true", "false"]), name, "is_home {is_home!r} is not True/False")
     out["is_home"] = flags == "true"
     for column in ("pitcher_team", "opponent_team"):
-        codes: dict[str, str] = {}
-        for value, line in zip(out[column], out["_line"], strict=True):
-            if value not in codes:
-                codes[value] = canonical_team(value, name, int(line))
-        out[column] = out[column].map(codes)
+        out[column] = canonical_teams(out, column, name)
     _fail(out, out["pitcher_team"] == out["opponent_team"], name, "a team plays itself")
     dupes = out.duplicated(["game_pk", "pitcher"])
     _fail(out, dupes, name, "pitcher {pitcher} has two starts in game {game_pk}")

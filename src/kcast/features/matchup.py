@@ -12,12 +12,16 @@ For each start this adds, strictly from games before its date (as ``build.py`` d
   (``bat{slot}_same``);
 * the pitcher's pitches, swinging strikes and called strikes (whiff rate and CSW%), this season
   plus last season weighted ``PREV_PITCH_WEIGHT``, and the league's CSW% over the last 30 days;
+  from the pitch sequences, and for a start without them (2024 has no event files) from the
+  Statcast pitch-mix line of that start (``pitch_mix_starts``), so seasons with sequences keep
+  every figure;
 * the home-plate umpire's strikeouts over those expected from the league's rate in his games
   (``ump_k``, ``ump_k_expected``), over every earlier game he worked;
 * the league's decline of starters' strikeout rate the second and third time through the order
   and its platoon gap (logits), from earlier seasons.
 
-Everything comes from ``plate_appearances``, ``lineups``, ``games`` and ``team_batting_games``,
+Everything comes from ``plate_appearances``, ``lineups``, ``games``, ``team_batting_games`` and
+``pitch_mix_starts``,
 loaded once into a ``MatchupContext``; ``tests/unit/test_matchup.py`` proves no row changes
 when later games are added.
 """
@@ -66,6 +70,10 @@ FROM lineups l
 LEFT JOIN pitcher_games s ON s.game_id = l.game_id AND s.team <> l.team AND s.is_start
 LEFT JOIN players pl ON pl.player_id = s.pitcher_id
 WHERE l.slot BETWEEN 1 AND 9{before}"""
+
+_PITCH_MIX_SQL = """SELECT m.game_id, m.pitcher_id, m.game_date, m.season, m.pitches, m.whiffs, m.csw
+FROM pitch_mix_starts m
+WHERE m.game_id IS NOT NULL AND m.pitcher_id IS NOT NULL{before}"""
 
 _UMPIRE_SQL = """SELECT g.game_id, g.game_date, g.umpire_home,
        SUM(b.strikeouts) AS k, SUM(b.plate_appearances) AS pa
@@ -128,15 +136,17 @@ class MatchupContext:
         ``first_season`` or later need no plate appearances from before ``first_season - 2``
         (the batters' window) nor lineups from before ``first_season - 1``."""
         params: dict[str, object] = {"types": list(HISTORY_TYPES)}
-        cut_pa = cut_l = cut_g = ""
+        cut_pa = cut_l = cut_g = cut_m = ""
         if first_season is not None:
             params["first"] = int(first_season) - len(SEASON_WEIGHTS) + 1
             cut_pa = " AND p.season >= $first"
             cut_l = " AND l.season >= $first + 1"
+            cut_m = " AND m.season >= $first"
         if before is not None:
             # the day's own lineups and umpires are known before its games
             params["before"] = pd.Timestamp(before).date()
             cut_pa += " AND p.game_date < $before"
+            cut_m += " AND m.game_date < $before"
             cut_g += " AND g.game_date <= $before"
             cut_l += " AND l.game_date <= $before"
         pa = _dates(wh.query(_PA_SQL.format(before=cut_pa), params))
@@ -145,14 +155,23 @@ class MatchupContext:
         game_params = {k: v for k, v in params.items() if k != "first"}
         games = _dates(wh.query(_UMPIRE_SQL.format(before=cut_g), game_params))
         bats = wh.query("SELECT player_id, bats FROM players WHERE bats IS NOT NULL")
-        return cls.from_frames(pa, lineups, games, bats.set_index("player_id")["bats"])
+        mix_params = {k: v for k, v in params.items() if k != "types"}
+        mix = _dates(wh.query(_PITCH_MIX_SQL.format(before=cut_m), mix_params))
+        return cls.from_frames(pa, lineups, games, bats.set_index("player_id")["bats"], mix)
 
     @classmethod
     def from_frames(
-        cls, pa: pd.DataFrame, lineups: pd.DataFrame, games: pd.DataFrame, bats: pd.Series
+        cls,
+        pa: pd.DataFrame,
+        lineups: pd.DataFrame,
+        games: pd.DataFrame,
+        bats: pd.Series,
+        pitch_mix: pd.DataFrame | None = None,
     ) -> MatchupContext:
+        """``pitch_mix``: Statcast lines of starts (game_id, pitcher_id, game_date, season,
+        pitches, whiffs, csw); used only for starts whose pitch sequences ``pa`` lacks."""
         batter_cum, batter_seasons = _batter_tables(pa)
-        pitcher_cum, pitcher_seasons, league_csw = _pitcher_tables(pa)
+        pitcher_cum, pitcher_seasons, league_csw = _pitcher_tables(pa, pitch_mix)
         history = lineups.dropna(subset=["opp_throws"])
         wide = history.pivot_table(
             index=["game_id", "team", "game_date", "opp_throws"],
@@ -325,7 +344,12 @@ def _batter_tables(pa: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return cum, seasons
 
 
-def _pitcher_tables(pa: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _pitcher_tables(
+    pa: pd.DataFrame, pitch_mix: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Per pitcher, after each day: cumulative pitches, whiffs and CSW this season; the season
+    totals; the league's CSW% over 30 days. A pitch-mix line counts only for a start none of
+    whose plate appearances has a pitch sequence."""
     has = pa["pitches"].notna()
     data = pd.DataFrame(
         {
@@ -338,6 +362,19 @@ def _pitcher_tables(pa: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.Da
         }
     )
     cols = ["pitches", "whiffs", "csw"]
+    if pitch_mix is not None and not pitch_mix.empty:
+        sequenced = pd.MultiIndex.from_frame(pa.loc[has, ["game_id", "pitcher_id"]])
+        keys = pd.MultiIndex.from_frame(pitch_mix[["game_id", "pitcher_id"]])
+        extra = pitch_mix[~keys.isin(sequenced)]
+        extra = pd.DataFrame(
+            {
+                "pitcher_id": extra["pitcher_id"].astype("int64"),
+                "season": extra["season"].astype("int64"),
+                "game_date": extra["game_date"],
+                **{c: extra[c].astype(float) for c in cols},
+            }
+        )
+        data = pd.concat([data, extra], ignore_index=True) if len(extra) else data
     per = data.groupby(["pitcher_id", "season", "game_date"], as_index=False).sum()
     cum = per[["pitcher_id", "season", "game_date"]].copy()
     cum[cols] = per.groupby(["pitcher_id", "season"])[cols].cumsum().to_numpy()

@@ -241,6 +241,9 @@ MIGRATIONS: list[Migration] = [
         "matchups: plate appearances and starting lineups",
         _create("plate_appearances", "lineups"),
     ),
+    Migration(
+        7, "pitch mix: Statcast whiffs, CSW and velocities per start", _create("pitch_mix_starts")
+    ),
 ]
 
 

@@ -285,6 +285,69 @@ LINEUPS = Table(
     rank="source_rank",
 )
 
+# Statcast pitch types of the pitch-mix file: code -> name.
+PITCH_TYPES = {
+    "ff": "four-seam fastball",
+    "si": "sinker",
+    "fc": "cutter",
+    "sl": "slider",
+    "st": "sweeper",
+    "cu": "curveball",
+    "ch": "changeup",
+}
+
+PITCH_MIX_STARTS = Table(
+    "pitch_mix_starts",
+    "Statcast pitch-mix lines, one row per pitcher-start (`kcast ingest pitch-mix`; see "
+    "docs/sources/pitch-mix.md): whiffs, called strikes, velocities and pitch usage. The file "
+    "names the pitcher, not his id: every row is kept, matched to a pitcher and a start or not "
+    "(`match_note` says why).",
+    (
+        _c("game_date", "DATE", "date of the game", True),
+        _c("player_name", "STRING", "the pitcher's name as the file spells it", True),
+        _c("home_team", "STRING", "home team", True),
+        _c("away_team", "STRING", "away team", True),
+        _c("season", "INT64", "season year", True),
+        _c("pitcher_id", "INT64", "MLBAM id the name resolved to (NULL when it did not)"),
+        _c("game_id", "STRING", "games.game_id of the start it matched (NULL when none)"),
+        _c("team", "STRING", "the pitcher's team, when matched"),
+        _c("match_note", "STRING", "how the name was matched, or why not (first word: status)"),
+        _c("throws", "STRING", "throwing hand (R or L)"),
+        _c("outs", "INT64", "outs recorded"),
+        _c("pitches", "INT64", "pitches thrown"),
+        _c("batters_faced", "INT64", "plate appearances (the file's PA)"),
+        _c("strikeouts", "INT64", "strikeouts"),
+        _c("walks", "INT64", "walks"),
+        _c(
+            "strikes",
+            "INT64",
+            "strikes not put in play (called, swinging, fouls): Strikes + Balls + BIP = Pitches",
+        ),
+        _c("balls", "INT64", "balls"),
+        _c("balls_in_play", "INT64", "balls put in play"),
+        _c("whiffs", "INT64", "swinging strikes"),
+        _c("called_strikes", "INT64", "called strikes"),
+        _c("csw", "INT64", "called strikes plus whiffs"),
+        *(
+            _c(f"{code}_velo", "FLOAT64", f"mean release speed of his {name} (mph)")
+            for code, name in PITCH_TYPES.items()
+        ),
+        *(
+            _c(
+                f"{code}_usage_v{side}",
+                "FLOAT64",
+                f"share of his pitches to {hand} batters: {name}",
+            )
+            for side, hand in (("r", "right-handed"), ("l", "left-handed"))
+            for code, name in PITCH_TYPES.items()
+        ),
+        _c("source", "STRING", "the file the row came from"),
+        _c("updated_at", "TIMESTAMP", "when the row was last written (UTC)"),
+    ),
+    key=("game_date", "player_name", "home_team", "away_team"),
+    merge="replace",
+)
+
 PROP_LINES = Table(
     "prop_lines",
     "Sportsbook pitcher-strikeout lines. Every row is kept, matched to a pitcher or not.",
@@ -493,6 +556,7 @@ FOUNDATION_TABLES = (
     INGEST_LOG,
     PLATE_APPEARANCES,
     LINEUPS,
+    PITCH_MIX_STARTS,
 )
 
 PREDICTION_TABLES = (MODEL_REGISTRY, PREDICTIONS, BETS)
