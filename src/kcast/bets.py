@@ -666,7 +666,9 @@ def write_day_ledger(
         open_games = sorted(games - set(live_games))
         params = {"d": date, "st": strategy, "sys": systems, "g": sorted(games)}
         placed = wh.query(
-            f"SELECT system_id, game_id, pitcher_id, result FROM bets WHERE {scope}",
+            "SELECT system_id, game_id, pitcher_id, result FROM bets WHERE game_date = $d "
+            "AND strategy = $st AND system_id IN (SELECT UNNEST($sys)) "
+            "AND game_id IN (SELECT UNNEST($g))",
             params,
         )
         placed = placed[placed["result"].notna() | placed["game_id"].isin(live_games)]

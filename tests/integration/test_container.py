@@ -190,7 +190,7 @@ def test_install_step_copies_only_the_package_sources(dockerfile: str) -> None:
             copied += args.split()[:-1]
     assert sorted(copied) == ["LICENSE", "README.md", "pyproject.toml", "src"]
     runs = " ".join(args for k, args in build if k == "RUN")
-    assert 'pip install ".[bigquery]"' in runs
+    assert 'pip install ".[bigquery,gcs]"' in runs
     assert "[test]" not in runs and " -e " not in runs and "editable" not in runs
     for keyword, args in runtime:
         if keyword in ("COPY", "ADD"):

@@ -121,17 +121,19 @@ def test_day_card_shows_the_ledgers_bet_and_the_page_follows_writes(live, client
     assert "stake 1.23%" in after and "<strong>1 bet</strong> in the ledger" in after
 
 
-def test_day_card_shows_a_lineup_status_where_a_row_has_one(live, monkeypatch) -> None:
-    """The card has room for one short lineup status (a column the predictions may carry)."""
+def test_day_card_shows_each_starters_lineup_status(live) -> None:
+    """Each card says whether the lineup the forecast saw was confirmed, projected or not
+    known (the predictions' ``lineup_status``)."""
     from kcast.service.routes import dashboard
 
     _, state = live
-    cards, shown = dashboard.day_cards(state, DAY)
-    assert all(c["lineup_status"] is None for c in cards)  # no such column in this warehouse
-    cards[0]["lineup_status"] = "projected"
-    monkeypatch.setattr(dashboard, "day_cards", lambda state, day: (cards, shown))
+    cards, _ = dashboard.day_cards(state, DAY)
+    statuses = [c["lineup_status"] for c in cards]
+    assert statuses and set(statuses) <= {"confirmed", "projected", "unavailable"}
     page = dashboard.day_html(state, DAY)
-    assert page.count('<span class="status">projected</span>') == 1
+    assert page.count('<span class="status">') == len(cards)
+    for status in set(statuses):
+        assert f'<span class="status">{status}</span>' in page
 
 
 def test_dashboard_stays_out_of_the_api_schema(client: httpx.Client) -> None:

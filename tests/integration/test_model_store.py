@@ -125,12 +125,14 @@ def test_a_worker_with_only_the_warehouse_serves_models_from_the_bucket_and_pick
     )
     assert code == 0, out
     rows = registry(warehouse)
-    assert sorted(rows["system_id"]) == ["eb_rate", "v1_6_rolling", "v1_baseline"]
+    trained = ["eb_rate", "v1_6_rolling", "v1_baseline", "v2_matchup"]  # every trainable system
+    assert sorted(rows["system_id"]) == trained
     for row in rows.itertuples():
         assert row.path == f"gs://{BUCKET}/prod/{row.system_id}/{row.version}.json"
         assert len(row.sha256) == 64
     stored = sorted(b.name for b in gcs.list_blobs(BUCKET, prefix="prod/"))
-    assert len(stored) == 6 and sum(n.endswith(".meta.json") for n in stored) == 3, stored
+    assert len(stored) == 2 * len(trained), stored  # each model and its metadata
+    assert sum(n.endswith(".meta.json") for n in stored) == len(trained), stored
     assert not (work / "models").exists()
 
     port = free_port()

@@ -330,7 +330,7 @@ def test_bad_requests_get_a_4xx_that_says_why(
             "/picks",
             {"date": str(DAY), "system": "v2_magic"},
             422,
-            "'ensemble_v1' or 'ensemble_v1_learned'",
+            "'ensemble_v1_learned' or 'ensemble_v2'",
         ),
         ("/systems/v2_magic", {}, 404, "known: v1_baseline"),
         ("/slate", {"date": "tomorrow"}, 422, "YYYY-MM-DD"),
