@@ -16,7 +16,8 @@ from kcast.errors import InputError, UnknownTeamError
 from kcast.warehouse import open_warehouse
 from tests.conftest import REGISTER_FILE, RETRO_CSV
 
-TABLES = ("games", "pitcher_games", "team_batting_games", "players")
+# every table the ingest writes (lineups: one row per team, game and batting-order slot)
+TABLES = ("games", "pitcher_games", "team_batting_games", "players", "lineups")
 
 
 def _read(kind: str, season: int = 2024) -> pd.DataFrame:
@@ -175,6 +176,7 @@ def test_players_hands_from_allplayers(wh, register) -> None:
 
 def test_rerun_leaves_counts_unchanged(wh) -> None:
     before = _counts(wh)
+    assert before["lineups"] == 9 * before["team_batting_games"]  # every 2024 starter is known
     report = ingest_retrosheet_csv(wh, RETRO_CSV, Register.load(REGISTER_FILE), seasons=[2024])
     assert _counts(wh) == before
     assert report.inserted == 0 and report.updated == sum(before.values())
