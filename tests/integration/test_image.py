@@ -380,15 +380,33 @@ def test_compose_the_daily_jobs_predictions_reach_the_workers_picks(
             left = podman(*listing, "--quiet", "--filter", label)
             assert not left.stdout.strip(), f"the compose run left: {listing} {left.stdout}"
     said = " ".join(ANSI.sub("", logs.stdout + logs.stderr).split())
-    assert picks, f"no prediction of {SLATE} reached /picks; the daily job said: {said[-3000:]}"
+    log = f"the daily job said: {said[-3000:]}"
+    assert picks, f"no prediction of {SLATE} reached /picks; {log}"
     steps = dict(STEP.findall(said))
-    assert steps == dict.fromkeys(steps, "ok") | {"results": "skipped", "grade": "skipped"}, said
-    assert set(steps) == {"results", "schedule", "grade", "odds", "predict"}, said
+    want = {
+        "results": "skipped",
+        "schedule": "ok",
+        "grade": "skipped",
+        "odds": "ok",
+        "predict": "ok",
+    }
+    assert steps == want, f"the daily job's steps: want {want}, got {steps}; {log}"
+    # the systems the daily job ran: MLB_ACTIVE_SYSTEMS, the worker's and the job's alike
+    active = sorted(health["systems"])
     starters = set(truth.starts["pitcher_id"].astype(int))
-    assert {p["pitcher_id"] for p in picks} <= starters
-    assert {p["system_id"] for p in picks} == {"v1_baseline", "v1_6_rolling", "ensemble_v1"}
-    starters_rows = re.search(r"predict +│ ok +│ (\d+) starters, (\d+) rows by 3 systems", said)
-    assert starters_rows, said
-    assert len({p["pitcher_id"] for p in picks}) == int(starters_rows[1])
-    assert len(picks) == int(starters_rows[2]) == 3 * int(starters_rows[1])
-    assert world.requests["statsapi"] >= 1 and world.requests["odds"] >= 1
+    picked = {p["pitcher_id"] for p in picks}
+    assert picked <= starters, f"picks of pitchers not starting on {SLATE}: {picked - starters}"
+    systems = sorted({p["system_id"] for p in picks})
+    assert systems == active, f"/picks' systems: want the active ones {active}, got {systems}"
+    summary = re.search(r"predict +│ ok +│ (\d+) starters, (\d+) rows by (\d+) systems", said)
+    assert summary, f"no 'predict │ ok │ N starters, M rows by K systems' line; {log}"
+    n_starters, n_rows, n_systems = (int(g) for g in summary.groups())
+    assert n_systems == len(active), f"the job predicted with {n_systems} systems, want {active}"
+    assert len(picked) == n_starters, f"/picks has {len(picked)} pitchers, the job {n_starters}"
+    assert len(picks) == n_rows == len(active) * n_starters, (
+        f"want {len(active)} systems x {n_starters} starters = {len(active) * n_starters} rows; "
+        f"/picks has {len(picks)}, the job said {n_rows}"
+    )
+    assert world.requests["statsapi"] >= 1 and world.requests["odds"] >= 1, (
+        f"want at least one request to each loopback API, got {dict(world.requests)}"
+    )
