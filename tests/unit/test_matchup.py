@@ -121,6 +121,21 @@ def test_projected_and_unavailable_lineups(wh, starts) -> None:
     assert np.isnan(unavailable["bat1_pa"].to_numpy()).all()
 
 
+def test_a_context_without_plate_appearances(wh, starts) -> None:
+    """A warehouse with no play-by-play before the date (Statcast starts only, as the daily
+    replay has) still attaches: every matchup feature missing, no lineup, no merge error on
+    the empty league-season table (its season stays int64)."""
+    ctx = MatchupContext.from_warehouse(wh, before="2018-01-01")
+    assert ctx.league_seasons.empty
+    assert ctx.league_seasons.dtypes["season"] == "int64"
+    rows = starts[starts["game_date"] == pd.Timestamp("2019-07-05")].reset_index(drop=True)
+    out = ctx.attach(rows)
+    assert len(out) == len(rows)
+    assert (out["lineup_status"] == "unavailable").all()
+    assert out[["tto2_logit", "tto3_logit", "platoon_logit", "ump_k"]].isna().all().all()
+    assert (out[list(MATCHUP_FEATURES)].dtypes == "float64").all()
+
+
 @pytest.fixture(scope="module")
 def without_late_sequences(history_warehouse: Path, tmp_path_factory: pytest.TempPathFactory):
     """The 2018-2019 warehouse with the pitch sequences of 2019's games from July on removed

@@ -404,9 +404,14 @@ def _league_seasons(pa: pd.DataFrame) -> pd.DataFrame:
     order over the 1st (in starts that reached the third time), and the platoon gap (same side
     over opposite), pooled over every earlier season."""
     columns = ["season", "tto2_logit", "tto3_logit", "platoon_logit"]
+    # typed even when empty (no plate appearances, e.g. a warehouse of Statcast starts only):
+    # ``attach`` merges on season, which must be int64 on both sides
+    empty = pd.DataFrame(
+        {c: pd.Series(dtype="int64" if c == "season" else "float64") for c in columns}
+    )
     starts = pa[pa["is_start"].fillna(False).astype(bool) & pa["times_faced"].notna()]
     if starts.empty:
-        return pd.DataFrame(columns=columns)
+        return empty
     bf = starts.groupby(["game_id", "pitcher_id"])["times_faced"].transform("size")
     deep = starts[bf >= TTO_MIN_BF]
     tto = deep["times_faced"].clip(upper=3).astype(int)
@@ -419,6 +424,8 @@ def _league_seasons(pa: pd.DataFrame) -> pd.DataFrame:
     ).dropna()
     by_side = plat.groupby(["season", "same"])["k"].agg(["sum", "count"]).unstack("same").fillna(0)
     seasons = sorted(set(by_tto.index) | set(by_side.index))
+    if not seasons:
+        return empty
     rows = []
     for season in [*seasons[1:], seasons[-1] + 1]:
         t_prev = by_tto[by_tto.index < season].sum()
@@ -436,6 +443,6 @@ def _league_seasons(pa: pd.DataFrame) -> pd.DataFrame:
                 "platoon_logit": float(_logit(rate(s_prev, True)) - _logit(rate(s_prev, False))),
             }
         )
-    out = pd.DataFrame(rows, columns=columns)
+    out = pd.DataFrame(rows, columns=columns).astype({"season": "int64"})
     # seasons after the last one with play-by-play (2024, 2025) keep the latest estimate
     return out
