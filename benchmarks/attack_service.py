@@ -32,6 +32,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from loopback import free_port, wait_healthy
 
 TOKEN = "attack-bench-token"
 GAME = {"pitcher_id": 453281, "game_date": "2019-07-13"}
@@ -47,27 +48,14 @@ def serve(args: argparse.Namespace) -> None:
     uvicorn.run(create_app(settings), host="127.0.0.1", port=args.port, log_level="warning")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start(warehouse: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "KCAST_API_TOKEN": TOKEN}
     cmd = [sys.executable, __file__, "--serve", "--warehouse", str(warehouse), "--port", str(port)]
     proc = subprocess.Popen(cmd, env=env)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    proc.terminate()
-    raise SystemExit("the worker did not start")
+    wait_healthy(proc, url)
+    return proc, url
 
 
 def raw(body: str | bytes) -> dict:

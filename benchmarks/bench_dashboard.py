@@ -25,14 +25,12 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
+from loopback import free_port, wait_healthy
 
 CHROMIUM = os.environ.get("KCAST_CHROMIUM", "/usr/bin/chromium")
 FIGURES = {
@@ -58,12 +56,6 @@ MEASURE = """() => {
 }"""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start(warehouse: Path) -> tuple[subprocess.Popen, str]:
     """``kcast serve`` over ``warehouse`` on a free loopback port, once it answers /health."""
     port = free_port()
@@ -71,16 +63,8 @@ def start(warehouse: Path) -> tuple[subprocess.Popen, str]:
     cmd = [kcast, "serve", "--warehouse", str(warehouse), "--port", str(port)]
     proc = subprocess.Popen([*cmd, "--log-level", "warning"])
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    proc.terminate()
-    raise SystemExit("the worker did not start")
+    wait_healthy(proc, url, seconds=180)
+    return proc, url
 
 
 def load_times(url: str, loads: int) -> tuple[dict, list[dict]]:

@@ -40,7 +40,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -50,6 +49,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from loopback import free_port, wait_healthy
 
 SCENARIOS = {
     "healthy": None,
@@ -116,12 +116,6 @@ def serve(args: argparse.Namespace) -> None:
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(args: argparse.Namespace, warehouse: Path, fault: str | None) -> tuple:
     port = free_port()
     cmd = [sys.executable, __file__, "--serve", "--warehouse", str(warehouse), "--port", str(port)]
@@ -130,17 +124,8 @@ def start_server(args: argparse.Namespace, warehouse: Path, fault: str | None) -
         cmd += ["--fault", fault]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.perf_counter() + 120
-    while time.perf_counter() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited: {proc.stderr.read() if proc.stderr else ''}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.terminate()
-    raise RuntimeError("the server did not start within 120 s")
+    wait_healthy(proc, url)
+    return proc, url
 
 
 # --------------------------------------------------------------------------------------------
