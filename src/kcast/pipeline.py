@@ -112,9 +112,14 @@ def normalise_starters(starters: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def requested_starters(wh: Warehouse, requests: list[dict[str, Any]]) -> pd.DataFrame:
+def requested_starters(
+    wh: Warehouse,
+    requests: list[dict[str, Any]],
+    slates: dict[dt.date, pd.DataFrame] | None = None,
+) -> pd.DataFrame:
     """Starter rows for requested pitcher-games (``pitcher_id``, ``game_date``, and optionally
-    ``opponent``, ``is_home``, ``team``).
+    ``opponent``, ``is_home``, ``team``). ``slates`` holds ``day_starters`` of dates the caller
+    has read already.
 
     The game is the warehouse's when the pitcher has one that day (as starter or probable);
     otherwise the request must name the opponent and home/away. An unknown pitcher is an
@@ -132,7 +137,7 @@ def requested_starters(wh: Warehouse, requests: list[dict[str, Any]]) -> pd.Data
     unknown = sorted(set(ids) - set(known["pitcher_id"].astype(int)))
     if unknown:
         raise UnknownPitcherError(f"pitcher {unknown[0]} is not in the warehouse")
-    slates: dict[dt.date, pd.DataFrame] = {}
+    slates = dict(slates or {})
     out = []
     for req in requests:
         pid = int(req["pitcher_id"])

@@ -143,6 +143,7 @@ class Slate:
     features: pd.DataFrame
     lines: pd.DataFrame
     systems: dict[str, BasePredictor]
+    starters: pd.DataFrame | None = None  # the date's ``day_starters`` (a date's slate only)
     index: dict[int, int] = field(default_factory=dict)
     # the systems' answers and what happened to each, replaced together (readers without the
     # lock see one run's pair, never half of two)
@@ -315,7 +316,8 @@ class SlateCache:
                 lines = stored_lines(self.wh, day)  # read once: for the slate and for requests
                 if len(features):
                     features = attach_prices(self.wh, features, lines=lines)
-                return Slate(day, features, lines, self.systems(state, day, version))
+                systems = self.systems(state, day, version)
+                return Slate(day, features, lines, systems, starters=starters)
 
         return self._get(("slate", day, version), build)
 
@@ -327,9 +329,11 @@ class SlateCache:
 
         def build() -> Slate:
             with self.wh.reads_together():
-                starters = requested_starters(self.wh, [record])
+                # the date's starters and stored lines, read once for the slate when it is kept
+                kept = self.peek(("slate", day, version))
+                known = {day: kept.starters} if kept is not None else None
+                starters = requested_starters(self.wh, [record], known)
                 self.check_history(day, version)
-                kept = self.peek(("slate", day, version))  # the date's stored lines, read once
                 lines = kept.lines if kept is not None else stored_lines(self.wh, day)
                 features = attach_prices(self.wh, self.features(starters, version), lines=lines)
                 return Slate(day, features, lines, self.systems(state, day, version))
