@@ -29,6 +29,7 @@ when later games are added.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -222,15 +223,21 @@ class MatchupContext:
             t[col] = pd.to_numeric(t[col], errors="coerce").astype("float64")
         return t
 
-    def _lineups(self, t: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-        """The opposing nine of each row (rows x slots of batter ids) and its status."""
+    @cached_property
+    def confirmed_lineups(self) -> pd.DataFrame:
+        """The confirmed lineups as one row per (game, team) and a column per slot (p1..p9),
+        pivoted once per context rather than on every ``attach``."""
         confirmed = self.lineups.pivot_table(
             index=["game_id", "team"], columns="slot", values="player_id", aggfunc="first"
         )
         confirmed.columns = [f"p{int(s)}" for s in confirmed.columns]
+        return confirmed.reindex(columns=[f"p{s}" for s in SLOTS])
+
+    def _lineups(self, t: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        """The opposing nine of each row (rows x slots of batter ids) and its status."""
         keys = pd.MultiIndex.from_arrays([t["game_id"], t["opponent"]])
         names = [f"p{s}" for s in SLOTS]
-        got = confirmed.reindex(columns=names).reindex(keys)
+        got = self.confirmed_lineups.reindex(keys)
         got.index = t.index
         full = got.notna().all(axis=1).to_numpy()
         projected = _asof(
