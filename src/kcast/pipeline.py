@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,10 +116,11 @@ def requested_starters(
     wh: Warehouse,
     requests: list[dict[str, Any]],
     slates: dict[dt.date, pd.DataFrame] | None = None,
+    known: Collection[int] | None = None,
 ) -> pd.DataFrame:
     """Starter rows for requested pitcher-games (``pitcher_id``, ``game_date``, and optionally
     ``opponent``, ``is_home``, ``team``). ``slates`` holds ``day_starters`` of dates the caller
-    has read already.
+    has read already, ``known`` the warehouse's pitchers (``known_pitchers``) when it keeps them.
 
     The game is the warehouse's when the pitcher has one that day (as starter or probable);
     otherwise the request must name the opponent and home/away. An unknown pitcher is an
@@ -128,13 +129,7 @@ def requested_starters(
     from kcast.teams import canonical_team
 
     ids = sorted({int(r["pitcher_id"]) for r in requests})
-    known = wh.query(
-        """SELECT player_id AS pitcher_id FROM players WHERE player_id IN (SELECT UNNEST($ids))
-           UNION SELECT DISTINCT pitcher_id FROM pitcher_games
-           WHERE pitcher_id IN (SELECT UNNEST($ids))""",
-        {"ids": ids},
-    )
-    unknown = sorted(set(ids) - set(known["pitcher_id"].astype(int)))
+    unknown = sorted(set(ids) - set(known if known is not None else known_pitchers(wh, ids)))
     if unknown:
         raise UnknownPitcherError(f"pitcher {unknown[0]} is not in the warehouse")
     slates = dict(slates or {})
@@ -179,6 +174,28 @@ def requested_starters(
     return starters
 
 
+def known_pitchers(wh: Warehouse, ids: Collection[int] | None = None) -> set[int]:
+    """The pitchers the warehouse knows (in ``players`` or with a game), of ``ids`` when given."""
+    where = "" if ids is None else " WHERE {col} IN (SELECT UNNEST($ids))"
+    known = wh.query(
+        "SELECT player_id AS pitcher_id FROM players"
+        + where.format(col="player_id")
+        + " UNION SELECT DISTINCT pitcher_id FROM pitcher_games"
+        + where.format(col="pitcher_id"),
+        {} if ids is None else {"ids": [int(i) for i in ids]},
+    )
+    return set(known["pitcher_id"].dropna().astype(int))
+
+
+def pitcher_names(wh: Warehouse, ids: Collection[int] | None = None) -> pd.DataFrame:
+    """``pitcher_id`` and ``pitcher_name`` of the players (of ``ids`` when given)."""
+    where = "" if ids is None else " WHERE player_id IN (SELECT UNNEST($ids))"
+    return wh.query(
+        "SELECT player_id AS pitcher_id, full_name AS pitcher_name FROM players" + where,
+        {} if ids is None else {"ids": [int(i) for i in ids]},
+    )
+
+
 def _latest_team(wh: Warehouse, pitcher_id: int, date: dt.date) -> str:
     rows = wh.query(
         "SELECT team FROM pitcher_games WHERE pitcher_id = $p AND game_date < $d "
@@ -218,11 +235,12 @@ def starter_features(
     history: pd.DataFrame | None = None,
     context: FeatureContext | None = None,
     matchup: MatchupContext | None = None,
+    names: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Features for the starters, from games strictly before each start's date, with the
     pitchers' names. ``history`` (``load_history``'s frame), ``context`` (its
-    ``FeatureContext``) and ``matchup`` (the lineups' ``MatchupContext``) are the caller's when
-    it keeps them already."""
+    ``FeatureContext``), ``matchup`` (the lineups' ``MatchupContext``) and ``names``
+    (``pitcher_names``) are the caller's when it keeps them already."""
     if starters.empty:
         return starters
     starters = starters.drop(columns=list(PRICE_COLUMNS), errors="ignore")
@@ -234,11 +252,8 @@ def starter_features(
         first = int(pd.to_datetime(starters["game_date"]).dt.year.min())
         matchup = MatchupContext.from_warehouse(wh, before=latest, first_season=first)
     frame = matchup.attach(frame)
-    names = wh.query(
-        "SELECT player_id AS pitcher_id, full_name AS pitcher_name FROM players "
-        "WHERE player_id IN (SELECT UNNEST($ids))",
-        {"ids": [int(x) for x in frame["pitcher_id"].unique()]},
-    )
+    if names is None:
+        names = pitcher_names(wh, frame["pitcher_id"].unique())
     if "pitcher_name" in frame:
         frame = frame.drop(columns=["pitcher_name"])
     return frame.merge(names, on="pitcher_id", how="left")
@@ -347,7 +362,7 @@ def requested_price(
     }
 
 
-def _open_prices(wh: Warehouse, start: dt.date, end: dt.date) -> pd.DataFrame:
+def open_prices(wh: Warehouse, start: dt.date, end: dt.date) -> pd.DataFrame:
     """Each book's opening price of each line (for closing-line value)."""
     opens = wh.query(
         """SELECT pitcher_id, game_date, book, line, over_odds AS open_over_odds,
@@ -367,6 +382,8 @@ def attach_prices(
     requested: list[dict[str, Any] | None] | None = None,
     at: DecisionTime | str | None = None,
     lines: pd.DataFrame | None = None,
+    best: pd.DataFrame | None = None,
+    opens: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Give each row its line and prices, as known at the decision time ``at`` (open, close,
     HH:MM US Eastern, now; None: every stored price, as ``now``); one rule for every caller.
@@ -381,7 +398,9 @@ def attach_prices(
 
     ``requested`` is aligned with ``rows`` (None where a row has no request). The opening price
     of the chosen book and line is added as ``open_over_odds``/``open_under_odds`` where stored.
-    ``lines`` is ``stored_lines`` of the rows' dates when the caller has read it already.
+    ``lines`` is ``stored_lines`` of the rows' dates when the caller has read it already,
+    ``best`` its ``best_lines`` and ``opens`` the dates' ``open_prices`` (the worker keeps them
+    per date).
     """
     if rows.empty:
         return rows
@@ -390,7 +409,8 @@ def attach_prices(
     rows["pitcher_id"] = rows["pitcher_id"].astype("int64")
     first, last = rows["game_date"].min().date(), rows["game_date"].max().date()
     lines = stored_lines(wh, first, last, at) if lines is None else lines
-    priced = rows.merge(best_lines(lines), on=["pitcher_id", "game_date"], how="left")
+    best = best_lines(lines) if best is None else best
+    priced = rows.merge(best, on=["pitcher_id", "game_date"], how="left")
     for col in ("line", "over_odds", "under_odds"):
         priced[col] = priced[col].astype(float)
     priced["book"] = priced["book"].astype(object)
@@ -402,7 +422,7 @@ def attach_prices(
             continue
         for col, value in price.items():
             priced.at[i, col] = value
-    opens = _open_prices(wh, first, last)
+    opens = open_prices(wh, first, last) if opens is None else opens
     priced = priced.merge(opens, on=["pitcher_id", "game_date", "book", "line"], how="left")
     return priced
 

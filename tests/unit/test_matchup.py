@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from kcast.features.build import build_features, load_history, training_targets
-from kcast.features.matchup import MATCHUP_FEATURES, MatchupContext
+from kcast.features.matchup import MATCHUP_FEATURES, AsOf, MatchupContext
 from kcast.warehouse import open_warehouse
 
 
@@ -190,3 +190,59 @@ def test_pitch_mix_fills_missing_sequences_without_look_ahead(
     others = [c for c in everything.columns if c not in pitch_cols]
     pd.testing.assert_frame_equal(everything[others], original[others])
     assert everything["lg_csw_pct"].between(0.25, 0.35).all()
+
+
+def test_as_of_lookups_match_merge_asof() -> None:
+    """``AsOf`` gives what ``pd.merge_asof`` (backward, strictly before) gives, key by key; and
+    of two rows on one day (a doubleheader) the later in the table."""
+    rng = np.random.default_rng(7)
+    n = 4000
+    table = pd.DataFrame(
+        {
+            "batter_id": rng.integers(1, 60, n),
+            "hand": rng.choice(["L", "R"], n),
+            "game_date": pd.Timestamp("2019-03-28") + pd.to_timedelta(rng.integers(0, 190, n), "D"),
+            "k": rng.normal(size=n),
+        }
+    ).drop_duplicates(["batter_id", "hand", "game_date"])
+    left = pd.DataFrame(
+        {
+            "batter_id": rng.integers(0, 62, 500),  # a few keys the table never saw
+            "hand": rng.choice(["L", "R"], 500),
+            "game_date": pd.Timestamp("2019-03-20")
+            + pd.to_timedelta(rng.integers(0, 200, 500), "D"),
+        }
+    )
+    expected = (
+        pd.merge_asof(
+            left.reset_index().sort_values("game_date"),
+            table.sort_values("game_date"),
+            on="game_date",
+            by=["batter_id", "hand"],
+            allow_exact_matches=False,
+        )
+        .set_index("index")
+        .sort_index()["k"]
+    )
+    got = AsOf(table, ["batter_id", "hand"], ["k"]).lookup(
+        [left["batter_id"], left["hand"]], left["game_date"]
+    )["k"]
+    np.testing.assert_array_equal(got, expected.to_numpy())
+    assert np.isnan(got).any() and (~np.isnan(got)).sum() > 300
+    twice = pd.DataFrame(
+        {"u": ["a", "a", "a"], "game_date": pd.to_datetime(["2019-05-01"] * 2 + ["2019-05-03"])}
+    ).assign(k=[1.0, 2.0, 3.0])
+    day_after = AsOf(twice, ["u"], ["k"]).lookup(
+        [["a", "a"]], pd.to_datetime(["2019-05-02", "2019-05-01"])
+    )
+    np.testing.assert_array_equal(day_after["k"], [2.0, np.nan])
+
+
+def test_one_row_at_a_time_matches_the_whole_frame(wh, starts) -> None:
+    """A start attached alone (a pitcher off the slate) gets exactly its row of a whole
+    season's attach."""
+    ctx = MatchupContext.from_warehouse(wh)
+    whole = ctx.attach(starts)
+    for i in np.random.default_rng(3).choice(len(starts), 25, replace=False):
+        alone = ctx.attach(starts.iloc[[i]])
+        pd.testing.assert_frame_equal(alone, whole.iloc[[i]].reset_index(drop=True))

@@ -93,21 +93,77 @@ def _dates(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _asof(left: pd.DataFrame, right: pd.DataFrame, by: list[str], cols: list[str]) -> pd.DataFrame:
-    """Each left row with the last right state of its ``by`` keys strictly before its date."""
-    if right.empty:
-        return left.assign(**{c: np.nan for c in cols})
-    right = right.sort_values("game_date")[["game_date", *by, *cols]]
-    for key in by:
-        right[key] = right[key].astype(left[key].dtype)
-    return pd.merge_asof(
-        left.sort_values("game_date"),
-        right,
-        on="game_date",
-        by=by,
-        allow_exact_matches=False,
-        direction="backward",
-    )
+_SPAN = np.int64(1 << 32)  # a key's group times this, plus its day: one sortable stamp
+_SHIFT = np.int64(1 << 31)  # keeps days before 1970 positive within the span
+
+
+def _days(dates: object) -> np.ndarray:
+    """Dates as int64 days since 1970, shifted to be positive."""
+    days = pd.to_datetime(pd.Series(np.asarray(dates))).to_numpy("datetime64[D]")
+    return days.astype(np.int64) + _SHIFT
+
+
+def _keys(columns: list[np.ndarray | pd.Series]) -> pd.Index:
+    if len(columns) == 1:
+        return pd.Index(columns[0])
+    return pd.MultiIndex.from_arrays(columns)
+
+
+def _taken(values: dict[str, np.ndarray], pos: np.ndarray, found: np.ndarray) -> dict:
+    take = np.where(found, pos, 0)
+    return {
+        c: np.where(found, v[take], np.nan) if len(v) else np.full(len(pos), np.nan)
+        for c, v in values.items()
+    }
+
+
+class AsOf:
+    """A table's last row per key strictly before a date, sorted and indexed once.
+
+    ``lookup`` gives what ``pd.merge_asof(left, table, on="game_date", by=by,
+    allow_exact_matches=False, direction="backward")`` would, without sorting the table on
+    every call (a pitcher off the slate is one row; the table is seasons of batters). Of
+    several rows with one key and date (a doubleheader), the last in the table's order counts.
+    """
+
+    def __init__(self, table: pd.DataFrame, by: list[str], cols: list[str]) -> None:
+        table = table.dropna(subset=[*by, "game_date"])
+        self.by = by
+        keys = _keys([table[k] for k in by]) if by else None
+        self.groups = keys.unique() if keys is not None else None
+        stamps = self._group(keys, len(table)) * _SPAN + _days(table["game_date"])
+        order = np.argsort(stamps, kind="stable")
+        self.stamps = stamps[order]
+        self.values = {c: table[c].to_numpy(float)[order] for c in cols}
+
+    def _group(self, keys: pd.Index | None, n: int) -> np.ndarray:
+        if self.groups is None or keys is None:
+            return np.zeros(n, np.int64)
+        return self.groups.get_indexer(keys).astype(np.int64)
+
+    def lookup(self, keys: list[np.ndarray | pd.Series], dates: object) -> dict[str, np.ndarray]:
+        """Each column for each row of ``keys`` (one array per ``by`` column) and ``dates``:
+        NaN where the key has no row before that date."""
+        n = len(np.asarray(dates))
+        group = self._group(_keys(keys) if self.by else None, n)
+        pos = np.searchsorted(self.stamps, group * _SPAN + _days(dates), side="left") - 1
+        found = (group >= 0) & (pos >= 0)
+        if len(self.stamps):
+            found &= self.stamps[np.where(found, pos, 0)] // _SPAN == group
+        return _taken(self.values, pos, found)
+
+
+class ByKey:
+    """A table's row by an exact key (one row per key), indexed once."""
+
+    def __init__(self, table: pd.DataFrame, by: list[str], cols: list[str]) -> None:
+        self.index = _keys([table[k] for k in by])
+        self.values = {c: table[c].to_numpy(float) for c in cols}
+
+    def lookup(self, keys: list[np.ndarray | pd.Series]) -> dict[str, np.ndarray]:
+        """Each column for each row of ``keys``: NaN where the key is not in the table."""
+        pos = self.index.get_indexer(_keys(keys))
+        return _taken(self.values, pos, pos >= 0)
 
 
 @dataclass
@@ -200,28 +256,27 @@ class MatchupContext:
     # --- attaching ---------------------------------------------------------------------------
     def attach(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` (feature rows with game_id, game_date, season, pitcher_id, opponent and
-        throws) with every column of ``MATCHUP_FEATURES`` and ``lineup_status`` added."""
-        t = frame.copy()
-        t["_row"] = np.arange(len(t))
+        throws) with every column of ``MATCHUP_FEATURES`` and ``lineup_status`` added.
+
+        Every lookup goes through tables indexed once per context, so one row (a pitcher off
+        the slate) costs about as little as a lookup, and a season of rows one pass."""
+        t = frame.reset_index(drop=True)
         t["game_date"] = pd.to_datetime(t["game_date"]).astype(DATE_DTYPE)
-        hand = t["throws"].where(t["throws"].isin(["L", "R"]), "R") if "throws" in t else "R"
-        t["_hand"] = hand
-        slots, status = self._lineups(t)
-        t["lineup_status"] = status
-        t = t.join(self._batters(t, slots))
-        t = self._pitchers(t)
-        t = self._umpire(t)
-        # seasons after the last with play-by-play keep the latest estimate
-        t = pd.merge_asof(
-            t.sort_values("season"),
-            self.league_seasons.sort_values("season"),
-            on="season",
-            direction="backward",
+        dates = t["game_date"].to_numpy()
+        seasons = t["season"].to_numpy(np.int64)
+        hand = (
+            t["throws"].where(t["throws"].isin(["L", "R"]), "R").to_numpy(object)
+            if "throws" in t
+            else np.full(len(t), "R", dtype=object)
         )
-        t = t.sort_values("_row").drop(columns=["_row", "_hand"]).reset_index(drop=True)
-        for col in MATCHUP_FEATURES:
-            t[col] = pd.to_numeric(t[col], errors="coerce").astype("float64")
-        return t
+        slots, status = self._lineups(t, hand, dates, seasons)
+        t["lineup_status"] = status
+        added = self._batters(slots, hand, dates, seasons)
+        added |= self._pitchers(t["pitcher_id"].to_numpy(), dates, seasons)
+        added |= self._umpire(t["game_id"], dates)
+        added |= self._league(seasons)
+        new = pd.DataFrame({c: np.asarray(added[c], "float64") for c in MATCHUP_FEATURES})
+        return pd.concat([t.drop(columns=list(MATCHUP_FEATURES), errors="ignore"), new], axis=1)
 
     @cached_property
     def confirmed_lineups(self) -> pd.DataFrame:
@@ -233,94 +288,110 @@ class MatchupContext:
         confirmed.columns = [f"p{int(s)}" for s in confirmed.columns]
         return confirmed.reindex(columns=[f"p{s}" for s in SLOTS])
 
-    def _lineups(self, t: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-        """The opposing nine of each row (rows x slots of batter ids) and its status."""
-        keys = pd.MultiIndex.from_arrays([t["game_id"], t["opponent"]])
+    @cached_property
+    def _indexed(self) -> dict[str, AsOf | ByKey]:
+        """The state tables sorted and indexed for lookups, once per context."""
+        batter = ["k_R", "pa_R", "k_L", "pa_L"]
+        pitcher = ["pitches", "whiffs", "csw"]
         names = [f"p{s}" for s in SLOTS]
-        got = self.confirmed_lineups.reindex(keys)
-        got.index = t.index
-        full = got.notna().all(axis=1).to_numpy()
-        projected = _asof(
-            t[["_row", "game_date", "season", "opponent", "_hand"]].rename(
-                columns={"opponent": "team", "_hand": "opp_throws"}
+        return {
+            "projected": AsOf(
+                # every slot's column, even where no lineup is stored
+                self.lineup_history.reindex(
+                    columns=["team", "opp_throws", "season", "game_date", *names]
+                ),
+                ["team", "opp_throws", "season"],
+                names,
             ),
-            self.lineup_history,
-            ["team", "opp_throws", "season"],
-            names,
-        ).set_index("_row")
-        projected = projected.reindex(t["_row"])[names]
-        projected.index = t.index
-        have_projection = projected.notna().all(axis=1).to_numpy()
-        slots = pd.DataFrame(
-            np.where(full[:, None], got.to_numpy(float), projected.to_numpy(float)),
-            index=t.index,
-            columns=names,
+            "batter": AsOf(self.batter_cum, ["batter_id", "season"], batter),
+            "batter_season": ByKey(self.batter_seasons, ["batter_id", "season"], batter),
+            "pitcher": AsOf(self.pitcher_cum, ["pitcher_id", "season"], pitcher),
+            "pitcher_season": ByKey(self.pitcher_seasons, ["pitcher_id", "season"], pitcher),
+            "league_csw": AsOf(self.league_csw, [], ["lg_csw_pct"]),
+            "umpire": AsOf(self.umpires, ["umpire_home"], ["cum_k", "cum_expected"]),
+        }
+
+    def _lineups(
+        self, t: pd.DataFrame, hand: np.ndarray, dates: np.ndarray, seasons: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The opposing nine of each row (rows x slots of batter ids, NaN where unknown) and
+        its status."""
+        names = [f"p{s}" for s in SLOTS]
+        got = self.confirmed_lineups.reindex(
+            pd.MultiIndex.from_arrays([t["game_id"], t["opponent"]])
         )
+        got = got.to_numpy(float).reshape(len(t), len(names))
+        full = ~np.isnan(got).any(axis=1)
+        team = t["opponent"].to_numpy(object)
+        last = self._indexed["projected"].lookup([team, hand, seasons], dates)
+        projected = np.column_stack([last[n] for n in names]) if len(t) else got
+        have_projection = ~np.isnan(projected).any(axis=1)
+        slots = np.where(full[:, None], got, projected)
         status = np.where(full, "confirmed", np.where(have_projection, "projected", "unavailable"))
         return slots, status
 
-    def _batters(self, t: pd.DataFrame, slots: pd.DataFrame) -> pd.DataFrame:
+    def _batters(
+        self, slots: np.ndarray, hand: np.ndarray, dates: np.ndarray, seasons: np.ndarray
+    ) -> dict[str, np.ndarray]:
         """Each slot's weighted strikeouts and plate appearances, overall and by hand."""
-        long = pd.DataFrame(
-            {
-                "_row": np.repeat(t["_row"].to_numpy(), 9),
-                "slot": np.tile(np.arange(1, 10), len(t)),
-                "batter_id": slots.to_numpy().reshape(-1),
-                "game_date": np.repeat(t["game_date"].to_numpy(), 9),
-                "season": np.repeat(t["season"].to_numpy(), 9),
-                "_hand": np.repeat(np.asarray(t["_hand"]), 9),
-            }
-        )
-        long = long.dropna(subset=["batter_id"])
-        long["batter_id"] = long["batter_id"].astype("int64")
+        n = len(slots)
+        batter = slots.reshape(-1)
+        known = ~np.isnan(batter)
+        ids = np.where(known, batter, -1).astype(np.int64)
+        season = np.repeat(seasons, 9)
+        hand = np.repeat(hand, 9)
         cols = ["k_R", "pa_R", "k_L", "pa_L"]
-        long = _asof(long, self.batter_cum, ["batter_id", "season"], cols)
-        for c in cols:
-            long[c] = long[c].fillna(0.0)
+        now = self._indexed["batter"].lookup([ids, season], np.repeat(dates, 9))
+        sums = {c: np.nan_to_num(now[c], nan=0.0) for c in cols}
         for back, weight in enumerate(SEASON_WEIGHTS[1:], start=1):
-            prev = self.batter_seasons.assign(season=self.batter_seasons["season"] + back)
-            long = long.merge(prev, on=["batter_id", "season"], how="left", suffixes=("", "_p"))
+            prev = self._indexed["batter_season"].lookup([ids, season - back])
             for c in cols:
-                long[c] += weight * long.pop(f"{c}_p").fillna(0.0)
-        right = long["_hand"] == "R"
-        long["k"] = long["k_R"] + long["k_L"]
-        long["pa"] = long["pa_R"] + long["pa_L"]
-        long["k_hand"] = np.where(right, long["k_R"], long["k_L"])
-        long["pa_hand"] = np.where(right, long["pa_R"], long["pa_L"])
-        side = long["batter_id"].map(self.bats)
-        side = side.where(side != "B", np.where(right, "L", "R"))  # a switch-hitter turns
-        long["same"] = np.where(side.isna(), np.nan, (side == long["_hand"]).astype(float))
-        wide = long.pivot_table(index="_row", columns="slot", values=list(BATTER_COLUMNS))
-        wide.columns = [f"bat{int(s)}_{c}" for c, s in wide.columns]
-        wide = wide.reindex(t["_row"])
-        wide.index = t.index
-        return wide.reindex(columns=[f"bat{s}_{c}" for s in SLOTS for c in BATTER_COLUMNS])
+                sums[c] = sums[c] + weight * np.nan_to_num(prev[c], nan=0.0)
+        right = hand == "R"
+        side = pd.Series(ids).map(self.bats).to_numpy(object)
+        side = np.where(side == "B", np.where(right, "L", "R"), side)  # a switch-hitter turns
+        unknown = pd.isna(side) | ~known
+        per = {
+            "k": sums["k_R"] + sums["k_L"],
+            "pa": sums["pa_R"] + sums["pa_L"],
+            "k_hand": np.where(right, sums["k_R"], sums["k_L"]),
+            "pa_hand": np.where(right, sums["pa_R"], sums["pa_L"]),
+            "same": np.where(unknown, np.nan, (side == hand).astype(float)),
+        }
+        out = {}
+        for c, values in per.items():
+            wide = np.where(known, values, np.nan).reshape(n, 9)
+            out |= {f"bat{s}_{c}": wide[:, s - 1] for s in SLOTS}
+        return out
 
-    def _pitchers(self, t: pd.DataFrame) -> pd.DataFrame:
-        cols = ["pitches", "whiffs", "csw"]
-        now = {c: f"_now_{c}" for c in cols}
-        prev = {c: f"_prev_{c}" for c in cols}
-        t = _asof(
-            t, self.pitcher_cum.rename(columns=now), ["pitcher_id", "season"], [*now.values()]
-        )
-        last = self.pitcher_seasons.rename(columns=prev)
-        last["season"] += 1
-        t = t.merge(last, on=["pitcher_id", "season"], how="left")
-        for c in cols:
-            t[f"pit_{c}"] = t.pop(now[c]).fillna(0.0) + PREV_PITCH_WEIGHT * t.pop(prev[c]).fillna(
-                0.0
-            )
-        t = t.assign(_lg="MLB")
-        t = _asof(t, self.league_csw.assign(_lg="MLB"), ["_lg"], ["lg_csw_pct"])
-        return t.drop(columns=["_lg"])
+    def _pitchers(
+        self, pitcher: np.ndarray, dates: np.ndarray, seasons: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """The pitcher's pitches, whiffs and CSW this season plus last season's, weighted; the
+        league's CSW% over the last 30 days."""
+        now = self._indexed["pitcher"].lookup([pitcher, seasons], dates)
+        last = self._indexed["pitcher_season"].lookup([pitcher, seasons - 1])
+        out = {
+            f"pit_{c}": np.nan_to_num(now[c], nan=0.0)
+            + PREV_PITCH_WEIGHT * np.nan_to_num(last[c], nan=0.0)
+            for c in ("pitches", "whiffs", "csw")
+        }
+        out["lg_csw_pct"] = self._indexed["league_csw"].lookup([], dates)["lg_csw_pct"]
+        return out
 
-    def _umpire(self, t: pd.DataFrame) -> pd.DataFrame:
-        t["umpire_home"] = t["game_id"].map(self.game_umpires)
-        known = t[t["umpire_home"].notna()]
-        states = self.umpires.rename(columns={"cum_k": "ump_k", "cum_expected": "ump_k_expected"})
-        known = _asof(known, states, ["umpire_home"], ["ump_k", "ump_k_expected"])
-        t = t.merge(known[["_row", "ump_k", "ump_k_expected"]], on="_row", how="left")
-        return t.drop(columns=["umpire_home"])
+    def _umpire(self, game_id: pd.Series, dates: np.ndarray) -> dict[str, np.ndarray]:
+        """The home-plate umpire's strikeouts and expected strikeouts over his earlier games."""
+        umpire = game_id.map(self.game_umpires).to_numpy(object)
+        got = self._indexed["umpire"].lookup([umpire], dates)
+        return {"ump_k": got["cum_k"], "ump_k_expected": got["cum_expected"]}
+
+    def _league(self, seasons: np.ndarray) -> dict[str, np.ndarray]:
+        """The league's TTO and platoon logits of the row's season (seasons after the last with
+        play-by-play keep the latest estimate)."""
+        table = self.league_seasons.sort_values("season")
+        pos = np.searchsorted(table["season"].to_numpy(np.int64), seasons, side="right") - 1
+        cols = ["tto2_logit", "tto3_logit", "platoon_logit"]
+        return _taken({c: table[c].to_numpy(float) for c in cols}, pos, pos >= 0)
 
 
 # --------------------------------------------------------------------------------------------

@@ -36,8 +36,12 @@ from kcast.history import WarehouseHistory
 from kcast.pipeline import (
     SlateResult,
     attach_prices,
+    best_lines,
     check_history,
     day_starters,
+    known_pitchers,
+    open_prices,
+    pitcher_names,
     requested_price,
     requested_starters,
     run_systems,
@@ -144,6 +148,8 @@ class Slate:
     lines: pd.DataFrame
     systems: dict[str, BasePredictor]
     starters: pd.DataFrame | None = None  # the date's ``day_starters`` (a date's slate only)
+    best: pd.DataFrame | None = None  # ``best_lines`` of ``lines``
+    opens: pd.DataFrame | None = None  # the date's ``open_prices``
     index: dict[int, int] = field(default_factory=dict)
     # the systems' answers and what happened to each, replaced together (readers without the
     # lock see one run's pair, never half of two)
@@ -297,10 +303,18 @@ class SlateCache:
             lambda: systems_for_day(loaded, WarehouseHistory(self.wh, day), state.settings),
         )
 
+    def players(self, version: tuple) -> tuple[pd.DataFrame, set[int]]:
+        """Every player's name (``pipeline.pitcher_names``) and the pitchers the warehouse
+        knows (``pipeline.known_pitchers``)."""
+        return self._get(
+            ("players", version), lambda: (pitcher_names(self.wh), known_pitchers(self.wh))
+        )
+
     def features(self, starters: pd.DataFrame, version: tuple) -> pd.DataFrame:
-        """``pipeline.starter_features`` from the kept history and context."""
+        """``pipeline.starter_features`` from the kept history, contexts and names."""
         history, context = self.history(version)
-        return starter_features(self.wh, starters, history, context, self.matchup(version))
+        names, _ = self.players(version)
+        return starter_features(self.wh, starters, history, context, self.matchup(version), names)
 
     def slate(self, state: ServiceState, day: dt.date, version: tuple | None = None) -> Slate:
         """``day``'s slate; raises ``InputError`` when it has starters but no history before."""
@@ -313,11 +327,13 @@ class SlateCache:
                     self.check_history(day, version)
                 self.builds += 1
                 features = self.features(starters, version)
-                lines = stored_lines(self.wh, day)  # read once: for the slate and for requests
+                # read once: for the slate, for requests and for pitchers off the slate
+                lines = stored_lines(self.wh, day)
+                best, opens = best_lines(lines), open_prices(self.wh, day, day)
                 if len(features):
-                    features = attach_prices(self.wh, features, lines=lines)
+                    features = attach_prices(self.wh, features, lines=lines, best=best, opens=opens)
                 systems = self.systems(state, day, version)
-                return Slate(day, features, lines, systems, starters=starters)
+                return Slate(day, features, lines, systems, starters, best, opens)
 
         return self._get(("slate", day, version), build)
 
@@ -332,10 +348,16 @@ class SlateCache:
                 # the date's starters and stored lines, read once for the slate when it is kept
                 kept = self.peek(("slate", day, version))
                 known = {day: kept.starters} if kept is not None else None
-                starters = requested_starters(self.wh, [record], known)
+                _, pitchers = self.players(version)
+                starters = requested_starters(self.wh, [record], known, pitchers)
                 self.check_history(day, version)
-                lines = kept.lines if kept is not None else stored_lines(self.wh, day)
-                features = attach_prices(self.wh, self.features(starters, version), lines=lines)
+                features = self.features(starters, version)
+                if kept is not None:
+                    lines = kept.lines
+                    prices = {"best": kept.best, "opens": kept.opens}
+                else:
+                    lines, prices = stored_lines(self.wh, day), {}
+                features = attach_prices(self.wh, features, lines=lines, **prices)
                 return Slate(day, features, lines, self.systems(state, day, version))
 
         return self._get(("pitcher", day, key, version), build)

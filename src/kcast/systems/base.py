@@ -433,12 +433,14 @@ def build_output(
         )
         for i in range(n)
     ]
-    out = pd.DataFrame(rows, index=range(n))
-    # the start's own columns (game_id ... is_home), its book and the lineup the features saw
-    for col in (*PREDICTION_COLUMNS[:6], "book", "lineup_status"):
-        out[col] = frame[col].to_numpy() if col in frame else None
-    out["system_id"] = system_id
-    out["model_version"] = version
+    # the start's own columns (game_id ... is_home), its book and the lineup the features saw;
+    # added in one concat (a column at a time re-copies the column index each time)
+    own = {
+        col: frame[col].to_numpy() if col in frame else None
+        for col in (*PREDICTION_COLUMNS[:6], "book", "lineup_status")
+    }
+    own |= {"system_id": system_id, "model_version": version}
+    out = pd.concat([pd.DataFrame(rows, index=range(n)), pd.DataFrame(own, index=range(n))], axis=1)
     return SystemOutput(
         system_id, out[list(PREDICTION_COLUMNS)], pmf, version, flags, factor, blend
     )
