@@ -424,8 +424,12 @@ def score_game(game) -> tuple[object, list[dict]]:  # noqa: ANN001
     plays: list[dict] = []
     faced: dict[tuple[str, str], int] = {}
     counted = 0  # pitches of the plate appearance under way already counted
+    half = None
     while gi.event is not None:
         ev, state, data = gi.event, gi.state, gi.data
+        if (state.inning, state.batting_team) != half:
+            # a batter whose turn the third out cut short leads off anew, with a fresh count
+            half, counted = (state.inning, state.batting_team), 0
         counted = count_pitches(box, gi, counted)
         if ev.event_text != "NP":
             if is_batter(data):
