@@ -26,7 +26,7 @@ import pandas as pd
 
 from kcast.data.ingest import IngestReport, logged_ingest, write_all
 from kcast.data.names import compact
-from kcast.data.retrosheet_csv import read_csv_bytes, read_csv_file
+from kcast.data.retrosheet_csv import _fail, read_csv_bytes, read_csv_file
 from kcast.errors import InputError
 from kcast.warehouse import Warehouse
 from kcast.warehouse.schema import UMPIRES
@@ -67,18 +67,12 @@ def _read(path: Path) -> pd.DataFrame:
     return read_csv_bytes(raw, f"{name}:{found[0].filename}", tuple(COLUMNS), what=WHAT)
 
 
-def _dates(values: pd.Series, frame: pd.DataFrame, column: str, name: str) -> pd.Series:
+def _dates(frame: pd.DataFrame, column: str, field: str, name: str) -> pd.Series:
     """MM/DD/YYYY dates; empty or ``X`` (not known) is NULL, anything else an ``InputError``."""
-    text = values.where(~values.isin(["", UNKNOWN_DATE]))
+    text = frame[field].where(~frame[field].isin(["", UNKNOWN_DATE]))
     parsed = pd.to_datetime(text, format="%m/%d/%Y", errors="coerce")
     bad = text.notna() & (parsed.isna() | ~text.fillna("").str.match(_DATE))
-    if bad.any():
-        row = frame[bad].iloc[0]
-        raise InputError(
-            f"{column} {row[column]!r} is not a date (want MM/DD/YYYY)",
-            source=name,
-            line=int(row["_line"]),
-        )
+    _fail(frame, bad, name, f"{column} {{{field}!r}} is not a date (want MM/DD/YYYY)")
     return parsed.dt.date.astype(object).where(parsed.notna(), None)
 
 
@@ -92,26 +86,18 @@ def read_umpires(path: str | Path) -> pd.DataFrame:
     name = str(path)
     if not path.is_file():
         raise InputError("no such file", source=name)
-    frame = _read(path)
-    frame = frame[frame["UMP.DEBUT"] != ""]
+    frame = _read(path).rename(columns=COLUMNS)
+    frame = frame[frame["ump_debut"] != ""].copy()
     if frame.empty:
         raise InputError(f"no umpires in the file: no row has an UMP.DEBUT ({WHAT})", name)
-    bad = ~frame["PLAYERID"].str.match(_ID) | (frame["LAST"] == "")
-    if bad.any():
-        row = frame[bad].iloc[0]
-        raise InputError(
-            f"umpire {row['PLAYERID']!r} ({row['LAST']!r}) is not a Retrosheet id with a last name",
-            source=name,
-            line=int(row["_line"]),
-        )
-    dupes = frame["PLAYERID"].duplicated()
-    if dupes.any():
-        row = frame[dupes].iloc[0]
-        raise InputError(f"umpire {row['PLAYERID']} is listed twice", name, int(row["_line"]))
-    out = frame.rename(columns=COLUMNS)
-    for column, table_column in (("UMP.DEBUT", "ump_debut"), ("UMP.LASTGAME", "ump_last_game")):
-        out[table_column] = _dates(out[table_column], frame, column, name)
-    out = out.replace({"name_first": {"": None}, "nickname": {"": None}})
+    bad = ~frame["umpire_id"].str.match(_ID) | (frame["name_last"] == "")
+    message = "umpire {umpire_id!r} ({name_last!r}) is not a Retrosheet id with a last name"
+    _fail(frame, bad, name, message)
+    _fail(frame, frame["umpire_id"].duplicated(), name, "umpire {umpire_id} is listed twice")
+    for column, field in COLUMNS.items():
+        if field.startswith("ump_"):
+            frame[field] = _dates(frame, column, field, name)
+    out = frame.replace({"name_first": {"": None}, "nickname": {"": None}})
     first = out["nickname"].fillna(out["name_first"])
     out["full_name"] = (first.fillna("") + " " + out["name_last"]).str.strip()
     return out[[c for c in UMPIRES.column_names if c in out.columns]].reset_index(drop=True)
