@@ -721,6 +721,27 @@ def test_posted_lineups_then_the_boxscore(server: StatsApiServer, client) -> Non
     assert final["player_id"].tolist() == posted["player_id"].tolist()
 
 
+def test_posted_lineups_that_are_malformed_or_short() -> None:
+    """A batter without an id is an ``InputError`` naming the game; a side posted with fewer
+    than nine is left out with a note, the other side kept."""
+    data = json.loads(posted_schedule(with_lineups=True))
+    lineups = data["dates"][0]["games"][0]["lineups"]
+    assert data["dates"][0]["games"][0]["gamePk"] == 744914
+    lineups["awayPlayers"] = lineups["awayPlayers"][:5]
+    slate = parse_schedule(data, "schedule")
+    assert list(slate.posted[744914]) == ["home"]
+    assert [p["player_id"] for p in slate.posted[744914]["home"]] == BATTING_ORDER["TOR"]
+    assert slate.notes == [
+        "dates[0].games[0] (gamePk 744914): away lineup posted with 5 batters, not stored"
+    ]
+    lineups["homePlayers"][3] = {"fullName": "No Id"}
+    with pytest.raises(
+        InputError,
+        match=r"dates\[0\].games\[0\] \(gamePk 744914\): lineups.homePlayers\[3\] is not a person",
+    ):
+        parse_schedule(data, "schedule")
+
+
 def test_posted_lineups_make_the_matchup_confirmed(
     server: StatsApiServer, client, register
 ) -> None:
