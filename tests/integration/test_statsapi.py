@@ -645,6 +645,161 @@ def test_boxscore_lineups_and_umpire_equal_retrosheet(register) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# Lineups posted before the game
+# --------------------------------------------------------------------------------------------
+
+
+def _starting_order(side: str) -> list[int]:
+    """A team's nine starters in the real boxscore, in order: the players whose
+    ``battingOrder`` code is a slot times 100 (the team's ``battingOrder`` list holds each
+    slot's latest occupant: TOR's ninth was replaced during the game)."""
+    players = json.loads(BOXSCORE_744914.read_text())["teams"][side]["players"].values()
+    codes = {int(p["battingOrder"]): p["person"]["id"] for p in players if "battingOrder" in p}
+    return [pid for code, pid in sorted(codes.items()) if code % 100 == 0]
+
+
+BATTING_ORDER = {"TOR": _starting_order("home"), "HOU": _starting_order("away")}
+
+
+def posted_schedule(with_lineups: bool) -> bytes:
+    """The real 2024-07-01 schedule as it reads before its games: every game in Preview and, with
+    ``with_lineups``, HOU at TOR's lineups posted.
+
+    No real schedule hydrated with ``lineups`` was found, so this response is assembled from the
+    two real fixtures: the schedule, and each team's starting batting order in the boxscore
+    arranged into the documented ``hydrate=lineups`` shape (``lineups.homePlayers`` /
+    ``awayPlayers``: each batter's person record, in batting order). The other two games have
+    none posted."""
+    data = json.loads(SCHEDULE_2024_07_01.read_text())
+    box = json.loads(BOXSCORE_744914.read_text())["teams"]
+    for game in data["dates"][0]["games"]:
+        game["status"] = {"abstractGameState": "Preview", "detailedState": "Pre-Game"}
+        for side in ("home", "away"):
+            for key in ("score", "isWinner"):
+                game["teams"][side].pop(key, None)
+        if with_lineups and game["gamePk"] == 744914:
+            game["lineups"] = {
+                f"{side}Players": [box[side]["players"][f"ID{pid}"]["person"] for pid in order]
+                for side, order in (("home", BATTING_ORDER["TOR"]), ("away", BATTING_ORDER["HOU"]))
+            }
+    return json.dumps(data).encode()
+
+
+def _stored_lineups(wh) -> pd.DataFrame:
+    return wh.query("SELECT * FROM lineups ORDER BY game_id, team, slot")
+
+
+def test_posted_lineups_then_the_boxscore(server: StatsApiServer, client) -> None:
+    """Before the games: none posted, none stored. Posted: HOU at TOR's nine and nine, ranked
+    below the boxscore's. Final: the boxscore's starting order replaces them."""
+    route = "/api/v1/schedule?sportId=1&date=2024-07-01"
+    wh = open_warehouse()
+    server.route(route, Reply(body=posted_schedule(with_lineups=False)))
+    report = ingest_statsapi(wh, DAY, client=client)
+    assert wh.count("games") == 3 and wh.count("lineups") == 0
+    assert report.stats["posted lineups"] == 0
+
+    server.route(route, Reply(body=posted_schedule(with_lineups=True)))
+    report = ingest_statsapi(wh, DAY, client=client)
+    assert report.stats["posted lineups"] == 2
+    posted = _stored_lineups(wh)
+    assert len(posted) == 18 and set(posted["game_id"]) == {"TOR202407010"}
+    assert set(posted["source"]) == {"statsapi_posted"} and set(posted["source_rank"]) == {25}
+    for team, order in BATTING_ORDER.items():
+        assert posted.loc[posted["team"] == team, "player_id"].tolist() == order
+        assert posted.loc[posted["team"] == team, "slot"].tolist() == list(range(1, 10))
+    names = wh.query("SELECT full_name FROM players WHERE player_id = 666182")["full_name"]
+    assert names.tolist() == ["Bo Bichette"]
+    assert server.hits("/api/v1/game/744914/boxscore") == 0  # not final: no boxscore asked
+    assert all("hydrate=probablePitcher%2Clineups" in r for r in server.requests)
+
+    server.route(route, SCHEDULE_2024_07_01)  # the real, final schedule
+    ingest_statsapi(wh, DAY, client=client)
+    final = _stored_lineups(wh)
+    assert len(final) == 18
+    assert set(final["source"]) == {"statsapi"} and set(final["source_rank"]) == {30}
+    assert final["player_id"].tolist() == posted["player_id"].tolist()
+
+
+def test_posted_lineups_that_are_malformed_or_short() -> None:
+    """A batter without an id is an ``InputError`` naming the game; a side posted with fewer
+    than nine is left out with a note, the other side kept."""
+    data = json.loads(posted_schedule(with_lineups=True))
+    lineups = data["dates"][0]["games"][0]["lineups"]
+    assert data["dates"][0]["games"][0]["gamePk"] == 744914
+    lineups["awayPlayers"] = lineups["awayPlayers"][:5]
+    slate = parse_schedule(data, "schedule")
+    assert list(slate.posted[744914]) == ["home"]
+    assert [p["player_id"] for p in slate.posted[744914]["home"]] == BATTING_ORDER["TOR"]
+    assert slate.notes == [
+        "dates[0].games[0] (gamePk 744914): away lineup posted with 5 batters, not stored"
+    ]
+    lineups["homePlayers"][3] = {"fullName": "No Id"}
+    with pytest.raises(
+        InputError,
+        match=r"dates\[0\].games\[0\] \(gamePk 744914\): lineups.homePlayers\[3\] is not a person",
+    ):
+        parse_schedule(data, "schedule")
+
+
+def test_posted_lineups_make_the_matchup_confirmed(
+    server: StatsApiServer, client, register
+) -> None:
+    """On Retrosheet's 2024 games before July 1, TOR and HOU's lineups for 2024-07-01 are
+    projected until posted, confirmed once posted and after the game; and the final boxscore's
+    umpire ("CB Bucknor"), read through the umpires crosswalk, has buckc901's 2024 history."""
+    from kcast.data.retrosheet_csv import ingest_retrosheet_csv
+    from kcast.data.umpires import ingest_umpires
+    from kcast.features.matchup import MatchupContext
+    from tests.conftest import SHARED_DATA
+
+    wh = open_warehouse()
+    ingest_retrosheet_csv(wh, RETRO_CSV, register, seasons=[2024])
+    for table in ("games", "pitcher_games", "team_batting_games", "lineups"):
+        wh.execute(f"DELETE FROM {table} WHERE game_date >= DATE '{DAY}'")
+    ingest_umpires(wh, SHARED_DATA / "retrosheet" / "biofile.zip")
+    starts = pd.DataFrame(
+        {
+            "game_id": "TOR202407010",
+            "game_date": pd.Timestamp(DAY),
+            "season": 2024,
+            "pitcher_id": [684320, 686613],  # Yariel Rodríguez (TOR), Hunter Brown (HOU)
+            "opponent": ["HOU", "TOR"],
+            "throws": "R",
+        }
+    )
+
+    def attached() -> pd.DataFrame:
+        return MatchupContext.from_warehouse(wh, before=DAY).attach(starts)
+
+    route = "/api/v1/schedule?sportId=1&date=2024-07-01"
+    server.route(route, Reply(body=posted_schedule(with_lineups=False)))
+    ingest_statsapi(wh, DAY, client=client)
+    assert attached()["lineup_status"].tolist() == ["projected", "projected"]
+
+    server.route(route, Reply(body=posted_schedule(with_lineups=True)))
+    ingest_statsapi(wh, DAY, client=client)
+    ctx = MatchupContext.from_warehouse(wh, before=DAY)
+    assert ctx.attach(starts)["lineup_status"].tolist() == ["confirmed", "confirmed"]
+    for team, order in BATTING_ORDER.items():
+        assert ctx.confirmed_lineups.loc[("TOR202407010", team)].tolist() == order
+    assert attached()["ump_k"].isna().all()  # the umpire is not known before the boxscore
+
+    server.route(route, SCHEDULE_2024_07_01)
+    ingest_statsapi(wh, DAY, client=client)
+    after = attached()
+    assert after["lineup_status"].tolist() == ["confirmed", "confirmed"]
+    assert wh.query("SELECT umpire_home FROM games WHERE game_id = 'TOR202407010'").iloc[0, 0] == (
+        "CB Bucknor"
+    )
+    his = wh.query(
+        "SELECT SUM(b.strikeouts) AS k FROM games g JOIN team_batting_games b USING (game_id) "
+        f"WHERE g.umpire_home = 'buckc901' AND g.game_date < DATE '{DAY}'"
+    )["k"].iloc[0]
+    assert his > 0 and after["ump_k"].tolist() == [his, his]
+
+
+# --------------------------------------------------------------------------------------------
 # The command
 # --------------------------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@ stored, and the matchup features built from games before each start only."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -246,3 +247,59 @@ def test_one_row_at_a_time_matches_the_whole_frame(wh, starts) -> None:
     for i in np.random.default_rng(3).choice(len(starts), 25, replace=False):
         alone = ctx.attach(starts.iloc[[i]])
         pd.testing.assert_frame_equal(alone, whole.iloc[[i]].reset_index(drop=True))
+
+
+def test_an_umpire_the_stats_api_names_gets_his_retrosheet_history(copy_warehouse) -> None:
+    """The real boxscore names its home-plate umpire "CB Bucknor"; Retrosheet's 2018-2019 games
+    give buckc901. Two games added on 2019-09-30 (an off day after the season), one with each
+    spelling: without the umpires crosswalk the named one is neutral (no history), with it both
+    get buckc901's strikeouts over his 58 earlier games."""
+    from kcast.data.statsapi import parse_boxscore
+    from kcast.data.umpires import ingest_umpires
+    from tests.conftest import SHARED_DATA, STATSAPI
+
+    data = json.loads((STATSAPI / "boxscore_744914_dsotm.json").read_text())
+    game = {"game_id": "TOR202407010", "game_date": pd.Timestamp("2024-07-01").date(),
+            "season": 2024, "game_type": "regular", "home_team": "TOR", "away_team": "HOU",
+            "mlb_game_pk": 744914}  # fmt: skip
+    name = parse_boxscore(data, game, "box").game["umpire_home"]
+    assert name == "CB Bucknor"
+    day = pd.Timestamp("2019-09-30")
+    added = pd.DataFrame(
+        {
+            "game_id": ["TOR201909300", "BOS201909300"],
+            "game_date": [day.date()] * 2,
+            "season": 2019,
+            "game_type": "regular",
+            "game_number": 0,
+            "home_team": ["TOR", "BOS"],
+            "away_team": ["HOU", "NYA"],
+            "umpire_home": [name, "buckc901"],
+            "source": "statsapi",
+            "source_rank": 30,
+        }
+    )
+    copy_warehouse.upsert("games", added)
+    rows = pd.DataFrame(
+        {
+            "game_id": added["game_id"],
+            "game_date": day,
+            "season": 2019,
+            "pitcher_id": [1, 2],
+            "opponent": ["HOU", "NYA"],
+            "throws": "R",
+        }
+    )
+    ump = ["ump_k", "ump_k_expected"]
+    neutral = MatchupContext.from_warehouse(copy_warehouse).attach(rows)
+    assert neutral[ump].iloc[0].isna().all() and neutral[ump].iloc[1].notna().all()
+
+    ingest_umpires(copy_warehouse, SHARED_DATA / "retrosheet" / "biofile.zip")
+    got = MatchupContext.from_warehouse(copy_warehouse).attach(rows)
+    pd.testing.assert_series_equal(got[ump].iloc[0], got[ump].iloc[1], check_names=False)
+    pd.testing.assert_series_equal(got[ump].iloc[1], neutral[ump].iloc[1])
+    his = copy_warehouse.query(
+        "SELECT COUNT(DISTINCT g.game_id) AS games, SUM(b.strikeouts) AS k FROM games g "
+        "JOIN team_batting_games b USING (game_id) WHERE g.umpire_home = 'buckc901'"
+    ).iloc[0]
+    assert (his["games"], got["ump_k"].iloc[0]) == (58, his["k"])

@@ -120,6 +120,23 @@ def pitch_mix(
 
 
 @app.command()
+def umpires(
+    file: Path = typer.Argument(
+        ..., help="Retrosheet's biographical file: biofile.zip or biofile.csv (plain or .gz)."
+    ),
+    warehouse: str | None = WarehouseOpt,
+) -> None:
+    """Retrosheet's umpires (ids and names), so umpires the Stats API names get their history."""
+    from kcast.data.umpires import ingest_umpires
+
+    wh = get_warehouse(warehouse, create=True)
+    with console.status("reading the umpires"):
+        report = ingest_umpires(wh, file)
+    print_report(report)
+    console.print(f"[dim]{__import__('kcast').RETROSHEET_NOTICE}[/]")
+
+
+@app.command()
 def statsapi(
     date: str = typer.Option(..., "--date", help="The day, YYYY-MM-DD."),
     all_game_types: bool = typer.Option(

@@ -117,6 +117,7 @@ def _ingest_local(wh: Warehouse, data: Path, first: int, day: dt.date) -> None:
     from kcast.data.retrosheet import ingest_retrosheet
     from kcast.data.retrosheet_csv import ingest_retrosheet_csv
     from kcast.data.starts import ingest_starts
+    from kcast.data.umpires import ingest_umpires
 
     register = Register.load()
     events = data / "retrosheet" / "events"
@@ -148,6 +149,9 @@ def _ingest_local(wh: Warehouse, data: Path, first: int, day: dt.date) -> None:
         ]
         if csv_todo:
             print_report(ingest_retrosheet_csv(wh, csv_dir, register, seasons=csv_todo))
+    biofile = data / "retrosheet" / "biofile.zip"
+    if biofile.is_file() and not wh.count("umpires"):
+        print_report(ingest_umpires(wh, biofile))
     statcast = data / "statcast"
     for starts_file in sorted(statcast.glob("*starts*.csv*")) if statcast.is_dir() else []:
         if _starts_columns(starts_file):

@@ -203,6 +203,13 @@ def read_csv_file(
             raw = gzip.decompress(raw)
     except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise InputError(f"cannot read the file ({exc}); is it truncated?", source=name) from exc
+    return read_csv_bytes(raw, name, required, keep, what)
+
+
+def read_csv_bytes(
+    raw: bytes, name: str, required: Sequence[str], keep: Sequence[str] = (), what: str = "file"
+) -> pd.DataFrame:
+    """``read_csv_file`` on a CSV's bytes (e.g. a member of a zip), named ``name`` in errors."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

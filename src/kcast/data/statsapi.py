@@ -3,14 +3,17 @@
 Three endpoints are used, called directly with :class:`kcast.data.http.HttpClient` (timeouts,
 retries with backoff):
 
-- ``/api/v1/schedule?sportId=1&date=YYYY-MM-DD&hydrate=probablePitcher``: the day's games, their
-  status and, where announced, the probable starters;
+- ``/api/v1/schedule?sportId=1&date=YYYY-MM-DD&hydrate=probablePitcher,lineups``: the day's
+  games, their status and, where announced, the probable starters and the starting lineups
+  (``lineups.homePlayers`` / ``awayPlayers``, the batters in batting order);
 - ``/api/v1/game/{gamePk}/boxscore``: every pitcher's line and each team's batting, for games
   whose status is final;
 - ``/api/v1/people/{id}``: a person's throwing hand, batting side and names.
 
-Rows go to ``games``, ``players``, ``pitcher_games`` and ``team_batting_games`` with source
-``statsapi`` (rank 30: Retrosheet's values win where both have a game, statsapi fills gaps).
+Rows go to ``games``, ``players``, ``pitcher_games``, ``team_batting_games`` and ``lineups`` with
+source ``statsapi`` (rank 30: Retrosheet's values win where both have a game, statsapi fills
+gaps). The lineups of games not yet final are stored as posted, with source ``statsapi_posted``
+(rank 25), so the final boxscore's batting order replaces them.
 
 The API's responses carry MLB Advanced Media's copyright notice ("Use of any content on this page
 acknowledges agreement to the terms posted here http://gdx.mlb.com/components/copyright.txt").
@@ -34,6 +37,8 @@ from kcast.warehouse import Warehouse
 from kcast.warehouse.schema import SOURCE_RANK
 
 SOURCE = "statsapi"
+POSTED = "statsapi_posted"  # lineups posted before the game
+POSTED_STATUSES = ("scheduled", "in_progress")  # games whose posted lineups are stored
 
 MLBAM_NOTICE = (
     "MLB Stats API data: copyright MLB Advanced Media, L.P.; use of it acknowledges agreement "
@@ -110,9 +115,9 @@ class StatsApiClient:
         return f"{self.base_url}{path}"
 
     def schedule(self, date: dt.date | str) -> dict[str, Any]:
-        """The day's MLB schedule, with probable pitchers hydrated."""
+        """The day's MLB schedule, with probable pitchers and posted lineups hydrated."""
         day = parse_date(date)
-        params = {"sportId": "1", "date": day.isoformat(), "hydrate": "probablePitcher"}
+        params = {"sportId": "1", "date": day.isoformat(), "hydrate": "probablePitcher,lineups"}
         data = self.http.get_json(self.url("/api/v1/schedule"), params)
         return _expect_object(data, f"/api/v1/schedule?date={day.isoformat()}", "dates")
 
@@ -289,6 +294,8 @@ class Slate:
     notes: list[str] = field(default_factory=list)
     skipped_types: dict[str, int] = field(default_factory=dict)
     copyright: str | None = None
+    # gamePk -> side -> the posted lineup's batters (``players`` rows), in batting order
+    posted: dict[int, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
 
 
 def parse_schedule(data: dict[str, Any], source: str, include_all_types: bool = False) -> Slate:
@@ -397,7 +404,38 @@ def _parse_game(
             _add_player(slate.players, person)
         if status == "final":
             row[f"{side}_runs_scored"] = _int(info.get("score"))
+    if status in POSTED_STATUSES:
+        slate.posted[pk] = _posted_lineups(game.get("lineups"), source, where, slate.notes)
     return row
+
+
+def _posted_lineups(
+    lineups: Any, source: str, where: str, notes: list[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """The lineups a schedule posts for a game (``hydrate=lineups``): side -> its nine batters
+    as ``players`` rows, in batting order. A side not posted yet is absent; one posted with
+    other than nine batters is left out with a note."""
+    if lineups is None:
+        return {}
+    if not isinstance(lineups, dict):
+        raise InputError(f"{where}: 'lineups' is not an object", source=source)
+    out = {}
+    for side in ("home", "away"):
+        batters = lineups.get(f"{side}Players") or []
+        if not isinstance(batters, list):
+            raise InputError(f"{where}: lineups.{side}Players is not a list", source=source)
+        people = []
+        for i, batter in enumerate(batters):
+            if not isinstance(batter, dict) or _int(batter.get("id")) is None:
+                raise InputError(
+                    f"{where}: lineups.{side}Players[{i}] is not a person with an id", source
+                )
+            people.append(person_row(batter, source))
+        if len(people) == 9:
+            out[side] = people
+        elif people:
+            notes.append(f"{where}: {side} lineup posted with {len(people)} batters, not stored")
+    return out
 
 
 def _add_player(players: dict[int, dict[str, Any]], person: dict[str, Any]) -> None:
@@ -422,6 +460,26 @@ def assign_game_ids(games: list[dict[str, Any]], existing: pd.DataFrame | None =
     ``kcast.data.gameids.place_schedule_games``.
     """
     return place_schedule_games(games, existing)
+
+
+def posted_lineup_rows(
+    game: dict[str, Any], posted: dict[str, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """``lineups`` rows of a game's posted lineups (source ``statsapi_posted``)."""
+    return [
+        {
+            "game_id": game["game_id"],
+            "game_date": game["game_date"],
+            "season": game["season"],
+            "team": game[f"{side}_team"],
+            "slot": slot,
+            "player_id": person["player_id"],
+            "source": POSTED,
+            "source_rank": SOURCE_RANK[POSTED],
+        }
+        for side, people in posted.items()
+        for slot, person in enumerate(people, start=1)
+    ]
 
 
 def _existing_games(wh: Warehouse | None, days: list[dt.date]) -> pd.DataFrame | None:
@@ -714,6 +772,14 @@ def collect_day(
     pitchers: list[dict[str, Any]] = []
     batting: list[dict[str, Any]] = []
     lineups: list[dict[str, Any]] = []
+    for game in slate.games:
+        posted = (
+            slate.posted.get(game["mlb_game_pk"], {}) if game["status"] in POSTED_STATUSES else {}
+        )
+        lineups.extend(posted_lineup_rows(game, posted))
+        for person in (p for people in posted.values() for p in people):
+            _add_player(players, person)
+    report.stats["posted lineups"] = len(lineups) // 9
     fetched = 0
     for i, game in enumerate(finals, start=1):
         path = f"/api/v1/game/{game['mlb_game_pk']}/boxscore"

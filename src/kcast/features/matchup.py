@@ -16,13 +16,14 @@ For each start this adds, strictly from games before its date (as ``build.py`` d
   Statcast pitch-mix line of that start (``pitch_mix_starts``), so seasons with sequences keep
   every figure;
 * the home-plate umpire's strikeouts over those expected from the league's rate in his games
-  (``ump_k``, ``ump_k_expected``), over every earlier game he worked;
+  (``ump_k``, ``ump_k_expected``), over every earlier game he worked; an umpire the Stats API
+  names is read as his Retrosheet id through ``umpires`` (``kcast.data.umpires``), and a name
+  that table does not tell apart keeps only the games stored under that name;
 * the league's decline of starters' strikeout rate the second and third time through the order
   and its platoon gap (logits), from earlier seasons.
 
-Everything comes from ``plate_appearances``, ``lineups``, ``games``, ``team_batting_games`` and
-``pitch_mix_starts``,
-loaded once into a ``MatchupContext``; ``tests/unit/test_matchup.py`` proves no row changes
+Everything comes from ``plate_appearances``, ``lineups``, ``games``, ``team_batting_games``,
+``pitch_mix_starts`` and ``umpires``, loaded once into a ``MatchupContext``; ``tests/unit/test_matchup.py`` proves no row changes
 when later games are added.
 """
 
@@ -34,6 +35,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from kcast.data.umpires import resolve_umpires
 from kcast.features.build import DATE_DTYPE, HISTORY_TYPES
 from kcast.warehouse import Warehouse
 
@@ -211,6 +213,9 @@ class MatchupContext:
         lineups = _dates(wh.query(_LINEUP_SQL.format(before=cut_l), lineup_params))
         game_params = {k: v for k, v in params.items() if k != "first"}
         games = _dates(wh.query(_UMPIRE_SQL.format(before=cut_g), game_params))
+        # the Stats API names an umpire, Retrosheet gives his id: one key for both
+        crosswalk = wh.query("SELECT umpire_id, full_name FROM umpires")
+        games["umpire_home"] = resolve_umpires(games["umpire_home"], crosswalk)
         bats = wh.query("SELECT player_id, bats FROM players WHERE bats IS NOT NULL")
         mix_params = {k: v for k, v in params.items() if k != "types"}
         mix = _dates(wh.query(_PITCH_MIX_SQL.format(before=cut_m), mix_params))

@@ -244,6 +244,7 @@ MIGRATIONS: list[Migration] = [
     Migration(
         7, "pitch mix: Statcast whiffs, CSW and velocities per start", _create("pitch_mix_starts")
     ),
+    Migration(8, "umpires: Retrosheet ids and names", _create("umpires")),
 ]
 
 

@@ -88,6 +88,7 @@ SOURCE_RANK = {
     "retrosheet_events": 50,  # play-by-play, pitch counts from the sequences
     "retrosheet_csv": 40,  # Retrosheet's own per-game CSVs
     "statsapi": 30,  # MLB's official boxscores
+    "statsapi_posted": 25,  # lineups the Stats API posts before a game (the final one replaces)
     "statcast_starts": 20,  # Statcast-derived per-start logs
 }
 
@@ -270,7 +271,8 @@ PLATE_APPEARANCES = Table(
 LINEUPS = Table(
     "lineups",
     "Starting batting orders, one row per team per game per slot (1-9): from the event files, "
-    "Retrosheet's teamstats.csv and, on live days, the MLB Stats API's boxscore battingOrder.",
+    "Retrosheet's teamstats.csv and, on live days, the MLB Stats API: the lineups it posts before "
+    "a game (source statsapi_posted), replaced by the final boxscore's battingOrder.",
     (
         _c("game_id", "STRING", "games.game_id", True),
         _c("team", "STRING", "the batting team", True),
@@ -345,6 +347,27 @@ PITCH_MIX_STARTS = Table(
         _c("updated_at", "TIMESTAMP", "when the row was last written (UTC)"),
     ),
     key=("game_date", "player_name", "home_team", "away_team"),
+    merge="replace",
+)
+
+UMPIRES = Table(
+    "umpires",
+    "Every umpire of Retrosheet's biographical file (`kcast ingest umpires`): his Retrosheet id "
+    "(the id the event files and gameinfo.csv give for games.umpire_home) and his names, so that "
+    "an umpire the MLB Stats API names (`CB Bucknor` = nickname + last name) is matched to his "
+    "history.",
+    (
+        _c("umpire_id", "STRING", "Retrosheet id (abcde901)", True),
+        _c("name_last", "STRING", "last name", True),
+        _c("name_first", "STRING", "given names (Christopher Blake)"),
+        _c("nickname", "STRING", "first name as used (CB)"),
+        _c("full_name", "STRING", "nickname (else given names) and last name: CB Bucknor"),
+        _c("ump_debut", "DATE", "first game as an MLB umpire"),
+        _c("ump_last_game", "DATE", "last game as an MLB umpire in that release of the file"),
+        _c("source", "STRING", "the file the row came from"),
+        _c("updated_at", "TIMESTAMP", "when the row was last written (UTC)"),
+    ),
+    key=("umpire_id",),
     merge="replace",
 )
 
@@ -557,6 +580,7 @@ FOUNDATION_TABLES = (
     PLATE_APPEARANCES,
     LINEUPS,
     PITCH_MIX_STARTS,
+    UMPIRES,
 )
 
 PREDICTION_TABLES = (MODEL_REGISTRY, PREDICTIONS, BETS)
