@@ -23,8 +23,8 @@ For each start this adds, strictly from games before its date (as ``build.py`` d
   and its platoon gap (logits), from earlier seasons.
 
 Everything comes from ``plate_appearances``, ``lineups``, ``games``, ``team_batting_games``,
-``pitch_mix_starts`` and ``umpires``, loaded once into a ``MatchupContext``; ``tests/unit/test_matchup.py`` proves no row changes
-when later games are added.
+``pitch_mix_starts`` and ``umpires``, loaded once into a ``MatchupContext``;
+``tests/unit/test_matchup.py`` proves no row changes when later games are added.
 """
 
 from __future__ import annotations
