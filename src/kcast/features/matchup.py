@@ -111,6 +111,28 @@ def _keys(columns: list[np.ndarray | pd.Series]) -> pd.Index:
     return pd.MultiIndex.from_arrays(columns)
 
 
+class KeyPositions:
+    """Where each key sits in an index of unique keys (-1 where it is not there): through the
+    index's hash table for many keys, through a plain dict for a few (a pitcher off the slate:
+    building an index of one key costs more than the lookup)."""
+
+    FEW = 64
+
+    def __init__(self, index: pd.Index) -> None:
+        self.index = index
+        self._few: dict | None = None
+
+    def of(self, columns: list[np.ndarray | pd.Series]) -> np.ndarray:
+        if len(columns[0]) > self.FEW:
+            return self.index.get_indexer(_keys(columns)).astype(np.int64)
+        if self._few is None:
+            self._few = {key: i for i, key in enumerate(self.index)}
+        keys = zip(*(np.asarray(c, dtype=object) for c in columns), strict=True)
+        if len(columns) == 1:
+            keys = (key for (key,) in keys)
+        return np.fromiter((self._few.get(k, -1) for k in keys), np.int64, len(columns[0]))
+
+
 def _taken(values: dict[str, np.ndarray], pos: np.ndarray, found: np.ndarray) -> dict:
     take = np.where(found, pos, 0)
     return {
@@ -132,22 +154,18 @@ class AsOf:
         table = table.dropna(subset=[*by, "game_date"])
         self.by = by
         keys = _keys([table[k] for k in by]) if by else None
-        self.groups = keys.unique() if keys is not None else None
-        stamps = self._group(keys, len(table)) * _SPAN + _days(table["game_date"])
+        self.groups = KeyPositions(keys.unique()) if keys is not None else None
+        group = self.groups.index.get_indexer(keys) if keys is not None else np.zeros(len(table))
+        stamps = group.astype(np.int64) * _SPAN + _days(table["game_date"])
         order = np.argsort(stamps, kind="stable")
         self.stamps = stamps[order]
         self.values = {c: table[c].to_numpy(float)[order] for c in cols}
-
-    def _group(self, keys: pd.Index | None, n: int) -> np.ndarray:
-        if self.groups is None or keys is None:
-            return np.zeros(n, np.int64)
-        return self.groups.get_indexer(keys).astype(np.int64)
 
     def lookup(self, keys: list[np.ndarray | pd.Series], dates: object) -> dict[str, np.ndarray]:
         """Each column for each row of ``keys`` (one array per ``by`` column) and ``dates``:
         NaN where the key has no row before that date."""
         n = len(np.asarray(dates))
-        group = self._group(_keys(keys) if self.by else None, n)
+        group = self.groups.of(keys) if self.groups is not None else np.zeros(n, np.int64)
         pos = np.searchsorted(self.stamps, group * _SPAN + _days(dates), side="left") - 1
         found = (group >= 0) & (pos >= 0)
         if len(self.stamps):
@@ -159,12 +177,12 @@ class ByKey:
     """A table's row by an exact key (one row per key), indexed once."""
 
     def __init__(self, table: pd.DataFrame, by: list[str], cols: list[str]) -> None:
-        self.index = _keys([table[k] for k in by])
+        self.positions = KeyPositions(_keys([table[k] for k in by]))
         self.values = {c: table[c].to_numpy(float) for c in cols}
 
     def lookup(self, keys: list[np.ndarray | pd.Series]) -> dict[str, np.ndarray]:
         """Each column for each row of ``keys``: NaN where the key is not in the table."""
-        pos = self.index.get_indexer(_keys(keys))
+        pos = self.positions.of(keys)
         return _taken(self.values, pos, pos >= 0)
 
 
