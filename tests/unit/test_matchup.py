@@ -303,3 +303,25 @@ def test_an_umpire_the_stats_api_names_gets_his_retrosheet_history(copy_warehous
         "JOIN team_batting_games b USING (game_id) WHERE g.umpire_home = 'buckc901'"
     ).iloc[0]
     assert (his["games"], got["ump_k"].iloc[0]) == (58, his["k"])
+
+
+def test_an_older_warehouse_opened_read_only(
+    wh, starts, history_warehouse: Path, tmp_path: Path
+) -> None:
+    """A warehouse made before the pitch mix and the umpires' names existed, opened read-only
+    (``kcast backtest`` without ``--write`` does not migrate): the features are those of the
+    same warehouse with the tables (empty here), not an error."""
+    path = tmp_path / "older.duckdb"
+    shutil.copy(history_warehouse, path)
+    older = open_warehouse(str(path), migrate=False)
+    older.execute("DROP TABLE umpires")
+    older.execute("DROP TABLE pitch_mix_starts")
+    older.close()
+    older = open_warehouse(str(path), read_only=True)
+    try:
+        assert not older.table_exists("umpires")
+        rows = starts[starts["game_date"] == pd.Timestamp("2019-07-05")].reset_index(drop=True)
+        got = MatchupContext.from_warehouse(older).attach(rows)
+    finally:
+        older.close()
+    pd.testing.assert_frame_equal(got, MatchupContext.from_warehouse(wh).attach(rows))

@@ -85,6 +85,17 @@ WHERE g.game_type IN (SELECT UNNEST($types)){before}
 GROUP BY g.game_id, g.game_date, g.umpire_home"""
 
 
+def _optional(
+    wh: Warehouse, table: str, sql: str, columns: list[str], params: dict | None = None
+) -> pd.DataFrame:
+    """``sql``'s rows, or an empty frame of ``columns`` when ``table`` is not there: a warehouse
+    made by an older kcast and opened read-only (``kcast backtest`` without ``--write``) is not
+    migrated, and the pitch mix and the umpires' names are extras the features do without."""
+    if wh.table_exists(table):
+        return wh.query(sql, params or {})
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+
+
 def _logit(p: np.ndarray | pd.Series) -> np.ndarray:
     p = np.clip(np.asarray(p, float), 1e-4, 1 - 1e-4)
     return np.log(p / (1 - p))
@@ -232,11 +243,21 @@ class MatchupContext:
         game_params = {k: v for k, v in params.items() if k != "first"}
         games = _dates(wh.query(_UMPIRE_SQL.format(before=cut_g), game_params))
         # the Stats API names an umpire, Retrosheet gives his id: one key for both
-        crosswalk = wh.query("SELECT umpire_id, full_name FROM umpires")
+        crosswalk = _optional(
+            wh, "umpires", "SELECT umpire_id, full_name FROM umpires", ["umpire_id", "full_name"]
+        )
         games["umpire_home"] = resolve_umpires(games["umpire_home"], crosswalk)
         bats = wh.query("SELECT player_id, bats FROM players WHERE bats IS NOT NULL")
         mix_params = {k: v for k, v in params.items() if k != "types"}
-        mix = _dates(wh.query(_PITCH_MIX_SQL.format(before=cut_m), mix_params))
+        mix = _dates(
+            _optional(
+                wh,
+                "pitch_mix_starts",
+                _PITCH_MIX_SQL.format(before=cut_m),
+                ["game_id", "pitcher_id", "game_date", "season", "pitches", "whiffs", "csw"],
+                mix_params,
+            )
+        )
         return cls.from_frames(pa, lineups, games, bats.set_index("player_id")["bats"], mix)
 
     @classmethod
