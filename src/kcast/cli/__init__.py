@@ -14,6 +14,9 @@ app = typer.Typer(
     help="Forecast MLB starting pitchers' strikeouts and compare them with sportsbook lines.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # a docstring's lines join into one paragraph at any width (the "rich" mode keeps each line
+    # break, so an 80-column terminal shows half-empty lines)
+    rich_markup_mode="markdown",
 )
 app.command()(run.run)
 app.add_typer(ingest.app, name="ingest")
