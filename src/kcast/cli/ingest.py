@@ -86,7 +86,9 @@ def retrosheet_csv(
 
 @app.command()
 def starts(
-    file: Path = typer.Argument(..., help="The Statcast-derived start log (CSV, plain or .gz)."),
+    file: Path = typer.Argument(
+        ..., metavar="FILE", help="The Statcast-derived start log (CSV, plain or .gz)."
+    ),
     season: list[int] = typer.Option([], "--season", help="Season(s) to load; default: all."),
     warehouse: str | None = WarehouseOpt,
     register: Path | None = RegisterOpt,
@@ -104,7 +106,7 @@ def starts(
 @app.command("pitch-mix")
 def pitch_mix(
     file: Path = typer.Argument(
-        ..., help="The Statcast pitch-mix starts file (CSV, plain or .gz)."
+        ..., metavar="FILE", help="The Statcast pitch-mix starts file (CSV, plain or .gz)."
     ),
     warehouse: str | None = WarehouseOpt,
     register: Path | None = RegisterOpt,
@@ -122,7 +124,9 @@ def pitch_mix(
 @app.command()
 def umpires(
     file: Path = typer.Argument(
-        ..., help="Retrosheet's biographical file: biofile.zip or biofile.csv (plain or .gz)."
+        ...,
+        metavar="FILE",
+        help="Retrosheet's biographical file: biofile.zip or biofile.csv (plain or .gz).",
     ),
     warehouse: str | None = WarehouseOpt,
 ) -> None:
@@ -159,7 +163,7 @@ def statsapi(
 
 @app.command()
 def lines(
-    file: Path = typer.Argument(..., help="A lines CSV (plain or .gz)."),
+    file: Path = typer.Argument(..., metavar="FILE", help="A lines CSV (plain or .gz)."),
     fmt: str = typer.Option(
         "auto", "--format", help="auto, generic, strikeoutcenter or steveliang."
     ),
