@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from kcast.features.lookup import AsOf, ByKey
 from kcast.warehouse import Warehouse
 
 # game types whose appearances count as history (spring and All-Star games do not)
@@ -418,75 +419,33 @@ class FeatureContext:
         # each table by key, for the look-ups of ``attach``
         std = [c for c in self.opp_cum.columns if c.startswith("opp_std_")]
         self._lookups = (
-            _AsOf(self.opp_cum, ["bat_team", "season"], std),
-            _AsOf(self.opp_roll, ["bat_team"], ["opp_r15_k", "opp_r15_bf"]),
-            _Exact(self.opp_prev, ["bat_team", "season"], ["opp_prev_k", "opp_prev_bf"]),
-            _AsOf(self.league_roll, ["lg"], ["lg_k_pct_30d"]),
-            _Exact(self.league_prev.rename_axis("season").reset_index(), ["season"], None),
-            _Exact(self.park, ["home_team", "season"], ["park_k_factor"]),
+            AsOf(self.opp_cum, ["bat_team", "season"], std),
+            AsOf(self.opp_roll, ["bat_team"], ["opp_r15_k", "opp_r15_bf"]),
+            ByKey(self.opp_prev, ["bat_team", "season"], ["opp_prev_k", "opp_prev_bf"]),
+            AsOf(self.league_roll, ["lg"], ["lg_k_pct_30d"]),
+            ByKey(self.league_prev.rename_axis("season").reset_index(), ["season"]),
+            ByKey(self.park, ["home_team", "season"], ["park_k_factor"]),
         )
 
     def attach(self, t: pd.DataFrame) -> pd.DataFrame:
         """Add the opponent, league and park features' raw state to target rows: per table,
         the last state of the same key strictly before the target's date (as-of), or the
         state of the same key (season tables); NaN when there is none."""
-        opponent, season = t["opponent"].tolist(), t["season"].tolist()
         keys = {
-            "bat_team": opponent,
-            "season": season,
-            "lg": ["MLB"] * len(t),
-            "home_team": t["home_team"].tolist(),
+            "bat_team": t["opponent"].to_numpy(object),
+            "season": t["season"].to_numpy(np.int64),
+            "lg": np.full(len(t), "MLB", dtype=object),
+            "home_team": t["home_team"].to_numpy(object),
         }
-        days = t["game_date"].to_numpy().astype(DATE_DTYPE).view(np.int64)
+        dates = t["game_date"].to_numpy()
         columns: dict[str, np.ndarray] = {}
         for lookup in self._lookups:
-            columns.update(lookup.find([keys[k] for k in lookup.by], days))
+            asked = [keys[k] for k in lookup.by]
+            found = (
+                lookup.lookup(asked, dates) if isinstance(lookup, AsOf) else lookup.lookup(asked)
+            )
+            columns.update(found)
         return _with(t, columns)
-
-
-class _AsOf:
-    """A state table by key (``by``) and date: each key's dates in order and their states."""
-
-    def __init__(self, table: pd.DataFrame, by: list[str], cols: list[str]) -> None:
-        self.by, self.cols = by, cols
-        table = table.sort_values("game_date", kind="stable")
-        dates = table["game_date"].to_numpy().astype(DATE_DTYPE).view(np.int64)
-        values = table[cols].to_numpy(np.float64)
-        groups = table.groupby(by, sort=False).indices if len(table) else {}
-        self.rows = {
-            (key if isinstance(key, tuple) else (key,)): (dates[at], values[at])
-            for key, at in groups.items()
-        }
-
-    def find(self, keys: list[list], days: np.ndarray) -> dict[str, np.ndarray]:
-        """Each target's last state strictly before its day."""
-        found = np.full((len(days), len(self.cols)), np.nan)
-        for i, key in enumerate(zip(*keys, strict=True)):
-            states = self.rows.get(key)
-            if states is not None:
-                last = int(np.searchsorted(states[0], days[i])) - 1
-                if last >= 0:
-                    found[i] = states[1][last]
-        return dict(zip(self.cols, found.T, strict=True))
-
-
-class _Exact:
-    """A state table by key (``by``; one row each): ``cols``, or every other column."""
-
-    def __init__(self, table: pd.DataFrame, by: list[str], cols: list[str] | None) -> None:
-        self.by = by
-        self.cols = cols or [c for c in table.columns if c not in by]
-        values = table[self.cols].to_numpy(np.float64)
-        keys = zip(*(table[k].tolist() for k in by), strict=True)
-        self.rows = dict(zip(keys, values, strict=True))
-
-    def find(self, keys: list[list], days: np.ndarray) -> dict[str, np.ndarray]:
-        """Each target's state of its key."""
-        found = np.full((len(days), len(self.cols)), np.nan)
-        for i, key in enumerate(zip(*keys, strict=True)):
-            if key in self.rows:
-                found[i] = self.rows[key]
-        return dict(zip(self.cols, found.T, strict=True))
 
 
 def _opponent_tables(s: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
