@@ -433,17 +433,15 @@ def build_output(
         )
         for i in range(n)
     ]
-    # the start's own columns (game_id ... is_home), its book and the lineup the features saw;
-    # added in one concat (a column at a time re-copies the column index each time)
-    own = {
-        col: frame[col].to_numpy() if col in frame else None
-        for col in (*PREDICTION_COLUMNS[:6], "book", "lineup_status")
-    }
-    own |= {"system_id": system_id, "model_version": version}
-    out = pd.concat([pd.DataFrame(rows, index=range(n)), pd.DataFrame(own, index=range(n))], axis=1)
-    return SystemOutput(
-        system_id, out[list(PREDICTION_COLUMNS)], pmf, version, flags, factor, blend
-    )
+    # the decision's columns, the start's own (game_id ... is_home), its book and the lineup
+    # the features saw: the frame made in one step (a column at a time re-copies the column
+    # index each time; a concat and a selection cost as much again on one row)
+    columns: dict[str, Any] = {key: [row[key] for row in rows] for key in (rows[0] if rows else ())}
+    for col in (*PREDICTION_COLUMNS[:6], "book", "lineup_status"):
+        columns[col] = frame[col].to_numpy() if col in frame else [None] * n
+    columns |= {"system_id": [system_id] * n, "model_version": [version] * n}
+    out = pd.DataFrame(columns, index=range(n), columns=list(PREDICTION_COLUMNS))
+    return SystemOutput(system_id, out, pmf, version, flags, factor, blend)
 
 
 def decision_row(
