@@ -4,7 +4,9 @@ The builder finds each target's pitcher state by binary search in his own games'
 sums, and the team, league and park state by key in the kept ``FeatureContext``. This module
 keeps the previous way, every state table joined to the targets with ``pandas.merge_asof`` and
 ``merge``, as the reference, and the two must agree to the last digit over a real season's starts
-and for one pitcher at a time (the worker's off-slate path).
+and for one pitcher at a time (the worker's off-slate path). The features derived from that state
+(rates, the Marcel blend) are the builder's own ``_derived`` on both sides: the state is what is
+compared.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ import pytest
 from kcast.features.build import (
     ALL_FEATURES,
     DATE_DTYPE,
-    K_PCT_PRIOR_BF,
     PARK_SEASONS,
     ROLLING_STATE,
     SHORT_START_OUTS,
     TARGETS,
     FeatureContext,
+    _derived,
     _hands,
     _per_date,
     build_features,
@@ -202,95 +204,6 @@ def _pitcher_rolling(h: pd.DataFrame, t: pd.DataFrame) -> pd.DataFrame:
     st = st.groupby(["pitcher_id", "game_date"], as_index=False).last()
     cols = [c for c in st.columns if c.startswith("r")]
     return _asof(t, st, ["pitcher_id"], cols)
-
-
-def _rate(num: pd.Series, den: pd.Series) -> pd.Series:
-    return num / den.where(den > 0)
-
-
-def _derived(t: pd.DataFrame) -> pd.DataFrame:
-    t = t.copy()  # one block per dtype again after the many joins
-    lg = t["lg_k_pct_30d"].fillna(t["lg_k_pct_prev"])
-    t["league_k_pct"] = lg
-    for period in ("std", "prev"):  # this season to date, and last season
-
-        def col(name: str, p: str = period) -> pd.Series:
-            return t[f"{p}_{name}"]
-
-        t[f"k_pct_{period}"] = _rate(col("k"), col("bf"))
-        t[f"k9_{period}"] = _rate(27 * col("k"), col("outs"))
-        t[f"bb_pct_{period}"] = _rate(col("bb"), col("bf"))
-        t[f"bf_per_start_{period}"] = _rate(col("s_bf"), col("starts"))
-        t[f"outs_per_start_{period}"] = _rate(col("s_outs"), col("starts"))
-        t[f"pitches_per_start_{period}"] = _rate(col("s_pitches"), col("s_pitched"))
-        t[f"relief_share_{period}"] = _rate(col("apps") - col("starts"), col("apps"))
-    t["k_per_start_std"] = _rate(t["std_s_k"], t["std_starts"])
-    t["starts_std"] = t["std_starts"]
-    t["starts_prev"] = t["prev_starts"].fillna(0.0)
-
-    t["k_pct_career"] = _rate(t["car_k"], t["car_bf"])
-    t["career_starts"] = t["car_starts"].fillna(0.0) + t["std_starts"]
-    # Marcel-style: this season 5, last season 3, earlier career 1, plus league prior
-    prev_k, prev_bf = t["prev_k"].fillna(0), t["prev_bf"].fillna(0)
-    older_k = (t["car_k"].fillna(0) - prev_k).clip(lower=0)
-    older_bf = (t["car_bf"].fillna(0) - prev_bf).clip(lower=0)
-    num = 5 * t["std_k"] + 3 * prev_k + 1 * older_k + K_PCT_PRIOR_BF * lg
-    den = 5 * t["std_bf"] + 3 * prev_bf + 1 * older_bf + K_PCT_PRIOR_BF
-    t["k_pct_marcel"] = num / den
-
-    t["is_home"] = t["is_home"].astype(float)
-    t["month"] = t["game_date"].dt.month.astype(float)
-
-    opp_std = _rate(t["opp_std_k"], t["opp_std_bf"])
-    opp_prev = _rate(t["opp_prev_k"], t["opp_prev_bf"])
-    # early in a season the season-to-date rate is noise: blend it with last season's
-    w = t["opp_std_bf"].fillna(0) / (t["opp_std_bf"].fillna(0) + 400.0)
-    t["opp_k_pct_std"] = np.where(
-        opp_prev.notna(), w * opp_std.fillna(opp_prev) + (1 - w) * opp_prev, opp_std
-    )
-    t["opp_k_pct_prev"] = opp_prev
-    t["opp_k_pct_last15"] = _rate(t["opp_r15_k"], t["opp_r15_bf"])
-    vs_r = _rate(t["opp_std_k_r"], t["opp_std_bf_r"])
-    vs_l = _rate(t["opp_std_k_l"], t["opp_std_bf_l"])
-    t["opp_k_pct_vs_hand"] = np.where(
-        t["throws"] == "L", vs_l, np.where(t["throws"] == "R", vs_r, np.nan)
-    )
-
-    for n in (3, 5, 10):
-        t[f"k_last{n}"] = _rate(t[f"r{n}_k"], t[f"r{n}_n"])
-    t["k_pct_last5"] = _rate(t["r5_k"], t["r5_bf"])
-    t["k_pct_last10"] = _rate(t["r10_k"], t["r10_bf"])
-    t["bf_last3"] = _rate(t["r3_bf"], t["r3_n"])
-    t["bf_last10"] = _rate(t["r10_bf"], t["r10_n"])
-    t["outs_last3"] = _rate(t["r3_outs"], t["r3_n"])
-    t["outs_last10"] = _rate(t["r10_outs"], t["r10_n"])
-    t["pitches_last_start"] = t["r_last_pitches"]
-    t["pitches_last3"] = t["r3_pitches"]
-    t["max_pitches_last3"] = t["r3_max_pitches"]
-    t["short_starts_last5"] = t["r5_short"]
-    t["k_sd_last10"] = t["r10_k_sd"]
-    t["k_pct_trend"] = t["k_pct_last5"] - t["k_pct_marcel"]
-
-    helper = [
-        c
-        for c in t.columns
-        if c.startswith(
-            (
-                "std_",
-                "prev_",
-                "car_",
-                "opp_std_",
-                "opp_r15_",
-                "opp_prev_",
-                "r3_",
-                "r5_",
-                "r10_",
-                "r_last",
-            )
-        )
-    ]
-    helper += ["lg_k_pct_30d", "lg_k_pct_prev"]
-    return t.drop(columns=[c for c in helper if c in t.columns])
 
 
 @pytest.fixture(scope="module")
