@@ -13,6 +13,7 @@ copyrighted by Retrosheet. Interested parties may contact Retrosheet at www.retr
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import logging
 import os
@@ -365,7 +366,17 @@ WHIFF_CODES = frozenset("SMQT")
 CALLED_CODES = frozenset("C")
 
 
-def count_pitches(box, gi, counted: int) -> int:  # noqa: ANN001
+@functools.cache
+def _box_helpers() -> tuple:
+    """chadwickpy's helpers ``count_pitches`` needs (imported once: chadwickpy.box takes 65 ms
+    to import, so kcast imports it only where it parses)."""
+    from chadwickpy.box import find_current_player, pitch_stats
+    from chadwickpy.game import pitch_strike_thrown
+
+    return find_current_player, pitch_stats, pitch_strike_thrown
+
+
+def count_pitches(box, gi, thrown: list[str], counted: int) -> int:  # noqa: ANN001
     """chadwickpy's ``pitch_stats`` (the batter's and the pitcher's pitches and strikes) with
     one change: it counts the pitches of the plate appearance that no earlier event of it
     counted (``counted`` of them were), not those after the last period. The two agree where a
@@ -373,19 +384,15 @@ def count_pitches(box, gi, counted: int) -> int:  # noqa: ANN001
     mid-count: ``CFBF*B>B`` then ``CFBF*B>B.B``). From 2023 the event files also carry periods
     with no such event (a strikeout ``BCBS.BT``), whose pitches before the period chadwickpy
     drops: 9 pitches a start in 2023, where the Statcast pitch-mix lines agree with this count.
-    Returns the pitches of the plate appearance counted so far."""
-    from chadwickpy.box import find_current_player
-    from chadwickpy.game import pitch_ball_thrown, pitch_strike_thrown
-
+    ``thrown`` is the event's pitches thrown, in order. Returns the pitches of the plate
+    appearance counted so far."""
+    find_current_player, pitch_stats, pitch_strike_thrown = _box_helpers()
     ev, state = gi.event, gi.state
     if not ev.pitches:
         return counted
-    thrown = [c for c in ev.pitches if pitch_ball_thrown(c) or pitch_strike_thrown(c)]
     batter = find_current_player(box, ev.batter, False)
     pitcher = box.pitchers[1 - state.batting_team]
     if batter is None or pitcher is None:  # chadwickpy logs it; the game is refused
-        from chadwickpy.box import pitch_stats
-
         pitch_stats(box, gi)
         return counted
     for c in thrown[counted:]:
@@ -430,15 +437,15 @@ def score_game(game) -> tuple[object, list[dict]]:  # noqa: ANN001
         if (state.inning, state.batting_team) != half:
             # a batter whose turn the third out cut short leads off anew, with a fresh count
             half, counted = (state.inning, state.batting_team), 0
-        counted = count_pitches(box, gi, counted)
+        pitches = ev.pitches
+        thrown = [c for c in pitches if pitch_ball_thrown(c) or pitch_strike_thrown(c)]
+        counted = count_pitches(box, gi, thrown, counted)
         if ev.event_text != "NP":
             if is_batter(data):
                 counted = 0
                 batter = state.charged_batter(ev.batter, data)
                 pitcher = state.charged_pitcher(data)
                 times = faced[(pitcher, batter)] = faced.get((pitcher, batter), 0) + 1
-                pitches = ev.pitches
-                thrown = [c for c in pitches if pitch_ball_thrown(c) or pitch_strike_thrown(c)]
                 plays.append(
                     {
                         "game_id": game.game_id,
