@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import shutil
-import tempfile
 from pathlib import Path
+
+from scratch import scratch_warehouse
 
 
 def main() -> None:
@@ -27,17 +27,13 @@ def main() -> None:
     from kcast.backtest import run_backtest
     from kcast.systems.registry import SYSTEMS, SystemSpec
     from kcast.systems.v2_matchup import INPUTS, MatchupPredictor
-    from kcast.warehouse import open_warehouse
 
     variants = {"v2_matchup": "everything"}
     for name in INPUTS:
         system_id = f"v2_matchup_without_{name}"
         SYSTEMS[system_id] = SystemSpec(MatchupPredictor, lambda s, name=name: {"without": (name,)})
         variants[system_id] = f"without {name}"
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "ablation.duckdb"
-        shutil.copy(args.warehouse, path)
-        wh = open_warehouse(str(path))
+    with scratch_warehouse(args.warehouse) as (wh, _):
         result = run_backtest(
             wh,
             dt.date.fromisoformat(args.start),
@@ -45,7 +41,6 @@ def main() -> None:
             system_ids=list(variants),
             bets=False,
         )
-        wh.close()
     m = result.metrics
     print(
         "| v2_matchup | lines: MAE | RMSE | log loss | model log loss | all starts: MAE | RMSE "

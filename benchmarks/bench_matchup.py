@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import shutil
-import tempfile
 import time
 from pathlib import Path
+
+from scratch import scratch_warehouse, season_starts
 
 
 def main() -> None:
@@ -33,17 +33,9 @@ def main() -> None:
     from kcast.pipeline import attach_prices, day_starters, starter_features
     from kcast.systems.registry import build_system
     from kcast.training import training_frame
-    from kcast.warehouse import open_warehouse
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "bench.duckdb"
-        shutil.copy(args.warehouse, path)
-        wh = open_warehouse(str(path))
-        starts = wh.query(
-            "SELECT MIN(game_date) AS a, MAX(game_date) AS b, COUNT(*) AS n FROM pitcher_games "
-            "WHERE season = $s AND is_start AND game_type = 'regular'",
-            {"s": args.season},
-        ).iloc[0]
+    with scratch_warehouse(args.warehouse) as (wh, _):
+        starts = season_starts(wh, args.season)
         t0 = time.perf_counter()
         result = run_backtest(wh, starts["a"], starts["b"], system_ids=["v2_matchup"], bets=False)
         backtest_s = time.perf_counter() - t0

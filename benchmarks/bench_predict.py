@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from scratch import scratch_warehouse, season_starts
 
 
 def main() -> None:
@@ -31,23 +31,15 @@ def main() -> None:
     from kcast.config import get_settings
     from kcast.pipeline import day_starters, predict_day
     from kcast.training import train_systems
-    from kcast.warehouse import open_warehouse
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "bench.duckdb"
-        shutil.copy(args.warehouse, path)
-        wh = open_warehouse(str(path))
-        starts = wh.query(
-            "SELECT MIN(game_date) AS a, MAX(game_date) AS b, COUNT(*) AS n FROM pitcher_games "
-            "WHERE season = $s AND is_start AND game_type = 'regular'",
-            {"s": args.season},
-        ).iloc[0]
+    with scratch_warehouse(args.warehouse) as (wh, path):
+        starts = season_starts(wh, args.season)
         t0 = time.perf_counter()
         result = run_backtest(wh, starts["a"], starts["b"], retrain_days=args.retrain_days)
         backtest_s = time.perf_counter() - t0
 
         day = dt.date.fromisoformat(args.date)
-        models = Path(tmp) / "models"
+        models = path.parent / "models"
         train_systems(wh, day, models)
         settings = get_settings()
         from kcast.pipeline import load_systems
