@@ -440,11 +440,7 @@ class FeatureContext:
         dates = t["game_date"].to_numpy()
         columns: dict[str, np.ndarray] = {}
         for lookup in self._lookups:
-            asked = [keys[k] for k in lookup.by]
-            found = (
-                lookup.lookup(asked, dates) if isinstance(lookup, AsOf) else lookup.lookup(asked)
-            )
-            columns.update(found)
+            columns.update(lookup.lookup([keys[k] for k in lookup.by], dates))
         return _with(t, columns)
 
 

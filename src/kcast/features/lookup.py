@@ -100,7 +100,10 @@ class ByKey:
         self.positions = KeyPositions(_keys([table[k] for k in by]))
         self.values = {c: table[c].to_numpy(float) for c in cols}
 
-    def lookup(self, keys: list[np.ndarray | pd.Series]) -> dict[str, np.ndarray]:
-        """Each column for each row of ``keys``: NaN where the key is not in the table."""
+    def lookup(
+        self, keys: list[np.ndarray | pd.Series], dates: object = None
+    ) -> dict[str, np.ndarray]:
+        """Each column for each row of ``keys``: NaN where the key is not in the table (``dates``
+        is not needed: the state holds whatever the date, as ``AsOf.lookup`` takes it)."""
         pos = self.positions.of(keys)
         return taken(self.values, pos, pos >= 0)

@@ -342,10 +342,15 @@ class MatchupContext:
     def _league(self, seasons: np.ndarray) -> dict[str, np.ndarray]:
         """The league's TTO and platoon logits of the row's season (seasons after the last with
         play-by-play keep the latest estimate)."""
+        known, values = self._league_by_season
+        pos = np.searchsorted(known, seasons, side="right") - 1
+        return taken(values, pos, pos >= 0)
+
+    @cached_property
+    def _league_by_season(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         table = self.league_seasons.sort_values("season")
-        pos = np.searchsorted(table["season"].to_numpy(np.int64), seasons, side="right") - 1
         cols = ["tto2_logit", "tto3_logit", "platoon_logit"]
-        return taken({c: table[c].to_numpy(float) for c in cols}, pos, pos >= 0)
+        return table["season"].to_numpy(np.int64), {c: table[c].to_numpy(float) for c in cols}
 
 
 # --------------------------------------------------------------------------------------------
@@ -437,7 +442,7 @@ def _league_seasons(pa: pd.DataFrame) -> pd.DataFrame:
     over opposite), pooled over every earlier season."""
     columns = ["season", "tto2_logit", "tto3_logit", "platoon_logit"]
     # typed even when empty (no plate appearances, e.g. a warehouse of Statcast starts only):
-    # ``attach`` merges on season, which must be int64 on both sides
+    # ``attach`` looks seasons up in it as int64
     empty = pd.DataFrame(
         {c: pd.Series(dtype="int64" if c == "season" else "float64") for c in columns}
     )
