@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import atexit
 import os
-import socket
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
+
+from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 SETUP = REPO / "scripts" / "setup-bqemulator.sh"
@@ -28,12 +29,6 @@ PROJECT = "kcast-test"
 
 class EmulatorUnavailable(RuntimeError):
     """The emulator is not installed and could not be installed, or did not start."""
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def emulator_executable() -> Path:

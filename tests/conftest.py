@@ -30,6 +30,13 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 _real_connect = socket.socket.connect
 
 

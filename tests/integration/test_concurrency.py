@@ -14,7 +14,6 @@ import datetime as dt
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import EVENTS, REGISTER_FILE, REPO
+from tests.conftest import EVENTS, REGISTER_FILE, REPO, free_port
 
 DAY = dt.date(2019, 7, 13)
 PITCHER = 453281  # Wade LeBlanc, started for SEA at ANA on 2019-07-13
@@ -64,12 +63,6 @@ def kcast(env: dict[str, str], cwd: Path, *args: str, timeout: float = 300) -> s
 def finish(proc: subprocess.Popen, timeout: float = 300) -> tuple[int, str]:
     out, _ = proc.communicate(timeout=timeout)
     return proc.returncode, " ".join(out.split())  # Rich wraps long lines off a terminal
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from kcast.config import ALL_SYSTEMS_DEFAULT, Settings
+from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "deploy" / "deploy.sh"
@@ -181,12 +182,6 @@ sys.exit(rc)
 # --------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def port_open(port: int) -> bool:

@@ -27,7 +27,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -40,7 +39,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from tests.conftest import PROPS, REGISTER_FILE, REPO, STATCAST
+from tests.conftest import PROPS, REGISTER_FILE, REPO, STATCAST, free_port
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 import replay_season  # noqa: E402
@@ -84,12 +83,6 @@ def image() -> str:
             pytest.fail(reason)
         pytest.skip(reason)
     return name
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_healthy(url: str, alive, timeout: float = 180) -> dict:

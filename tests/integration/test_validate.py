@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 
 from kcast.service.breakers import Fault
 from kcast.validate import validate_service
+from tests.conftest import free_port
 
 DAY = dt.date(2019, 7, 13)
 KCAST = Path(sys.executable).with_name("kcast")
@@ -93,9 +93,7 @@ def test_one_broken_system_fails_and_is_named(live, state) -> None:
 
 
 def test_nothing_listening_fails() -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     done = run_validate(f"http://127.0.0.1:{port}", "--timeout", "5")
     assert done.returncode == 1
     assert "reachable" in done.stdout and "ConnectError" in done.stdout
