@@ -34,6 +34,7 @@ import pandas as pd
 from kcast.data.ingest import IngestReport, logged_ingest, write_all
 from kcast.data.names import STATUSES, NameMatcher
 from kcast.data.register import Register
+from kcast.data.retrosheet_csv import fail_on_first
 from kcast.errors import InputError
 from kcast.teams import canonical_team
 from kcast.warehouse import Warehouse
@@ -251,19 +252,13 @@ def _check_generic_header(frame: pd.DataFrame, name: str) -> list[str]:
     return notes
 
 
-def _fail(frame: pd.DataFrame, bad: pd.Series, name: str, message: str) -> None:
-    """Raise for the first row where ``bad`` holds; ``message`` formats with the row's values."""
-    if bad.any():
-        row = frame[bad].iloc[0]
-        values = {str(k): v for k, v in row.to_dict().items()}
-        raise InputError(message.format(**values), source=name, line=int(row["_line"]))
-
-
 def parse_line_values(frame: pd.DataFrame, column: str, name: str) -> pd.Series:
     """The strikeout line: a number from 0 to 27 (``5.5``); ``five`` or empty is an error."""
     values = pd.to_numeric(frame[column], errors="coerce")
     bad = values.isna() | ~values.between(0, MAX_LINE)
-    _fail(frame, bad, name, f"{column} {{{column}!r}} is not a strikeout line (0 to {MAX_LINE:g})")
+    fail_on_first(
+        frame, bad, name, f"{column} {{{column}!r}} is not a strikeout line (0 to {MAX_LINE:g})"
+    )
     return values.astype("float64")
 
 
@@ -274,14 +269,18 @@ def parse_odds(frame: pd.DataFrame, column: str, name: str) -> pd.Series:
     values = pd.to_numeric(text, errors="coerce")
     empty = frame[column] == ""
     bad = ~empty & (values.isna() | (values % 1 != 0) | (values.abs() < 100))
-    _fail(frame, bad, name, f"{column} {{{column}!r}} is not American odds (e.g. -110, +120)")
+    fail_on_first(
+        frame, bad, name, f"{column} {{{column}!r}} is not American odds (e.g. -110, +120)"
+    )
     return values.where(~empty).astype("Int64")
 
 
 def parse_dates(frame: pd.DataFrame, column: str, name: str, fmt: str, want: str) -> pd.Series:
     """A date column in ``fmt``; an empty or unparsable value is an error."""
     parsed = pd.to_datetime(frame[column], format=fmt, errors="coerce")
-    _fail(frame, parsed.isna(), name, f"{column} {{{column}!r}} is not a date (want {want})")
+    fail_on_first(
+        frame, parsed.isna(), name, f"{column} {{{column}!r}} is not a date (want {want})"
+    )
     return parsed.dt.date
 
 
@@ -291,7 +290,7 @@ def parse_timestamps(frame: pd.DataFrame, column: str, name: str) -> pd.Series:
     parsed = pd.to_datetime(
         frame[column].where(~empty), utc=True, errors="coerce", format="ISO8601"
     )
-    _fail(
+    fail_on_first(
         frame,
         ~empty & parsed.isna(),
         name,
@@ -304,7 +303,9 @@ def parse_flags(frame: pd.DataFrame, column: str, name: str) -> pd.Series:
     """0/1/true/false flags; empty is missing."""
     text = frame[column].str.lower()
     known = {"1": True, "0": False, "true": True, "false": False, "": None}
-    _fail(frame, ~text.isin(known), name, f"{column} {{{column}!r}} is not 0/1 or true/false")
+    fail_on_first(
+        frame, ~text.isin(known), name, f"{column} {{{column}!r}} is not 0/1 or true/false"
+    )
     return text.map(known).astype("boolean")
 
 
@@ -326,7 +327,7 @@ def parse_teams(
 
 def _nonempty(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
     for column in columns:
-        _fail(frame, frame[column] == "", name, f"{column} is empty")
+        fail_on_first(frame, frame[column] == "", name, f"{column} is empty")
 
 
 # --------------------------------------------------------------------------------------------
@@ -399,7 +400,7 @@ def parse_steveliang(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list
     out = pd.DataFrame(index=frame.index)
     out["game_date"] = parse_dates(frame, "Date", name, "%m/%d/%Y", "M/D/YYYY")
     out["pitcher_name"] = frame["Pitcher"]
-    _fail(
+    fail_on_first(
         frame,
         ~frame["Platform"].isin(STEVELIANG_BOOKS),
         name,
@@ -412,7 +413,7 @@ def parse_steveliang(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list
     out["over_odds"] = parse_odds(frame, "Over_Odds", name)
     out["under_odds"] = parse_odds(frame, "Under_Odds", name)
     projection = pd.to_numeric(frame["SO_Projection"], errors="coerce")
-    _fail(
+    fail_on_first(
         frame,
         (frame["SO_Projection"] != "") & (projection.isna() | (projection < 0)),
         name,
@@ -458,13 +459,13 @@ def parse_generic(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[st
         if optional not in frame.columns:
             frame[optional] = ""
     _nonempty(frame, ("book",), name)
-    _fail(
+    fail_on_first(
         frame,
         (frame["pitcher_name"] == "") & (frame["pitcher_id"] == ""),
         name,
         "the row has neither a pitcher_name nor a pitcher_id",
     )
-    _fail(
+    fail_on_first(
         frame,
         (frame["pitcher_id"] != "") & ~frame["pitcher_id"].str.fullmatch(r"\d+"),
         name,
@@ -487,7 +488,7 @@ def parse_generic(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[st
     if "projection" in frame.columns:
         projection = pd.to_numeric(frame["projection"], errors="coerce")
         bad = (frame["projection"] != "") & (projection.isna() | (projection < 0))
-        _fail(frame, bad, name, "projection {projection!r} is not a number of strikeouts")
+        fail_on_first(frame, bad, name, "projection {projection!r} is not a number of strikeouts")
         base["projection"] = projection
     if "is_main" in frame.columns:
         base["is_main"] = parse_flags(frame, "is_main", name)
@@ -513,7 +514,7 @@ def parse_generic(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[st
             else pd.Series("posted", index=frame.index)
         )
         snaps = snaps.replace("", "posted")
-        _fail(
+        fail_on_first(
             frame.assign(snapshot=snaps),
             ~snaps.isin(SNAPSHOTS),
             name,

@@ -20,7 +20,7 @@ from kcast.data.ingest import IngestReport, logged_ingest, write_all
 from kcast.data.lines import closest_column, match_summary, note_status
 from kcast.data.names import START, NameMatcher
 from kcast.data.register import Register
-from kcast.data.retrosheet_csv import read_csv_file
+from kcast.data.retrosheet_csv import fail_on_first, read_csv_file
 from kcast.data.starts import canonical_teams
 from kcast.errors import InputError
 from kcast.warehouse import Warehouse
@@ -75,12 +75,6 @@ def _check_header(path: Path) -> None:
         )
 
 
-def _fail(frame: pd.DataFrame, bad: pd.Series, name: str, message: str) -> None:
-    if bad.any():
-        row = frame[bad].iloc[0]
-        raise InputError(message.format(**row.to_dict()), source=name, line=int(row["_line"]))
-
-
 def read_pitch_mix(path: str | Path) -> pd.DataFrame:
     """Read the pitch-mix file (CSV, plain or gzipped) and check every value.
 
@@ -96,30 +90,40 @@ def read_pitch_mix(path: str | Path) -> pd.DataFrame:
     if frame.empty:
         raise InputError("the file has no rows", source=name, line=2)
     out = frame.copy()
-    _fail(out, out[list(KEYS)].isin([""]).any(axis=1), name, "a required value is empty")
+    fail_on_first(out, out[list(KEYS)].isin([""]).any(axis=1), name, "a required value is empty")
     parsed = pd.to_datetime(out["game_date"], format="%Y-%m-%d", errors="coerce")
-    _fail(out, parsed.isna(), name, "game_date {game_date!r} does not parse (want YYYY-MM-DD)")
+    fail_on_first(
+        out, parsed.isna(), name, "game_date {game_date!r} does not parse (want YYYY-MM-DD)"
+    )
     out["game_date"] = parsed.dt.date
     out["season"] = parsed.dt.year.astype("int64")
-    _fail(out, ~out["p_throws"].isin(["R", "L"]), name, "p_throws {p_throws!r} is not R or L")
+    fail_on_first(
+        out, ~out["p_throws"].isin(["R", "L"]), name, "p_throws {p_throws!r} is not R or L"
+    )
     for column in COUNTS:
         bad = ~out[column].str.fullmatch(r"\d+(\.0*)?")
-        _fail(out, bad, name, f"{column} {{{column}!r}} is not a whole number >= 0")
+        fail_on_first(out, bad, name, f"{column} {{{column}!r}} is not a whole number >= 0")
         out[column] = pd.to_numeric(out[column]).astype("int64")
-    _fail(out, out["CSW"] != out["Whiffs"] + out["CS"], name, "CSW {CSW} is not Whiffs + CS")
-    _fail(out, out["Whiffs"] + out["CS"] > out["Pitches"], name, "more strikes than Pitches")
+    fail_on_first(
+        out, out["CSW"] != out["Whiffs"] + out["CS"], name, "CSW {CSW} is not Whiffs + CS"
+    )
+    fail_on_first(
+        out, out["Whiffs"] + out["CS"] > out["Pitches"], name, "more strikes than Pitches"
+    )
     for column in RATES:
         values = pd.to_numeric(out[column].where(out[column] != ""), errors="coerce")
         bad = values.isna() & (out[column] != "")
-        _fail(out, bad, name, f"{column} {{{column}!r}} is not a number")
+        fail_on_first(out, bad, name, f"{column} {{{column}!r}} is not a number")
         if "usage" in column:
-            _fail(out, (values < 0) | (values > 1), name, f"{column} {{{column}}} is not 0-1")
+            fail_on_first(
+                out, (values < 0) | (values > 1), name, f"{column} {{{column}}} is not 0-1"
+            )
         out[column] = values.astype("float64")
     for column in ("away_team", "home_team"):
         out[column] = canonical_teams(out, column, name)
-    _fail(out, out["away_team"] == out["home_team"], name, "a team plays itself")
+    fail_on_first(out, out["away_team"] == out["home_team"], name, "a team plays itself")
     dupes = out.duplicated(list(PITCH_MIX_STARTS.key))
-    _fail(out, dupes, name, "{player_name} has two rows for {away_team} at {home_team}")
+    fail_on_first(out, dupes, name, "{player_name} has two rows for {away_team} at {home_team}")
     return out.rename(columns={**COUNTS, **RATES, "p_throws": "throws"})
 
 

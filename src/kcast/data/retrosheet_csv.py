@@ -256,11 +256,14 @@ def read_table(path: Path, kind: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 
 
-def _fail(frame: pd.DataFrame, bad: pd.Series, name: str, message: str) -> None:
-    """Raise for the first row flagged in ``bad``; ``message`` is formatted with the row."""
+def fail_on_first(frame: pd.DataFrame, bad: pd.Series, name: str, message: str) -> None:
+    """Raise ``InputError`` for the first row flagged in ``bad``, naming file ``name`` and the
+    row's line (``_line``, as ``read_csv_bytes`` numbers them); ``message`` is formatted with
+    the row's values. Every CSV reader of kcast checks its values with it."""
     if bad.any():
         row = frame[bad].iloc[0]
-        raise InputError(message.format(**row.to_dict()), source=name, line=int(row["_line"]))
+        values = {str(k): v for k, v in row.to_dict().items()}
+        raise InputError(message.format(**values), source=name, line=int(row["_line"]))
 
 
 def check_table(frame: pd.DataFrame, kind: str, name: str) -> pd.DataFrame:
@@ -270,26 +273,28 @@ def check_table(frame: pd.DataFrame, kind: str, name: str) -> pd.DataFrame:
         values = out[column]
         pattern = _SIGNED if column in SIGNED else _INT
         ok = values.str.match(pattern) | ((values == "") & blank_ok)
-        _fail(out, ~ok, name, f"{column} {{{column}!r}} is not a whole number")
+        fail_on_first(out, ~ok, name, f"{column} {{{column}!r}} is not a whole number")
         out[column] = pd.to_numeric(values.where(values != ""), errors="raise").astype("Int64")
     if "gid" in out.columns:
-        _fail(out, ~out["gid"].str.match(_GID), name, "malformed game id {gid!r}")
+        fail_on_first(out, ~out["gid"].str.match(_GID), name, "malformed game id {gid!r}")
     if "date" in out.columns:
         parsed = pd.to_datetime(out["date"], format="%Y%m%d", errors="coerce")
-        _fail(out, parsed.isna(), name, "date {date!r} does not parse (want YYYYMMDD)")
+        fail_on_first(out, parsed.isna(), name, "date {date!r} does not parse (want YYYYMMDD)")
         out["date"] = parsed.dt.date
     if "gametype" in out.columns:
         bad = ~out["gametype"].str.lower().isin(GAME_TYPES)
-        _fail(out, bad, name, "unknown game type {gametype!r}")
+        fail_on_first(out, bad, name, "unknown game type {gametype!r}")
         out["gametype"] = out["gametype"].str.lower()
     if "vishome" in out.columns:
-        _fail(out, ~out["vishome"].isin(["v", "h"]), name, "vishome {vishome!r} is not v or h")
+        fail_on_first(
+            out, ~out["vishome"].isin(["v", "h"]), name, "vishome {vishome!r} is not v or h"
+        )
     for column in TEAM_COLUMNS.get(kind, ()):
         out[column] = _teams(out, column, name)
     for column, allowed in HANDS.items():
         if column in out.columns:
             bad = ~out[column].isin(allowed | {""})
-            _fail(out, bad, name, f"{column} {{{column}!r}} is not L, R or B")
+            fail_on_first(out, bad, name, f"{column} {{{column}!r}} is not L, R or B")
     return out
 
 
@@ -306,20 +311,22 @@ def _check_links(
     pitching: pd.DataFrame, teamstats: pd.DataFrame, games: pd.DataFrame, names: dict[str, str]
 ) -> None:
     """Every pitcher and team row must belong to a game of gameinfo, with its teams."""
-    _fail(games, games["gid"].duplicated(), names["gameinfo"], "game {gid} appears twice")
+    fail_on_first(games, games["gid"].duplicated(), names["gameinfo"], "game {gid} appears twice")
     info = games.set_index("gid")
     for kind, frame in (("pitching", pitching), ("teamstats", teamstats)):
         known = frame["gid"].isin(info.index)
-        _fail(frame, ~known, names[kind], "game {gid} is not in the gameinfo file")
+        fail_on_first(frame, ~known, names[kind], "game {gid} is not in the gameinfo file")
         home = frame["gid"].map(info["hometeam"])
         away = frame["gid"].map(info["visteam"])
         at_home = frame["vishome"] == "h"
         bad = (frame["team"] != home.where(at_home, away)) | (
             frame["opp"] != away.where(at_home, home)
         )
-        _fail(frame, bad, names[kind], "game {gid}: teams {team}/{opp} do not match gameinfo")
+        fail_on_first(
+            frame, bad, names[kind], "game {gid}: teams {team}/{opp} do not match gameinfo"
+        )
     dupes = teamstats.duplicated(["gid", "team"])
-    _fail(teamstats, dupes, names["teamstats"], "game {gid}: team {team} appears twice")
+    fail_on_first(teamstats, dupes, names["teamstats"], "game {gid}: team {team} appears twice")
 
 
 # --------------------------------------------------------------------------------------------

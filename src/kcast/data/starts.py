@@ -26,7 +26,7 @@ from kcast.data.gameids import PitcherDays, StoredGames, place_start_games
 from kcast.data.ingest import IngestReport, logged_ingest, write_all
 from kcast.data.register import Register
 from kcast.data.retrosheet import season_stats
-from kcast.data.retrosheet_csv import read_csv_file
+from kcast.data.retrosheet_csv import fail_on_first, read_csv_file
 from kcast.errors import InputError
 from kcast.teams import canonical_team
 from kcast.warehouse import Warehouse
@@ -76,12 +76,6 @@ def read_starts(path: str | Path) -> pd.DataFrame:
     return _check(frame, name)
 
 
-def _fail(frame: pd.DataFrame, bad: pd.Series, name: str, message: str) -> None:
-    if bad.any():
-        row = frame[bad].iloc[0]
-        raise InputError(message.format(**row.to_dict()), source=name, line=int(row["_line"]))
-
-
 def canonical_teams(frame: pd.DataFrame, column: str, name: str) -> pd.Series:
     """A column of team codes as kcast's codes; ``UnknownTeamError`` names the file and the line
     (``_line``) of the first unknown code."""
@@ -94,36 +88,42 @@ def canonical_teams(frame: pd.DataFrame, column: str, name: str) -> pd.Series:
 
 def _check(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     out = frame.copy()
-    _fail(out, out.isin([""]).any(axis=1), name, "a required value is empty")
+    fail_on_first(out, out.isin([""]).any(axis=1), name, "a required value is empty")
     for column in IDS:
         bad = ~out[column].str.fullmatch(r"\d+")
-        _fail(out, bad, name, f"{column} {{{column}!r}} is not a whole number")
+        fail_on_first(out, bad, name, f"{column} {{{column}!r}} is not a whole number")
         out[column] = out[column].astype("int64")
     for column in COUNTS:
         # runs_allowed is written as a float (``2.0``); any count must be whole and >= 0
         bad = ~out[column].str.fullmatch(r"\d+(\.0*)?")
-        _fail(out, bad, name, f"{column} {{{column}!r}} is not a whole number")
+        fail_on_first(out, bad, name, f"{column} {{{column}!r}} is not a whole number")
         out[column] = pd.to_numeric(out[column]).astype("int64")
     parsed = pd.to_datetime(out["game_date"], format="%Y-%m-%d", errors="coerce")
-    _fail(out, parsed.isna(), name, "game_date {game_date!r} does not parse (want YYYY-MM-DD)")
+    fail_on_first(
+        out, parsed.isna(), name, "game_date {game_date!r} does not parse (want YYYY-MM-DD)"
+    )
     out["game_date"] = parsed.dt.date
     bad = parsed.dt.year != out["game_year"]
-    _fail(out, bad, name, "game_year {game_year} is not the year of {game_date}")
+    fail_on_first(out, bad, name, "game_year {game_year} is not the year of {game_date}")
     flags = out["is_home"].str.lower()
-    _fail(out, ~flags.isin(["true", "false"]), name, "is_home {is_home!r} is not True/False")
+    fail_on_first(
+        out, ~flags.isin(["true", "false"]), name, "is_home {is_home!r} is not True/False"
+    )
     out["is_home"] = flags == "true"
     for column in ("pitcher_team", "opponent_team"):
         out[column] = canonical_teams(out, column, name)
-    _fail(out, out["pitcher_team"] == out["opponent_team"], name, "a team plays itself")
+    fail_on_first(out, out["pitcher_team"] == out["opponent_team"], name, "a team plays itself")
     dupes = out.duplicated(["game_pk", "pitcher"])
-    _fail(out, dupes, name, "pitcher {pitcher} has two starts in game {game_pk}")
+    fail_on_first(out, dupes, name, "pitcher {pitcher} has two starts in game {game_pk}")
     out["home_team"] = out["pitcher_team"].where(out["is_home"], out["opponent_team"])
     out["away_team"] = out["opponent_team"].where(out["is_home"], out["pitcher_team"])
     for column in ("game_date", "home_team", "away_team"):
         first = out.groupby("game_pk")[column].transform("first")
-        _fail(out, out[column] != first, name, f"game {{game_pk}}: its rows disagree on {column}")
+        fail_on_first(
+            out, out[column] != first, name, f"game {{game_pk}}: its rows disagree on {column}"
+        )
     sides = out.groupby(["game_pk", "is_home"]).cumcount() > 0
-    _fail(out, sides, name, "game {game_pk} has two starters for one team")
+    fail_on_first(out, sides, name, "game {game_pk} has two starters for one team")
     return out
 
 

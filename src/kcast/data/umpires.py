@@ -26,7 +26,7 @@ import pandas as pd
 
 from kcast.data.ingest import IngestReport, logged_ingest, write_all
 from kcast.data.names import compact
-from kcast.data.retrosheet_csv import _fail, read_csv_bytes, read_csv_file
+from kcast.data.retrosheet_csv import fail_on_first, read_csv_bytes, read_csv_file
 from kcast.errors import InputError
 from kcast.warehouse import Warehouse
 from kcast.warehouse.schema import UMPIRES
@@ -72,7 +72,7 @@ def _dates(frame: pd.DataFrame, column: str, field: str, name: str) -> pd.Series
     text = frame[field].where(~frame[field].isin(["", UNKNOWN_DATE]))
     parsed = pd.to_datetime(text, format="%m/%d/%Y", errors="coerce")
     bad = text.notna() & (parsed.isna() | ~text.fillna("").str.match(_DATE))
-    _fail(frame, bad, name, f"{column} {{{field}!r}} is not a date (want MM/DD/YYYY)")
+    fail_on_first(frame, bad, name, f"{column} {{{field}!r}} is not a date (want MM/DD/YYYY)")
     return parsed.dt.date.astype(object).where(parsed.notna(), None)
 
 
@@ -92,8 +92,10 @@ def read_umpires(path: str | Path) -> pd.DataFrame:
         raise InputError(f"no umpires in the file: no row has an UMP.DEBUT ({WHAT})", name)
     bad = ~frame["umpire_id"].str.match(_ID) | (frame["name_last"] == "")
     message = "umpire {umpire_id!r} ({name_last!r}) is not a Retrosheet id with a last name"
-    _fail(frame, bad, name, message)
-    _fail(frame, frame["umpire_id"].duplicated(), name, "umpire {umpire_id} is listed twice")
+    fail_on_first(frame, bad, name, message)
+    fail_on_first(
+        frame, frame["umpire_id"].duplicated(), name, "umpire {umpire_id} is listed twice"
+    )
     for column, field in COLUMNS.items():
         if field.startswith("ump_"):
             frame[field] = _dates(frame, column, field, name)
