@@ -72,13 +72,45 @@ DATA_FIXTURES = frozenset(
 )
 
 
+# The files that take minutes, longest first, and the one that waits for .ci/run's image build.
+# .ci/run hands the integration tests to 2 workers a file at a time, in collection order
+# (``--dist loadfile --no-loadscope-reorder``): long files first, so that the workers finish
+# together; test_image.py last, so that the image is built by then. A new file that takes
+# minutes belongs in LONG_FIRST (``pytest --durations`` says which do).
+LONG_FIRST = (
+    "test_bigquery.py",  # the emulator, one pipeline per engine
+    "test_dashboard.py",  # a trained and a backtest warehouse, Chromium
+    "test_concurrency.py",  # real ingests, killed and run side by side
+    "test_service.py",
+    "test_daily.py",
+    "test_monitoring.py",
+    "test_systems.py",
+    "test_lines.py",
+    "test_breakers.py",
+    "test_alerts.py",
+    "test_retrosheet_parity.py",
+    "test_deploy.py",
+    "test_model_store.py",
+)
+LAST = ("test_image.py",)
+
+
 def is_unit(item: pytest.Item) -> bool:
     return Path(str(item.path)).is_relative_to(UNIT)
 
 
+def run_order(item: pytest.Item) -> int:
+    name = Path(str(item.path)).name
+    if name in LONG_FIRST:
+        return LONG_FIRST.index(name) - len(LONG_FIRST)
+    return 1 if name in LAST else 0
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark the unit tests (before ``-m`` selects), and refuse one that asks for shared data."""
+    """Long files first and the image last (``run_order``); mark the unit tests (before ``-m``
+    selects), and refuse one that asks for shared data."""
+    items.sort(key=run_order)  # stable: the order within a file, and of the other files, stays
     for item in items:
         if not is_unit(item):
             continue
