@@ -77,20 +77,22 @@ DATA_FIXTURES = frozenset(
 # (``--dist loadfile --no-loadscope-reorder``): long files first, so that the workers finish
 # together; test_image.py last, so that the image is built by then. A new file that takes
 # minutes belongs in LONG_FIRST (``pytest --durations`` says which do).
-LONG_FIRST = (
-    "test_bigquery.py",  # the emulator, one pipeline per engine
-    "test_dashboard.py",  # a trained and a backtest warehouse, Chromium
-    "test_concurrency.py",  # real ingests, killed and run side by side
-    "test_service.py",
-    "test_daily.py",
-    "test_monitoring.py",
-    "test_systems.py",
-    "test_lines.py",
-    "test_breakers.py",
-    "test_alerts.py",
-    "test_retrosheet_parity.py",
-    "test_deploy.py",
-    "test_model_store.py",
+LONG_FIRST = (  # seconds per file, with its share of the shared builds (.ci/run, load about 11)
+    "test_dashboard.py",  # 988: the history, trained and backtest warehouses, Chromium
+    "test_bigquery.py",  # 758: the emulator, one pipeline per engine
+    "test_concurrency.py",  # 619: real ingests, killed and run side by side
+    "test_lines.py",  # 418
+    "test_daily.py",  # 414: real 2025 days replayed with the worker serving
+    "test_retrosheet_csv.py",  # 199
+    "test_retrosheet_events.py",  # 188
+    "test_matchup.py",  # 154
+    "test_starts.py",  # 143
+    "test_odds_api.py",  # 135
+    "test_model_store.py",  # 135
+    "test_retrosheet_parity.py",  # 133
+    "test_deploy.py",  # 122
+    "test_statsapi.py",  # 120
+    "test_pitch_mix.py",  # 115
 )
 LAST = ("test_image.py",)
 
