@@ -21,19 +21,23 @@
 #      RUN steps use the host's network (pip reaches PyPI) with the host's pip.conf and CA bundle
 #      mounted in for the build only; neither ends up in the image.
 #
-# Everything goes under .cache/image/ in the repository (git-ignored): storage-DRIVER/ (podman's
-# images), podman and podman-compose (the wrappers), compose-venv/, containers.conf,
+# Everything goes under ~/.cache/kcast-ci/image/ (outside the checkout, shared by every checkout
+# on the machine, so a second build reuses the base and podman's layers): storage-DRIVER/
+# (podman's images), podman and podman-compose (the wrappers), compose-venv/, containers.conf,
 # base-KEY.tar, packages-KEY.txt (the base's Debian packages and versions), build.log and
-# last-build.json (seconds, bytes, image id).
+# last-build.json (seconds, bytes, image id). One build at a time: a second waits for the first
+# (a lock in that folder); both tag the same KCAST_IMAGE, so the last build is the one tested.
 #
-# Environment: KCAST_IMAGE_DIR (default <repo>/.cache/image), KCAST_DEBIAN_MIRROR
+# Environment: KCAST_IMAGE_DIR (default ${KCAST_CI_CACHE:-${XDG_CACHE_HOME:-~/.cache}/kcast-ci}/image),
+# KCAST_DEBIAN_MIRROR
 # (default http://deb.debian.org/debian), KCAST_IMAGE (default localhost/kcast-worker:ci),
 # KCAST_PODMAN_STORAGE (overlay, vfs, or auto: overlay where the kernel mounts it on this
 # filesystem, else vfs, which works everywhere but copies every layer in full).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DIR="${KCAST_IMAGE_DIR:-$REPO/.cache/image}"
+CACHE="${KCAST_CI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kcast-ci}"
+DIR="${KCAST_IMAGE_DIR:-$CACHE/image}"
 MIRROR="${KCAST_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 IMAGE="${KCAST_IMAGE:-localhost/kcast-worker:ci}"
 STORAGE="${KCAST_PODMAN_STORAGE:-auto}"
@@ -230,6 +234,11 @@ done
 
 install_host_packages
 mkdir -p "$DIR"
+exec 9>"$DIR/.lock"
+if ! flock -n 9; then
+  log "another build holds $DIR/.lock: waiting for it"
+  flock 9
+fi
 write_podman_wrapper
 install_compose
 key="$(base_key)"

@@ -4,11 +4,12 @@
 #   scripts/setup-bqemulator.sh            # install (idempotent; does nothing when up to date)
 #   scripts/setup-bqemulator.sh --print    # print the emulator's executable (installs if needed)
 #
-# Everything goes under .cache/bqemu/ in the repository (git-ignored):
+# Everything goes under ~/.cache/kcast-ci/bqemu/ (outside the checkout, shared by every checkout
+# on the machine; one install at a time, a lock in that folder):
 #   venv/                      the emulator's own virtualenv (kept apart from kcast's: bqemulator
 #                              pins sqlglot<30.12, kcast uses a newer sqlglot)
 #   home/.duckdb/extensions/   DuckDB's spatial and avro extensions, so that the emulator starts
-#                              with no network (tests run it with HOME=.cache/bqemu/home)
+#                              with no network (tests run it with HOME=<that folder>/home)
 #   installed                  a stamp: the pins it was installed with
 #
 # Only PyPI is needed, and only for the install; starting the emulator needs no network.
@@ -16,11 +17,12 @@
 # which PyPI has no spatial extension, and the emulator refuses to start without spatial; numpy is
 # an undeclared runtime dependency.
 #
-# Environment: KCAST_BQEMU_DIR (default <repo>/.cache/bqemu), PYTHON (default python3).
+# Environment: KCAST_BQEMU_DIR (default ${KCAST_CI_CACHE:-${XDG_CACHE_HOME:-~/.cache}/kcast-ci}/bqemu),
+# PYTHON (default python3).
 set -euo pipefail
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DIR="${KCAST_BQEMU_DIR:-$REPO/.cache/bqemu}"
+CACHE="${KCAST_CI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kcast-ci}"
+DIR="${KCAST_BQEMU_DIR:-$CACHE/bqemu}"
 PYTHON="${PYTHON:-python3}"
 VENV="$DIR/venv"
 EMU_HOME="$DIR/home"
@@ -152,6 +154,12 @@ assert duckdb.__version__ == '$DUCKDB_VERSION', duckdb.__version__
   log "installed in $((SECONDS - t0)) s ($(du -sh "$DIR" | cut -f1))"
 }
 
+mkdir -p "$DIR"
+exec 9>"$DIR/.lock"
+if ! flock -n 9; then
+  log "another install holds $DIR/.lock: waiting for it"
+  flock 9
+fi
 if ! up_to_date; then
   install
 else

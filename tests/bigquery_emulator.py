@@ -1,7 +1,7 @@
 """A real BigQuery emulator (bqemulator) on 127.0.0.1, started and stopped by the tests.
 
-``scripts/setup-bqemulator.sh`` installs it under ``.cache/bqemu`` (its own venv, DuckDB's
-extensions pre-placed, so it starts with no network). Use::
+``scripts/setup-bqemulator.sh`` installs it under ``~/.cache/kcast-ci/bqemu`` (its own venv,
+DuckDB's extensions pre-placed, so it starts with no network). Use::
 
     with BigQueryEmulator() as emu:
         url = emu.new_dataset("e2e")           # bigquery://kcast-test/e2e, freshly created
@@ -61,7 +61,7 @@ class BigQueryEmulator:
 
     def start(self) -> BigQueryEmulator:
         env = dict(os.environ)
-        home = self.executable.parents[2] / "home"  # .cache/bqemu/home: DuckDB's extensions
+        home = self.executable.parents[2] / "home"  # bqemu/home: DuckDB's extensions
         if home.is_dir():
             env["HOME"] = str(home)
         self._log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL  # noqa: SIM115

@@ -39,12 +39,14 @@ import httpx
 import pandas as pd
 import pytest
 
-from tests.conftest import PROPS, REGISTER_FILE, REPO, STATCAST, free_port
+from tests.conftest import CI_CACHE, PROPS, REGISTER_FILE, REPO, STATCAST, free_port
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 import replay_season  # noqa: E402
 
-IMAGE_DIR = Path(os.environ.get("KCAST_IMAGE_DIR", REPO / ".cache" / "image"))
+IMAGE_DIR = Path(os.environ.get("KCAST_IMAGE_DIR") or CI_CACHE / "image")
+# .ci/run builds the image while the other tests run, and writes the build's exit status here
+BUILD_STATUS = os.environ.get("KCAST_IMAGE_BUILD_STATUS")
 PODMAN = IMAGE_DIR / "podman"
 LAST_BUILD = IMAGE_DIR / "last-build.json"
 COMPOSE = REPO / "deploy" / "compose.yaml"
@@ -68,9 +70,24 @@ def podman(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]
     )
 
 
+def wait_for_build(status: Path, timeout: float = 2700) -> None:
+    """Wait for .ci/run's image build to write its exit status; fail when it failed."""
+    deadline = time.monotonic() + timeout
+    while not status.exists():
+        if time.monotonic() > deadline:
+            pytest.fail(f"the image build did not finish within {timeout:g} s (no {status})")
+        time.sleep(2)
+    code = status.read_text().strip()
+    if code != "0":
+        pytest.fail(f"scripts/build-image.sh failed (exit {code}); see {IMAGE_DIR / 'build.log'}")
+
+
 @pytest.fixture(scope="session")
 def image() -> str:
-    """The image scripts/build-image.sh built last; skipped (or failed in CI) without one."""
+    """The image scripts/build-image.sh built last; skipped (or failed in CI) without one.
+    While .ci/run is still building it (``KCAST_IMAGE_BUILD_STATUS``), waits for the build."""
+    if BUILD_STATUS:
+        wait_for_build(Path(BUILD_STATUS))
     reason = None
     if not PODMAN.exists() or not LAST_BUILD.exists():
         reason = f"the image was not built (no {LAST_BUILD}): run scripts/build-image.sh"

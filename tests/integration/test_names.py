@@ -15,8 +15,6 @@ from kcast.data.names import (
     START,
     UNKNOWN_NAME,
     NameMatcher,
-    compact,
-    name_tokens,
 )
 from kcast.teams import canonical_team
 from tests.conftest import RETRO_CSV, STATCAST
@@ -49,28 +47,6 @@ def matcher(register, appearances_2022) -> NameMatcher:
 def bare(register) -> NameMatcher:
     """The register alone: names, no appearances."""
     return NameMatcher(register)
-
-
-@pytest.mark.parametrize(
-    ("name", "tokens"),
-    [
-        ("Carlos Rodón", ["carlos", "rodon"]),
-        ("J.T. Brubaker", ["j", "t", "brubaker"]),
-        ("Lance McCullers Jr.", ["lance", "mccullers"]),
-        ("Will Smith II", ["will", "smith"]),
-        ("Hyun-Jin Ryu", ["hyun", "jin", "ryu"]),
-        ("Travis d'Arnaud", ["travis", "darnaud"]),
-        ("  Sandy  ALCÁNTARA ", ["sandy", "alcantara"]),
-    ],
-)
-def test_name_tokens(name: str, tokens: list[str]) -> None:
-    assert name_tokens(name) == tokens
-
-
-def test_compact_joins_initials_and_particles() -> None:
-    assert compact("J. T.") == compact("JT") == compact("J.T.") == "jt"
-    assert compact("De La Cruz") == compact("de la cruz") == "delacruz"
-    assert compact(None) == ""
 
 
 @pytest.mark.parametrize(
