@@ -280,3 +280,28 @@ def decide(
     return Decision(
         p_over, p_under, p_push, edge, market, ev, conf, recommendation, reasons, model_p_over
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------
+
+VOID = "void"
+"""The result of a prediction whose pitcher did not start the game (scratched, moved to the
+bullpen, or the game postponed or cancelled): no action, as the books grade it. A void row has
+no actual strikeouts, so it is in no error, win rate or ROI figure."""
+
+
+def bet_result(recommendation: str | None, line: float | None, actual: float | None) -> str:
+    """win, loss or push for a bet; no_line when there was no line; pass when no bet was made;
+    void when there is no actual (the pitcher did not start)."""
+    if actual is None or (isinstance(actual, float) and math.isnan(actual)):
+        return VOID
+    if line is None or (isinstance(line, float) and math.isnan(line)):
+        return "no_line"
+    if recommendation not in ("OVER", "UNDER"):
+        return "pass"
+    if actual == line:
+        return "push"
+    won = actual > line if recommendation == "OVER" else actual < line
+    return "win" if won else "loss"

@@ -377,4 +377,8 @@ def kelly_fraction(p_win: float, p_lose: float, dec: float) -> float:
 
 
 def is_missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    """True for a value that is not there: None, NaN (Python or numpy), pandas' NA and NaT.
+    The one missing-value check of kcast."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float | np.floating) and math.isnan(value)

@@ -30,7 +30,8 @@ import pandas as pd
 from scipy.optimize import minimize
 
 from kcast import policy
-from kcast.decisions import MAX_K, Thresholds, pmf_mean
+from kcast.context import DecisionContext
+from kcast.decisions import MAX_K, pmf_mean
 from kcast.errors import MembersUnavailableError, NotFittedError
 from kcast.systems.base import BasePredictor, Distribution, MemberHook, SystemOutput
 
@@ -172,10 +173,10 @@ class EnsemblePredictor(BasePredictor):
         self,
         members: dict[str, SystemOutput],
         frame: pd.DataFrame,
-        thresholds: Thresholds | None = None,
+        context: DecisionContext | None = None,
     ) -> SystemOutput:
         """The ensemble's output for ``frame`` from its members' outputs for the same rows."""
-        return self.predict(frame, thresholds, members=members.get)
+        return self.predict(frame, context, members=members.get)
 
 
 class LearnedWeights:

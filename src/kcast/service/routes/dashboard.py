@@ -32,11 +32,15 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from kcast import __version__, charts
 from kcast.api import pmf_from_json
 from kcast.dates import parse_day
+from kcast.decisions import devig
+from kcast.prices import open_prices
+from kcast.scoring import calibration_table, clv_points, profit_units
 from kcast.service.deps import ServiceState, StateDep
 from kcast.service.routes.picks import order_picks
-from kcast.service.runner import clean, split_flags
 from kcast.service.security import ReaderDep
+from kcast.service.values import clean, split_flags
 from kcast.teams import display_team, team_name
+from kcast.warehouse.statements import statement
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False, dependencies=[ReaderDep])
 
@@ -266,6 +270,7 @@ def day_cards(state: ServiceState, day: dt.date) -> tuple[list[dict[str, Any]], 
                 "book": book,
                 "pick": top["recommendation"],
                 "bet": top["recommendation"] in ("OVER", "UNDER"),
+                **{k: clean(top.get(k)) for k in DECISION_FIELDS},
                 "edge": clean(top["edge"]),
                 "ev": clean(top["expected_value"]),
                 "confidence": clean(top["confidence"]),
@@ -305,6 +310,19 @@ def day_cards(state: ServiceState, day: dt.date) -> tuple[list[dict[str, Any]], 
     return cards, shown
 
 
+# the decision a card shows: bet, lean or pass, its rung, book, price, stake and why
+DECISION_FIELDS = (
+    "verdict",
+    "decision",
+    "decision_line",
+    "decision_book",
+    "decision_odds",
+    "decision_ev",
+    "stake",
+    "alternate_line",
+    "other_book",
+    "decision_reason",
+)
 DAY_PAGES: OrderedDict[tuple, str] = OrderedDict()  # (day, warehouse stamp, models) -> HTML
 DAY_PAGES_KEPT = 32
 
@@ -466,46 +484,31 @@ def _ladder(
 # --------------------------------------------------------------------------------------------
 
 
-def _wilson(k: float, n: float, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return 0.0, 1.0
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-OPEN_PRICES_SQL = (
-    "SELECT pitcher_id, game_date, book, line, over_odds AS open_over, under_odds AS open_under "
-    "FROM prop_lines WHERE snapshot = 'open' AND pitcher_id IS NOT NULL "
-    "AND game_date BETWEEN $a AND $b"
-)
-
-
 def _clv(state: ServiceState, graded: pd.DataFrame, start: dt.date, end: dt.date) -> pd.Series:
-    """Each bet's closing-line value in probability points, as the backtest scores it: the
-    no-vig probability of the side bet at the stored (closing) price minus that at the same
-    book's opening price of the same line (NaN where there is no opening price)."""
-    from kcast.decisions import devig
-
-    opens = state.warehouse.query(OPEN_PRICES_SQL, {"a": start, "b": end})
-    if opens.empty:
-        return pd.Series(np.nan, index=graded.index)
-    opens["game_date"] = pd.to_datetime(opens["game_date"])
-    opens = opens.drop_duplicates(["pitcher_id", "game_date", "book", "line"])
+    """Each row's closing-line value in probability points, as the backtest scores it
+    (``scoring.clv_points``): the no-vig probability of the row's side at its stored
+    (closing) prices minus at the same book's opening prices of the same line (NaN where there
+    is no opening price)."""
+    opens = open_prices(state.warehouse, start, end)
     merged = graded.reset_index().merge(
         opens, on=["pitcher_id", "game_date", "book", "line"], how="left"
     )
-    values = []
-    for r in merged.to_dict("records"):
-        side = r["recommendation"]
-        close = devig(clean(r["over_odds"]), clean(r["under_odds"]))
-        open_ = devig(clean(r["open_over"]), clean(r["open_under"]))
-        if side not in ("OVER", "UNDER") or close is None or open_ is None:
-            values.append(np.nan)
-        else:
-            values.append(close - open_ if side == "OVER" else open_ - close)
+
+    def devigged(over: str, under: str) -> np.ndarray:
+        o = pd.to_numeric(merged[over], errors="coerce").to_numpy(float)
+        u = pd.to_numeric(merged[under], errors="coerce").to_numpy(float)
+        fair = [
+            devig(None if np.isnan(a) else a, None if np.isnan(b) else b)
+            for a, b in zip(o, u, strict=True)
+        ]
+        return np.array([np.nan if f is None else f for f in fair], dtype=float)
+
+    side = merged["recommendation"].to_numpy(object)
+    values = clv_points(side, devigged("over_odds", "under_odds"), devigged(*OPEN_ODDS))
     return pd.Series(values, index=merged["index"]).reindex(graded.index)
+
+
+OPEN_ODDS = ("open_over_odds", "open_under_odds")
 
 
 LEDGER_STRATEGY = "ev"  # the strategy kcast predict and kcast daily bet with
@@ -570,75 +573,39 @@ def _bet_totals(bets: pd.DataFrame) -> dict[str, Any]:
 
 
 def performance_data(state: ServiceState, end: dt.date, days: int, window: int) -> dict[str, Any]:
+    """The performance page's figures over ``days`` before ``end``: MAE per system over a
+    rolling ``window``, ROI and CLV to each day (the ledger's graded bets, else each row's
+    decision at its price) and calibration; every statistic is ``kcast.scoring``'s."""
     wh = state.warehouse
     start = end - dt.timedelta(days=days)
-    graded = wh.query(
-        "SELECT system_id, game_date, pitcher_id, book, predicted_strikeouts, actual_strikeouts, "
-        "line, p_over, recommendation, result, over_odds, under_odds "
-        "FROM pitcher_strikeout_predictions "
-        "WHERE actual_strikeouts IS NOT NULL AND game_date BETWEEN $a AND $b",
-        {"a": start, "b": end},
-    )
+    graded = wh.query(statement("graded_predictions_between"), {"a": start, "b": end})
     if graded.empty:
         return {"empty": True, "start": start}
     graded["game_date"] = pd.to_datetime(graded["game_date"])
     graded["clv"] = _clv(state, graded, start, end)
     graded["abs_error"] = (graded["predicted_strikeouts"] - graded["actual_strikeouts"]).abs()
-    odds = np.where(graded["recommendation"] == "OVER", graded["over_odds"], graded["under_odds"])
-    odds = pd.to_numeric(pd.Series(odds, index=graded.index), errors="coerce")
-    decimal_win = np.where(odds > 0, odds / 100.0, 100.0 / -odds)
-    graded["profit"] = np.select(
-        [graded["result"] == "win", graded["result"] == "loss", graded["result"] == "push"],
-        [decimal_win, -1.0, 0.0],
-        default=np.nan,
+    odds = pd.to_numeric(graded["decision_odds"], errors="coerce").to_numpy(float)
+    graded["profit"] = profit_units(
+        graded["recommendation"].to_numpy(object),
+        graded["actual_strikeouts"].to_numpy(float),
+        pd.to_numeric(graded["decision_line"], errors="coerce").to_numpy(float),
+        odds,
+        odds,
     )
-    graded.loc[odds.isna(), "profit"] = np.nan
-    graded["stake"] = 1.0  # a main-line pick is one unit at the stored price
+    graded["stake"] = 1.0  # a row's decision is one unit at its price
 
     ledger = _ledger_graded(state, start, end)
-    bets_of = (
-        ledger if len(ledger) else graded.dropna(subset=["profit"])
-    )  # the ledger's bets where it has graded ones, else the main-line picks
+    # the ledger's bets where it has graded ones, else each row's decision at its price
+    bets_of = ledger if len(ledger) else graded.dropna(subset=["profit"])
     mae_rows, roi_rows, summary = [], [], []
     for system_id, g in graded.groupby("system_id"):
-        daily = g.groupby("game_date").agg(err=("abs_error", "sum"), n=("abs_error", "size"))
-        rolled = daily.rolling(f"{window}D").sum()
-        mae_rows += [
-            {
-                "game_date": d.strftime("%Y-%m-%d"),
-                "system_id": system_id,
-                "mae": round(float(r.err / r.n), 4),
-                "n": int(r.n),
-            }
-            for d, r in rolled.iterrows()
-        ]
+        mae_rows += _rolling_mae(system_id, g, window)
         bets = bets_of[bets_of["system_id"] == system_id]
         roi_rows += _to_date(system_id, bets)
-        summary.append(
-            {
-                "system": system_id,
-                "n": len(g),
-                "mae": float(g["abs_error"].mean()),
-                **_bet_totals(bets),
-            }
-        )
-    cal = graded.dropna(subset=["p_over", "line"])
-    cal = cal[cal["actual_strikeouts"] != cal["line"]].copy()
-    cal["over"] = (cal["actual_strikeouts"] > cal["line"]).astype(float)
-    cal["bin"] = np.minimum((cal["p_over"] * 10).astype(int), 9)
-    cal_rows = []
-    for (system_id, _), g in cal.groupby(["system_id", "bin"]):
-        lo, hi = _wilson(g["over"].sum(), len(g))
-        cal_rows.append(
-            {
-                "system_id": system_id,
-                "stated": round(float(g["p_over"].mean()), 4),
-                "observed": round(float(g["over"].mean()), 4),
-                "lo": round(lo, 4),
-                "hi": round(hi, 4),
-                "n": len(g),
-            }
-        )
+        mae = float(g["abs_error"].mean())
+        summary.append({"system": system_id, "n": len(g), "mae": mae, **_bet_totals(bets)})
+    cal_rows = _calibration_rows(graded)
+    clv_rows = [r for r in roi_rows if r["clv"] is not None]
     return {
         "empty": False,
         "start": start,
@@ -646,15 +613,40 @@ def performance_data(state: ServiceState, end: dt.date, days: int, window: int) 
         "summary": summary,
         "mae": charts.with_rows(charts.template("mae", window), mae_rows),
         "roi": charts.with_rows(charts.template("roi"), roi_rows) if roi_rows else None,
-        "clv": charts.with_rows(
-            charts.template("clv"), [r for r in roi_rows if r["clv"] is not None]
-        )
-        if any(r["clv"] is not None for r in roi_rows)
-        else None,
+        "clv": charts.with_rows(charts.template("clv"), clv_rows) if clv_rows else None,
         "calibration": charts.with_rows(charts.template("calibration"), cal_rows)
         if cal_rows
         else None,
     }
+
+
+def _rolling_mae(system_id: str, g: pd.DataFrame, window: int) -> list[dict[str, Any]]:
+    """A system's MAE over a rolling window of ``window`` days, to each day."""
+    daily = g.groupby("game_date").agg(err=("abs_error", "sum"), n=("abs_error", "size"))
+    rolled = daily.rolling(f"{window}D").sum()
+    return [
+        {
+            "game_date": d.strftime("%Y-%m-%d"),
+            "system_id": system_id,
+            "mae": round(float(r.err / r.n), 4),
+            "n": int(r.n),
+        }
+        for d, r in rolled.iterrows()
+    ]
+
+
+def _calibration_rows(graded: pd.DataFrame) -> list[dict[str, Any]]:
+    """Each system's calibration table (``scoring.calibration_table``: deciles of the stated
+    P(over) against the observed share, with 95% Wilson intervals), pushes left out."""
+    cal = graded.dropna(subset=["p_over", "line"])
+    cal = cal[cal["actual_strikeouts"] != cal["line"]]
+    rows = []
+    for system_id, g in cal.groupby("system_id"):
+        over = (g["actual_strikeouts"] > g["line"]).to_numpy(float)
+        for r in calibration_table(g["p_over"].to_numpy(float), over):
+            rounded = {k: round(float(r[k]), 4) for k in ("stated", "observed", "lo", "hi")}
+            rows.append({"system_id": system_id, **rounded, "n": r["n"]})
+    return rows
 
 
 LEDGER_SELECT = (
