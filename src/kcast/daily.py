@@ -29,32 +29,24 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from kcast.config import Settings, get_settings
 from kcast.context import DecisionContext
+from kcast.dates import EASTERN, today  # noqa: F401 - EASTERN: part of this module's interface
 from kcast.forecast import WarehouseSink, forecaster_for
 from kcast.grading import VOID, grade_dates
-from kcast.market import DecisionTime, is_missing
+from kcast.market import DecisionTime
+from kcast.numbers import is_missing
 from kcast.pipeline import day_starters
 from kcast.prices import attach_prices
 from kcast.warehouse import Warehouse
 from kcast.warehouse.statements import statement
 
-EASTERN = ZoneInfo("America/New_York")
 DONE = ("final", "postponed", "cancelled")  # a game with nothing more to come
 PENDING = ("scheduled",)  # a game whose first pitch is still to come
 STEPS = ("results", "schedule", "grade", "odds", "predict")
-
-
-def today_eastern(now: dt.datetime | None = None) -> dt.date:
-    """The US Eastern date at ``now`` (default: the clock): MLB's game dates."""
-    now = now or dt.datetime.now(dt.UTC)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=dt.UTC)
-    return now.astimezone(EASTERN).date()
 
 
 @dataclass
@@ -242,7 +234,7 @@ def run_daily(
 
     settings = settings or get_settings()
     now = now or dt.datetime.now(dt.UTC)
-    day = date or today_eastern(now)
+    day = date or today(now)
     report = DailyReport(day)
     earlier = [day - dt.timedelta(days=i) for i in range(lookback, 0, -1)]
     own_stats = statsapi_client is None

@@ -57,6 +57,7 @@ from kcast.market import (
     main_lines,
     tilt,
 )
+from kcast.numbers import is_missing
 from kcast.policy import BLOCKS_OVER
 
 if TYPE_CHECKING:
@@ -186,9 +187,9 @@ def _stated(  # noqa: PLR0913
         return model_p
     # ev: the system's stated P(over) (pooled with the market at the decision time) where its
     # row is priced at this line; else the fair price here
-    if not _missing(row_line) and float(row_line) == main_line:  # type: ignore[arg-type]
+    if not is_missing(row_line) and float(row_line) == main_line:  # type: ignore[arg-type]
         po, pu = row_p
-        if not (_missing(po) or _missing(pu)):
+        if not (is_missing(po) or is_missing(pu)):
             return float(po) / max(1e-9, float(po) + float(pu))  # type: ignore[arg-type]
     return fair_main
 
@@ -361,6 +362,7 @@ def decide(
     confidence factor, ``blend`` its market blend, ``mean`` the distribution's mean when the
     caller keeps it, ``bet`` the bet rule's rung when the caller keeps it."""
     mean = float(pmf_mean(pmf)) if mean is None else mean
+    price = {k: None if is_missing(v) else v for k, v in price.items()}
     line = price.get("line")
     row = verdict_at(
         pmf,
@@ -441,7 +443,7 @@ def _decided(
 
 def _rung_text(rung: dict[str, Any]) -> str:
     odds, book = rung.get("odds"), rung.get("book")
-    price = "no price" if _missing(odds) else f"{float(odds):+.0f}"
+    price = "no price" if is_missing(odds) else f"{float(odds):+.0f}"
     return f"{rung['side']} {float(rung['line']):g} at {price}" + (f" ({book})" if book else "")
 
 
@@ -479,7 +481,3 @@ def _no_bet(bet: dict[str, Any] | None, rules: BetRules) -> str:
         f"no price of your books reaches EV {rules.min_ev:+.3f} (best {_rung_text(bet)}, "
         f"EV {bet['ev']:+.3f})"
     )
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA

@@ -8,7 +8,7 @@ import pandas as pd
 
 from kcast.bets import grade_bets
 from kcast.decisions import VOID, bet_result
-from kcast.market import is_missing
+from kcast.numbers import is_missing
 from kcast.warehouse import Warehouse
 from kcast.warehouse.base import utc_now
 from kcast.warehouse.statements import statement

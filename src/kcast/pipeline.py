@@ -36,7 +36,7 @@ from kcast.features.build import FeatureContext, build_features, load_history
 from kcast.features.matchup import MatchupContext
 from kcast.grading import row_results
 from kcast.history import GradedHistory
-from kcast.market import is_missing
+from kcast.numbers import is_missing
 from kcast.prices import PRICE_COLUMNS, REQUEST_BOOK
 from kcast.systems.base import BasePredictor, SystemOutput
 from kcast.systems.registry import active_ids, dependency_order, load_system

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kcast.market import DecisionTime, is_missing, quotes_at
+from kcast.market import DecisionTime, quotes_at
+from kcast.numbers import is_missing
 from kcast.warehouse import Warehouse
 from kcast.warehouse.statements import statement
 

@@ -19,6 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kcast.config import Settings
+from kcast.errors import NoSystemAnsweredError, WarehouseError
 from kcast.systems.base import PREDICTION_COLUMNS
 from kcast.warehouse import open_warehouse
 from tests.conftest import PROPS, STATCAST
@@ -400,7 +401,10 @@ def test_every_caller_stores_the_same_rows_and_bets(
     from kcast.data.statsapi import StatsApiClient
     from kcast.service import BackgroundServer, create_app
 
+    # the systems' own probabilities (not pooled with the market): they disagree with the
+    # books often enough that the day has bets, leans and passes
     monkeypatch.setenv("MLB_ACTIVE_SYSTEMS", ACTIVE)
+    monkeypatch.setenv("MLB_MARKET_BLEND", "off")
     get_settings.cache_clear()
     urls = {
         name: copy_of(day25["after"], tmp_path, name) for name in ("cli", "worker", "api", "bt")
@@ -409,7 +413,8 @@ def test_every_caller_stores_the_same_rows_and_bets(
     done = CliRunner().invoke(app, ["predict", "--date", str(DAY25), "--at", at, "-w", urls["cli"]])
     assert done.exit_code == 0, done.output
     # 2. the worker's batch, asked for the decision time
-    with BackgroundServer(create_app(settings_for(urls["worker"]))) as server:
+    worker = settings_for(urls["worker"]).model_copy(update={"market_blend": "off"})
+    with BackgroundServer(create_app(worker)) as server:
         body = httpx.post(
             f"{server.url}/predict-batch",
             json={"date": str(DAY25), "decision_time": at},
@@ -420,7 +425,9 @@ def test_every_caller_stores_the_same_rows_and_bets(
     # 3. the daily job on the morning's warehouse: its schedule step reads the slate again
     # from the Stats API; its predict step decides at KCAST_DECISION_TIME
     urls["daily"] = copy_of(day25["before"], tmp_path, "daily")
-    daily_settings = settings_for(urls["daily"]).model_copy(update={"decision_time": at})
+    daily_settings = settings_for(urls["daily"]).model_copy(
+        update={"decision_time": at, "market_blend": "off"}
+    )
     wh = open_warehouse(urls["daily"])
     try:
         with StatsApiServer() as stats:
@@ -442,7 +449,7 @@ def test_every_caller_stores_the_same_rows_and_bets(
     bets = {name: ledger(url) for name, url in urls.items()}
     cli = rows["cli"]
     assert len(cli) == 3 * 30 and cli["line"].notna().sum() >= 3 * 25
-    assert set(cli["decision"]) >= {"pass"} and len(bets["cli"]) > 0
+    assert {"bet", "pass"} <= set(cli["decision"]) and len(bets["cli"]) > 0
     for name in ("worker", "daily", "api", "bt"):
         pd.testing.assert_frame_equal(
             cli[COMPARED], rows[name][COMPARED], check_dtype=False, check_exact=True, obj=name
@@ -463,3 +470,140 @@ def test_every_caller_stores_the_same_rows_and_bets(
         )
         assert bet["stake"] == pytest.approx(r["stake"]) and bet["reason"] == r["decision_reason"]
     assert len(with_bet) == len(bets["cli"])
+
+
+# --------------------------------------------------------------------------------------------
+# A day's predictions and bets: stored together or not at all; nothing to show is an error
+# --------------------------------------------------------------------------------------------
+
+PAUSE_IN_LEDGER = """
+import os, pathlib, sys, time
+from kcast.warehouse.duckdb import DuckDBWarehouse
+real = DuckDBWarehouse.delete_where
+def paused(self, table, where, params=None):
+    if table == "bets":  # the predictions are written: stop here until killed
+        pathlib.Path(os.environ["PAUSED_FLAG"]).touch()
+        time.sleep(120)
+    return real(self, table, where, params)
+DuckDBWarehouse.delete_where = paused
+from kcast.cli import main
+sys.argv = ["kcast", *sys.argv[1:]]
+main()
+"""
+
+
+def count(url: str, table: str) -> int:
+    wh = open_warehouse(url, migrate=False)
+    try:
+        return int(wh.query(f"SELECT COUNT(*) AS n FROM {table}")["n"].iloc[0])  # noqa: S608
+    finally:
+        wh.close()
+
+
+def test_a_predict_killed_between_its_predictions_and_bets_leaves_neither(
+    day_warehouse: Path, tmp_path: Path
+) -> None:
+    """Defect (issue 24, item 5): `kcast predict` stored its predictions and its bets in two
+    transactions, so a SIGKILL between them left the predictions without their bets. A real
+    `kcast predict` is killed with SIGKILL while it writes the ledger: nothing of the day is
+    stored, and a rerun stores both."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import REGISTER_FILE, REPO
+
+    url = copy_of(day_warehouse, tmp_path, "killed")
+    flag = tmp_path / "paused"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KCAST_", "MLB_"))}
+    env.update(
+        PYTHONPATH=str(REPO / "src") + os.pathsep + str(REPO),
+        KCAST_WAREHOUSE=url,
+        KCAST_REGISTER=str(REGISTER_FILE),
+        KCAST_CACHE_DIR=str(tmp_path / "cache"),
+        MLB_ACTIVE_SYSTEMS=ACTIVE,
+        PAUSED_FLAG=str(flag),
+    )
+    command = [sys.executable, "-c", PAUSE_IN_LEDGER, "predict", "--date", str(DAY)]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 240
+        while not flag.exists():
+            assert proc.poll() is None, proc.stdout.read().decode()  # type: ignore[union-attr]
+            assert time.monotonic() < deadline, "kcast predict never reached its ledger write"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    assert count(url, "pitcher_strikeout_predictions") == 0
+    assert count(url, "bets") == 0
+    env.pop("PAUSED_FLAG")
+    rerun = subprocess.run(
+        [sys.executable, "-c", "from kcast.cli import main; main()", "predict", "--date", str(DAY)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert count(url, "pitcher_strikeout_predictions") == 3 * 32
+
+
+def test_a_full_disk_while_writing_the_bets_keeps_nothing_and_says_so(
+    day_warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Defect (issue 24, item 5): on a full disk between the two writes, the predictions were
+    kept and the error did not say so. Now the day is one transaction: nothing is kept, and the
+    message says exactly that."""
+    import errno
+
+    from kcast.warehouse.duckdb import DuckDBWarehouse
+
+    url = copy_of(day_warehouse, tmp_path, "full")
+    real = DuckDBWarehouse.delete_where
+
+    def full(self, table, where, params=None):  # noqa: ANN001, ANN202
+        if table == "bets":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, table, where, params)
+
+    monkeypatch.setattr(DuckDBWarehouse, "delete_where", full)
+    wh = open_warehouse(url)
+    try:
+        with pytest.raises(
+            WarehouseError, match=r"nothing of this forecast was stored .*No space left on device"
+        ):
+            predict_day(wh, DAY, settings_for(url))
+    finally:
+        wh.close()
+    assert count(url, "pitcher_strikeout_predictions") == 0
+    assert count(url, "bets") == 0
+
+
+def test_predict_exits_1_when_no_system_could_load(day_warehouse: Path, tmp_path: Path) -> None:
+    """Defect (issue 24, item 4): with every model file corrupt, `kcast predict` printed the
+    errors and "0 bets of 32 starters" and exited 0. It exits 1, naming each system's error."""
+    from kcast.cli import app
+
+    url = copy_of(day_warehouse, tmp_path, "corrupt")
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not a model")
+    env = {
+        "MLB_ACTIVE_SYSTEMS": ACTIVE,
+        "MLB_V1_MODEL_PATH": str(broken),
+        "MLB_V1_6_MODEL_PATH": str(broken),
+    }
+    result = CliRunner().invoke(app, ["predict", "--date", str(DAY), "-w", url], env=env)
+    assert result.exit_code == 1
+    assert isinstance(result.exception, NoSystemAnsweredError)
+    message = str(result.exception)
+    assert message.startswith(f"no prediction system answered for {DAY}: ")
+    for system_id in ("v1_baseline", "v1_6_rolling"):
+        assert f"{system_id}: ModelError: model file {broken} is unreadable" in message
+    assert "ensemble_v1: " in message
+    assert count(url, "pitcher_strikeout_predictions") == 0

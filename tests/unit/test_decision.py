@@ -83,8 +83,9 @@ def test_a_verdict_without_a_bet_is_a_lean_at_the_cards_price() -> None:
     row = decide(pmf(7.0), [], CARD, strict, "v1_baseline", market, blend=own)
     assert row["verdict"] == "OVER" and row["decision"] == LEAN
     assert row["recommendation"] == "OVER" and row["decision_odds"] == -105.0
-    assert row["stake"] is None and "no price of your books reaches EV +0.900" in (
-        row["decision_reason"]
+    assert (
+        row["stake"] is None
+        and "no price of your books reaches EV +0.900" in (row["decision_reason"])
     )
     nothing = decide(pmf(4.5), [], CARD, context, "v1_baseline", None)
     assert nothing["decision"] == "pass" and nothing["recommendation"] == "PASS"

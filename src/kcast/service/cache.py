@@ -30,7 +30,8 @@ from kcast.decision import StartKey, StartMarket
 from kcast.features.build import FeatureContext, load_history
 from kcast.features.matchup import MatchupContext
 from kcast.history import WarehouseHistory
-from kcast.market import BookWeights, DecisionTime, is_missing
+from kcast.market import BookWeights, DecisionTime
+from kcast.numbers import is_missing
 from kcast.pipeline import (
     check_history,
     day_starters,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
@@ -99,22 +100,18 @@ def members_of(system_id: str, settings: Settings | None = None) -> tuple[str, .
 
 
 def dependency_order(ids: list[str], members: Callable[[str], tuple[str, ...]]) -> list[str]:
-    """``ids`` with every system after the members it is built on, otherwise as given."""
-    ordered: list[str] = []
-
-    def visit(system_id: str, path: tuple[str, ...]) -> None:
-        if system_id in ordered:
-            return
-        if system_id in path:
-            raise ConfigError(f"systems built on each other in a loop: {' -> '.join(path)}")
-        for member in members(system_id):
-            if member in ids:
-                visit(member, (*path, system_id))
-        ordered.append(system_id)
-
+    """``ids`` with every system after the members it is built on (``graphlib``: systems
+    ready at the same step keep the order given); a loop is a ``ConfigError`` naming it."""
+    graph: TopologicalSorter[str] = TopologicalSorter()
+    for system_id in ids:  # every system first, in the order given
+        graph.add(system_id)
     for system_id in ids:
-        visit(system_id, ())
-    return ordered
+        graph.add(system_id, *(m for m in members(system_id) if m in ids))
+    try:
+        return list(graph.static_order())
+    except CycleError as exc:
+        loop = " -> ".join(exc.args[1])
+        raise ConfigError(f"systems built on each other in a loop: {loop}") from None
 
 
 def active_ids(settings: Settings | None = None) -> list[str]:

@@ -31,7 +31,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from kcast import __version__, charts
 from kcast.api import pmf_from_json
-from kcast.dates import parse_day
+from kcast.dates import parse_day, today
 from kcast.decisions import devig
 from kcast.prices import open_prices
 from kcast.scoring import calibration_table, clv_points, profit_units
@@ -130,7 +130,7 @@ def render(template_name: str, **values: Any) -> HTMLResponse:
 
 def _day(value: str | None) -> dt.date:
     if value is None or not value.strip():
-        return dt.date.today()
+        return today()
     try:
         return parse_day(value.strip())
     except ValueError as exc:
@@ -744,7 +744,7 @@ def status_page(state: StateDep) -> HTMLResponse:
         "status.html",
         page="status",
         title="kcast: health",
-        day=dt.date.today(),
+        day=today(),
         systems=systems,
         warehouse=state.warehouse.engine,
         warehouse_ok=state.warehouse_ok(),
