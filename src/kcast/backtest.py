@@ -36,19 +36,17 @@ from kcast.context import STRATEGIES, DecisionContext
 from kcast.decisions import devig
 from kcast.errors import InputError, KcastError
 from kcast.features.build import load_history, training_targets
-from kcast.forecast import Forecaster
+from kcast.forecast import Forecaster, WarehouseReader
 from kcast.grading import grade_dates
 from kcast.history import WalkForwardHistory
 from kcast.market import BookWeights, DecisionTime
 from kcast.pipeline import (
     check_history,
-    day_starters,
-    requested_starters,
     starter_features,
     store,
     systems_for_day,
 )
-from kcast.prices import attach_prices, stored_lines
+from kcast.prices import stored_lines
 from kcast.scoring import (
     calibration_summary,
     calibration_table,
@@ -116,14 +114,14 @@ def with_members(system_ids: list[str], settings: Settings) -> list[str]:
     return dependency_order(ids, lambda s: members_of(s, settings))
 
 
-class WalkForwardReader:
+class WalkForwardReader(WarehouseReader):
     """The backtest's reader (``forecast.Reader``): the history up to the window's end read
     once, each day's quotes and the books' graded lines of the window (and the year before it)
     read once at the decision time, and what the systems learn from: only the blocks already
     predicted and graded (``graded``, a ``history.WalkForwardHistory``)."""
 
     def __init__(self, wh: Warehouse, start: dt.date, end: dt.date, devig: str) -> None:
-        self.wh = wh
+        super().__init__(wh)
         self.start, self.end, self.devig = start, end, devig
         self.history = load_history(wh, before=end + dt.timedelta(days=1))
         self.graded = WalkForwardHistory()
@@ -131,26 +129,12 @@ class WalkForwardReader:
         self._lines: dict[str, pd.DataFrame] = {}
         self._weights: dict[tuple[dt.date, str], BookWeights] = {}
 
-    def starters(self, day: dt.date) -> pd.DataFrame:
-        return day_starters(self.wh, day)
-
-    def requested(self, requests: list[dict[str, Any]]) -> pd.DataFrame:
-        return requested_starters(self.wh, requests)
-
     def check_history(self, day: dt.date) -> None:
         first = self.history["game_date"].min() if len(self.history) else None
         check_history(day, None if first is None or pd.isna(first) else first.date())
 
     def features(self, starters: pd.DataFrame) -> pd.DataFrame:
         return starter_features(self.wh, starters, self.history)
-
-    def prices(
-        self,
-        rows: pd.DataFrame,
-        requested: list[dict[str, Any] | None] | None,
-        at: DecisionTime,
-    ) -> pd.DataFrame:
-        return attach_prices(self.wh, rows, requested, at)
 
     def window_quotes(self, at: DecisionTime) -> pd.DataFrame:
         """Every quote from a year before the window to its end known at ``at``."""

@@ -136,6 +136,14 @@ def weights_before(graded: pd.DataFrame, day: dt.date | pd.Timestamp) -> BookWei
     return BookWeights.fit(graded[(dates < day) & (dates >= day - WEIGHTS_LOOKBACK)])
 
 
+def weights_of_day(wh: Warehouse, day: dt.date, at: DecisionTime | str, method: str) -> BookWeights:
+    """The books' weights for a decision on ``day``, read from the warehouse: its main lines of
+    the ``WEIGHTS_LOOKBACK`` before the day, as known at the decision time ``at``, graded."""
+    first, last = day - WEIGHTS_LOOKBACK, day - dt.timedelta(days=1)
+    earlier = stored_lines(wh, first, last, at)
+    return weights_before(graded_book_lines(earlier, starts_between(wh, first, last), method), day)
+
+
 def starts_between(wh: Warehouse, start: dt.date, end: dt.date) -> pd.DataFrame:
     """Every start's strikeouts between the dates (pitcher_id, game_date, strikeouts)."""
     actual = wh.query(statement("starts_between"), {"a": start, "b": end})

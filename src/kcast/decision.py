@@ -33,12 +33,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from kcast import policy
+from kcast.context import BetRules, DecisionContext
 from kcast.decisions import (
     MarketBlend,
     Thresholds,
@@ -59,28 +60,12 @@ from kcast.market import (
 )
 from kcast.numbers import is_missing
 from kcast.policy import BLOCKS_OVER
-
-if TYPE_CHECKING:
-    from kcast.context import BetRules, DecisionContext
+from kcast.warehouse.schema import DECISION_COLUMNS  # noqa: F401 - part of this interface
 
 OVER, UNDER, PASS = "OVER", "UNDER", "PASS"
 BET, LEAN = "bet", "lean"
 DECISIONS = (BET, LEAN, "pass")
 SIGNAL_GAP = 0.05  # the ``signal`` strategy: |system - opening consensus| above this
-
-# the decision's columns of a prediction row (besides ``recommendation``: the decision's side)
-DECISION_COLUMNS = (
-    "verdict",
-    "decision",
-    "decision_line",
-    "decision_book",
-    "decision_odds",
-    "decision_ev",
-    "stake",
-    "alternate_line",
-    "other_book",
-    "decision_reason",
-)
 
 
 # --------------------------------------------------------------------------------------------

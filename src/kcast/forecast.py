@@ -35,16 +35,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from kcast.bets import (
-    WEIGHTS_LOOKBACK,
-    graded_book_lines,
-    ledger_rows,
-    stake_day,
-    starts_between,
-    taken_bets,
-    weights_before,
-    write_day_ledger_of,
-)
+from kcast.bets import ledger_rows, stake_day, taken_bets, weights_of_day, write_day_ledger_of
 from kcast.config import Settings
 from kcast.context import DecisionContext
 from kcast.decision import BET, StartKey, StartMarket, start_markets
@@ -69,6 +60,8 @@ from kcast.prices import attach_prices, stored_lines
 from kcast.systems.base import BasePredictor, SystemOutput
 from kcast.warehouse import Warehouse
 
+Requests = list[dict[str, Any] | None] | None  # a request per row, where a row has one
+
 
 class Reader(Protocol):
     """Where a forecast's data comes from."""
@@ -89,12 +82,7 @@ class Reader(Protocol):
         """The starters' features with their names (``pipeline.starter_features``)."""
         ...
 
-    def prices(
-        self,
-        rows: pd.DataFrame,
-        requested: list[dict[str, Any] | None] | None,
-        at: DecisionTime,
-    ) -> pd.DataFrame:
+    def prices(self, rows: pd.DataFrame, requested: Requests, at: DecisionTime) -> pd.DataFrame:
         """Each row's line and prices known at ``at`` (``prices.attach_prices``)."""
         ...
 
@@ -312,22 +300,14 @@ class WarehouseReader:
     def features(self, starters: pd.DataFrame) -> pd.DataFrame:
         return starter_features(self.wh, starters)
 
-    def prices(
-        self,
-        rows: pd.DataFrame,
-        requested: list[dict[str, Any] | None] | None,
-        at: DecisionTime,
-    ) -> pd.DataFrame:
+    def prices(self, rows: pd.DataFrame, requested: Requests, at: DecisionTime) -> pd.DataFrame:
         return attach_prices(self.wh, rows, requested, at)
 
     def quotes(self, day: dt.date, at: DecisionTime) -> pd.DataFrame:
         return stored_lines(self.wh, day, day, at)
 
     def weights(self, day: dt.date, at: DecisionTime, devig: str) -> BookWeights:
-        first, last = day - WEIGHTS_LOOKBACK, day - dt.timedelta(days=1)
-        earlier = stored_lines(self.wh, first, last, at)
-        graded = graded_book_lines(earlier, starts_between(self.wh, first, last), devig)
-        return weights_before(graded, day)
+        return weights_of_day(self.wh, day, at, devig)
 
     def systems(
         self, systems: dict[str, BasePredictor], day: dt.date, market_blend: str

@@ -567,3 +567,24 @@ def test_a_model_that_cannot_load_is_reported_and_the_rest_serve(
         )
         info = {s["system_id"]: s for s in c.get("/systems").json()}
         assert info["v1_6_rolling"]["loaded"] is False and info["v1_6_rolling"]["load_error"]
+
+
+def test_the_decision_time_is_the_requests_and_the_answer_says_which(
+    client: httpx.Client,
+) -> None:
+    """The worker decides at ``decision_time`` (default KCAST_DECISION_TIME) and says so; a
+    decision time that does not parse is a 422 naming the valid forms."""
+    game = {"pitcher_id": PITCHER, "game_date": str(DAY)}
+    bad = client.post("/predict", json=game | {"decision_time": "noon"})
+    assert bad.status_code == 422
+    assert "use open, close, now or HH:MM (US Eastern)" in bad.text
+    for at in ("open", "17:05", "close"):
+        body = client.post("/predict", json=game | {"decision_time": at})
+        assert body.status_code == 200, body.text
+        assert body.json()["decision_time"] == at
+        answer = body.json()["systems"]["ensemble_v1"]
+        assert answer["decision"] in ("bet", "lean", "pass") and answer["decision_reason"]
+    batch = client.post(
+        "/predict-batch", json={"date": str(DAY), "write": False, "decision_time": "9:30"}
+    )
+    assert batch.status_code == 200 and batch.json()["decision_time"] == "09:30"

@@ -24,11 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from kcast.bets import WEIGHTS_LOOKBACK, graded_book_lines, starts_between, weights_before
+from kcast.bets import weights_of_day
 from kcast.context import DecisionContext
 from kcast.decision import StartKey, StartMarket
 from kcast.features.build import FeatureContext, load_history
 from kcast.features.matchup import MatchupContext
+from kcast.forecast import Forecaster, Requests
 from kcast.history import WarehouseHistory
 from kcast.market import BookWeights, DecisionTime
 from kcast.numbers import is_missing
@@ -47,8 +48,7 @@ from kcast.systems.base import BasePredictor, SystemOutput
 from kcast.warehouse import Warehouse
 from kcast.warehouse.statements import statement
 
-if TYPE_CHECKING:
-    from kcast.forecast import Forecaster
+if TYPE_CHECKING:  # they hold slates: the worker's answers and calls import this module
     from kcast.service.answers import Prepared
     from kcast.service.calls import Outcome
 
@@ -299,12 +299,7 @@ class CachedReader:
         matchup = self.cache.matchup(self.version)
         return starter_features(self.wh, starters, history, context, matchup, names)
 
-    def prices(
-        self,
-        rows: pd.DataFrame,
-        requested: list[dict[str, Any] | None] | None,
-        at: DecisionTime,
-    ) -> pd.DataFrame:
+    def prices(self, rows: pd.DataFrame, requested: Requests, at: DecisionTime) -> pd.DataFrame:
         days = set(pd.to_datetime(rows["game_date"]).dt.date) if len(rows) else set()
         if len(days) != 1:
             return attach_prices(self.wh, rows, requested, at)
@@ -325,13 +320,8 @@ class CachedReader:
         return self.lines(day, at)[0]
 
     def weights(self, day: dt.date, at: DecisionTime, devig: str) -> BookWeights:
-        def build() -> BookWeights:
-            first, last = day - WEIGHTS_LOOKBACK, day - dt.timedelta(days=1)
-            earlier = stored_lines(self.wh, first, last, at)
-            graded = graded_book_lines(earlier, starts_between(self.wh, first, last), devig)
-            return weights_before(graded, day)
-
-        return self.cache.get(("weights", day, at.label, devig, self.version), build)
+        key = ("weights", day, at.label, devig, self.version)
+        return self.cache.get(key, lambda: weights_of_day(self.wh, day, at, devig))
 
     def systems(
         self, systems: dict[str, BasePredictor], day: dt.date, market_blend: str

@@ -20,6 +20,7 @@ from kcast.errors import WarehouseError
 from kcast.warehouse.base import Warehouse, utc_now
 from kcast.warehouse.schema import (
     BETS,
+    DECISION_COLUMNS,
     PREDICTIONS,
     SCHEMA_MIGRATIONS,
     SQL_TYPES,
@@ -216,18 +217,6 @@ def relative_model_paths(wh: Warehouse) -> None:
 # Migration 14: one decision per prediction row (kcast.decision)
 # --------------------------------------------------------------------------------------------
 
-DECISION_COLUMNS = (
-    "verdict",
-    "decision",
-    "decision_line",
-    "decision_book",
-    "decision_odds",
-    "decision_ev",
-    "stake",
-    "alternate_line",
-    "other_book",
-    "decision_reason",
-)
 # Rows stored before: their recommendation was the verdict at their line, their bets (if any)
 # are in the ledger only. Each becomes a lean on that side at its line and price, or a pass.
 BACKFILL_DECISIONS = """UPDATE pitcher_strikeout_predictions SET

@@ -457,6 +457,20 @@ MODEL_REGISTRY = Table(
     merge="replace",
 )
 
+# the decision's columns of a prediction row (``kcast.decision``), besides ``recommendation``
+DECISION_COLUMNS = (
+    "verdict",
+    "decision",
+    "decision_line",
+    "decision_book",
+    "decision_odds",
+    "decision_ev",
+    "stake",
+    "alternate_line",
+    "other_book",
+    "decision_reason",
+)
+
 PREDICTIONS = Table(
     "pitcher_strikeout_predictions",
     "One row per pitcher per game per prediction system (system_id), with its grade once known.",

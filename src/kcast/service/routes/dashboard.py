@@ -24,6 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
+import jinja2
 import numpy as np
 import pandas as pd
 from fastapi import APIRouter, HTTPException, Query
@@ -32,6 +33,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from kcast import __version__, charts
 from kcast.api import pmf_from_json
 from kcast.dates import parse_day, today
+from kcast.decision import DECISION_COLUMNS
 from kcast.decisions import devig
 from kcast.prices import open_prices
 from kcast.scoring import calibration_table, clv_points, profit_units
@@ -55,18 +57,11 @@ MEDIA_TYPES = {
 }
 
 # every column: the cards show optional ones (a lineup status) where the table has them
-DAY_SQL = "SELECT * FROM pitcher_strikeout_predictions WHERE game_date = $d"
-DAY_BETS_SQL = (
-    "SELECT game_id, pitcher_id, strategy, side, line, book, odds, stake, p_win, ev, result "
-    "FROM bets WHERE game_date = $d AND system_id = $s ORDER BY strategy <> 'ev', strategy"
-)
 DateQuery = Annotated[str | None, Query(description="The date (YYYY-MM-DD); default today")]
 
 
 @lru_cache(maxsize=1)
-def _env():  # noqa: ANN202
-    import jinja2
-
+def _env() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=jinja2.select_autoescape(["html"]),
@@ -201,11 +196,7 @@ def card_chart(key: str) -> Response:
 
 def _lineups(state: ServiceState, day: dt.date) -> dict[tuple[str, str], dict[str, Any]]:
     """The opposing lineups known for the day's games: (game_id, batting team) -> hands."""
-    rows = state.warehouse.query(
-        "SELECT game_id, team, lineup_lhb, lineup_rhb, lineup_shb FROM team_batting_games "
-        "WHERE game_date = $d AND lineup_rhb IS NOT NULL",
-        {"d": day},
-    )
+    rows = state.warehouse.query(statement("day_lineups"), {"d": day})
     return {(r["game_id"], r["team"]): r for r in rows.to_dict("records")}
 
 
@@ -223,7 +214,7 @@ def _day_bets(state: ServiceState, day: dt.date, system: str) -> dict[tuple[str,
     several strategies bet): (game_id, pitcher_id) -> the bet. None where there is no ledger."""
     if not state.warehouse.table_exists("bets"):
         return {}
-    rows = state.warehouse.query(DAY_BETS_SQL, {"d": day, "s": system})
+    rows = state.warehouse.query(statement("day_bets_of_system"), {"d": day, "s": system})
     out: dict[tuple[str, int], dict] = {}
     for r in rows.to_dict("records"):
         out.setdefault((r["game_id"], int(r["pitcher_id"])), {k: clean(v) for k, v in r.items()})
@@ -232,7 +223,7 @@ def _day_bets(state: ServiceState, day: dt.date, system: str) -> dict[tuple[str,
 
 def day_cards(state: ServiceState, day: dt.date) -> tuple[list[dict[str, Any]], str | None]:
     """One card per starter of ``day`` from the stored predictions, and the system shown."""
-    rows = state.warehouse.query(DAY_SQL, {"d": day})
+    rows = state.warehouse.query(statement("day_predictions"), {"d": day})
     if rows.empty:
         return [], None
     rows = order_picks(rows, state.active_ids, state.settings.primary_system)
@@ -270,7 +261,7 @@ def day_cards(state: ServiceState, day: dt.date) -> tuple[list[dict[str, Any]], 
                 "book": book,
                 "pick": top["recommendation"],
                 "bet": top["recommendation"] in ("OVER", "UNDER"),
-                **{k: clean(top.get(k)) for k in DECISION_FIELDS},
+                **{k: clean(top.get(k)) for k in DECISION_COLUMNS},
                 "edge": clean(top["edge"]),
                 "ev": clean(top["expected_value"]),
                 "confidence": clean(top["confidence"]),
@@ -310,19 +301,6 @@ def day_cards(state: ServiceState, day: dt.date) -> tuple[list[dict[str, Any]], 
     return cards, shown
 
 
-# the decision a card shows: bet, lean or pass, its rung, book, price, stake and why
-DECISION_FIELDS = (
-    "verdict",
-    "decision",
-    "decision_line",
-    "decision_book",
-    "decision_odds",
-    "decision_ev",
-    "stake",
-    "alternate_line",
-    "other_book",
-    "decision_reason",
-)
 DAY_PAGES: OrderedDict[tuple, str] = OrderedDict()  # (day, warehouse stamp, models) -> HTML
 DAY_PAGES_KEPT = 32
 
@@ -371,22 +349,12 @@ def pitcher_page(pitcher_id: int, state: StateDep, date: DateQuery = None) -> HT
     """A pitcher: recent starts, how his forecasts fared, the day's alternate lines."""
     wh = state.warehouse
     day = _day(date)
-    who = wh.query("SELECT full_name FROM players WHERE player_id = $p", {"p": pitcher_id})
-    starts = wh.query(
-        "SELECT game_id, game_date, team, opponent, is_home, outs, batters_faced, pitches, "
-        "strikeouts, walks, earned_runs FROM pitcher_games WHERE pitcher_id = $p AND is_start "
-        "AND game_date <= $d ORDER BY game_date DESC LIMIT 15",
-        {"p": pitcher_id, "d": day},
-    )
+    who = wh.query(statement("player_name"), {"p": pitcher_id})
+    starts = wh.query(statement("recent_starts"), {"p": pitcher_id, "d": day})
     if who.empty and starts.empty:
         raise HTTPException(404, f"pitcher {pitcher_id} is not in the warehouse")
     name = clean(who["full_name"].iloc[0]) if len(who) else str(pitcher_id)
-    forecasts = wh.query(
-        "SELECT game_id, game_date, system_id, predicted_strikeouts, line, recommendation, "
-        "p_over, actual_strikeouts, result, pmf FROM pitcher_strikeout_predictions "
-        "WHERE pitcher_id = $p AND game_date <= $d ORDER BY game_date DESC, system_id",
-        {"p": pitcher_id, "d": day},
-    )
+    forecasts = wh.query(statement("pitcher_forecasts"), {"p": pitcher_id, "d": day})
     start_rows = []
     for r in starts.to_dict("records"):
         season = pd.Timestamp(r["game_date"]).year
@@ -458,11 +426,7 @@ def _ladder(
 ) -> list[dict[str, Any]]:
     """Every line stored for the pitcher that day (each book's latest snapshot), with P(over)
     from the shown system's distribution."""
-    lines = state.warehouse.query(
-        "SELECT book, line, over_odds, under_odds, snapshot, is_main FROM prop_lines "
-        "WHERE pitcher_id = $p AND game_date = $d AND line >= 0.5",
-        {"p": pitcher_id, "d": day},
-    )
+    lines = state.warehouse.query(statement("pitcher_day_lines"), {"p": pitcher_id, "d": day})
     if lines.empty:
         return []
     rank = {"close": 0, "posted": 1, "open": 2}
@@ -512,17 +476,14 @@ OPEN_ODDS = ("open_over_odds", "open_under_odds")
 
 
 LEDGER_STRATEGY = "ev"  # the strategy kcast predict and kcast daily bet with
-LEDGER_GRADED_SQL = (
-    "SELECT system_id, game_date, stake, profit, clv, result FROM bets WHERE strategy = $s "
-    "AND result IN ('win', 'loss', 'push') AND stake > 0 AND game_date BETWEEN $a AND $b"
-)
 
 
 def _ledger_graded(state: ServiceState, start: dt.date, end: dt.date) -> pd.DataFrame:
     """The ledger's graded bets of the period (``LEDGER_STRATEGY``), empty without a ledger."""
     if not state.warehouse.table_exists("bets"):
         return pd.DataFrame()
-    rows = state.warehouse.query(LEDGER_GRADED_SQL, {"s": LEDGER_STRATEGY, "a": start, "b": end})
+    params = {"s": LEDGER_STRATEGY, "a": start, "b": end}
+    rows = state.warehouse.query(statement("graded_ledger_bets"), params)
     rows["game_date"] = pd.to_datetime(rows["game_date"])
     return rows
 
@@ -649,22 +610,6 @@ def _calibration_rows(graded: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-LEDGER_SELECT = (
-    "SELECT b.game_date, b.system_id AS system, b.strategy, p.full_name AS pitcher, g.team, "
-    "g.opponent, b.side, b.line, b.book, b.odds, b.stake, b.p_win, b.ev, b.clv, b.result, "
-    "b.profit FROM bets b LEFT JOIN players p ON p.player_id = b.pitcher_id "
-    "LEFT JOIN (SELECT DISTINCT game_id, pitcher_id, team, opponent FROM pitcher_games) g "
-    "USING (game_id, pitcher_id) "
-)
-LEDGER_ORDER = "ORDER BY b.game_date DESC, b.system_id, b.strategy, p.full_name LIMIT 200"
-LEDGER_SQL = LEDGER_SELECT + LEDGER_ORDER
-PITCHER_LEDGER_SQL = (
-    LEDGER_SELECT
-    + "WHERE b.pitcher_id = $p AND b.game_date <= $d AND b.strategy = $s "
-    + LEDGER_ORDER
-)
-
-
 FORMATS = {
     "odds": "+.0f",
     "stake": ".2%",
@@ -684,10 +629,10 @@ def bet_ledger(
     if not state.warehouse.table_exists("bets"):
         return None
     if pitcher_id is None:
-        rows = state.warehouse.query(LEDGER_SQL)
+        rows = state.warehouse.query(statement("latest_ledger"))
     else:
         params = {"p": pitcher_id, "d": day, "s": LEDGER_STRATEGY}
-        rows = state.warehouse.query(PITCHER_LEDGER_SQL, params)
+        rows = state.warehouse.query(statement("pitcher_ledger"), params)
     for col in ("team", "opponent"):
         rows[col] = [
             display_team(t, d) if isinstance(t, str) else None
@@ -733,9 +678,7 @@ def status_page(state: StateDep) -> HTMLResponse:
     systems = [{"system": s, **state.system_health(s)} for s in state.active_ids]
     error = None
     try:
-        coverage = state.warehouse.query(
-            "SELECT * FROM daily_coverage ORDER BY game_date DESC LIMIT 21"
-        )
+        coverage = state.warehouse.query(statement("latest_coverage"))
         coverage_rows = [{k: shown(v) for k, v in r.items()} for r in coverage.to_dict("records")]
         columns = list(coverage.columns)
     except Exception as exc:  # noqa: BLE001 - shown on the page

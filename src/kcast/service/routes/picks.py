@@ -49,10 +49,9 @@ def picks(
 ) -> PicksResponse:
     """List a date's stored predictions, the primary system's picks first (optionally one
     system's)."""
-    if system is None:
-        rows = state.warehouse.query(statement("picks"), {"d": date})
-    else:
-        rows = state.warehouse.query(statement("picks_of_system"), {"d": date, "s": system})
+    rows = state.warehouse.query(statement("picks"), {"d": date})
+    if system is not None:
+        rows = rows[rows["system_id"] == system]
     if len(rows):
         rows = order_picks(rows, state.active_ids, state.settings.primary_system)
     found = [to_pick(r) for r in rows.to_dict("records")]
