@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -21,19 +20,6 @@ from kcast.decisions import MAX_K, MarketBlend
 from kcast.systems.base import SystemOutput
 from kcast.warehouse import Warehouse
 from kcast.warehouse.statements import statement
-
-
-class GradedHistory(Protocol):
-    """Graded predictions from before the day predicted."""
-
-    def market_blend(self, system_id: str) -> MarketBlend:
-        """The system's market blend fitted on its graded lines (the prior when it has none)."""
-        ...
-
-    def member_pmfs(self, member_ids: tuple[str, ...]) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """The members' distributions on the graded starts all of them predicted, and the
-        strikeouts of those starts."""
-        ...
 
 
 def fit_market_blend(

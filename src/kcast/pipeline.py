@@ -35,10 +35,9 @@ from kcast.errors import InputError, UnknownPitcherError
 from kcast.features.build import FeatureContext, build_features, load_history
 from kcast.features.matchup import MatchupContext
 from kcast.grading import row_results
-from kcast.history import GradedHistory
 from kcast.numbers import is_missing
 from kcast.prices import PRICE_COLUMNS, REQUEST_BOOK
-from kcast.systems.base import BasePredictor, SystemOutput
+from kcast.systems.base import BasePredictor, GradedHistory, SystemOutput
 from kcast.systems.registry import active_ids, dependency_order, load_system
 from kcast.teams import canonical_team
 from kcast.warehouse import Warehouse

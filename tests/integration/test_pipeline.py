@@ -604,6 +604,6 @@ def test_predict_exits_1_when_no_system_could_load(day_warehouse: Path, tmp_path
     message = str(result.exception)
     assert message.startswith(f"no prediction system answered for {DAY}: ")
     for system_id in ("v1_baseline", "v1_6_rolling"):
-        assert f"{system_id}: ModelError: model file {broken} is unreadable" in message
+        assert f"{system_id}: ModelError: model {broken}" in message
     assert "ensemble_v1: " in message
     assert count(url, "pitcher_strikeout_predictions") == 0

@@ -20,7 +20,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
@@ -47,10 +47,6 @@ from kcast.service.values import clean
 from kcast.systems.base import BasePredictor, SystemOutput
 from kcast.warehouse import Warehouse
 from kcast.warehouse.statements import statement
-
-if TYPE_CHECKING:  # they hold slates: the worker's answers and calls import this module
-    from kcast.service.answers import Prepared
-    from kcast.service.calls import Outcome
 
 log = logging.getLogger("kcast.service")
 
@@ -83,11 +79,11 @@ class Slate:
     systems: dict[str, BasePredictor]
     starters: pd.DataFrame | None = None  # the date's ``day_starters`` (a date's slate only)
     index: dict[int, int] = field(default_factory=dict)
-    # the systems' answers and what happened to each, replaced together (readers without the
-    # lock see one run's pair, never half of two)
-    answers: tuple[dict[str, SystemOutput], dict[str, Outcome]] = ({}, {})
+    # the systems' answers and what happened to each (``calls.Outcome``), replaced together
+    # (readers without the lock see one run's pair, never half of two)
+    answers: tuple[dict[str, SystemOutput], dict[str, Any]] = ({}, {})
     markets: dict[StartKey, StartMarket] | None = None
-    prepared: dict[str, Prepared] = field(default_factory=dict)
+    prepared: dict[str, Any] = field(default_factory=dict)  # ``answers.Prepared`` per system
     prices: dict[tuple, dict[str, Any] | None] = field(default_factory=dict)
     stored: tuple | None = None  # what the last batch stored (see ``answers.write_rows``)
     lock: threading.Lock = field(default_factory=threading.Lock)

@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import pandas as pd
@@ -35,9 +35,6 @@ from kcast.decision import (
 )
 from kcast.decisions import MAX_K, MarketBlend
 from kcast.errors import InputError, ModelError, NotFittedError
-
-if TYPE_CHECKING:
-    from kcast.history import GradedHistory
 
 # the columns of one prediction row, in order (the warehouse table has these and more)
 PREDICTION_COLUMNS = (
@@ -118,6 +115,19 @@ class SystemOutput:
         )
         row.update(decided)
         return row
+
+
+class GradedHistory(Protocol):
+    """Graded predictions from before the day predicted."""
+
+    def market_blend(self, system_id: str) -> MarketBlend:
+        """The system's market blend fitted on its graded lines (the prior when it has none)."""
+        ...
+
+    def member_pmfs(self, member_ids: tuple[str, ...]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The members' distributions on the graded starts all of them predicted, and the
+        strikeouts of those starts."""
+        ...
 
 
 # Where a system built on other systems gets their answers for the rows it is predicting: the

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,10 +33,13 @@ from kcast import policy
 from kcast.context import DecisionContext
 from kcast.decisions import MAX_K, pmf_mean
 from kcast.errors import MembersUnavailableError, NotFittedError
-from kcast.systems.base import BasePredictor, Distribution, MemberHook, SystemOutput
-
-if TYPE_CHECKING:
-    from kcast.history import GradedHistory
+from kcast.systems.base import (
+    BasePredictor,
+    Distribution,
+    GradedHistory,
+    MemberHook,
+    SystemOutput,
+)
 
 
 @dataclass(frozen=True)
