@@ -23,14 +23,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from kcast import policy
+from kcast.config import Settings
 from kcast.decisions import Thresholds
 from kcast.market import DecisionTime
-
-if TYPE_CHECKING:
-    from kcast.config import Settings
 
 STRATEGIES = ("ev", "ev_main", "move", "signal", "shop", "shop_model")
 MAIN, ALTERNATE = "main", "alternate"

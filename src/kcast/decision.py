@@ -347,14 +347,14 @@ def decide(
     confidence factor, ``blend`` its market blend, ``mean`` the distribution's mean when the
     caller keeps it, ``bet`` the bet rule's rung when the caller keeps it."""
     mean = float(pmf_mean(pmf)) if mean is None else mean
-    price = {k: None if is_missing(v) else v for k, v in price.items()}
-    line = price.get("line")
+    line, over, under = (_number(price.get(k)) for k in ("line", "over_odds", "under_odds"))
+    book = price.get("book")
     row = verdict_at(
         pmf,
         mean,
         line,
-        price.get("over_odds"),
-        price.get("under_odds"),
+        over,
+        under,
         flags,
         context.thresholds,
         factor,
@@ -362,7 +362,13 @@ def decide(
     )
     if bet is UNSET:
         bet = candidate_for(pmf, row, market, context.rules)
-    return {**row, **settle(row, price.get("book"), bet, context, system_id), "bet": bet}
+    book = book if isinstance(book, str) else None
+    return {**row, **settle(row, book, bet, context, system_id), "bet": bet}
+
+
+def _number(value: Any) -> float | None:
+    """A price or line as a number, None where it is missing (None or NaN)."""
+    return None if value is None or value != value else value  # NaN is not equal to itself
 
 
 def candidate_for(

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.optimize import minimize
 
+from kcast.config import Settings
 from kcast.numbers import logit
 from kcast.policy import (  # noqa: F401 - the flag names are part of this module's interface
     BLOCKS_OVER,
@@ -28,9 +28,6 @@ from kcast.policy import (  # noqa: F401 - the flag names are part of this modul
     SHORT_REST,
     THIN_HISTORY,
 )
-
-if TYPE_CHECKING:
-    from kcast.config import Settings
 
 MAX_K = 20  # strikeouts above 20 in a start have never happened; the last cell holds the tail
 

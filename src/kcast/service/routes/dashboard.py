@@ -230,75 +230,88 @@ def day_cards(state: ServiceState, day: dt.date) -> tuple[list[dict[str, Any]], 
     shown = _primary(state, set(rows["system_id"]))
     lineups = _lineups(state, day)
     bets = _day_bets(state, day, shown)
-    cards = []
     groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for record in rows.to_dict("records"):  # once: per-group frames cost more than the page
         groups.setdefault((record["game_id"], int(record["pitcher_id"])), []).append(record)
-    for (game_id, pitcher_id), records in groups.items():
-        top = next((r for r in records if r["system_id"] == shown), records[0])
-        season = day.year
-        side, odds, book = _price(top)
-        lineup = lineups.get((game_id, top["opponent"]))
-        line = clean(top["line"])
-        pmf = pmf_from_json(clean(top.get("pmf")))
-        cards.append(
-            {
-                "id": f"{game_id}-{pitcher_id}",
-                "game_id": game_id,
-                "pitcher_id": int(pitcher_id),
-                "name": clean(top["pitcher_name"]) or str(pitcher_id),
-                "team": display_team(top["team"], season),
-                "team_name": team_name(top["team"], season),
-                "opponent": display_team(top["opponent"], season),
-                "opponent_name": team_name(top["opponent"], season),
-                "is_home": bool(top["is_home"]),
-                "system": top["system_id"],
-                "line": line,
-                "side": side,
-                "odds": odds,
-                "over_odds": clean(top["over_odds"]),
-                "under_odds": clean(top["under_odds"]),
-                "book": book,
-                "pick": top["recommendation"],
-                "bet": top["recommendation"] in ("OVER", "UNDER"),
-                **{k: clean(top.get(k)) for k in DECISION_COLUMNS},
-                "edge": clean(top["edge"]),
-                "ev": clean(top["expected_value"]),
-                "confidence": clean(top["confidence"]),
-                "p_over": clean(top["p_over"]),
-                "model_p_over": clean(top["model_p_over"]),
-                "market_p_over": clean(top["market_p_over"]),
-                "predicted": clean(top["predicted_strikeouts"]),
-                "p10": clean(top["k_p10"]),
-                "p90": clean(top["k_p90"]),
-                "ledger": bets.get((game_id, int(pitcher_id))),
-                "lineup_status": clean(top.get("lineup_status")),
-                "flags": split_flags(top["red_flags"]),
-                "reasons": clean(top["reasons"]) or "",
-                "actual": clean(top["actual_strikeouts"]),
-                "result": clean(top["result"]),
-                "lineup": None
-                if lineup is None
-                else {
-                    "L": clean(lineup["lineup_lhb"]),
-                    "R": clean(lineup["lineup_rhb"]),
-                    "S": clean(lineup["lineup_shb"]),
-                },
-                "systems": [
-                    {
-                        "system": r["system_id"],
-                        "mean": clean(r["predicted_strikeouts"]),
-                        "p_over": clean(r["p_over"]),
-                        "pick": r["recommendation"],
-                    }
-                    for r in records
-                ],
-                "chart": chart_key(charts.distribution_rows(pmf, line), charts.line_data(line))
-                if pmf
-                else None,
-            }
-        )
+    cards = [
+        card(day, records, shown, lineups, bets.get((game_id, pitcher_id)))
+        for (game_id, pitcher_id), records in groups.items()
+    ]
     return cards, shown
+
+
+def card(
+    day: dt.date,
+    records: list[dict[str, Any]],
+    shown: str | None,
+    lineups: dict[tuple[str, str], dict[str, Any]],
+    ledger: dict | None,
+) -> dict[str, Any]:
+    """One starter's card: the shown system's row (its decision, prices and distribution),
+    every system's mean, the opposing lineup and the ledger's bet."""
+    game_id, pitcher_id = records[0]["game_id"], int(records[0]["pitcher_id"])
+    top = next((r for r in records if r["system_id"] == shown), records[0])
+    season = day.year
+    side, odds, book = _price(top)
+    lineup = lineups.get((game_id, top["opponent"]))
+    line = clean(top["line"])
+    pmf = pmf_from_json(clean(top.get("pmf")))
+
+    return {
+        "id": f"{game_id}-{pitcher_id}",
+        "game_id": game_id,
+        "pitcher_id": int(pitcher_id),
+        "name": clean(top["pitcher_name"]) or str(pitcher_id),
+        "team": display_team(top["team"], season),
+        "team_name": team_name(top["team"], season),
+        "opponent": display_team(top["opponent"], season),
+        "opponent_name": team_name(top["opponent"], season),
+        "is_home": bool(top["is_home"]),
+        "system": top["system_id"],
+        "line": line,
+        "side": side,
+        "odds": odds,
+        "over_odds": clean(top["over_odds"]),
+        "under_odds": clean(top["under_odds"]),
+        "book": book,
+        "pick": top["recommendation"],
+        "bet": top["recommendation"] in ("OVER", "UNDER"),
+        **{k: clean(top.get(k)) for k in DECISION_COLUMNS},
+        "edge": clean(top["edge"]),
+        "ev": clean(top["expected_value"]),
+        "confidence": clean(top["confidence"]),
+        "p_over": clean(top["p_over"]),
+        "model_p_over": clean(top["model_p_over"]),
+        "market_p_over": clean(top["market_p_over"]),
+        "predicted": clean(top["predicted_strikeouts"]),
+        "p10": clean(top["k_p10"]),
+        "p90": clean(top["k_p90"]),
+        "ledger": ledger,
+        "lineup_status": clean(top.get("lineup_status")),
+        "flags": split_flags(top["red_flags"]),
+        "reasons": clean(top["reasons"]) or "",
+        "actual": clean(top["actual_strikeouts"]),
+        "result": clean(top["result"]),
+        "lineup": None
+        if lineup is None
+        else {
+            "L": clean(lineup["lineup_lhb"]),
+            "R": clean(lineup["lineup_rhb"]),
+            "S": clean(lineup["lineup_shb"]),
+        },
+        "systems": [
+            {
+                "system": r["system_id"],
+                "mean": clean(r["predicted_strikeouts"]),
+                "p_over": clean(r["p_over"]),
+                "pick": r["recommendation"],
+            }
+            for r in records
+        ],
+        "chart": chart_key(charts.distribution_rows(pmf, line), charts.line_data(line))
+        if pmf
+        else None,
+    }
 
 
 DAY_PAGES: OrderedDict[tuple, str] = OrderedDict()  # (day, warehouse stamp, models) -> HTML
