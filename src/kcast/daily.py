@@ -12,10 +12,13 @@ One run for a date D (default: today, US Eastern) does, in order, only what is n
 4. ``odds``: a snapshot of The Odds API's pitcher-strikeout lines for D (``ODDS_API_KEY``);
    every capture is kept with its time. Skipped without a key, or when no game of D is still
    to start.
-5. ``predict``: every active system on the starters of D's games not yet started. Skipped when
-   the stored predictions already have these starters, these lines and prices, these model
-   versions and were made after the latest grade (nothing new). A probable pitcher who is
-   replaced is kept (and later graded void); the replacement is predicted by this step.
+5. ``predict``: every active system on the starters of D's games not yet started, by the one
+   forecaster (``forecast.Forecaster``), decided at ``KCAST_DECISION_TIME`` like ``kcast
+   predict`` and the worker; the predictions and their bets stored in one transaction. Skipped
+   when the stored predictions already have these starters, these lines and prices (as known at
+   the decision time), these model versions and were made after the latest grade (nothing
+   new). A probable pitcher who is replaced is kept (and later graded void); the replacement
+   is predicted by this step.
 
 Each step reports ``ok``, ``skipped`` or ``failed`` with a one-line detail. A failed step does
 not stop the others and undoes nothing already stored (every write is its own transaction); the
