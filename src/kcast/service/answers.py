@@ -20,7 +20,7 @@ import pandas as pd
 from pydantic import BaseModel
 from pydantic_core import to_json
 
-from kcast.decision import UNSET, decide
+from kcast.decision import decide
 from kcast.decisions import pmf_mean
 from kcast.errors import NoSystemAnsweredError
 from kcast.forecast import Forecast, Forecaster, WarehouseSink
@@ -69,6 +69,7 @@ def from_row(model: type[M], row: dict[str, Any], **values: Any) -> M:
 ANSWER_FIELDS = tuple(SystemAnswer.model_fields)
 NO_ANSWER = dict.fromkeys(ANSWER_FIELDS)
 FACTS = ("predicted_strikeouts", "predicted_median", "k_p10", "k_p90")
+ASKED_KEPT = 4096  # answers at asked prices kept per system and slate
 
 
 def answer_fields(row: dict[str, Any]) -> dict[str, Any]:
@@ -89,13 +90,13 @@ def starters_of(features: pd.DataFrame) -> list[Starter]:
 class Prepared:
     """One system's answers for a slate, ready for requests: per row the distribution's mean
     and the fields no line or price changes, the answer at the stored line and prices, and the
-    bet rule's rung at each line and price asked (its tilt is worked out once)."""
+    answers at the lines and prices asked (each decided once: ``decision.decide``)."""
 
     output: SystemOutput
     means: list[float]
     facts: list[dict[str, Any]]
     stored: list[dict[str, Any]]
-    bets: dict[tuple, dict[str, Any] | None] = field(default_factory=dict)
+    asked: dict[tuple, dict[str, Any]] = field(default_factory=dict)  # answers at prices asked
 
     @classmethod
     def of(cls, output: SystemOutput) -> Prepared:
@@ -111,23 +112,26 @@ class Prepared:
         stored ones): ``SystemOutput.decide_at`` without the row frame."""
         if price is None:
             return self.stored[i]
-        out = self.output
-        assert out.flags is not None and out.factor is not None
-        key = (i, price["line"], price["over_odds"], price["under_odds"])
-        decided = decide(
-            out.pmf[i],
-            out.flags[i],
-            price,
-            slate.context,
-            out.system_id,
-            slate.market(i),
-            float(out.factor[i]),
-            out.blend,
-            self.means[i],
-            self.bets.get(key, UNSET),
-        )
-        self.bets[key] = decided["bet"]
-        return {**self.facts[i], **answer_fields(decided)}
+        key = (i, price["line"], price["over_odds"], price["under_odds"], price["book"])
+        answer = self.asked.get(key)
+        if answer is None:
+            out = self.output
+            assert out.flags is not None and out.factor is not None
+            decided = decide(
+                out.pmf[i],
+                out.flags[i],
+                price,
+                slate.context,
+                out.system_id,
+                slate.market(i),
+                float(out.factor[i]),
+                out.blend,
+                self.means[i],
+            )
+            if len(self.asked) >= ASKED_KEPT:  # a bound on what requests can make it keep
+                self.asked.clear()
+            answer = self.asked[key] = {**self.facts[i], **answer_fields(decided)}
+        return answer
 
 
 def ready(slate: Slate, system_id: str, output: SystemOutput) -> Prepared:
