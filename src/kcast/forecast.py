@@ -176,7 +176,7 @@ class Forecaster:
     def forecast(
         self,
         starters: pd.DataFrame,
-        requested: list[dict[str, Any] | None] | None = None,
+        requested: Requests = None,
         date: dt.date | None = None,
     ) -> Forecast:
         """Given starter rows (and the requests aligned with them, where they name lines):
@@ -186,13 +186,11 @@ class Forecaster:
         prepared = time.perf_counter() - t0
         forecast = self.answer(rows, date)
         forecast.timings["features and prices"] = prepared
-        if self.sink is not None and forecast.outputs:
-            forecast.stored = self.sink.store(forecast)
+        if forecast.outputs:
+            self.store(forecast)
         return forecast
 
-    def prepare(
-        self, starters: pd.DataFrame, requested: list[dict[str, Any] | None] | None = None
-    ) -> pd.DataFrame:
+    def prepare(self, starters: pd.DataFrame, requested: Requests = None) -> pd.DataFrame:
         """Stages 2 and 3: the starters' features, from games before each date, and their
         lines and prices known at the decision time."""
         if starters.empty:
@@ -247,7 +245,8 @@ class Forecaster:
         return out
 
     def store(self, forecast: Forecast) -> Stored:
-        """Store a forecast made by ``answer`` (``forecast`` stores by itself)."""
+        """Store a forecast's rows and bets through the sink (``forecast`` calls it; a caller
+        of ``answer`` calls it when it wants them stored)."""
         if self.sink is None:
             return Stored()
         forecast.stored = self.sink.store(forecast)
