@@ -100,18 +100,23 @@ def members_of(system_id: str, settings: Settings | None = None) -> tuple[str, .
 
 
 def dependency_order(ids: list[str], members: Callable[[str], tuple[str, ...]]) -> list[str]:
-    """``ids`` with every system after the members it is built on (``graphlib``: systems
-    ready at the same step keep the order given); a loop is a ``ConfigError`` naming it."""
-    graph: TopologicalSorter[str] = TopologicalSorter()
-    for system_id in ids:  # every system first, in the order given
-        graph.add(system_id)
-    for system_id in ids:
-        graph.add(system_id, *(m for m in members(system_id) if m in ids))
+    """``ids`` with every system after the members it is built on, otherwise in the order
+    given: ``graphlib`` keeps the graph and finds any loop (a ``ConfigError`` naming it); of
+    the systems ready at each step, the one given first comes first."""
+    graph = TopologicalSorter({s: [m for m in members(s) if m in ids] for s in ids})
     try:
-        return list(graph.static_order())
+        graph.prepare()
     except CycleError as exc:
         loop = " -> ".join(exc.args[1])
         raise ConfigError(f"systems built on each other in a loop: {loop}") from None
+    position = {s: i for i, s in enumerate(ids)}
+    ready: list[str] = []
+    ordered: list[str] = []
+    while graph.is_active():
+        ready = sorted([*ready, *graph.get_ready()], key=position.__getitem__)
+        ordered.append(ready.pop(0))
+        graph.done(ordered[-1])
+    return ordered
 
 
 def active_ids(settings: Settings | None = None) -> list[str]:
