@@ -212,10 +212,10 @@ def predict_one(state: ServiceState, req: PitcherGame) -> bytes:
     record = req.record()
     version = state.cache.version()
     fc = forecaster(state, version, req.decision_time)
-    slate = state.cache.slate(fc, req.game_date, version)
+    slate = state.cache.slate(fc, req.game_date, version, lambda: state.systems)
     index = slate.index.get(req.pitcher_id)
     if index is None:  # not a starter of the date's slate: the request names the game
-        slate = state.cache.pitcher(fc, record, version)
+        slate = state.cache.pitcher(fc, record, version, lambda: state.systems)
         index = 0
     return respond(state, req, record, slate, index, *slate_answers(state, fc, slate))
 
@@ -300,7 +300,7 @@ def batch_answers(state: ServiceState, req: BatchRequest, version: tuple) -> Bat
     requested pitcher-games' computed now (with the requests' lines)."""
     fc = forecaster(state, version, req.decision_time)
     if req.date is not None:
-        slate = state.cache.slate(fc, req.date, version)
+        slate = state.cache.slate(fc, req.date, version, lambda: state.systems)
         if slate.features.empty:
             return BatchAnswers(slate.features, {}, {}, slate, fc)
         outputs, outcomes = slate_answers(state, fc, slate)

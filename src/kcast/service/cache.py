@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,7 @@ from kcast.warehouse import Warehouse
 from kcast.warehouse.statements import statement
 
 log = logging.getLogger("kcast.service")
+Loaded = Callable[[], dict[str, BasePredictor]]  # the worker's loaded systems, read when used
 
 
 def pitcher_key(record: dict[str, Any]) -> tuple:
@@ -191,8 +193,9 @@ class SlateCache:
             self._items.clear()
             self.generation += 1
 
-    def slate(self, forecaster: Forecaster, day: dt.date, version: tuple) -> Slate:
-        """``day``'s slate at the forecaster's decision time (its reader: ``reader(version)``);
+    def slate(self, forecaster: Forecaster, day: dt.date, version: tuple, loaded: Loaded) -> Slate:
+        """``day``'s slate at the forecaster's decision time (its reader: ``reader(version)``),
+        answered by the systems ``loaded()`` gives when it is built (a model reload swaps them);
         ``InputError`` when it has starters but no history before."""
         context, reader = forecaster.context, forecaster.reader
         assert isinstance(reader, CachedReader)
@@ -203,14 +206,16 @@ class SlateCache:
                 self.builds += 1
                 features = forecaster.prepare(starters)
                 lines, _, _ = reader.lines(day, context.at)
-                systems = reader.systems(forecaster.systems, day, context.market_blend)
+                systems = reader.systems(loaded(), day, context.market_blend)
                 return Slate(day, context, features, lines, systems, starters)
 
         return self.get(("slate", day, context.at.label, version), build)
 
-    def pitcher(self, forecaster: Forecaster, record: dict[str, Any], version: tuple) -> Slate:
+    def pitcher(
+        self, forecaster: Forecaster, record: dict[str, Any], version: tuple, loaded: Loaded
+    ) -> Slate:
         """A one-row slate for a pitcher-game the date's slate does not hold (the request
-        names the game), built once per game and decision time."""
+        names the game), built once per game and decision time (see ``slate``)."""
         context, reader = forecaster.context, forecaster.reader
         assert isinstance(reader, CachedReader)
         day = record["game_date"]
@@ -219,7 +224,7 @@ class SlateCache:
             with self.wh.reads_together():
                 features = forecaster.prepare(reader.requested([record]))
                 lines, _, _ = reader.lines(day, context.at)
-                systems = reader.systems(forecaster.systems, day, context.market_blend)
+                systems = reader.systems(loaded(), day, context.market_blend)
                 return Slate(day, context, features, lines, systems)
 
         return self.get(("pitcher", day, context.at.label, pitcher_key(record), version), build)
