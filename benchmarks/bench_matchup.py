@@ -27,10 +27,11 @@ def main() -> None:
     args = parser.parse_args()
 
     from kcast.backtest import run_backtest
-    from kcast.decisions import Thresholds
+    from kcast.context import DecisionContext
     from kcast.features.build import FeatureContext, load_history
     from kcast.features.matchup import MatchupContext
-    from kcast.pipeline import attach_prices, day_starters, starter_features
+    from kcast.pipeline import day_starters, starter_features
+    from kcast.prices import attach_prices
     from kcast.systems.registry import build_system
     from kcast.training import training_frame
 
@@ -64,7 +65,7 @@ def main() -> None:
                 raise SystemExit(f"no starters on {day}: pick a day with games")
             features = starter_features(wh, starters, history, context, matchup)
             features = attach_prices(wh, features)
-            system.predict(features, Thresholds())
+            system.predict(features, DecisionContext())
             timings.append(time.perf_counter() - t0)
         wh.close()
 

@@ -29,7 +29,9 @@ def main() -> None:
 
     from kcast.backtest import run_backtest
     from kcast.config import get_settings
-    from kcast.pipeline import day_starters, predict_day
+    from kcast.context import DecisionContext
+    from kcast.forecast import Forecaster, WarehouseReader, WarehouseSink
+    from kcast.pipeline import day_starters, load_systems
     from kcast.training import train_systems
 
     with scratch_warehouse(args.warehouse) as (wh, path):
@@ -42,14 +44,16 @@ def main() -> None:
         models = path.parent / "models"
         train_systems(wh, day, models)
         settings = get_settings()
-        from kcast.pipeline import load_systems
-
         systems, _ = load_systems(wh, settings)
+        context = DecisionContext.from_settings(settings)
+        forecaster = Forecaster(
+            WarehouseReader(wh), systems, context, sink=WarehouseSink(wh, "predict")
+        )
         n_starters = len(day_starters(wh, day))
         timings = []
         for _ in range(5):
             t0 = time.perf_counter()
-            predict_day(wh, day, settings, systems)
+            forecaster.day(day)
             timings.append(time.perf_counter() - t0)
         wh.close()
         env_cmd = [

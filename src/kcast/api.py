@@ -7,8 +7,8 @@
     >>> pmf = kcast.distribution(453281, "2019-07-13")  # P(K = k), one column per system
     >>> kcast.plot_distribution(pmf, line=4.5)          # an Altair chart
 
-Every function runs the one pipeline (``kcast.pipeline``) that ``kcast predict``, the worker and
-the backtest run; nothing here has its own maths. ``warehouse`` is a DuckDB path, a
+Every function runs the one forecaster (``kcast.forecast``) that ``kcast predict``, the daily
+job, the worker and the backtest run; nothing here has its own maths. ``warehouse`` is a DuckDB path, a
 ``bigquery://`` URL or an open ``Warehouse`` (default: the ``KCAST_WAREHOUSE`` setting); a
 warehouse opened here is closed before the function returns. Teams are shown as MLB spells them
 (``NYY``, ``ATH`` from 2025), as everywhere users look; see ``kcast.teams``.
@@ -27,10 +27,22 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from kcast.backtest import run_backtest
+from kcast.charts import distribution_chart
+from kcast.config import Settings, get_settings
+from kcast.context import DecisionContext
+from kcast.dates import parse_date
+from kcast.decisions import MAX_K
+from kcast.errors import InputError, UnknownPitcherError
+from kcast.forecast import WarehouseSink, forecaster_for
+from kcast.grading import row_results
+from kcast.pipeline import pitcher_names
+from kcast.teams import display_teams
+from kcast.warehouse import Warehouse, open_warehouse
+from kcast.warehouse.statements import statement
+
 if TYPE_CHECKING:  # pragma: no cover
     import altair as alt
-
-    from kcast.warehouse import Warehouse
 
 __all__ = ["Backtest", "backtest", "distribution", "plot_distribution", "predict"]
 
@@ -62,8 +74,6 @@ FIRST_COLUMNS = (
 
 @contextmanager
 def _warehouse(warehouse: str | Warehouse | None) -> Iterator[Warehouse]:
-    from kcast.warehouse import Warehouse, open_warehouse
-
     if isinstance(warehouse, Warehouse):
         yield warehouse
         return
@@ -74,9 +84,7 @@ def _warehouse(warehouse: str | Warehouse | None) -> Iterator[Warehouse]:
         wh.close()
 
 
-def _settings(systems: list[str] | str | None):  # noqa: ANN202
-    from kcast.config import get_settings
-
+def _settings(systems: list[str] | str | None) -> Settings:
     settings = get_settings()
     if systems is None:
         return settings
@@ -86,8 +94,6 @@ def _settings(systems: list[str] | str | None):  # noqa: ANN202
 
 def _tidy(frame: pd.DataFrame, names: pd.DataFrame | None = None) -> pd.DataFrame:
     """Prediction rows for people: names, MLB's team spellings, dates as dates, no pmf JSON."""
-    from kcast.teams import display_teams
-
     if frame.empty:
         return frame
     out = frame.drop(columns=["pmf"], errors="ignore")
@@ -113,25 +119,27 @@ def predict(
     systems: list[str] | str | None = None,
     warehouse: str | Warehouse | None = None,
     write: bool = False,
+    at: str | None = None,
 ) -> pd.DataFrame:
-    """Every starter of ``date``, predicted by every active system (or ``systems``).
+    """Every starter of ``date``, predicted by every active system (or ``systems``), decided
+    at ``at`` (open, close, HH:MM US Eastern or now; default ``KCAST_DECISION_TIME``).
 
     One row per pitcher per system, as ``kcast predict`` makes them: the mean, the line and its
     best price and book, P(over) stated (the system pooled with the market) beside the system's
-    own (``model_p_over``) and the market's (``market_p_over``), the edge, EV, the pick, red flags
-    and reasons. With ``write=True`` the rows are also stored, as ``kcast predict`` does; by
-    default nothing is written. A system that fails is left out; its error is in
-    ``frame.attrs["errors"]``.
+    own (``model_p_over``) and the market's (``market_p_over``), the edge, EV, the verdict at
+    the line, the decision (bet, lean or pass, with its rung, book, price and stake), red flags
+    and reasons. With ``write=True`` the rows and the bets are also stored, as ``kcast
+    predict`` does; by default nothing is written. A system that fails is left out; its error
+    is in ``frame.attrs["errors"]``.
     """
-    from kcast.pipeline import load_systems, parse_date, predict_day
-
     day = parse_date(date)
     settings = _settings(systems)
+    context = DecisionContext.from_settings(settings, at)
     with _warehouse(warehouse) as wh:
-        loaded, errors = load_systems(wh, settings)
-        result = predict_day(wh, day, settings, loaded, write=write)
-    out = _tidy(result.frame(), _names(result.features))
-    out.attrs["errors"] = {**errors, **result.errors}
+        sink = WarehouseSink(wh, "api") if write else None
+        forecast = forecaster_for(wh, settings, context, sink).day(day)
+    out = _tidy(forecast.frame(), _names(forecast.features))
+    out.attrs["errors"] = dict(forecast.errors)
     return out
 
 
@@ -170,9 +178,6 @@ def backtest(
     """Walk forward from ``start`` to ``end`` (inclusive) over the stored lines, as
     ``kcast backtest`` does (refitting the trainable systems every ``retrain_days``); nothing is
     written."""
-    from kcast.backtest import run_backtest
-    from kcast.pipeline import parse_date
-
     ids = None if systems is None else ([systems] if isinstance(systems, str) else list(systems))
     with _warehouse(warehouse) as wh:
         result = run_backtest(wh, parse_date(start), parse_date(end), ids, retrain_days)
@@ -198,41 +203,21 @@ def backtest(
 
 
 def _graded(wh: Warehouse, rows: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """Backtest rows with the pitchers' names, their actual strikeouts and each pick's result
-    (as ``kcast grade`` would write them)."""
-    from kcast.grading import bet_result
-
+    """Backtest rows with the pitchers' names, their actual strikeouts and each decision's
+    result (as ``kcast grade`` would write them)."""
     if rows.empty:
         return _tidy(rows)
-    actual = wh.query(
-        "SELECT game_id, pitcher_id, strikeouts AS actual_strikeouts FROM pitcher_games "
-        "WHERE is_start AND game_date BETWEEN $a AND $b",
-        {"a": start, "b": end},
-    )
-    names = wh.query(
-        "SELECT player_id AS pitcher_id, full_name AS pitcher_name FROM players "
-        "WHERE player_id IN (SELECT UNNEST($ids))",
-        {"ids": [int(x) for x in rows["pitcher_id"].unique()]},
-    )
+    actual = wh.query(statement("starts_with_strikeouts"), {"a": start, "b": end})
+    names = pitcher_names(wh, rows["pitcher_id"].unique())
     out = rows.merge(actual, on=["game_id", "pitcher_id"], how="left")
-    out["result"] = [
-        None if pd.isna(k) else bet_result(rec, None if pd.isna(line) else float(line), float(k))
-        for rec, line, k in zip(
-            out["recommendation"], out["line"], out["actual_strikeouts"], strict=True
-        )
-    ]
+    out["result"] = row_results(out)
     return _tidy(out, names)
 
 
 def _pitcher_id(wh: Warehouse, pitcher: int | str) -> int:
-    from kcast.errors import InputError, UnknownPitcherError
-
     if isinstance(pitcher, int | np.integer) or str(pitcher).strip().isdigit():
         return int(pitcher)
-    found = wh.query(
-        "SELECT player_id, full_name FROM players WHERE lower(full_name) = lower($n)",
-        {"n": str(pitcher).strip()},
-    )
+    found = wh.query(statement("players_named"), {"n": str(pitcher).strip()})
     if found.empty:
         raise UnknownPitcherError(f"no pitcher named {pitcher!r} in the warehouse")
     if len(found) > 1:
@@ -257,22 +242,14 @@ def distribution(
     the date, the line and each system's row (``attrs["rows"]``: mean, P(over), pick ...).
     Nothing is written.
     """
-    from kcast.decisions import MAX_K
-    from kcast.pipeline import (
-        load_systems,
-        parse_date,
-        predict_starters,
-        requested_starters,
-    )
-
     day = parse_date(date)
     settings = _settings(systems)
+    context = DecisionContext.from_settings(settings)
     with _warehouse(warehouse) as wh:
         pid = _pitcher_id(wh, pitcher)
         request = {"pitcher_id": pid, "game_date": day, "line": line}
-        starters = requested_starters(wh, [request])
-        loaded, _ = load_systems(wh, settings)
-        result = predict_starters(wh, starters, settings, loaded, requested=[request], write=False)
+        forecaster = forecaster_for(wh, settings, context)
+        result = forecaster.forecast(forecaster.reader.requested([request]), [request])
     columns = {s: out.pmf[0] for s, out in result.outputs.items()}
     pmf = pd.DataFrame(columns, index=pd.RangeIndex(MAX_K + 1, name="k"))
     pmf.columns.name = "system"
@@ -309,8 +286,6 @@ def plot_distribution(
     column) or a Series of P(K = k). Bars above the line (an over) are coloured apart from those
     below; the line is a dashed rule. ``line`` defaults to ``pmf.attrs["line"]``.
     """
-    from kcast.charts import distribution_chart
-
     attrs = dict(getattr(pmf, "attrs", {}))
     if isinstance(pmf, pd.DataFrame):
         system = system or str(pmf.columns[0])

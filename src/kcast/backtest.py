@@ -22,19 +22,48 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kcast.bets import (
+    WEIGHTS_LOOKBACK,
+    backtest_bets,
+    graded_book_lines,
+    ledger_rows,
+    starts_between,
+    weights_before,
+    write_ledger,
+)
 from kcast.config import Settings, get_settings
-from kcast.decisions import Thresholds, american_to_decimal, devig
+from kcast.context import STRATEGIES, DecisionContext
+from kcast.decisions import devig
 from kcast.errors import InputError, KcastError
 from kcast.features.build import load_history, training_targets
+from kcast.forecast import Forecaster, WarehouseReader
+from kcast.grading import grade_dates
 from kcast.history import WalkForwardHistory
-from kcast.market import DecisionTime
-from kcast.pipeline import attach_prices, run_systems, starter_features, systems_for_day
+from kcast.market import BookWeights, DecisionTime
+from kcast.pipeline import (
+    check_history,
+    starter_features,
+    store,
+    systems_for_day,
+)
+from kcast.prices import stored_lines
+from kcast.scoring import (
+    calibration_summary,
+    calibration_table,
+    closing_line_value,
+    log_score,
+    probability_scores,
+    profit_units,
+)
 from kcast.systems.base import BasePredictor, SystemOutput
-from kcast.systems.registry import backtest_ids, build_system, dependency_order, members_of
+from kcast.systems.registry import (
+    active_ids,
+    backtest_ids,
+    build_system,
+    dependency_order,
+    members_of,
+)
 from kcast.warehouse import Warehouse
-
-CALIBRATION_BINS = 10
-MIN_BIN = 100
 
 
 @dataclass
@@ -85,6 +114,55 @@ def with_members(system_ids: list[str], settings: Settings) -> list[str]:
     return dependency_order(ids, lambda s: members_of(s, settings))
 
 
+class WalkForwardReader(WarehouseReader):
+    """The backtest's reader (``forecast.Reader``): the history up to the window's end read
+    once, each day's quotes and the books' graded lines of the window (and the year before it)
+    read once at the decision time, and what the systems learn from: only the blocks already
+    predicted and graded (``graded``, a ``history.WalkForwardHistory``)."""
+
+    def __init__(self, wh: Warehouse, start: dt.date, end: dt.date, devig: str) -> None:
+        super().__init__(wh)
+        self.start, self.end, self.devig = start, end, devig
+        self.history = load_history(wh, before=end + dt.timedelta(days=1))
+        self.graded = WalkForwardHistory()
+        self._quotes: dict[str, pd.DataFrame] = {}
+        self._lines: dict[str, pd.DataFrame] = {}
+        self._weights: dict[tuple[dt.date, str], BookWeights] = {}
+
+    def check_history(self, day: dt.date) -> None:
+        first = self.history["game_date"].min() if len(self.history) else None
+        check_history(day, None if first is None or pd.isna(first) else first.date())
+
+    def features(self, starters: pd.DataFrame) -> pd.DataFrame:
+        return starter_features(self.wh, starters, self.history)
+
+    def window_quotes(self, at: DecisionTime) -> pd.DataFrame:
+        """Every quote from a year before the window to its end known at ``at``."""
+        if at.label not in self._quotes:
+            first = self.start - WEIGHTS_LOOKBACK
+            self._quotes[at.label] = stored_lines(self.wh, first, self.end, at)
+        return self._quotes[at.label]
+
+    def quotes(self, day: dt.date, at: DecisionTime) -> pd.DataFrame:
+        quotes = self.window_quotes(at)
+        return quotes[quotes["game_date"] == pd.Timestamp(day)]
+
+    def weights(self, day: dt.date, at: DecisionTime, devig: str) -> BookWeights:
+        key = (day, at.label)
+        if key not in self._weights:
+            if at.label not in self._lines:
+                first = self.start - WEIGHTS_LOOKBACK
+                actual = starts_between(self.wh, first, self.end)
+                self._lines[at.label] = graded_book_lines(self.window_quotes(at), actual, devig)
+            self._weights[key] = weights_before(self._lines[at.label], day)
+        return self._weights[key]
+
+    def systems(
+        self, systems: dict[str, BasePredictor], day: dt.date, market_blend: str
+    ) -> dict[str, BasePredictor]:
+        return systems_for_day(systems, self.graded, market_blend)
+
+
 def run_backtest(
     wh: Warehouse,
     start: dt.date,
@@ -99,48 +177,87 @@ def run_backtest(
 ) -> BacktestResult:
     """Walk forward from ``start`` to ``end`` (inclusive) and score every system.
 
-    The pipeline's own stages do the work (``starter_features``, ``attach_prices``,
-    ``systems_for_day``, ``run_systems``); the backtest adds the loop: before each block the
-    trainable systems are refitted on the starts before its first day, and every system is
-    updated from the blocks already predicted and graded.
+    The backtest is a loop around the forecaster's block step (``Forecaster.answer``): before
+    each block the trainable systems are refitted on the starts before its first day, and the
+    walk-forward reader lets every system learn from the blocks already predicted and graded.
 
     ``at`` is the decision time (``market.DecisionTime``): each start is priced, and every
-    system decides, with the quotes known then (None: every stored quote, as a replay by
-    ``kcast predict`` of a past date; ``kcast backtest`` passes ``open`` by default). With
-    ``bets`` the bets a bettor could take are worked out day by day (``bets.backtest_bets``)."""
+    system decides (its verdict and its bet), with the quotes known then (None: every stored
+    quote, as a replay by ``kcast predict`` of a past date; ``kcast backtest`` passes ``open``
+    by default). With ``bets`` every strategy's bets are worked out day by day
+    (``bets.backtest_bets``)."""
     settings = settings or get_settings()
+    context = DecisionContext.from_settings(settings, at if at is not None else "now")
     ids = with_members(system_ids or backtest_ids(settings), settings)
-    thresholds = Thresholds.from_settings(settings)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    history = load_history(wh, before=end + dt.timedelta(days=1))
-    starts = training_targets(history)
-    frame = starter_features(wh, starts[starts["game_date"] <= pd.Timestamp(end)], history)
+    reader = WalkForwardReader(wh, start, end, context.rules.devig)
+    frame, window = _window(reader, start, end, context)
     timings["features"] = time.perf_counter() - t0
+    forecaster = Forecaster(reader, {s: build_system(s, settings) for s in ids}, context)
+    scored, all_outputs = _walk(
+        forecaster, frame, window, start, end, retrain_days, settings, timings, progress
+    )
+    metrics, calibration, notes = score(scored, all_outputs)
+    timings["total"] = time.perf_counter() - t0
+    preds = pd.concat([o.frame for o in all_outputs.values()], ignore_index=True)
+    result = BacktestResult(start, end, metrics, calibration, preds, timings, notes)
+    result.at = context.at.label
+    if bets:
+        tb = time.perf_counter()
+        days = sorted(set(pd.to_datetime(scored["game_date"])))
+        weights = {d: reader.weights(d.date(), context.at, context.rules.devig) for d in days}
+        result.bets, result.bet_metrics, result.devig = backtest_bets(
+            wh, all_outputs, scored, context, weights, strategies or STRATEGIES
+        )
+        timings["bets"] = time.perf_counter() - tb
+    return result
+
+
+def _window(
+    reader: WalkForwardReader, start: dt.date, end: dt.date, context: DecisionContext
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every regular-season start up to ``end`` with its features (what the systems train
+    on), and the window's starts priced at the decision time."""
+    starts = training_targets(reader.history)
+    frame = reader.features(starts[starts["game_date"] <= pd.Timestamp(end)])
     frame["game_date"] = pd.to_datetime(frame["game_date"])
-    window = frame[
-        (frame["game_date"] >= pd.Timestamp(start)) & (frame["game_date"] <= pd.Timestamp(end))
-    ]
+    dates = frame["game_date"]
+    window = frame[(dates >= pd.Timestamp(start)) & (dates <= pd.Timestamp(end))]
     if window.empty:
         raise InputError(f"no regular-season starts between {start} and {end} in the warehouse")
-    window = attach_prices(wh, window, at=at)
+    return frame, reader.prices(window, None, context.at)
 
-    systems: dict[str, BasePredictor] = {s: build_system(s, settings) for s in ids}
-    graded = WalkForwardHistory()
+
+def _walk(  # noqa: PLR0913
+    forecaster: Forecaster,
+    frame: pd.DataFrame,
+    window: pd.DataFrame,
+    start: dt.date,
+    end: dt.date,
+    retrain_days: int,
+    settings: Settings,
+    timings: dict[str, float],
+    progress: Callable[[int, int], None] | None,
+) -> tuple[pd.DataFrame, dict[str, SystemOutput]]:
+    """The blocks in turn: refit, forecast, learn; the window's rows and every system's
+    answers for them, stacked."""
+    reader = forecaster.reader
+    assert isinstance(reader, WalkForwardReader)
+    systems = forecaster.systems
     blocks = _block_starts(start, end, retrain_days)
-    outputs: dict[str, list[SystemOutput]] = {s: [] for s in ids}
+    outputs: dict[str, list[SystemOutput]] = {s: [] for s in systems}
     block_frames: list[pd.DataFrame] = []
     t_fit = t_pred = 0.0
     for i, block_start in enumerate(blocks):
         block_end = blocks[i + 1] if i + 1 < len(blocks) else end + dt.timedelta(days=1)
-        rows = window[
-            (window["game_date"] >= pd.Timestamp(block_start))
-            & (window["game_date"] < pd.Timestamp(block_end))
-        ].reset_index(drop=True)
+        dates = window["game_date"]
+        rows = window[(dates >= pd.Timestamp(block_start)) & (dates < pd.Timestamp(block_end))]
+        rows = rows.reset_index(drop=True)
         if rows.empty:
             continue
-        train = frame[frame["game_date"] < pd.Timestamp(block_start)]
         tf = time.perf_counter()
+        train = frame[frame["game_date"] < pd.Timestamp(block_start)]
         for system_id, system in systems.items():
             if system.trainable:
                 reuse = system if system.fitted_ else None
@@ -149,16 +266,15 @@ def run_backtest(
                 )
         t_fit += time.perf_counter() - tf
         tp = time.perf_counter()
-        ready = systems_for_day(systems, graded, settings)
-        result = run_systems(rows, ready, thresholds)
-        if result.errors:
+        forecast = forecaster.answer(rows)
+        if forecast.errors:
             raise KcastError(
                 f"backtest block from {block_start}: "
-                + "; ".join(f"{s}: {e}" for s, e in result.errors.items())
+                + "; ".join(f"{s}: {e}" for s, e in forecast.errors.items())
             )
-        for system_id, out in result.outputs.items():
+        for system_id, out in forecast.outputs.items():
             outputs[system_id].append(out)
-        graded.add_block(result.outputs, rows["strikeouts"].to_numpy(float))
+        reader.graded.add_block(forecast.outputs, rows["strikeouts"].to_numpy(float))
         block_frames.append(rows)
         t_pred += time.perf_counter() - tp
         if progress:
@@ -166,32 +282,14 @@ def run_backtest(
     timings["fit"] = t_fit
     timings["predict"] = t_pred
     scored = pd.concat(block_frames, ignore_index=True)
-    all_outputs = {s: _stack(o) for s, o in outputs.items() if o}
-    metrics, calibration, notes = score(scored, all_outputs)
-    timings["total"] = time.perf_counter() - t0
-    preds = pd.concat([o.frame for o in all_outputs.values()], ignore_index=True)
-    result = BacktestResult(start, end, metrics, calibration, preds, timings, notes)
-    result.at = DecisionTime.parse(at).label if at is not None else "now"
-    if bets:
-        from kcast.bets import STRATEGIES, BetRules, backtest_bets
-
-        tb = time.perf_counter()
-        result.bets, result.bet_metrics, result.devig = backtest_bets(
-            wh,
-            all_outputs,
-            scored,
-            at,
-            BetRules.from_settings(settings),
-            strategies or STRATEGIES,
-        )
-        timings["bets"] = time.perf_counter() - tb
-    return result
+    return scored, {s: _stack(o) for s, o in outputs.items() if o}
 
 
 def _stack(outs: list[SystemOutput]) -> SystemOutput:
     frame = pd.concat([o.frame for o in outs], ignore_index=True)
     pmf = np.concatenate([o.pmf for o in outs])
-    return SystemOutput(outs[0].system_id, frame, pmf, outs[-1].model_version)
+    bets = [b for o in outs for b in (o.bets or [None] * len(o.frame))]
+    return SystemOutput(outs[0].system_id, frame, pmf, outs[-1].model_version, bets=bets)
 
 
 # --------------------------------------------------------------------------------------------
@@ -199,175 +297,131 @@ def _stack(outs: list[SystemOutput]) -> SystemOutput:
 # --------------------------------------------------------------------------------------------
 
 
-def _profit(
-    side: np.ndarray,
-    actual: np.ndarray,
-    line: np.ndarray,
-    over_odds: np.ndarray,
-    under_odds: np.ndarray,
-) -> np.ndarray:
-    """Profit per unit of each bet (0 for a push); NaN where there is no bet or no price."""
-    out = np.full(len(side), np.nan)
-    for i, s in enumerate(side):
-        if s not in ("OVER", "UNDER"):
-            continue
-        odds = over_odds[i] if s == "OVER" else under_odds[i]
-        if np.isnan(odds):
-            continue
-        if actual[i] == line[i]:
-            out[i] = 0.0
-        elif (actual[i] > line[i]) == (s == "OVER"):
-            out[i] = american_to_decimal(odds) - 1.0
-        else:
-            out[i] = -1.0
-    return out
+@dataclass
+class ScoredSet:
+    """The window's starts as the scores see them: what happened, the line, the market's
+    de-vigged P(over) at the decision time and at the open, and which starts are scored
+    (``priced``: a line with both prices) and graded (priced, not a push)."""
+
+    actual: np.ndarray
+    line: np.ndarray
+    over_odds: np.ndarray
+    under_odds: np.ndarray
+    market: np.ndarray
+    open_market: np.ndarray
+    priced: np.ndarray
+    push: np.ndarray
+    graded: np.ndarray
+    over: np.ndarray
+
+    @classmethod
+    def of(cls, rows: pd.DataFrame) -> ScoredSet:
+        def col(name: str) -> np.ndarray:
+            if name not in rows:
+                return np.full(len(rows), np.nan)
+            return pd.to_numeric(rows[name], errors="coerce").to_numpy(float)
+
+        actual, line = rows["strikeouts"].to_numpy(float), col("line")
+        oo, uo = col("over_odds"), col("under_odds")
+        market = _devigged(oo, uo)
+        priced = ~np.isnan(line) & ~np.isnan(market)
+        push = priced & (actual == line)
+        open_market = _devigged(col("open_over_odds"), col("open_under_odds"))
+        over = (actual > line).astype(float)
+        return cls(actual, line, oo, uo, market, open_market, priced, push, priced & ~push, over)
 
 
-def _log_score(pmf: np.ndarray, actual: np.ndarray) -> float:
-    """Mean -log P(the strikeouts that happened) (the last cell holds the tail)."""
-    k = np.clip(actual.astype(int), 0, pmf.shape[1] - 1)
-    return float(-np.log(np.clip(pmf[np.arange(len(k)), k], 1e-12, None)).mean())
-
-
-def _prob_metrics(p_over: np.ndarray, over: np.ndarray) -> tuple[float, float]:
-    p = np.clip(p_over, 1e-6, 1 - 1e-6)
-    log_loss = float(-(over * np.log(p) + (1 - over) * np.log(1 - p)).mean())
-    brier = float(((p - over) ** 2).mean())
-    return log_loss, brier
-
-
-def calibration_table(
-    p_over: np.ndarray, over: np.ndarray, bins: int = CALIBRATION_BINS
-) -> list[dict[str, float]]:
-    """Deciles of stated P(over): mean stated, observed over rate, count."""
-    if len(p_over) == 0:
-        return []
-    edges = np.quantile(p_over, np.linspace(0, 1, bins + 1))
-    idx = np.clip(np.searchsorted(edges[1:-1], p_over, side="right"), 0, bins - 1)
-    table = []
-    for b in range(bins):
-        mask = idx == b
-        if not mask.any():
-            continue
-        table.append(
-            {
-                "bin": b + 1,
-                "n": int(mask.sum()),
-                "stated": float(p_over[mask].mean()),
-                "observed": float(over[mask].mean()),
-                "gap": float(over[mask].mean() - p_over[mask].mean()),
-            }
-        )
-    return table
-
-
-def calibration_summary(table: list[dict[str, float]]) -> dict[str, float | int | None]:
-    """The largest gap between stated and observed P(over) over deciles of 100+ predictions,
-    how many such deciles miss by more than 3 points, and a Hosmer-Lemeshow test: the chance
-    that a perfectly calibrated forecaster would show gaps at least this large."""
-    from scipy.stats import chi2
-
-    big = [r for r in table if r["n"] >= MIN_BIN]
-    if not big:
-        return {"calibration_max_gap": None, "deciles_over_3pts": None, "calibration_p": None}
-    stat = sum(
-        r["n"] * (r["observed"] - r["stated"]) ** 2 / max(1e-9, r["stated"] * (1 - r["stated"]))
-        for r in big
+def _devigged(over_odds: np.ndarray, under_odds: np.ndarray) -> np.ndarray:
+    """The market's de-vigged P(over) of each pair of prices (NaN without both)."""
+    return np.array(
+        [
+            devig(a, b) if not (np.isnan(a) or np.isnan(b)) else np.nan
+            for a, b in zip(over_odds, under_odds, strict=True)
+        ],
+        dtype=float,
     )
-    return {
-        "calibration_max_gap": float(max(abs(r["gap"]) for r in big)),
-        "deciles_over_3pts": int(sum(abs(r["gap"]) > 0.03 for r in big)),
-        "calibration_p": float(chi2.sf(stat, max(1, len(big) - 2))),
-    }
 
 
 def score(rows: pd.DataFrame, outputs: dict[str, SystemOutput]) -> tuple[dict, dict, list[str]]:
-    """Score every system, the market, a naive average and shipped projections on the same games."""
-    n_all = len(rows)
-    actual_all = rows["strikeouts"].to_numpy(float)
-    line = pd.to_numeric(rows["line"], errors="coerce").to_numpy(float)
-    oo = pd.to_numeric(rows["over_odds"], errors="coerce").to_numpy(float)
-    uo = pd.to_numeric(rows["under_odds"], errors="coerce").to_numpy(float)
-    market = np.array(
-        [
-            devig(a, b) if not (np.isnan(a) or np.isnan(b)) else np.nan
-            for a, b in zip(oo, uo, strict=True)
-        ],
-        dtype=float,
-    )
-    priced = ~np.isnan(line) & ~np.isnan(market)
-    push = priced & (actual_all == line)
-    graded = priced & ~push
-    over = (actual_all > line).astype(float)
-    open_oo = (
-        pd.to_numeric(rows.get("open_over_odds"), errors="coerce").to_numpy(float)
-        if "open_over_odds" in rows
-        else np.full(n_all, np.nan)
-    )
-    open_uo = (
-        pd.to_numeric(rows.get("open_under_odds"), errors="coerce").to_numpy(float)
-        if "open_under_odds" in rows
-        else np.full(n_all, np.nan)
-    )
-    open_market = np.array(
-        [
-            devig(a, b) if not (np.isnan(a) or np.isnan(b)) else np.nan
-            for a, b in zip(open_oo, open_uo, strict=True)
-        ],
-        dtype=float,
-    )
-
+    """Score every system, the market, a naive average and shipped projections on the same
+    games: the metrics, the calibration tables and notes."""
+    scored = ScoredSet.of(rows)
+    notes = [
+        f"{len(rows)} starts in the window; {int(scored.priced.sum())} with a priced line "
+        f"({int(scored.push.sum())} pushes left out of the probability scores)"
+    ]
     metrics: dict[str, dict[str, Any]] = {}
     calibration: dict[str, list[dict[str, float]]] = {}
-    notes = [
-        f"{n_all} starts in the window; {int(priced.sum())} with a priced line "
-        f"({int(push.sum())} pushes left out of the probability scores)"
-    ]
-    y = actual_all[priced]
     for system_id, out in outputs.items():
-        mean = out.frame["predicted_strikeouts"].to_numpy(float)
-        stated_over = pd.to_numeric(out.frame["p_over"], errors="coerce").to_numpy(float)
-        stated_under = pd.to_numeric(out.frame["p_under"], errors="coerce").to_numpy(float)
-        p_over_cond = stated_over / np.clip(stated_over + stated_under, 1e-9, None)
-        model_p = pd.to_numeric(out.frame["model_p_over"], errors="coerce").to_numpy(float)
-        ll, brier = _prob_metrics(p_over_cond[graded], over[graded])
-        model_ll, model_brier = _prob_metrics(model_p[graded], over[graded])
-        side = out.frame["recommendation"].to_numpy(object)
-        side = np.where(priced, side, "PASS")
-        profit = _profit(side, actual_all, line, oo, uo)
-        bets = ~np.isnan(profit)
-        decided = bets & (profit != 0)
-        wins = decided & (profit > 0)
-        clv = _clv(side, market, open_market, bets)
-        metrics[system_id] = {
-            "n": int(priced.sum()),
-            "mae": float(np.abs(mean[priced] - y).mean()),
-            "rmse": float(np.sqrt(((mean[priced] - y) ** 2).mean())),
-            "log_loss": ll,
-            "brier": brier,
-            "model_log_loss": model_ll,
-            "model_brier": model_brier,
-            "bets": int(bets.sum()),
-            "win_rate": float(wins.sum() / decided.sum()) if decided.any() else None,
-            "roi": float(profit[bets].sum() / bets.sum()) if bets.any() else None,
-            "clv": clv,
-            "n_all_starts": n_all,
-            "mae_all_starts": float(np.abs(mean - actual_all).mean()),
-            "rmse_all_starts": float(np.sqrt(((mean - actual_all) ** 2).mean())),
-            # the log score of the whole distribution at what happened (lines or not)
-            "nll_all_starts": _log_score(out.pmf, actual_all),
-            "mae_median": float(
-                np.abs(out.frame["predicted_median"].to_numpy(float)[priced] - y).mean()
-            ),
-            # the left tail (early hooks): stated P(K <= 2) against how often it happened
-            "p_k_le_2": float(out.pmf[:, :3].sum(axis=1).mean()),
-            "observed_k_le_2": float((actual_all <= 2).mean()),
-        }
-        calibration[system_id] = calibration_table(p_over_cond[graded], over[graded])
-        metrics[system_id].update(calibration_summary(calibration[system_id]))
-        calibration[f"{system_id} (model alone)"] = calibration_table(model_p[graded], over[graded])
-    ll, brier = _prob_metrics(market[graded], over[graded])
-    metrics["market"] = {
+        metrics[system_id], tables = system_scores(scored, out)
+        calibration[system_id] = tables[0]
+        calibration[f"{system_id} (model alone)"] = tables[1]
+    metrics["market"], calibration["market"] = market_scores(scored)
+    metrics["naive_average"] = naive_scores(scored, _naive(rows))
+    first = next(iter(outputs.values()), None)
+    if first is not None and "outs" in rows:
+        metrics["red_flags"] = red_flag_table(first.frame["red_flags"], rows)
+    projection = projection_scores(scored, rows, outputs)
+    if projection is not None:
+        metrics["projection"] = projection
+    return metrics, calibration, notes
+
+
+def system_scores(
+    scored: ScoredSet, out: SystemOutput
+) -> tuple[dict[str, Any], tuple[list[dict[str, float]], list[dict[str, float]]]]:
+    """One system's metrics, and the calibration tables of its stated P(over) and of its own
+    (before the market). Its bets are its verdicts at the scored line, at that line's price."""
+    priced, graded, over, actual = scored.priced, scored.graded, scored.over, scored.actual
+    y = actual[priced]
+
+    def col(name: str) -> np.ndarray:
+        return pd.to_numeric(out.frame[name], errors="coerce").to_numpy(float)
+
+    mean, stated_over, stated_under = col("predicted_strikeouts"), col("p_over"), col("p_under")
+    p_over_cond = stated_over / np.clip(stated_over + stated_under, 1e-9, None)
+    model_p = col("model_p_over")
+    ll, brier = probability_scores(p_over_cond[graded], over[graded])
+    model_ll, model_brier = probability_scores(model_p[graded], over[graded])
+    side = np.where(priced, out.frame["verdict"].to_numpy(object), "PASS")
+    profit = profit_units(side, actual, scored.line, scored.over_odds, scored.under_odds)
+    bets = ~np.isnan(profit)
+    decided = bets & (profit != 0)
+    wins = decided & (profit > 0)
+    metrics = {
+        "n": int(priced.sum()),
+        "mae": float(np.abs(mean[priced] - y).mean()),
+        "rmse": float(np.sqrt(((mean[priced] - y) ** 2).mean())),
+        "log_loss": ll,
+        "brier": brier,
+        "model_log_loss": model_ll,
+        "model_brier": model_brier,
+        "bets": int(bets.sum()),
+        "win_rate": float(wins.sum() / decided.sum()) if decided.any() else None,
+        "roi": float(profit[bets].sum() / bets.sum()) if bets.any() else None,
+        "clv": closing_line_value(side, scored.market, scored.open_market, bets),
+        "n_all_starts": len(actual),
+        "mae_all_starts": float(np.abs(mean - actual).mean()),
+        "rmse_all_starts": float(np.sqrt(((mean - actual) ** 2).mean())),
+        # the log score of the whole distribution at what happened (lines or not)
+        "nll_all_starts": log_score(out.pmf, actual),
+        "mae_median": float(np.abs(col("predicted_median")[priced] - y).mean()),
+        # the left tail (early hooks): stated P(K <= 2) against how often it happened
+        "p_k_le_2": float(out.pmf[:, :3].sum(axis=1).mean()),
+        "observed_k_le_2": float((actual <= 2).mean()),
+    }
+    stated_table = calibration_table(p_over_cond[graded], over[graded])
+    metrics.update(calibration_summary(stated_table))
+    return metrics, (stated_table, calibration_table(model_p[graded], over[graded]))
+
+
+def market_scores(scored: ScoredSet) -> tuple[dict[str, Any], list[dict[str, float]]]:
+    """The market's metrics (its line as the forecast, its de-vigged price as P(over)) and
+    the calibration table of that price."""
+    priced, graded = scored.priced, scored.graded
+    y, line = scored.actual[priced], scored.line
+    ll, brier = probability_scores(scored.market[graded], scored.over[graded])
+    metrics: dict[str, Any] = {
         "n": int(priced.sum()),
         "mae": float(np.abs(line[priced] - y).mean()),
         "rmse": float(np.sqrt(((line[priced] - y) ** 2).mean())),
@@ -378,36 +432,44 @@ def score(rows: pd.DataFrame, outputs: dict[str, SystemOutput]) -> tuple[dict, d
         "roi": None,
         "clv": None,
     }
-    calibration["market"] = calibration_table(market[graded], over[graded])
-    metrics["market"].update(calibration_summary(calibration["market"]))
-    naive = _naive(rows)
-    metrics["naive_average"] = {
+    table = calibration_table(scored.market[graded], scored.over[graded])
+    metrics.update(calibration_summary(table))
+    return metrics, table
+
+
+def naive_scores(scored: ScoredSet, naive: np.ndarray) -> dict[str, Any]:
+    """The naive pitcher average's errors on the scored starts and on every start."""
+    priced, actual = scored.priced, scored.actual
+    y = actual[priced]
+    return {
         "n": int(priced.sum()),
         "mae": float(np.abs(naive[priced] - y).mean()),
         "rmse": float(np.sqrt(((naive[priced] - y) ** 2).mean())),
-        "mae_all_starts": float(np.abs(naive - actual_all).mean()),
+        "mae_all_starts": float(np.abs(naive - actual).mean()),
     }
-    first = next(iter(outputs.values()), None)
-    if first is not None and "outs" in rows:
-        metrics["red_flags"] = red_flag_table(first.frame["red_flags"], rows)
-    if "projection" in rows:
-        proj = pd.to_numeric(rows["projection"], errors="coerce").to_numpy(float)
-        has = priced & ~np.isnan(proj)
-        if has.any():
-            metrics["projection"] = {
-                "n": int(has.sum()),
-                "mae": float(np.abs(proj[has] - actual_all[has]).mean()),
-                "line_mae_same_games": float(np.abs(line[has] - actual_all[has]).mean()),
-                "system_mae_same_games": {
-                    s: float(
-                        np.abs(
-                            o.frame["predicted_strikeouts"].to_numpy(float)[has] - actual_all[has]
-                        ).mean()
-                    )
-                    for s, o in outputs.items()
-                },
-            }
-    return metrics, calibration, notes
+
+
+def projection_scores(
+    scored: ScoredSet, rows: pd.DataFrame, outputs: dict[str, SystemOutput]
+) -> dict[str, Any] | None:
+    """A projection shipped with the lines against the line and each system on the same
+    games (None without one)."""
+    if "projection" not in rows:
+        return None
+    proj = pd.to_numeric(rows["projection"], errors="coerce").to_numpy(float)
+    has = scored.priced & ~np.isnan(proj)
+    if not has.any():
+        return None
+    actual = scored.actual[has]
+    return {
+        "n": int(has.sum()),
+        "mae": float(np.abs(proj[has] - actual).mean()),
+        "line_mae_same_games": float(np.abs(scored.line[has] - actual).mean()),
+        "system_mae_same_games": {
+            s: float(np.abs(o.frame["predicted_strikeouts"].to_numpy(float)[has] - actual).mean())
+            for s, o in outputs.items()
+        },
+    }
 
 
 def red_flag_table(flags: pd.Series, rows: pd.DataFrame) -> dict[str, dict[str, float]]:
@@ -438,34 +500,17 @@ def _naive(rows: pd.DataFrame) -> np.ndarray:
     return naive.fillna(prev).fillna(4.8).to_numpy(float)
 
 
-def _clv(side: np.ndarray, close: np.ndarray, open_: np.ndarray, bets: np.ndarray) -> float | None:
-    """Mean closing-line value of the bets, in probability points: the de-vigged close
-    probability of the side bet minus that at the open, at the same line."""
-    has = bets & ~np.isnan(close) & ~np.isnan(open_)
-    if not has.any():
-        return None
-    over = side[has] == "OVER"
-    c, o = close[has], open_[has]
-    value = np.where(over, c - o, o - c)
-    return float(value.mean())
-
-
 def write_backtest(wh: Warehouse, result: BacktestResult, settings: Settings | None = None) -> int:
-    """Store the backtest's predictions of the active systems, graded, in the warehouse."""
-    from kcast.grading import grade_dates
-    from kcast.pipeline import store_predictions
-    from kcast.systems.registry import active_ids
-
+    """Store the backtest's predictions of the active systems and their bets (every strategy)
+    in one transaction, then grade both. Returns the predictions stored."""
     active = active_ids(settings or get_settings())
     preds = result.predictions[result.predictions["system_id"].isin(active)]
-    n = store_predictions(wh, preds.reset_index(drop=True))
-    if n == 0:
-        return 0
-    grade_dates(wh, result.start, result.end)
-    if len(result.bets):
-        from kcast.bets import grade_bets, ledger_rows, write_ledger
-
-        taken = result.bets[result.bets["system_id"].isin(active)]
-        write_ledger(wh, ledger_rows(taken, result.at, "backtest"))
-        grade_bets(wh, result.start, result.end)
+    bets = result.bets
+    taken = bets[bets["system_id"].isin(active)] if len(bets) else bets
+    with wh.transaction():
+        n = store(wh, preds.reset_index(drop=True)).rows
+        if n and len(taken):
+            write_ledger(wh, ledger_rows(taken, result.at, "backtest"))
+    if n:
+        grade_dates(wh, result.start, result.end)
     return n

@@ -6,78 +6,53 @@ market at the decision time, ``MarketBlend`` weights fitted on earlier graded da
 to every rung offered by tilting the system's distribution to agree with it
 (``market.tilt``); each rung and side is priced at the best odds among ``KCAST_BOOKS``; the
 rung with the highest expected value is the candidate, and it is a bet when that value reaches
-``MIN_BET_EV`` (and no red flag blocks the side). Stakes are ``KELLY_FRACTION`` of Kelly with
-caps per bet and per day. Each bet is judged against the fair closing price of its line
+``MIN_BET_EV`` (and no red flag blocks the side). That rule is ``decision.bet_candidate``, which
+``decision.decide`` runs for every prediction row (its decision ``bet``), so a forecast carries
+its bets (``taken_bets``). Stakes are ``KELLY_FRACTION`` of Kelly with caps per bet and per day,
+per system (``stake_day``). Each bet is judged against the fair closing price of its line
 (``fair_p_close``): closing-line value ``clv`` (the fair probability of the side bet at the close
 minus at the decision, in probability points) and the expected value of the price taken against
 the fair close (``ev_close``).
 
-``decide_bets`` is the one rule; ``day_bets`` runs it for a predicted day (``kcast predict``
-and the daily job call ``record_bets``; ``write_day_ledger`` makes the day's ledger what the
-latest decision takes), ``backtest_bets`` walks a backtest forward day by day.
+``write_day_ledger`` makes a day's ledger what the latest decision takes; ``backtest_bets``
+walks a backtest forward day by day with every strategy (``context.STRATEGIES``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from kcast.decisions import line_probabilities
+from kcast.context import STRATEGIES, BetRules, DecisionContext
+from kcast.decision import BET, bet_candidate, start_markets
 from kcast.market import (
     BookWeights,
     DecisionTime,
-    best_prices,
     closing_quotes,
     decimal,
     devig_many,
-    expit,
     fair_by_line,
     kelly_fraction,
     logit,
     main_lines,
-    tilt,
 )
-from kcast.policy import BLOCKS_OVER, DEVIG_METHODS
+from kcast.policy import DEVIG_METHODS
+from kcast.prices import stored_lines
 from kcast.systems.base import SystemOutput
 from kcast.warehouse import Warehouse
 from kcast.warehouse.base import utc_now
+from kcast.warehouse.statements import statement
 
-STRATEGIES = ("ev", "ev_main", "move", "signal", "shop", "shop_model")
-SIGNAL_GAP = 0.05  # the issue's measured signal: |system - opening consensus| above this
+__all__ = ["STRATEGIES", "BetRules"]  # with the functions below
+
 BET_KEY = ["system_id", "game_id", "pitcher_id"]
-
-
-@dataclass(frozen=True)
-class BetRules:
-    """The numbers of a betting run (settings, defaults in ``policy``)."""
-
-    books: tuple[str, ...] | None = None
-    devig: str = "multiplicative"
-    min_ev: float = 0.02
-    kelly: float = 0.25
-    max_bet: float = 0.02
-    max_day: float = 0.10
-    strategy: str = "ev"
-
-    @classmethod
-    def from_settings(cls, settings, strategy: str = "ev") -> BetRules:  # noqa: ANN001
-        books = settings.book_list
-        return cls(
-            tuple(books) if books else None,
-            settings.devig_method,
-            settings.min_bet_ev,
-            settings.kelly_fraction,
-            settings.max_stake_bet,
-            settings.max_stake_day,
-            strategy,
-        )
+WEIGHTS_LOOKBACK = dt.timedelta(days=365)  # books' weights learn from this long before a day
 
 
 # --------------------------------------------------------------------------------------------
-# The one rule
+# The one rule, over many starts
 # --------------------------------------------------------------------------------------------
 
 
@@ -88,162 +63,93 @@ def decide_bets(
     weights: BookWeights | None = None,
     move_beta: float | None = None,
 ) -> pd.DataFrame:
-    """One candidate per start per system (the best rung by EV), with ``bet`` True where it is
-    taken. ``quotes`` are the quotes known at the decision time (``market.quotes_at``)."""
-    fair = fair_by_line(quotes, rules.devig, weights)
-    main = main_lines(fair).rename(columns={"line": "main_line", "fair_p_over": "fair_main"})
-    prices = best_prices(quotes, list(rules.books) if rules.books else None)
-    by_start = {k: g for k, g in prices.groupby(["pitcher_id", "game_date"])}
-    fair_at = {
-        (p, d, ln): f
-        for p, d, ln, f in zip(
-            fair["pitcher_id"], fair["game_date"], fair["line"], fair["fair_p_over"], strict=True
-        )
-    }
-    main_at = main.set_index(["pitcher_id", "game_date"])
+    """One candidate per start per system (the best rung by ``rules.strategy``), with ``bet``
+    True where it is taken: ``decision.bet_candidate`` for every row of the outputs. ``quotes``
+    are the quotes known at the decision time (``market.quotes_at``)."""
+    markets = start_markets(quotes, rules, weights)
     rows = []
     for system_id, out in outputs.items():
         frame = out.frame.reset_index(drop=True)
         dates = list(pd.to_datetime(frame["game_date"]))
         for i, r in enumerate(frame.to_dict("records")):
-            key = (int(r["pitcher_id"]), dates[i])
-            if key not in by_start or key not in main_at.index:
+            market = markets.get((int(r["pitcher_id"]), dates[i]))
+            if market is None:
                 continue
-            m = main_at.loc[key]
-            main_line, fair_main = float(m["main_line"]), float(m["fair_main"])
-            # the system's own P(over) at the market's main line, pushes excluded
-            po, pu, _ = line_probabilities(out.pmf[i], main_line)
-            model_p = po / max(1e-9, po + pu)
-            stated = _stated(r, main_line, model_p, fair_main, rules.strategy, move_beta)
             flags = set(str(r.get("red_flags") or "").split(","))
-            if rules.strategy in ("shop", "shop_model"):
-                cand = _shop(key, model_p, fair_main, by_start[key], fair_at, rules, flags)
-            else:
-                cand = _best_rung(
-                    out.pmf[i], main_line, stated, model_p, fair_main, by_start[key], rules, flags
-                )
-            if cand is None:
-                continue
-            cand.update(
-                system_id=system_id,
-                game_id=r["game_id"],
-                pitcher_id=int(r["pitcher_id"]),
-                game_date=dates[i],
-                main_line=main_line,
-                fair_main=fair_main,
-                model_p_over=model_p,
-                stated_p_over=stated,
-            )
-            cand["fair_p_decision"] = _side_p(
-                fair_at.get((key[0], key[1], cand["line"])), cand["side"]
-            )
-            rows.append(cand)
+            row_p = (r.get("p_over"), r.get("p_under"))
+            cand = bet_candidate(out.pmf[i], r.get("line"), row_p, flags, market, rules, move_beta)
+            if cand is not None:
+                rows.append(_placed(cand, system_id, r, dates[i]))
     return pd.DataFrame(rows)
 
 
-def _stated(r, main_line, model_p, fair_main, strategy, move_beta):  # noqa: ANN001, ANN202
-    """The probability a strategy bets with, at the main line."""
-    if strategy == "move":
-        beta = 0.0 if move_beta is None else move_beta
-        return float(expit(logit(fair_main) + beta * (logit(model_p) - logit(fair_main))))
-    if strategy == "signal":
-        return model_p
-    # ev: the system's stated P(over) (pooled with the market at the decision time) where its
-    # row is priced at this line; else its blend applied to the fair price here
-    line = r.get("line")
-    if line is not None and not pd.isna(line) and float(line) == main_line:
-        po, pu = r.get("p_over"), r.get("p_under")
-        if po is not None and pu is not None and not (pd.isna(po) or pd.isna(pu)):
-            return float(po) / max(1e-9, float(po) + float(pu))
-    return fair_main
-
-
-def _best_rung(pmf, main_line, stated, model_p, fair_main, prices, rules, flags):  # noqa: ANN001, ANN202, PLR0913
-    if rules.strategy == "signal":
-        gap = model_p - fair_main
-        if abs(gap) <= SIGNAL_GAP:
-            return None
-        side = "OVER" if gap > 0 else "UNDER"
-        here = prices[(prices["line"] == main_line) & (prices["side"] == side)]
-        if here.empty:
-            return None
-        p = fair_main if side == "OVER" else 1 - fair_main
-        row = here.iloc[0]
-        dec = float(row["dec"])
-        return {
-            "side": side,
-            "line": main_line,
-            "book": row["book"],
-            "odds": float(row["odds"]),
-            "dec": dec,
-            "p_win": p,
-            "p_lose": 1 - p,
-            "ev": p * (dec - 1) - (1 - p),
-            "bet": not (side == "OVER" and BLOCKS_OVER & flags),
-        }
-    if rules.strategy == "ev_main":
-        prices = prices[prices["line"] == main_line]
-    dist = tilt(pmf, main_line, stated)
-    below = np.concatenate([[0.0], np.cumsum(dist)])  # below[k] = P(K < k)
-    best = None
-    for line, side, book, odds, dec in zip(
-        prices["line"], prices["side"], prices["book"], prices["odds"], prices["dec"], strict=True
-    ):
-        if side == "OVER" and BLOCKS_OVER & flags:
-            continue
-        k = min(len(dist), int(np.floor(line)) + 1)  # the first count above the line
-        po = 1.0 - below[k]
-        pu = below[int(np.ceil(line))] if line > 0 else 0.0
-        p_win, p_lose = (po, pu) if side == "OVER" else (pu, po)
-        ev = p_win * (dec - 1.0) - p_lose
-        if best is None or ev > best["ev"]:
-            best = _rung(side, line, book, odds, dec, p_win, p_lose, ev)
-    if best is not None:
-        best["bet"] = best["ev"] >= rules.min_ev
-    return best
-
-
-def _rung(side, line, book, odds, dec, p_win, p_lose, ev) -> dict:  # noqa: ANN001, PLR0913
-    """One priced rung a rule may bet: side, line, book, price and its chances and EV."""
+def _placed(cand: dict, system_id: str, row: dict, day: pd.Timestamp) -> dict:
+    """A candidate with the start and system it belongs to."""
     return {
-        "side": side,
-        "line": float(line),
-        "book": book,
-        "odds": float(odds),
-        "dec": float(dec),
-        "p_win": p_win,
-        "p_lose": p_lose,
-        "ev": ev,
+        **cand,
+        "system_id": system_id,
+        "game_id": row["game_id"],
+        "pitcher_id": int(row["pitcher_id"]),
+        "game_date": day,
     }
 
 
-def _shop(key, model_p, fair_main, prices, fair_at, rules, flags):  # noqa: ANN001, ANN202, PLR0913
-    """Line shopping against the market itself: the rung and side whose best price pays most
-    against the pooled fair price of that rung (two-sided rungs only). ``shop_model`` takes
-    only the side the system favours against the market at the main line."""
-    best = None
-    lean = "OVER" if model_p > fair_main else "UNDER"
-    for line, side, book, odds, dec in zip(
-        prices["line"], prices["side"], prices["book"], prices["odds"], prices["dec"], strict=True
-    ):
-        fair = fair_at.get((key[0], key[1], float(line)))
-        if fair is None or pd.isna(fair) or (side == "OVER" and BLOCKS_OVER & flags):
+def taken_bets(outputs: dict[str, SystemOutput]) -> pd.DataFrame:
+    """The bets the outputs' decisions took (rows whose ``decision`` is ``bet``), as
+    ``decide_bets`` gives them, with the stake each row carries."""
+    rows = []
+    for system_id, out in outputs.items():
+        if out.bets is None or "decision" not in out.frame:
             continue
-        if rules.strategy == "shop_model" and side != lean:
-            continue
-        p = float(fair) if side == "OVER" else 1.0 - float(fair)
-        ev = p * dec - 1.0
-        if best is None or ev > best["ev"]:
-            best = _rung(side, line, book, odds, dec, p, 1.0 - p, ev)
-    if best is not None:
-        best["bet"] = best["ev"] >= rules.min_ev
-    return best
+        frame = out.frame.reset_index(drop=True)
+        dates = list(pd.to_datetime(frame["game_date"]))
+        for i, decision in enumerate(frame["decision"]):
+            if decision == BET and out.bets[i] is not None:
+                placed = _placed(out.bets[i], system_id, frame.iloc[i], dates[i])
+                placed["stake"] = frame["stake"].iloc[i]
+                placed["reason"] = frame["decision_reason"].iloc[i]
+                rows.append(placed)
+    return pd.DataFrame(rows)
 
 
-def _side_p(p_over: float | None, side: str) -> float:
-    if p_over is None or pd.isna(p_over):
-        return np.nan
-    return float(p_over) if side == "OVER" else 1.0 - float(p_over)
+def stake_day(bets: pd.DataFrame, rules: BetRules) -> pd.DataFrame:
+    """The bets staked from a bankroll of 1 on each day, each system on its own: fractional
+    Kelly, capped per bet and per day (``stake_bets`` per system, no compounding); a bet's
+    ``profit`` is its stake times the ``units`` won where they are known."""
+    if bets.empty:
+        return bets
+    parts = []
+    for _, g in bets.groupby("system_id", sort=False):
+        staked, _ = stake_bets(g.drop(columns=["units", "profit"], errors="ignore"), rules)
+        if "units" in g:
+            staked["units"] = g["units"]
+            staked["profit"] = staked["stake"] * staked["units"]
+        parts.append(staked)
+    return pd.concat(parts).sort_index()
+
+
+def weights_before(graded: pd.DataFrame, day: dt.date | pd.Timestamp) -> BookWeights:
+    """The books' weights for a decision on ``day``: learned from the graded main lines
+    (``graded_book_lines``, which may hold more days) of the ``WEIGHTS_LOOKBACK`` before it."""
+    day = pd.Timestamp(day)
+    dates = graded["game_date"]
+    return BookWeights.fit(graded[(dates < day) & (dates >= day - WEIGHTS_LOOKBACK)])
+
+
+def weights_of_day(wh: Warehouse, day: dt.date, at: DecisionTime | str, method: str) -> BookWeights:
+    """The books' weights for a decision on ``day``, read from the warehouse: its main lines of
+    the ``WEIGHTS_LOOKBACK`` before the day, as known at the decision time ``at``, graded."""
+    first, last = day - WEIGHTS_LOOKBACK, day - dt.timedelta(days=1)
+    earlier = stored_lines(wh, first, last, at)
+    return weights_before(graded_book_lines(earlier, starts_between(wh, first, last), method), day)
+
+
+def starts_between(wh: Warehouse, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Every start's strikeouts between the dates (pitcher_id, game_date, strikeouts)."""
+    actual = wh.query(statement("starts_between"), {"a": start, "b": end})
+    actual["game_date"] = pd.to_datetime(actual["game_date"])
+    actual["pitcher_id"] = actual["pitcher_id"].astype("int64")
+    return actual
 
 
 # --------------------------------------------------------------------------------------------
@@ -444,75 +350,39 @@ def backtest_bets(
     wh: Warehouse,
     outputs: dict[str, SystemOutput],
     rows: pd.DataFrame,
-    at: DecisionTime | str | None,
-    rules: BetRules,
+    context: DecisionContext,
+    weights: dict[pd.Timestamp, BookWeights],
     strategies: tuple[str, ...] = STRATEGIES,
 ) -> tuple[pd.DataFrame, dict, dict]:
     """Bets of every system and strategy over a backtest's rows (aligned with each output),
-    decided day by day at ``at``; book weights and the move model fitted only on earlier days.
-    Returns the bets (taken or not), the summary per strategy and system, and the de-vig log
-    losses."""
-    from kcast.pipeline import stored_lines
-
+    decided day by day at the context's decision time with the books' ``weights`` of each day
+    (learned before it); the move model fitted only on earlier days. The context's own
+    strategy is the one the outputs' decisions took (``taken_bets``); the others are decided
+    here. Returns the bets taken (staked from each day's bankroll, ``stake_day``), the summary
+    per strategy and system (its bankroll compounding day by day) and the de-vig log losses."""
+    rules = context.rules
     dates = pd.to_datetime(rows["game_date"])
     first, last = dates.min().date(), dates.max().date()
-    decision = DecisionTime.parse(at or "close")
-    quotes = stored_lines(wh, first, last, decision)
+    quotes = stored_lines(wh, first, last, context.at)
     close = stored_lines(wh, first, last, "close")
     actual = (
         rows[["pitcher_id", "game_date", "strikeouts"]]
         .assign(game_date=dates, pitcher_id=rows["pitcher_id"].astype("int64"))
         .drop_duplicates(["pitcher_id", "game_date"])
     )
-    graded_lines = graded_book_lines(quotes, actual, rules.devig)
     days = sorted(set(dates) & set(quotes["game_date"]))
-    weights = {d: BookWeights.fit(graded_lines[graded_lines["game_date"] < d]) for d in days}
-    close_fair = main_lines(fair_by_line(closing_quotes(close), rules.devig))[
-        ["pitcher_id", "game_date", "fair_p_over"]
-    ]
-    close_fair = close_fair.rename(columns={"fair_p_over": "close_main"})
+    weights = {d: weights[d] for d in days}
     all_bets = []
     for strategy in strategies:
-        srules = BetRules(**{**rules.__dict__, "strategy": strategy})
-        parts = []
-        for day in days:
-            mask = (dates == day).to_numpy()
-            day_out = {
-                s: SystemOutput(
-                    s, o.frame[mask].reset_index(drop=True), o.pmf[mask], o.model_version
-                )
-                for s, o in outputs.items()
-            }
-            beta = None
-            if strategy == "move" and parts:
-                earlier = pd.concat(parts, ignore_index=True).merge(
-                    close_fair, on=["pitcher_id", "game_date"]
-                )
-                beta = {s: fit_move_beta(earlier[earlier["system_id"] == s]) for s in outputs}
-            if beta is not None:
-                chunk = pd.concat(
-                    [
-                        decide_bets(
-                            {s: o},
-                            quotes[quotes["game_date"] == day],
-                            srules,
-                            weights[day],
-                            beta.get(s),
-                        )
-                        for s, o in day_out.items()
-                    ],
-                    ignore_index=True,
-                )
-            else:
-                chunk = decide_bets(
-                    day_out, quotes[quotes["game_date"] == day], srules, weights[day]
-                )
-            if len(chunk):
-                parts.append(chunk)
-        if not parts:
+        srules = rules.with_strategy(strategy)
+        if strategy == rules.strategy:
+            bets = taken_bets(outputs)
+            bets = bets[bets["game_date"].isin(days)] if len(bets) else bets
+        else:
+            bets = _strategy_bets(outputs, dates, days, quotes, close, srules, weights)
+        if bets.empty:
             continue
-        bets = pd.concat(parts, ignore_index=True).assign(strategy=strategy)
-        bets = judge_by_close(bets, close, srules)
+        bets = judge_by_close(bets.assign(strategy=strategy), close, srules)
         bets = bets.merge(actual, on=["pitcher_id", "game_date"], how="left")
         bets["units"] = units_won(bets["side"], bets["line"], bets["dec"], bets["strikeouts"])
         all_bets.append(bets)
@@ -520,13 +390,60 @@ def backtest_bets(
         return pd.DataFrame(), {}, devig_log_losses(quotes, actual, weights)
     frame = pd.concat(all_bets, ignore_index=True)
     summary: dict[str, dict] = {}
-    staked = []
+    ledger = []
     for (strategy, system_id), g in frame.groupby(["strategy", "system_id"]):
-        taken, curve = stake_bets(g[g["bet"].astype(bool)], srules)
-        staked.append(taken)
-        summary.setdefault(strategy, {})[system_id] = summarise(taken, curve)
-    frame = pd.concat(staked, ignore_index=True) if staked else frame
-    return frame, summary, devig_log_losses(quotes, actual, weights)
+        taken = g[g["bet"].astype(bool)]
+        compounded, curve = stake_bets(taken, rules)
+        summary.setdefault(strategy, {})[system_id] = summarise(compounded, curve)
+        ledger.append(stake_day(taken, rules))
+    return pd.concat(ledger, ignore_index=True), summary, devig_log_losses(quotes, actual, weights)
+
+
+def _strategy_bets(  # noqa: PLR0913
+    outputs: dict[str, SystemOutput],
+    dates: pd.Series,
+    days: list[pd.Timestamp],
+    quotes: pd.DataFrame,
+    close: pd.DataFrame,
+    rules: BetRules,
+    weights: dict[pd.Timestamp, BookWeights],
+) -> pd.DataFrame:
+    """A strategy's candidates, day by day (``decide_bets``); the move model of each system is
+    fitted on its candidates of earlier days against the fair close."""
+    close_fair = main_lines(fair_by_line(closing_quotes(close), rules.devig))[
+        ["pitcher_id", "game_date", "fair_p_over"]
+    ]
+    close_fair = close_fair.rename(columns={"fair_p_over": "close_main"})
+    parts: list[pd.DataFrame] = []
+    for day in days:
+        mask = (dates == day).to_numpy()
+        day_out = {
+            s: SystemOutput(s, o.frame[mask].reset_index(drop=True), o.pmf[mask], o.model_version)
+            for s, o in outputs.items()
+        }
+        day_quotes = quotes[quotes["game_date"] == day]
+        if rules.strategy == "move" and parts:
+            earlier = pd.concat(parts, ignore_index=True).merge(
+                close_fair, on=["pitcher_id", "game_date"]
+            )
+            chunk = pd.concat(
+                [
+                    decide_bets(
+                        {s: o},
+                        day_quotes,
+                        rules,
+                        weights[day],
+                        fit_move_beta(earlier[earlier["system_id"] == s]),
+                    )
+                    for s, o in day_out.items()
+                ],
+                ignore_index=True,
+            )
+        else:
+            chunk = decide_bets(day_out, day_quotes, rules, weights[day])
+        if len(chunk):
+            parts.append(chunk)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 # --------------------------------------------------------------------------------------------
@@ -558,6 +475,7 @@ LEDGER_COLUMNS = (
     "result",
     "profit",
     "source",
+    "reason",
 )
 
 
@@ -569,7 +487,7 @@ def ledger_rows(bets: pd.DataFrame, at: DecisionTime | str | None, source: str) 
     taken = bets[bets["bet"].astype(bool)].copy()
     if "strategy" not in taken:
         taken["strategy"] = "ev"
-    for col in ("fair_p_close", "clv", "ev_close", "stake"):
+    for col in ("fair_p_close", "clv", "ev_close", "stake", "reason"):
         if col not in taken:
             taken[col] = np.nan
     if "units" in taken:
@@ -593,34 +511,6 @@ def write_ledger(wh: Warehouse, rows: pd.DataFrame) -> int:
         return 0
     with wh.transaction():
         return wh.upsert("bets", rows).rows
-
-
-def day_bets(
-    wh: Warehouse,
-    outputs: dict[str, SystemOutput],
-    date: dt.date,
-    at: DecisionTime | str | None,
-    rules: BetRules,
-) -> pd.DataFrame:
-    """The bets of a predicted day at the decision time, staked from a bankroll of 1, with book
-    weights learned from lines of games before the day."""
-    from kcast.pipeline import stored_lines
-
-    quotes = stored_lines(wh, date, date, at)
-    earlier = stored_lines(wh, date - dt.timedelta(days=365), date - dt.timedelta(days=1), at)
-    actual = wh.query(
-        "SELECT pitcher_id, game_date, strikeouts FROM pitcher_games WHERE is_start AND "
-        "game_date BETWEEN $a AND $b",
-        {"a": date - dt.timedelta(days=365), "b": date - dt.timedelta(days=1)},
-    )
-    actual["game_date"] = pd.to_datetime(actual["game_date"])
-    actual["pitcher_id"] = actual["pitcher_id"].astype("int64")
-    weights = BookWeights.fit(graded_book_lines(earlier, actual, rules.devig))
-    bets = decide_bets(outputs, quotes, rules, weights)
-    if bets.empty:
-        return bets
-    taken, _ = stake_bets(bets[bets["bet"]], rules)
-    return pd.concat([taken, bets[~bets["bet"]]], ignore_index=True)
 
 
 LIVE = ("in_progress",)  # games.status of a game under way: its bets are placed, kept
@@ -649,65 +539,41 @@ def write_day_ledger(
     loss or push) or of a game under way (``games.status`` in ``LIVE``): a re-run neither
     deletes nor rewrites them, and adds bets only on starts that have none. Returns the bets
     written."""
-    systems = sorted(outputs)
     games = {str(g) for o in outputs.values() for g in o.frame["game_id"]}
+    return write_day_ledger_of(wh, rows, date, sorted(outputs), games, strategy)
+
+
+def write_day_ledger_of(
+    wh: Warehouse,
+    rows: pd.DataFrame,
+    date: dt.date,
+    systems: list[str],
+    games: set[str],
+    strategy: str = "ev",
+) -> int:
+    """``write_day_ledger`` for a run that decided ``games`` of ``date`` with ``systems``."""
     if not systems or not games:
         return 0
-    scope = (
-        "game_date = $d AND strategy = $st AND system_id IN (SELECT UNNEST($sys)) "
-        "AND game_id IN (SELECT UNNEST($g))"
-    )
     with wh.transaction():
-        live = wh.query(
-            "SELECT game_id FROM games WHERE game_date = $d AND status IN (SELECT UNNEST($s))",
-            {"d": date, "s": list(LIVE)},
-        )
+        live = wh.query(statement("live_games"), {"d": date, "s": list(LIVE)})
         live_games = sorted(games & set(live["game_id"]))
         open_games = sorted(games - set(live_games))
         params = {"d": date, "st": strategy, "sys": systems, "g": sorted(games)}
-        placed = wh.query(
-            "SELECT system_id, game_id, pitcher_id, result FROM bets WHERE game_date = $d "
-            "AND strategy = $st AND system_id IN (SELECT UNNEST($sys)) "
-            "AND game_id IN (SELECT UNNEST($g))",
-            params,
-        )
+        placed = wh.query(statement("day_bets"), params)
         placed = placed[placed["result"].notna() | placed["game_id"].isin(live_games)]
         keep = set(bet_keys(placed))
         if len(rows) and keep:
             rows = rows[[k not in keep for k in bet_keys(rows)]]
         if open_games:
-            wh.delete_where(
-                "bets",
-                f"{scope} AND result IS NULL",
-                {**params, "g": open_games},
-            )
+            wh.delete_where("bets", statement("unplaced_day_bets"), {**params, "g": open_games})
         return wh.upsert("bets", rows).rows if len(rows) else 0
-
-
-def record_bets(
-    wh: Warehouse,
-    outputs: dict[str, SystemOutput],
-    date: dt.date,
-    settings,  # noqa: ANN001
-    at: DecisionTime | str | None = None,
-    source: str = "predict",
-) -> int:
-    """Decide and store a predicted day's bets (``kcast predict``; the daily job calls this with
-    its ``SlateResult.outputs``): the day's ledger for the run's systems and strategy becomes
-    the bets this decision takes (``write_day_ledger``). Returns the bets written."""
-    rules = BetRules.from_settings(settings)
-    at = at if at is not None else settings.decision_time
-    bets = day_bets(wh, outputs, date, at, rules)
-    return write_day_ledger(wh, ledger_rows(bets, at, source), date, outputs, rules.strategy)
 
 
 def grade_bets(wh: Warehouse, start: dt.date, end: dt.date | None = None) -> int:
     """Write the fair close, CLV, EV against the close, result and profit of the stored bets of
     the dates (from the closing quotes and the strikeouts now stored)."""
-    from kcast.pipeline import stored_lines
-
     end = end or start
-    bets = wh.query("SELECT * FROM bets WHERE game_date BETWEEN $a AND $b", {"a": start, "b": end})
+    bets = wh.query(statement("bets_between"), {"a": start, "b": end})
     if bets.empty:
         return 0
     bets["game_date"] = pd.to_datetime(bets["game_date"])
@@ -716,10 +582,7 @@ def grade_bets(wh: Warehouse, start: dt.date, end: dt.date | None = None) -> int
     close = stored_lines(wh, start, end, "close")
     method = "multiplicative"
     judged = judge_by_close(bets, close, BetRules(devig=method))
-    actual = wh.query(
-        "SELECT game_id, pitcher_id, strikeouts FROM pitcher_games WHERE game_date BETWEEN $a AND $b",
-        {"a": start, "b": end},
-    )
+    actual = wh.query(statement("game_strikeouts_between"), {"a": start, "b": end})
     judged = judged.merge(actual, on=["game_id", "pitcher_id"], how="left")
     units = units_won(judged["side"], judged["line"], judged["dec"], judged["strikeouts"])
     judged["result"] = result_of(units)

@@ -357,11 +357,3 @@ def describe_settings_error(exc: Exception) -> list[str]:
             continue
         lines.append(f"{loc}={shown} is not valid ({error.get('msg')}); it accepts {accepts(loc)}")
     return lines
-
-
-def check_active_systems(settings: Settings) -> None:
-    """A ``ConfigError`` (or ``UnknownSystemError``) for ``MLB_ACTIVE_SYSTEMS`` naming an
-    unknown system, or a system built on others none of which is active."""
-    from kcast.systems.registry import active_ids
-
-    active_ids(settings)

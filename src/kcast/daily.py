@@ -12,10 +12,13 @@ One run for a date D (default: today, US Eastern) does, in order, only what is n
 4. ``odds``: a snapshot of The Odds API's pitcher-strikeout lines for D (``ODDS_API_KEY``);
    every capture is kept with its time. Skipped without a key, or when no game of D is still
    to start.
-5. ``predict``: every active system on the starters of D's games not yet started. Skipped when
-   the stored predictions already have these starters, these lines and prices, these model
-   versions and were made after the latest grade (nothing new). A probable pitcher who is
-   replaced is kept (and later graded void); the replacement is predicted by this step.
+5. ``predict``: every active system on the starters of D's games not yet started, by the one
+   forecaster (``forecast.Forecaster``), decided at ``KCAST_DECISION_TIME`` like ``kcast
+   predict`` and the worker; the predictions and their bets stored in one transaction. Skipped
+   when the stored predictions already have these starters, these lines and prices (as known at
+   the decision time), these model versions and were made after the latest grade (nothing
+   new). A probable pitcher who is replaced is kept (and later graded void); the replacement
+   is predicted by this step.
 
 Each step reports ``ok``, ``skipped`` or ``failed`` with a one-line detail. A failed step does
 not stop the others and undoes nothing already stored (every write is its own transaction); the
@@ -25,30 +28,28 @@ next run does what is still missing. ``DailyReport.exit_code`` is 1 when a step 
 from __future__ import annotations
 
 import datetime as dt
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from kcast.config import Settings, get_settings
+from kcast.context import DecisionContext
+from kcast.dates import EASTERN, today  # noqa: F401 - EASTERN: part of this module's interface
+from kcast.forecast import WarehouseSink, forecaster_for
+from kcast.grading import VOID, grade_dates
+from kcast.market import DecisionTime
+from kcast.numbers import is_missing
+from kcast.pipeline import day_starters
+from kcast.prices import attach_prices
 from kcast.warehouse import Warehouse
+from kcast.warehouse.statements import statement
 
-EASTERN = ZoneInfo("America/New_York")
 DONE = ("final", "postponed", "cancelled")  # a game with nothing more to come
 PENDING = ("scheduled",)  # a game whose first pitch is still to come
 STEPS = ("results", "schedule", "grade", "odds", "predict")
-
-
-def today_eastern(now: dt.datetime | None = None) -> dt.date:
-    """The US Eastern date at ``now`` (default: the clock): MLB's game dates."""
-    now = now or dt.datetime.now(dt.UTC)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=dt.UTC)
-    return now.astimezone(EASTERN).date()
 
 
 @dataclass
@@ -159,15 +160,10 @@ def day_complete(wh: Warehouse, day: dt.date) -> bool:
 
 def pending_starters(wh: Warehouse, day: dt.date) -> pd.DataFrame:
     """The starters (probables) of ``day``'s games whose first pitch is still to come."""
-    from kcast.pipeline import day_starters
-
     starters = day_starters(wh, day)
     if starters.empty:
         return starters
-    games = wh.query(
-        "SELECT game_id, status FROM games WHERE game_date = $d AND status IN (SELECT UNNEST($s))",
-        {"d": day, "s": list(PENDING)},
-    )
+    games = wh.query(statement("games_with_status"), {"d": day, "s": list(PENDING)})
     keep = starters["game_id"].isin(set(games["game_id"])) & (
         starters["starter_source"] == "probable"
     )
@@ -175,11 +171,8 @@ def pending_starters(wh: Warehouse, day: dt.date) -> pd.DataFrame:
 
 
 def _same(a: Any, b: Any) -> bool:
-    def missing(v: Any) -> bool:
-        return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
-
-    if missing(a) or missing(b):
-        return missing(a) and missing(b)
+    if is_missing(a) or is_missing(b):
+        return is_missing(a) and is_missing(b)
     try:
         return float(a) == float(b)
     except (TypeError, ValueError):
@@ -187,23 +180,18 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def nothing_new(
-    wh: Warehouse, starters: pd.DataFrame, systems: dict[str, Any], day: dt.date
+    wh: Warehouse,
+    starters: pd.DataFrame,
+    systems: dict[str, Any],
+    day: dt.date,
+    at: DecisionTime,
 ) -> bool:
     """True when every (starter, system) already has a stored prediction made with the same
-    line and prices and the same model version, after the latest grade before ``day``."""
-    from kcast.pipeline import attach_prices
-
-    priced = attach_prices(wh, starters)
-    stored = wh.query(
-        """SELECT game_id, pitcher_id, system_id, line, over_odds, under_odds, model_version,
-                  created_at
-           FROM pitcher_strikeout_predictions WHERE game_date = $d""",
-        {"d": day},
-    )
-    graded = wh.query(
-        "SELECT MAX(graded_at) AS t FROM pitcher_strikeout_predictions WHERE game_date < $d",
-        {"d": day},
-    )["t"].iloc[0]
+    line and prices known at the decision time ``at`` and the same model version, after the
+    latest grade before ``day``."""
+    priced = attach_prices(wh, starters, at=at)
+    stored = wh.query(statement("stored_predictions_of_day"), {"d": day})
+    graded = wh.query(statement("latest_grade_before"), {"d": day})["t"].iloc[0]
     if stored.empty:
         return False
     have = {(r.game_id, int(r.pitcher_id), r.system_id): r for r in stored.itertuples()}
@@ -218,7 +206,7 @@ def nothing_new(
                 _same(getattr(row, c), getattr(old, c)) for c in ("line", "over_odds", "under_odds")
             ):
                 return False
-            if graded is not None and not pd.isna(graded) and old.created_at < graded:
+            if not is_missing(graded) and old.created_at < graded:
                 return False
     return True
 
@@ -249,7 +237,7 @@ def run_daily(
 
     settings = settings or get_settings()
     now = now or dt.datetime.now(dt.UTC)
-    day = date or today_eastern(now)
+    day = date or today(now)
     report = DailyReport(day)
     earlier = [day - dt.timedelta(days=i) for i in range(lookback, 0, -1)]
     own_stats = statsapi_client is None
@@ -319,8 +307,6 @@ def _schedule(wh: Warehouse, client: Any, day: dt.date) -> tuple[str, dict]:
 
 
 def _grade(wh: Warehouse, start: dt.date, end: dt.date) -> tuple[str, dict]:
-    from kcast.grading import VOID, grade_dates
-
     waiting = ungraded(wh, start, end)
     if not waiting:
         raise Skip(f"no ungraded predictions from {start} to {end}")
@@ -348,25 +334,26 @@ def _odds(
 
 
 def _predict(wh: Warehouse, day: dt.date, settings: Settings) -> tuple[str, dict]:
-    from kcast.pipeline import check_history, first_history_date, load_systems, predict_starters
-
+    """The starters of ``day`` still to pitch, forecast by the forecaster at the decision time
+    ``KCAST_DECISION_TIME``; their predictions and bets stored in one transaction."""
     starters = pending_starters(wh, day)
     if starters.empty:
         raise Skip(f"no starter of {day} is still to pitch")
-    systems, errors = load_systems(wh, settings)
-    if not systems:
+    context = DecisionContext.from_settings(settings)
+    forecaster = forecaster_for(wh, settings, context, WarehouseSink(wh, "daily"))
+    if not forecaster.systems:
+        errors = forecaster.load_errors
         raise RuntimeError("no system loaded: " + "; ".join(f"{s}: {e}" for s, e in errors.items()))
-    if nothing_new(wh, starters, systems, day):
+    if nothing_new(wh, starters, forecaster.systems, day, context.at):
         raise Skip(f"{len(starters)} starters already predicted with these lines and models")
-    check_history(day, first_history_date(wh))
-    from kcast.bets import record_bets
-
-    result = predict_starters(wh, starters, settings, systems, load_errors=errors, date=day)
-    rows = len(result.frame())
-    bets = record_bets(wh, result.outputs, day, settings, source="daily") if result.outputs else 0
-    detail = f"{len(starters)} starters, {rows} rows by {len(result.outputs)} systems, {bets} bets"
-    if result.errors:
+    forecast = forecaster.forecast(starters, date=day)
+    rows = len(forecast.frame())
+    bets = forecast.stored.bets if forecast.stored is not None else 0
+    detail = (
+        f"{len(starters)} starters, {rows} rows by {len(forecast.outputs)} systems, {bets} bets"
+    )
+    if forecast.errors:
         raise RuntimeError(
-            detail + "; failed: " + "; ".join(f"{s}: {e}" for s, e in result.errors.items())
+            detail + "; failed: " + "; ".join(f"{s}: {e}" for s, e in forecast.errors.items())
         )
     return detail, {"starters": len(starters), "rows": rows, "bets": bets}

@@ -1,16 +1,19 @@
-"""The one date rule of the API, the command line and the library.
+"""The one date rule of the API, the command line and the library, and the one "today".
 
 A date is YYYY-MM-DD, from the first professional season (1871) on, and at most a year after
-today (no slate is known further ahead).
+today (no slate is known further ahead). Today is the date in US Eastern time, MLB's game
+dates, wherever kcast runs (``today``): the daily job, the dashboard and every default date.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 from kcast.errors import InputError
 
+EASTERN = ZoneInfo("America/New_York")  # MLB's game dates are US Eastern dates
 FIRST_YEAR = 1871  # the first professional season
 LAST_YEAR = 2100
 MAX_DAYS_AHEAD = 366  # a date further ahead than this is no slate anyone has yet
@@ -19,11 +22,20 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 DATE_PATTERN = r"^(187[1-9]|18[89]\d|19\d\d|20\d\d|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
 
 
+def today(now: dt.datetime | None = None) -> dt.date:
+    """Today's date in US Eastern time at ``now`` (default: the clock; a naive ``now`` is
+    UTC): MLB's game dates."""
+    now = now or dt.datetime.now(dt.UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=dt.UTC)
+    return now.astimezone(EASTERN).date()
+
+
 def parse_day(value: object, today: dt.date | None = None) -> dt.date:
     """The one date rule of the API and the CLI: a YYYY-MM-DD string (or a date) from
     FIRST_YEAR on and at most MAX_DAYS_AHEAD days after today. ``ValueError`` says why not."""
     day = _iso_date(value)
-    today = today or dt.date.today()
+    today = today or _today()
     if day > today + dt.timedelta(days=MAX_DAYS_AHEAD):
         raise ValueError(
             f"date {day} is more than {MAX_DAYS_AHEAD} days ahead: no slate is known that far out"
@@ -82,7 +94,7 @@ def _guess(value: object) -> str | None:
         return None
     text = value.strip().lower()
     if text in _NAMED_DAYS:
-        return str(dt.date.today() + dt.timedelta(days=_NAMED_DAYS[text]))
+        return str(_today() + dt.timedelta(days=_NAMED_DAYS[text]))
     for pattern, (y, m, d) in _LOOSE_DATES:
         match = pattern.fullmatch(text)
         if match:
@@ -91,3 +103,6 @@ def _guess(value: object) -> str | None:
             except ValueError:
                 return None
     return None
+
+
+_today = today  # the names above shadow it inside parse_day

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy.optimize import minimize
 
+from kcast.config import Settings
+from kcast.numbers import logit
 from kcast.policy import (  # noqa: F401 - the flag names are part of this module's interface
     BLOCKS_OVER,
     CONFIDENCE_PENALTY,
@@ -26,9 +28,6 @@ from kcast.policy import (  # noqa: F401 - the flag names are part of this modul
     SHORT_REST,
     THIN_HISTORY,
 )
-
-if TYPE_CHECKING:
-    from kcast.config import Settings
 
 MAX_K = 20  # strikeouts above 20 in a start have never happened; the last cell holds the tail
 
@@ -160,7 +159,7 @@ class MarketBlend:
     def apply(self, p_model: float, p_market: float | None) -> float:
         if p_market is None or (isinstance(p_market, float) and math.isnan(p_market)):
             return p_model
-        z = self.model_weight * _logit(p_model) + self.market_weight * _logit(p_market)
+        z = self.model_weight * logit(p_model) + self.market_weight * logit(p_market)
         return 1.0 / (1.0 + math.exp(-z))
 
     @classmethod
@@ -172,15 +171,13 @@ class MarketBlend:
         prior: MarketBlend | None = None,
     ) -> MarketBlend:
         """The weights with the highest posterior given the outcomes (pushes excluded)."""
-        from scipy.optimize import minimize
-
         prior = prior or cls()
         ok = ~(np.isnan(p_model) | np.isnan(p_market) | np.isnan(over))
         n = int(ok.sum())
         if n == 0:
             return MarketBlend(prior.model_weight, prior.market_weight, 0)
-        x1 = _logit(np.clip(p_model[ok], 1e-4, 1 - 1e-4))
-        x2 = _logit(np.clip(p_market[ok], 1e-4, 1 - 1e-4))
+        x1 = logit(np.clip(p_model[ok], 1e-4, 1 - 1e-4))
+        x2 = logit(np.clip(p_market[ok], 1e-4, 1 - 1e-4))
         y = over[ok]
         w0 = np.array([prior.model_weight, prior.market_weight])
         # a precision that weighs like PRIOR_LINES typical lines (log-odds spread of the market)
@@ -195,10 +192,6 @@ class MarketBlend:
         best = minimize(objective, w0, method="BFGS")
         w = np.clip(best.x, -1.0, 2.0)
         return MarketBlend(float(w[0]), float(w[1]), n)
-
-
-def _logit(p):  # noqa: ANN001, ANN202 - floats and arrays alike
-    return np.log(p / (1 - p)) if isinstance(p, np.ndarray) else math.log(p / (1 - p))
 
 
 def confidence_of(p_side: float, flags: list[str]) -> float:
@@ -280,3 +273,28 @@ def decide(
     return Decision(
         p_over, p_under, p_push, edge, market, ev, conf, recommendation, reasons, model_p_over
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------
+
+VOID = "void"
+"""The result of a prediction whose pitcher did not start the game (scratched, moved to the
+bullpen, or the game postponed or cancelled): no action, as the books grade it. A void row has
+no actual strikeouts, so it is in no error, win rate or ROI figure."""
+
+
+def bet_result(recommendation: str | None, line: float | None, actual: float | None) -> str:
+    """win, loss or push for a bet; no_line when there was no line; pass when no bet was made;
+    void when there is no actual (the pitcher did not start)."""
+    if actual is None or (isinstance(actual, float) and math.isnan(actual)):
+        return VOID
+    if line is None or (isinstance(line, float) and math.isnan(line)):
+        return "no_line"
+    if recommendation not in ("OVER", "UNDER"):
+        return "pass"
+    if actual == line:
+        return "push"
+    won = actual > line if recommendation == "OVER" else actual < line
+    return "win" if won else "loss"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -20,19 +19,7 @@ import pandas as pd
 from kcast.decisions import MAX_K, MarketBlend
 from kcast.systems.base import SystemOutput
 from kcast.warehouse import Warehouse
-
-
-class GradedHistory(Protocol):
-    """Graded predictions from before the day predicted."""
-
-    def market_blend(self, system_id: str) -> MarketBlend:
-        """The system's market blend fitted on its graded lines (the prior when it has none)."""
-        ...
-
-    def member_pmfs(self, member_ids: tuple[str, ...]) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """The members' distributions on the graded starts all of them predicted, and the
-        strikeouts of those starts."""
-        ...
+from kcast.warehouse.statements import statement
 
 
 def fit_market_blend(
@@ -65,12 +52,7 @@ class WarehouseHistory:
 
     def market_blend(self, system_id: str) -> MarketBlend:
         rows = self.wh.query(
-            """SELECT model_p_over, market_p_over, line, actual_strikeouts
-               FROM pitcher_strikeout_predictions
-               WHERE system_id = $s AND game_date < $d AND actual_strikeouts IS NOT NULL
-                 AND line IS NOT NULL AND model_p_over IS NOT NULL
-                 AND market_p_over IS NOT NULL""",
-            {"s": system_id, "d": self.before},
+            statement("graded_lines_of_system"), {"s": system_id, "d": self.before}
         )
         if rows.empty:
             return MarketBlend()
@@ -83,11 +65,7 @@ class WarehouseHistory:
 
     def member_pmfs(self, member_ids: tuple[str, ...]) -> tuple[dict[str, np.ndarray], np.ndarray]:
         rows = self.wh.query(
-            """SELECT game_id, pitcher_id, system_id, pmf, actual_strikeouts
-               FROM pitcher_strikeout_predictions
-               WHERE system_id IN (SELECT UNNEST($ids)) AND game_date < $d
-                 AND actual_strikeouts IS NOT NULL AND pmf IS NOT NULL""",
-            {"ids": list(member_ids), "d": self.before},
+            statement("graded_distributions"), {"ids": list(member_ids), "d": self.before}
         )
         if rows.empty:
             return NoHistory().member_pmfs(member_ids)

@@ -13,14 +13,15 @@ price of each side is the highest decimal price among the books the user can bet
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
+from kcast import numbers
+from kcast.dates import EASTERN
 from kcast.errors import InputError
+from kcast.numbers import expit
 from kcast.policy import (
     BOOK_WEIGHT_PRIOR_LINES,
     BOOK_WEIGHT_SCALE,
@@ -28,7 +29,6 @@ from kcast.policy import (
     DEVIG_METHODS,
 )
 
-EASTERN = ZoneInfo("America/New_York")
 CONSENSUS = "consensus"  # a feed's average of books: evidence, never a book one can bet
 
 
@@ -226,12 +226,11 @@ def devig_many(
 
 
 def logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(np.asarray(p, float), 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
+    """The log-odds of probabilities, clipped to [1e-6, 1 - 1e-6] (``numbers.logit``)."""
+    return numbers.logit(np.asarray(p, float), LOGIT_EPS)
 
 
-def expit(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.asarray(z, float)))
+LOGIT_EPS = 1e-6
 
 
 # --------------------------------------------------------------------------------------------
@@ -374,7 +373,3 @@ def kelly_fraction(p_win: float, p_lose: float, dec: float) -> float:
     if b <= 0 or p_win + p_lose <= 0:
         return 0.0
     return max(0.0, (p_win * b - p_lose) / (b * (p_win + p_lose)))
-
-
-def is_missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))

@@ -1,70 +1,48 @@
-"""The one prediction pipeline: starters -> features -> lines and prices -> systems -> decisions
+"""The stages of a forecast: starters -> features -> lines and prices -> systems -> decisions
 -> rows stored.
 
-``kcast predict``, the worker and the backtest all call these stages; the worker adds only its
-cache and its circuit breakers (the ``call`` hook of ``run_systems``), the backtest only its
-walk-forward loop. The stages, in order:
+One object runs them, for every caller: ``forecast.Forecaster``. This module holds the stages
+it runs (the prices are ``kcast.prices``', the decision ``kcast.decision``'s):
 
 1. ``day_starters`` / ``requested_starters``: who starts (the probables stored by ``kcast ingest
    statsapi``, or for a past date the pitchers who really started, so any day of history can be
    replayed; or the pitcher-games a request names).
 2. ``starter_features``: their features, built once, from games strictly before each date.
-3. ``attach_prices``: each start's line and its prices (one rule: a price always belongs to its
-   line; see the function).
-4. ``systems_for_day`` then ``run_systems``: every active system, each updated only from what was
-   graded before the day, members before the systems built on them.
-5. decisions: inside each system's ``predict`` (``systems.base.build_output``).
-6. ``store_predictions``: one row per pitcher per game per system, grades kept.
-
-``predict_day`` and ``predict_starters`` run them all.
+3. ``prices.attach_prices``: each start's line and its prices at the decision time.
+4. ``systems_for_day`` then ``run_systems``: every active system, each updated only from what
+   was graded before the day, members before the systems built on them; each system's rows
+   decided by ``decision.decide`` (inside ``BasePredictor.predict``) against the start's
+   quotes known at the decision time.
+5. ``store``: one row per pitcher per game per system, grades kept.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from kcast.config import Settings, get_settings
+from kcast.config import Settings
+from kcast.context import DecisionContext
 from kcast.data.gameids import new_game_id
 from kcast.dates import parse_date
-from kcast.decisions import Thresholds
+from kcast.decision import StartKey, StartMarket
 from kcast.errors import InputError, UnknownPitcherError
 from kcast.features.build import FeatureContext, build_features, load_history
 from kcast.features.matchup import MatchupContext
-from kcast.history import GradedHistory, WarehouseHistory
-from kcast.market import DecisionTime, quotes_at
-from kcast.systems.base import BasePredictor, SystemOutput
+from kcast.grading import row_results
+from kcast.numbers import is_missing
+from kcast.prices import PRICE_COLUMNS, REQUEST_BOOK
+from kcast.systems.base import BasePredictor, GradedHistory, SystemOutput
 from kcast.systems.registry import active_ids, dependency_order, load_system
+from kcast.teams import canonical_team
 from kcast.warehouse import Warehouse
 from kcast.warehouse.base import utc_now
-
-BOOK_PREFERENCE = (
-    "consensus",
-    "DraftKings",
-    "FanDuel",
-    "BetMGM",
-    "Caesars",
-    "BetRivers",
-    "Fanatics",
-    "Bovada",
-    "BetOnline.ag",
-    "MyBookie.ag",
-)
-SNAPSHOT_PREFERENCE = ("close", "posted", "open")
-PRICE_COLUMNS = ("line", "over_odds", "under_odds", "book")
-REQUEST_BOOK = "request"  # the book of a line given in a request
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
-
+from kcast.warehouse.statements import statement
 
 # --------------------------------------------------------------------------------------------
 # 1. Who starts
@@ -74,25 +52,8 @@ def _missing(value: Any) -> bool:
 def day_starters(wh: Warehouse, date: dt.date) -> pd.DataFrame:
     """One row per starter of ``date``: actual starters where the games were played, else the
     probable pitchers stored from the MLB Stats API."""
-    actual = wh.query(
-        """SELECT p.game_id, p.game_date, p.season, p.pitcher_id, p.team, p.opponent, p.is_home,
-                  g.home_team, 'actual' AS starter_source
-           FROM pitcher_games p LEFT JOIN games g USING (game_id)
-           WHERE p.game_date = $d AND p.is_start""",
-        {"d": date},
-    )
-    probable = wh.query(
-        """SELECT game_id, game_date, season, home_probable_id AS pitcher_id, home_team AS team,
-                  away_team AS opponent, TRUE AS is_home, home_team, 'probable' AS starter_source
-           FROM games WHERE game_date = $d AND home_probable_id IS NOT NULL
-             AND COALESCE(status, '') NOT IN ('postponed', 'cancelled', 'suspended')
-           UNION ALL
-           SELECT game_id, game_date, season, away_probable_id, away_team, home_team, FALSE,
-                  home_team, 'probable'
-           FROM games WHERE game_date = $d AND away_probable_id IS NOT NULL
-             AND COALESCE(status, '') NOT IN ('postponed', 'cancelled', 'suspended')""",
-        {"d": date},
-    )
+    actual = wh.query(statement("actual_starters"), {"d": date})
+    probable = wh.query(statement("probable_starters"), {"d": date})
     if len(actual):
         # games already played use who really started; unplayed ones keep their probables
         probable = probable[~probable["game_id"].isin(set(actual["game_id"]))]
@@ -126,8 +87,6 @@ def requested_starters(
     otherwise the request must name the opponent and home/away. An unknown pitcher is an
     ``UnknownPitcherError``; a pitcher named twice in one game an ``InputError``.
     """
-    from kcast.teams import canonical_team
-
     ids = sorted({int(r["pitcher_id"]) for r in requests})
     unknown = sorted(set(ids) - set(known if known is not None else known_pitchers(wh, ids)))
     if unknown:
@@ -176,32 +135,22 @@ def requested_starters(
 
 def known_pitchers(wh: Warehouse, ids: Collection[int] | None = None) -> set[int]:
     """The pitchers the warehouse knows (in ``players`` or with a game), of ``ids`` when given."""
-    where = "" if ids is None else " WHERE {col} IN (SELECT UNNEST($ids))"
-    known = wh.query(
-        "SELECT player_id AS pitcher_id FROM players"
-        + where.format(col="player_id")
-        + " UNION SELECT DISTINCT pitcher_id FROM pitcher_games"
-        + where.format(col="pitcher_id"),
-        {} if ids is None else {"ids": [int(i) for i in ids]},
-    )
+    if ids is None:
+        known = wh.query(statement("known_pitchers"))
+    else:
+        known = wh.query(statement("known_pitchers_of"), {"ids": [int(i) for i in ids]})
     return set(known["pitcher_id"].dropna().astype(int))
 
 
 def pitcher_names(wh: Warehouse, ids: Collection[int] | None = None) -> pd.DataFrame:
     """``pitcher_id`` and ``pitcher_name`` of the players (of ``ids`` when given)."""
-    where = "" if ids is None else " WHERE player_id IN (SELECT UNNEST($ids))"
-    return wh.query(
-        "SELECT player_id AS pitcher_id, full_name AS pitcher_name FROM players" + where,
-        {} if ids is None else {"ids": [int(i) for i in ids]},
-    )
+    if ids is None:
+        return wh.query(statement("pitcher_names"))
+    return wh.query(statement("pitcher_names_of"), {"ids": [int(i) for i in ids]})
 
 
 def _latest_team(wh: Warehouse, pitcher_id: int, date: dt.date) -> str:
-    rows = wh.query(
-        "SELECT team FROM pitcher_games WHERE pitcher_id = $p AND game_date < $d "
-        "ORDER BY game_date DESC LIMIT 1",
-        {"p": pitcher_id, "d": date},
-    )
+    rows = wh.query(statement("latest_team"), {"p": pitcher_id, "d": date})
     if not len(rows):
         raise InputError(f"pitcher {pitcher_id} has no team on record; give team")
     return str(rows["team"].iloc[0])
@@ -209,8 +158,8 @@ def _latest_team(wh: Warehouse, pitcher_id: int, date: dt.date) -> str:
 
 def first_history_date(wh: Warehouse) -> dt.date | None:
     """Return the date of the warehouse's first game (None when it has none)."""
-    value = wh.query("SELECT MIN(game_date) AS d FROM pitcher_games")["d"].iloc[0]
-    return None if _missing(value) or value is pd.NaT else pd.Timestamp(value).date()
+    value = wh.query(statement("first_game_date"))["d"].iloc[0]
+    return None if is_missing(value) else pd.Timestamp(value).date()
 
 
 def check_history(day: dt.date, first: dt.date | None) -> None:
@@ -260,204 +209,31 @@ def starter_features(
 
 
 # --------------------------------------------------------------------------------------------
-# 3. Lines and prices
-# --------------------------------------------------------------------------------------------
-
-
-def stored_lines(
-    wh: Warehouse, start: dt.date, end: dt.date | None = None, at: DecisionTime | str | None = None
-) -> pd.DataFrame:
-    """Every stored line with a pitcher between the dates known at the decision time ``at``
-    (``market.quotes_at``; None: every stored line), ranked: best snapshot first (close, then
-    posted, then open), main lines before alternates, then by book preference."""
-    lines = wh.query(
-        """SELECT pitcher_id, game_date, book, line, over_odds, under_odds, snapshot, is_main,
-                  projection, source, captured_at
-           FROM prop_lines
-           WHERE pitcher_id IS NOT NULL AND game_date BETWEEN $a AND $b AND line >= 0.5""",
-        {"a": start, "b": end or start},
-    )
-    lines["game_date"] = pd.to_datetime(lines["game_date"])
-    lines["pitcher_id"] = lines["pitcher_id"].astype("int64")
-    lines["snap_rank"] = (
-        lines["snapshot"].map({s: i for i, s in enumerate(SNAPSHOT_PREFERENCE)}).fillna(9)
-    )
-    lines["book_rank"] = lines["book"].map({b: i for i, b in enumerate(BOOK_PREFERENCE)}).fillna(99)
-    lines["main_rank"] = np.where(lines["is_main"].fillna(True).astype(bool), 0, 1)
-    lines = lines.sort_values(["pitcher_id", "game_date", "snap_rank", "main_rank"], kind="stable")
-    return quotes_at(lines, at) if at is not None else lines
-
-
-def best_lines(lines: pd.DataFrame) -> pd.DataFrame:
-    """One line per (pitcher, date) from ``stored_lines``: among the best snapshot's main lines,
-    the consensus line where there is one, else the line most books offer, by book preference;
-    with any projection shipped with the lines."""
-    columns = ["pitcher_id", "game_date", "line", "over_odds", "under_odds", "book", "projection"]
-    if lines.empty:
-        return pd.DataFrame(columns=columns)
-    best_snap = lines.groupby(["pitcher_id", "game_date"])[["snap_rank", "main_rank"]].transform(
-        "min"
-    )
-    top = lines[
-        (lines["snap_rank"] == best_snap["snap_rank"])
-        & (lines["main_rank"] == best_snap["main_rank"])
-    ].copy()
-    top["n_books"] = top.groupby(["pitcher_id", "game_date", "line"])["book"].transform("count")
-    top["is_consensus"] = (top["book"] == "consensus").astype(int)
-    top = top.sort_values(
-        ["pitcher_id", "game_date", "is_consensus", "n_books", "book_rank"],
-        ascending=[True, True, False, False, True],
-    )
-    best = top.drop_duplicates(["pitcher_id", "game_date"])
-    proj = lines.dropna(subset=["projection"]).drop_duplicates(["pitcher_id", "game_date"])
-    best = best.drop(columns=["projection"]).merge(
-        proj[["pitcher_id", "game_date", "projection"]], on=["pitcher_id", "game_date"], how="left"
-    )
-    return best[columns]
-
-
-def price_of_line(lines: pd.DataFrame, pitcher_id: int, date: pd.Timestamp, line: float) -> dict:
-    """The best stored price of exactly ``line`` for the pitcher that day ({} when none)."""
-    if lines.empty:
-        return {}
-    same = lines[
-        (lines["pitcher_id"] == pitcher_id)
-        & (lines["game_date"] == date)
-        & (lines["line"] == line)
-        & lines["over_odds"].notna()
-        & lines["under_odds"].notna()
-    ]
-    if same.empty:
-        return {}
-    same = same.assign(is_consensus=(same["book"] == "consensus").astype(int)).sort_values(
-        ["snap_rank", "main_rank", "is_consensus", "book_rank"],
-        ascending=[True, True, False, True],
-    )
-    row = same.iloc[0]
-    return {"over_odds": row["over_odds"], "under_odds": row["under_odds"], "book": row["book"]}
-
-
-def requested_price(
-    lines: pd.DataFrame, pitcher_id: int, date: pd.Timestamp, req: dict[str, Any] | None
-) -> dict[str, Any] | None:
-    """The line and prices of a request that names a line (None when it names none).
-
-    The request's own prices when it gives both (their book is ``request``: a request cannot
-    speak for a sportsbook); otherwise the best stored price of that same line
-    (``price_of_line``), else no price: a price is never taken from another line."""
-    if req is None or _missing(req.get("line")):
-        return None
-    line = float(req["line"])
-    if not _missing(req.get("over_odds")) and not _missing(req.get("under_odds")):
-        return {
-            "line": line,
-            "over_odds": float(req["over_odds"]),
-            "under_odds": float(req["under_odds"]),
-            "book": REQUEST_BOOK,  # whatever the request calls it, this price is the request's
-        }
-    stored = price_of_line(lines, pitcher_id, date, line)
-    return {
-        "line": line,
-        **(stored or {"over_odds": np.nan, "under_odds": np.nan, "book": REQUEST_BOOK}),
-    }
-
-
-def open_prices(wh: Warehouse, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """Each book's opening price of each line (for closing-line value)."""
-    opens = wh.query(
-        """SELECT pitcher_id, game_date, book, line, over_odds AS open_over_odds,
-                  under_odds AS open_under_odds
-           FROM prop_lines WHERE snapshot = 'open' AND pitcher_id IS NOT NULL
-             AND game_date BETWEEN $a AND $b""",
-        {"a": start, "b": end},
-    ).drop_duplicates(["pitcher_id", "game_date", "book", "line"])
-    opens["game_date"] = pd.to_datetime(opens["game_date"])
-    opens["pitcher_id"] = opens["pitcher_id"].astype("int64")
-    return opens
-
-
-def attach_prices(
-    wh: Warehouse,
-    rows: pd.DataFrame,
-    requested: list[dict[str, Any] | None] | None = None,
-    at: DecisionTime | str | None = None,
-    lines: pd.DataFrame | None = None,
-    best: pd.DataFrame | None = None,
-    opens: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """Give each row its line and prices, as known at the decision time ``at`` (open, close,
-    HH:MM US Eastern, now; None: every stored price, as ``now``); one rule for every caller.
-
-    Only quotes captured before the decision time count (``market.quotes_at``), for the line
-    chosen and for its prices alike.
-
-    * A row whose request names a line gets that line. Its prices are the request's own when it
-      gives both; otherwise the best stored price of that same line, if one exists, else none.
-      A price is never taken from another line.
-    * Any other row gets the best stored line (``best_lines``) with that line's prices.
-
-    ``requested`` is aligned with ``rows`` (None where a row has no request). The opening price
-    of the chosen book and line is added as ``open_over_odds``/``open_under_odds`` where stored.
-    ``lines`` is ``stored_lines`` of the rows' dates when the caller has read it already,
-    ``best`` its ``best_lines`` and ``opens`` the dates' ``open_prices`` (the worker keeps them
-    per date).
-    """
-    if rows.empty:
-        return rows
-    rows = rows.drop(columns=[*PRICE_COLUMNS, "projection"], errors="ignore").reset_index(drop=True)
-    rows["game_date"] = pd.to_datetime(rows["game_date"])
-    rows["pitcher_id"] = rows["pitcher_id"].astype("int64")
-    first, last = rows["game_date"].min().date(), rows["game_date"].max().date()
-    lines = stored_lines(wh, first, last, at) if lines is None else lines
-    best = best_lines(lines) if best is None else best
-    priced = rows.merge(best, on=["pitcher_id", "game_date"], how="left")
-    for col in ("line", "over_odds", "under_odds"):
-        priced[col] = priced[col].astype(float)
-    priced["book"] = priced["book"].astype(object)
-    for i, req in enumerate(requested or []):
-        price = requested_price(
-            lines, int(priced.at[i, "pitcher_id"]), priced.at[i, "game_date"], req
-        )
-        if price is None:
-            continue
-        for col, value in price.items():
-            priced.at[i, col] = value
-    opens = open_prices(wh, first, last) if opens is None else opens
-    priced = priced.merge(opens, on=["pitcher_id", "game_date", "book", "line"], how="left")
-    return priced
-
-
-# --------------------------------------------------------------------------------------------
 # 4. Systems
 # --------------------------------------------------------------------------------------------
 
 Caller = Callable[[str, Callable[[], SystemOutput]], SystemOutput]
+Markets = Mapping[StartKey, StartMarket]
 
 
 def direct_call(system_id: str, fn: Callable[[], SystemOutput]) -> SystemOutput:
+    """The call hook outside the worker: the system is called as it is."""
     return fn()
 
 
 @dataclass
-class SlateResult:
-    date: dt.date | None
-    features: pd.DataFrame
+class SystemsRun:
+    """Every system's answers for the same rows, what failed and how long each took."""
+
     outputs: dict[str, SystemOutput] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
-    def frame(self) -> pd.DataFrame:
-        """Every system's rows, stacked."""
-        if not self.outputs:
-            return pd.DataFrame()
-        return pd.concat([o.frame for o in self.outputs.values()], ignore_index=True)
-
 
 def load_systems(
-    wh: Warehouse, settings: Settings | None = None, ids: list[str] | None = None
+    wh: Warehouse, settings: Settings, ids: list[str] | None = None
 ) -> tuple[dict[str, BasePredictor], dict[str, str]]:
     """The active systems, loaded; those that cannot load are returned as errors."""
-    settings = settings or get_settings()
     systems: dict[str, BasePredictor] = {}
     errors: dict[str, str] = {}
     loaded: dict[str, BasePredictor] = {}
@@ -470,13 +246,11 @@ def load_systems(
 
 
 def systems_for_day(
-    systems: dict[str, BasePredictor], history: GradedHistory, settings: Settings
+    systems: dict[str, BasePredictor], history: GradedHistory, market_blend: str = "auto"
 ) -> dict[str, BasePredictor]:
     """Each system updated from ``history`` (graded before the day predicted); systems built
-    on others are bound to the updated members."""
-    updated = {
-        s: system.with_history(history, settings.market_blend) for s, system in systems.items()
-    }
+    on others are bound to the updated members. ``market_blend`` is ``MLB_MARKET_BLEND``."""
+    updated = {s: system.with_history(history, market_blend) for s, system in systems.items()}
     for system in updated.values():
         if system.member_ids:
             system.bind_members(updated)
@@ -486,32 +260,36 @@ def systems_for_day(
 def run_systems(
     features: pd.DataFrame,
     systems: dict[str, BasePredictor],
-    thresholds: Thresholds,
+    context: DecisionContext,
     call: Caller = direct_call,
     known: dict[str, SystemOutput] | None = None,
-) -> SlateResult:
+    markets: Markets | None = None,
+) -> SystemsRun:
     """Every system on the same feature rows, members before the systems built on them (which
-    get this run's member answers). A system that fails is recorded and skipped. ``known``
-    holds answers already computed for these rows: those systems are not run again."""
-    result = SlateResult(None, features, outputs=dict(known or {}))
+    get this run's member answers), each row decided in ``context`` against its start's
+    quotes (``markets``). A system that fails is recorded and skipped. ``known`` holds answers
+    already computed for these rows: those systems are not run again."""
+    run = SystemsRun(outputs=dict(known or {}))
     for system_id in dependency_order(list(systems), lambda s: systems[s].member_ids):
-        if system_id in result.outputs:
+        if system_id in run.outputs:
             continue
         system = systems[system_id]
         t0 = time.perf_counter()
         try:
-            result.outputs[system_id] = call(
+            run.outputs[system_id] = call(
                 system_id,
-                lambda s=system: s.predict(features, thresholds, members=result.outputs.get),
+                lambda s=system: s.predict(
+                    features, context, members=run.outputs.get, markets=markets
+                ),
             )
         except Exception as exc:  # noqa: BLE001 - one system must never take the others down
-            result.errors[system_id] = f"{type(exc).__name__}: {exc}"
-        result.timings[system_id] = time.perf_counter() - t0
-    return result
+            run.errors[system_id] = f"{type(exc).__name__}: {exc}"
+        run.timings[system_id] = time.perf_counter() - t0
+    return run
 
 
 # --------------------------------------------------------------------------------------------
-# 6. Storing
+# 5. Storing
 # --------------------------------------------------------------------------------------------
 
 GRADE_COLUMNS = ("actual_strikeouts", "result", "graded_at")
@@ -523,11 +301,8 @@ def storable_rows(wh: Warehouse, frame: pd.DataFrame) -> pd.DataFrame:
     asked = frame["book"] == REQUEST_BOOK
     if not asked.any():
         return frame
-    booked = wh.query(
-        """SELECT game_id, pitcher_id, system_id FROM pitcher_strikeout_predictions
-           WHERE game_id IN (SELECT UNNEST($g)) AND book IS NOT NULL AND book <> $request""",
-        {"g": sorted(set(frame.loc[asked, "game_id"].astype(str))), "request": REQUEST_BOOK},
-    )
+    games = sorted(set(frame.loc[asked, "game_id"].astype(str)))
+    booked = wh.query(statement("booked_predictions"), {"g": games, "request": REQUEST_BOOK})
     if booked.empty:
         return frame
     keys = set(
@@ -540,129 +315,47 @@ def storable_rows(wh: Warehouse, frame: pd.DataFrame) -> pd.DataFrame:
     return frame[~pd.Series(over_book, index=frame.index)]
 
 
-def store_predictions(wh: Warehouse, frame: pd.DataFrame) -> int:
-    """``store``'s rows written (see there)."""
-    return store(wh, frame).rows
-
-
 @dataclass
 class Stored:
-    """What ``store`` wrote: rows, and how many of them were graded rows worked out again."""
+    """What ``store`` wrote: rows (per system), how many were graded rows worked out again,
+    and the bets written to the ledger."""
 
     rows: int = 0
     regraded: int = 0
+    by_system: dict[str, int] = field(default_factory=dict)
+    bets: int = 0
 
 
 def store(wh: Warehouse, frame: pd.DataFrame) -> Stored:
-    """Upsert prediction rows (``PREDICTION_COLUMNS``) with the pitchers' names.
+    """Upsert prediction rows (``PREDICTION_COLUMNS``) with the pitchers' names, in one
+    transaction (the caller's, when it holds one).
 
     A row already graded keeps its actual strikeouts, and its result is worked out again for
-    the new recommendation: re-predicting a day never loses its grades. A row at a line given
-    in a request never replaces one at a sportsbook's line."""
-    from kcast.grading import bet_result
-
+    the new decision: re-predicting a day never loses its grades. A row at a line given in a
+    request never replaces one at a sportsbook's line."""
     if frame.empty:
         return Stored()
     frame = frame.drop(columns=[c for c in (*GRADE_COLUMNS, "pitcher_name") if c in frame])
     frame = storable_rows(wh, frame)
     if frame.empty:
         return Stored()
-    names = wh.query(
-        "SELECT player_id AS pitcher_id, full_name AS pitcher_name FROM players WHERE player_id "
-        "IN (SELECT UNNEST($ids))",
-        {"ids": [int(x) for x in frame["pitcher_id"].unique()]},
-    )
+    names = pitcher_names(wh, frame["pitcher_id"].unique())
     frame = frame.merge(names, on="pitcher_id", how="left")
     frame["created_at"] = utc_now()
+    by_system = {str(k): int(v) for k, v in frame["system_id"].value_counts().items()}
     with wh.transaction():
-        graded = wh.query(
-            """SELECT game_id, pitcher_id, system_id, actual_strikeouts, graded_at
-               FROM pitcher_strikeout_predictions
-               WHERE game_id IN (SELECT UNNEST($g)) AND graded_at IS NOT NULL""",
-            {"g": sorted(set(frame["game_id"].astype(str)))},
-        )
-        if len(graded):
-            frame = frame.merge(graded, on=["game_id", "pitcher_id", "system_id"], how="left")
-            has = frame["graded_at"].notna()
-            frame["result"] = [
-                bet_result(rec, None if _missing(line) else float(line), float(actual))
-                if ok
-                else None
-                for rec, line, actual, ok in zip(
-                    frame["recommendation"],
-                    frame["line"],
-                    frame["actual_strikeouts"],
-                    has,
-                    strict=True,
-                )
-            ]
-            regraded, fresh = frame[has], frame[~has].drop(columns=list(GRADE_COLUMNS))
-            written = (
-                wh.upsert("pitcher_strikeout_predictions", regraded).rows if len(regraded) else 0
-            )
-            if len(fresh):
-                written += wh.upsert("pitcher_strikeout_predictions", fresh).rows
-            return Stored(written, len(regraded))
-        return Stored(wh.upsert("pitcher_strikeout_predictions", frame).rows)
-
-
-# --------------------------------------------------------------------------------------------
-# The whole day
-# --------------------------------------------------------------------------------------------
-
-
-def predict_day(
-    wh: Warehouse,
-    date: dt.date,
-    settings: Settings | None = None,
-    systems: dict[str, BasePredictor] | None = None,
-    call: Caller = direct_call,
-    write: bool = True,
-    at: DecisionTime | str | None = None,
-) -> SlateResult:
-    """Predict every starter of ``date`` with every active system, priced at the decision time
-    ``at`` (None: every stored price); store the rows."""
-    settings = settings or get_settings()
-    load_errors: dict[str, str] = {}
-    if systems is None:
-        systems, load_errors = load_systems(wh, settings)
-    starters = day_starters(wh, date)
-    return predict_starters(
-        wh,
-        starters,
-        settings,
-        systems,
-        call=call,
-        write=write,
-        load_errors=load_errors,
-        date=date,
-        at=at,
-    )
-
-
-def predict_starters(
-    wh: Warehouse,
-    starters: pd.DataFrame,
-    settings: Settings,
-    systems: dict[str, BasePredictor],
-    requested: list[dict[str, Any] | None] | None = None,
-    call: Caller = direct_call,
-    write: bool = True,
-    load_errors: dict[str, str] | None = None,
-    date: dt.date | None = None,
-    at: DecisionTime | str | None = None,
-) -> SlateResult:
-    """Stages 2 to 6 for given starter rows: features once, prices at ``at``, every system,
-    stored."""
-    features = starter_features(wh, starters)
-    if features.empty:  # nobody starts: nothing to predict, and no system has failed
-        return SlateResult(date, features, errors=dict(load_errors or {}))
-    features = attach_prices(wh, features, requested, at)
-    day = pd.to_datetime(features["game_date"]).min().date()
-    ready = systems_for_day(systems, WarehouseHistory(wh, day), settings)
-    result = run_systems(features, ready, Thresholds.from_settings(settings), call)
-    result.date = date
-    result.errors = {**(load_errors or {}), **result.errors}
-    if write and result.outputs:
-        store_predictions(wh, result.frame())
-    return result
+        games = sorted(set(frame["game_id"].astype(str)))
+        graded = wh.query(statement("graded_predictions_of_games"), {"g": games})
+        if graded.empty:
+            written = wh.upsert("pitcher_strikeout_predictions", frame).rows
+            return Stored(written, 0, by_system)
+        frame = frame.merge(graded, on=["game_id", "pitcher_id", "system_id"], how="left")
+        has = frame["graded_at"].notna()
+        regraded = frame[has].copy()
+        fresh = frame[~has].drop(columns=list(GRADE_COLUMNS), errors="ignore")
+        if len(regraded):
+            regraded["result"] = row_results(regraded)
+        written = wh.upsert("pitcher_strikeout_predictions", regraded).rows if len(regraded) else 0
+        if len(fresh):
+            written += wh.upsert("pitcher_strikeout_predictions", fresh).rows
+        return Stored(written, len(regraded), by_system)

@@ -23,8 +23,9 @@ from kcast.bets import (
 from kcast.data.lines import ingest_lines
 from kcast.data.starts import ingest_starts
 from kcast.market import DecisionTime, quotes_at
-from kcast.pipeline import attach_prices, day_starters, stored_lines
+from kcast.pipeline import day_starters
 from kcast.policy import DEVIG_METHODS
+from kcast.prices import attach_prices, stored_lines
 from kcast.systems.base import SystemOutput
 from kcast.warehouse import open_warehouse
 from tests.conftest import PROPS, STATCAST
@@ -172,24 +173,55 @@ def test_bets_shop_every_book_and_rung_and_the_ledger_is_idempotent(wh) -> None:
     assert str(FIRST.year) not in day.output.replace(str(FIRST), "")  # no Retrosheet game codes
 
 
-def test_record_bets_is_the_one_call_for_predict_and_the_daily_job(wh) -> None:
-    from kcast.bets import record_bets
+def _decided(wh, day: dt.date, shift: float, settings, at: str = "open"):  # noqa: ANN001, ANN202
+    """The stand-in system's rows decided as the forecaster decides them (its decision stage:
+    each row against its start's quotes at ``at``; stakes per day) with its own
+    probability."""
+    from kcast.context import DecisionContext
+    from kcast.decisions import MarketBlend
+    from kcast.forecast import Forecast, Forecaster, WarehouseReader, stake
+    from kcast.systems.base import build_output
+
+    context = DecisionContext.from_settings(settings, at)
+    out = _output(wh, day, shift)["stand_in"]
+    rows = attach_prices(wh, day_starters(wh, day), at=at).dropna(subset=["line"])
+    rows = rows.reset_index(drop=True)
+    markets = Forecaster(WarehouseReader(wh), {}, context).markets([day])
+    own = MarketBlend.model_only()
+    decided = build_output("stand_in", "v", rows, out.pmf, context, blend=own, markets=markets)
+    stake(decided, context)
+    return Forecast(day, rows, context, {"stand_in": decided}, markets=markets)
+
+
+def test_the_forecasters_sink_is_the_one_call_for_predict_and_the_daily_job(wh) -> None:
     from kcast.config import Settings
+    from kcast.forecast import WarehouseSink
 
     settings = Settings(_env_file=None, books="DraftKings,FanDuel", min_bet_ev=0.0)
-    out = _output(wh, FIRST, 1.0)
-    n = record_bets(wh, out, FIRST, settings, at="open", source="daily")
+    forecast = _decided(wh, FIRST, 1.0, settings)
+    n = WarehouseSink(wh, "daily").store(forecast).bets
     assert n > 0
-    assert record_bets(wh, out, FIRST, settings, at="open", source="daily") == n
+    assert WarehouseSink(wh, "daily").store(forecast).bets == n
     stored = wh.query("SELECT * FROM bets")
     assert len(stored) == n and set(stored["book"]) <= {"DraftKings", "FanDuel"}
     assert (stored["stake"] > 0).all() and stored.groupby("game_date")["stake"].sum().max() <= 0.1
     assert set(stored["decision_time"]) == {"open"} and set(stored["source"]) == {"daily"}
+    # the prediction rows carry the same bets, in one vocabulary
+    rows = wh.query("SELECT * FROM pitcher_strikeout_predictions WHERE decision = 'bet'")
+    assert len(rows) == n and (rows["recommendation"] != "PASS").all()
+    both = rows.merge(stored, on=["system_id", "game_id", "pitcher_id"])
+    assert (both["recommendation"] == both["side"]).all()
+    assert (both["decision_line"] == both["line_y"]).all()
+    assert np.allclose(both["stake_x"], both["stake_y"])
 
 
 def test_a_rerun_leaves_exactly_the_bets_it_takes_and_keeps_placed_ones(wh) -> None:
-    from kcast.bets import BetRules, bet_keys, day_bets, ledger_rows, record_bets
+    from kcast.bets import bet_keys
     from kcast.config import Settings
+    from kcast.forecast import WarehouseSink
+
+    def record_bets(day: dt.date, settings: Settings) -> int:
+        return WarehouseSink(wh, "predict").store(_decided(wh, day, 1.0, settings)).bets
 
     def ledger(day: dt.date, strategy: str = "ev") -> pd.DataFrame:
         return wh.query(
@@ -200,16 +232,14 @@ def test_a_rerun_leaves_exactly_the_bets_it_takes_and_keeps_placed_ones(wh) -> N
         return set(bet_keys(frame))
 
     loose = Settings(_env_file=None, min_bet_ev=0.0)
-    out = _output(wh, FIRST, 1.0)
-    assert record_bets(wh, out, FIRST, loose, at="open") > 0
-    other_day = record_bets(wh, _output(wh, LAST, 1.0), LAST, loose, at="open")
+    assert record_bets(FIRST, loose) > 0
+    other_day = record_bets(LAST, loose)
     assert other_day > 0
     first = ledger(FIRST)
     # the re-run asks for more value: it takes about half the bets of the first run
     strict = Settings(_env_file=None, min_bet_ev=float(first["ev"].median()))
     wh.upsert("bets", first.head(2).drop(columns=["graded_at"]).assign(strategy="move"))
-    strict_rules = BetRules.from_settings(strict)
-    taken = ledger_rows(day_bets(wh, out, FIRST, "open", strict_rules), "open", "predict")
+    taken = _decided(wh, FIRST, 1.0, strict).ledger("predict")
     dropped = first[~first["pitcher_id"].astype(int).isin(taken["pitcher_id"].astype(int))]
     assert len(taken) > 2 and len(dropped) > 3  # the stricter re-run takes fewer bets
     # one dropped bet graded, one in a game under way: placed bets, kept as they are
@@ -221,7 +251,7 @@ def test_a_rerun_leaves_exactly_the_bets_it_takes_and_keeps_placed_ones(wh) -> N
     wh.execute("UPDATE games SET status = 'in_progress' WHERE game_id = $g", {"g": live["game_id"]})
     in_live = first[first["game_id"] == live["game_id"]]
 
-    n = record_bets(wh, out, FIRST, strict, at="open")
+    n = record_bets(FIRST, strict)
     after = ledger(FIRST)
     placed = {(graded["system_id"], graded["game_id"], int(graded["pitcher_id"]))} | keys(in_live)
     assert keys(after) == (keys(taken) - keys(in_live)) | placed
@@ -229,6 +259,6 @@ def test_a_rerun_leaves_exactly_the_bets_it_takes_and_keeps_placed_ones(wh) -> N
     kept = after.set_index("pitcher_id").loc[int(graded["pitcher_id"])]
     assert kept["result"] == "loss" and kept["ev"] == pytest.approx(graded["ev"])
     # idempotent; other days and strategies untouched
-    assert record_bets(wh, out, FIRST, strict, at="open") == n
+    assert record_bets(FIRST, strict) == n
     assert keys(ledger(FIRST)) == keys(after)
     assert len(ledger(LAST)) == other_day and len(ledger(FIRST, "move")) == 2

@@ -30,13 +30,14 @@ from typer.testing import CliRunner
 
 from kcast.cli import app
 from kcast.config import get_settings
+from kcast.context import DecisionContext
 from kcast.data.ingest import IngestReport
 from kcast.data.lines import ingest_lines
 from kcast.data.retrosheet import ingest_retrosheet, resolve_archives
 from kcast.errors import WarehouseError
+from kcast.forecast import WarehouseSink, forecaster_for
 from kcast.grading import grade_dates
 from kcast.monitoring import get_query
-from kcast.pipeline import predict_day
 from kcast.training import TrainedModel, train_systems, training_frame
 from kcast.warehouse import Warehouse, open_warehouse
 from kcast.warehouse.base import utc_now
@@ -200,11 +201,15 @@ class Runs:
             "train", lambda: train_systems(wh, TRAIN_THROUGH, self.root / run.engine / "models")
         )
 
+        def predict_day(date, settings) -> None:  # noqa: ANN001 - what `kcast predict` runs
+            context = DecisionContext.from_settings(settings)
+            forecaster_for(wh, settings, context, WarehouseSink(wh, "predict")).day(date)
+
         def predict() -> None:
             for date in DATES[:-1]:
-                predict_day(wh, date)
+                predict_day(date, get_settings())
             partial = get_settings().model_copy(update={"active_systems": PARTIAL_SYSTEMS})
-            predict_day(wh, DATES[-1], settings=partial)
+            predict_day(DATES[-1], partial)
 
         step("predict", predict)
         step("grade", lambda: grade_dates(wh, DATES[0], DATES[-2]))

@@ -815,8 +815,17 @@ def test_edge_buckets(wh, preds) -> None:
             "roi": summary["roi"],
         }
         assert_rows(row._asdict(), expected, f"{row.system_id} {row.edge_bucket}")
+    # min_edge 0.5: no verdict inside half a strikeout; the bets there are the bet rule's
+    # (the best rung of the ladder by its EV, often an alternate line), each on its row
     small = got[got["edge_bucket"] == "<0.5"]
-    assert (small["bets"] == 0).all()  # min_edge 0.5: no bet inside half a strikeout
+    inside = wh.query(
+        "SELECT verdict, decision, result FROM pitcher_strikeout_predictions "
+        "WHERE ABS(edge) < 0.5 AND line IS NOT NULL AND actual_strikeouts IS NOT NULL"
+    )
+    assert (inside["verdict"] == "PASS").all()
+    graded_bets = inside[inside["result"].isin(["win", "loss", "push"])]
+    assert (graded_bets["decision"] == "bet").all()
+    assert int(small["bets"].sum()) == len(graded_bets)
 
 
 def test_error_drift_query_is_the_recent_weeks(wh) -> None:

@@ -13,10 +13,14 @@ import pandas as pd
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from kcast.decisions import MEMBER_MISSING, Thresholds
-from kcast.pipeline import day_starters, predict_starters, requested_price, requested_starters
-from kcast.service.runner import clean, from_row, pitcher_key
+from kcast.decisions import MEMBER_MISSING
+from kcast.forecast import Forecaster, WarehouseReader
+from kcast.pipeline import day_starters, requested_starters
+from kcast.prices import requested_price
+from kcast.service.answers import from_row
+from kcast.service.cache import pitcher_key
 from kcast.service.schemas import LEGACY_FIELDS, PitcherGame, PredictResponse, SystemAnswer
+from kcast.service.values import clean
 from kcast.systems.registry import SYSTEMS, build_system
 from kcast.teams import display_team
 
@@ -100,7 +104,8 @@ def test_predict_keeps_the_legacy_shape(client: httpx.Client) -> None:
     game = {"pitcher_id": PITCHER, "game_date": str(DAY), "line": 4.5}
     game.update(over_odds=-115, under_odds=-105)
     body = client.post("/predict", json=game).json()
-    assert set(body) == set(LEGACY_FIELDS) | {"systems"}
+    assert set(body) == set(LEGACY_FIELDS) | {"systems", "decision_time"}
+    assert body["decision_time"] == "now"  # KCAST_DECISION_TIME
     assert isinstance(body["pitcher_id"], int) and body["game_date"] == str(DAY)
     assert isinstance(body["predicted_strikeouts"], float)
     assert isinstance(body["confidence"], float) and 0 <= body["confidence"] <= 100
@@ -122,15 +127,14 @@ def test_predict_keeps_the_legacy_shape(client: httpx.Client) -> None:
 
 
 def test_predict_equals_the_library(client: httpx.Client, state) -> None:
-    """The service (slate features from its cache) answers exactly what the pipeline's
-    predict_starters answers for the same pitcher-game built on its own."""
+    """The service (slate features from its cache) answers exactly what the forecaster
+    answers for the same pitcher-game read plainly from the warehouse."""
     game = {"pitcher_id": PITCHER, "game_date": str(DAY), "line": 5.5}
     game.update(over_odds=110, under_odds=-140)
     body = client.post("/predict", json=game).json()
     starters = requested_starters(state.warehouse, [game])
-    result = predict_starters(
-        state.warehouse, starters, state.settings, state.systems, [game], write=False
-    )
+    plain = Forecaster(WarehouseReader(state.warehouse), state.systems, state.context)
+    result = plain.forecast(starters, [game])
     for system_id, output in result.outputs.items():
         row = output.frame.iloc[0]
         answer = body["systems"][system_id]
@@ -163,16 +167,13 @@ def test_predict_is_the_models_answer_to_the_last_digit(
     request = PitcherGame(**game)
     record = request.record()
     version = state.cache.version()
-    slate = state.cache.peek(("slate", request.game_date, version))
+    slate = state.cache.peek(("slate", request.game_date, "now", version))
     index = slate.index.get(PITCHER)
     if index is None:
-        slate, index = (
-            state.cache.peek(("pitcher", request.game_date, pitcher_key(record), version)),
-            0,
-        )
+        key = ("pitcher", request.game_date, "now", pitcher_key(record), version)
+        slate, index = state.cache.peek(key), 0
     stored = slate.features.iloc[index]
     price = requested_price(slate.lines, PITCHER, stored["game_date"], record)
-    thresholds = Thresholds.from_settings(state.settings)
     for body in (b.json() for b in bodies):
         systems = {}
         for system_id, got in body["systems"].items():
@@ -180,10 +181,7 @@ def test_predict_is_the_models_answer_to_the_last_digit(
             if price is None:
                 row = output.frame.iloc[index].to_dict()
             else:
-                odds = [
-                    None if pd.isna(price[k]) else price[k] for k in ("over_odds", "under_odds")
-                ]
-                row = output.decide_at(index, price["line"], *odds, thresholds)
+                row = output.decide_at(index, price, slate.context, slate.market(index))
             systems[system_id] = from_row(
                 SystemAnswer,
                 row,
@@ -203,6 +201,7 @@ def test_predict_is_the_models_answer_to_the_last_digit(
             edge=top.edge,
             red_flags=top.red_flags,
             model_version=top.model_version,
+            decision_time="now",
             systems=systems,
         )
         assert json.dumps(body, sort_keys=True) == json.dumps(
@@ -568,3 +567,24 @@ def test_a_model_that_cannot_load_is_reported_and_the_rest_serve(
         )
         info = {s["system_id"]: s for s in c.get("/systems").json()}
         assert info["v1_6_rolling"]["loaded"] is False and info["v1_6_rolling"]["load_error"]
+
+
+def test_the_decision_time_is_the_requests_and_the_answer_says_which(
+    client: httpx.Client,
+) -> None:
+    """The worker decides at ``decision_time`` (default KCAST_DECISION_TIME) and says so; a
+    decision time that does not parse is a 422 naming the valid forms."""
+    game = {"pitcher_id": PITCHER, "game_date": str(DAY)}
+    bad = client.post("/predict", json=game | {"decision_time": "noon"})
+    assert bad.status_code == 422
+    assert "use open, close, now or HH:MM (US Eastern)" in bad.text
+    for at in ("open", "17:05", "close"):
+        body = client.post("/predict", json=game | {"decision_time": at})
+        assert body.status_code == 200, body.text
+        assert body.json()["decision_time"] == at
+        answer = body.json()["systems"]["ensemble_v1"]
+        assert answer["decision"] in ("bet", "lean", "pass") and answer["decision_reason"]
+    batch = client.post(
+        "/predict-batch", json={"date": str(DAY), "write": False, "decision_time": "9:30"}
+    )
+    assert batch.status_code == 200 and batch.json()["decision_time"] == "09:30"

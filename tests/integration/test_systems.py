@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from kcast.context import DecisionContext
 from kcast.decisions import MAX_K, MEMBER_MISSING, MarketBlend, Thresholds, pmf_mean
 from kcast.errors import ConfigError, ModelError, NotFittedError, UnknownSystemError
 from kcast.features.build import build_features, training_targets
@@ -195,7 +196,7 @@ def test_a_second_ensemble_needs_only_its_registry_entry(
     """Declared over three members (one of them not boosted), it is built, ordered and run like
     any system."""
     from kcast.config import get_settings
-    from kcast.decisions import Thresholds
+    from kcast.context import DecisionContext
     from kcast.pipeline import run_systems
     from kcast.systems.registry import SystemSpec
 
@@ -209,7 +210,7 @@ def test_a_second_ensemble_needs_only_its_registry_entry(
     rows = frames[1].head(40)
     systems = {s: fitted[s] for s in ("v1_baseline", "v1_6_rolling", "eb_rate")}
     systems["ensemble_3"] = build_system("ensemble_3").bind_members(systems)
-    result = run_systems(rows, systems, Thresholds())
+    result = run_systems(rows, systems, DecisionContext())
     assert not result.errors
     expected = sum(w * result.outputs[m].pmf for m, w in members.items()) / 4.0
     assert np.allclose(result.outputs["ensemble_3"].pmf, expected)
@@ -239,9 +240,9 @@ def test_thresholds_from_settings(fitted, frames) -> None:
     rows = frames[1].head(100).assign(line=4.5, over_odds=-110, under_odds=-110)
     system = fitted["v1_baseline"]
     system.market_blend_ = MarketBlend.model_only()  # the rules on the system's own probability
-    strict = system.predict(rows, Thresholds(min_edge=5.0, min_confidence=99))
+    strict = system.predict(rows, DecisionContext(Thresholds(min_edge=5.0, min_confidence=99)))
     assert (strict.frame["recommendation"] == "PASS").all()
-    loose = system.predict(rows, Thresholds(min_edge=0.0, min_confidence=0))
+    loose = system.predict(rows, DecisionContext(Thresholds(min_edge=0.0, min_confidence=0)))
     assert (loose.frame["recommendation"] != "PASS").any()
 
 

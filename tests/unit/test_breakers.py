@@ -14,7 +14,8 @@ import pytest
 from scipy.stats import poisson
 
 from kcast.config import Settings
-from kcast.decisions import MAX_K, Thresholds
+from kcast.context import DecisionContext
+from kcast.decisions import MAX_K
 from kcast.service import create_app
 from kcast.service.breakers import (
     CLOSED,
@@ -270,7 +271,7 @@ def sane_output(rows: int = 3):
     frame = pd.DataFrame(
         {"game_id": [f"G{i}" for i in range(rows)], "pitcher_id": range(rows), "line": 5.5}
     )
-    return build_output("v1_baseline", "test", frame, pmf, Thresholds())
+    return build_output("v1_baseline", "test", frame, pmf, DecisionContext())
 
 
 def test_validate_accepts_a_sane_answer() -> None:

@@ -10,11 +10,12 @@ import pytest
 from rich.console import Console
 
 from kcast.cli import systems as cli
-from kcast.pipeline import SlateResult
+from kcast.context import DecisionContext
+from kcast.forecast import Forecast
 from kcast.systems.base import SystemOutput
 
 
-def slate() -> SlateResult:
+def slate() -> Forecast:
     rows = pd.DataFrame(
         {
             "game_id": ["WAS202507200", "SDN202507200"],
@@ -42,7 +43,7 @@ def slate() -> SlateResult:
         pitcher_name=["Nick Pivetta", "Luis Severino"]
     )
     output = SystemOutput("ensemble_v1", rows, None, "v")  # type: ignore[arg-type]
-    return SlateResult(dt.date(2025, 7, 20), features, {"ensemble_v1": output})
+    return Forecast(dt.date(2025, 7, 20), features, DecisionContext(), {"ensemble_v1": output})
 
 
 def test_picks_at_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -45,13 +45,14 @@ def check_settings() -> None:
     command before it starts (``SettingsError``, one line per bad setting)."""
     from pydantic import ValidationError
 
-    from kcast.config import check_active_systems, describe_settings_error, get_settings
+    from kcast.config import describe_settings_error, get_settings
+    from kcast.systems.registry import active_ids
 
     try:
         settings = get_settings()
     except ValidationError as exc:
         raise SettingsError(describe_settings_error(exc)) from None
-    check_active_systems(settings)
+    active_ids(settings)  # an unknown system, or an ensemble without its members, stops here
 
 
 class SettingsError(KcastError):

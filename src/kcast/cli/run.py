@@ -7,14 +7,28 @@ import os
 import re
 from pathlib import Path
 
+import pandas as pd
 import typer
 
+from kcast import RETROSHEET_NOTICE
 from kcast.cli.common import console, get_warehouse, print_report, progress_bar
+from kcast.cli.systems import print_picks
 from kcast.config import get_settings, remember_register
-from kcast.dates import parse_date
+from kcast.context import DecisionContext
+from kcast.data.lines import ingest_lines
+from kcast.data.register import Register
+from kcast.data.retrosheet import ingest_retrosheet, resolve_archives
+from kcast.data.retrosheet_csv import ingest_retrosheet_csv
+from kcast.data.starts import ingest_starts
+from kcast.data.statsapi import ingest_statsapi
+from kcast.data.umpires import ingest_umpires
+from kcast.dates import parse_date, parse_date_arg
 from kcast.errors import ConfigError
-from kcast.service.schemas import parse_date_arg
+from kcast.forecast import WarehouseSink, forecaster_for
+from kcast.pipeline import day_starters
+from kcast.training import train_systems
 from kcast.warehouse import Warehouse
+from kcast.warehouse.statements import statement
 
 # what `--data` holds (any one is enough): shared/data's layout
 DATA_FOLDERS = ("retrosheet/events", "retrosheet/csv", "statcast", "props", "ids")
@@ -39,11 +53,9 @@ def run(
         None, "--warehouse", "-w", help="Overrides KCAST_WAREHOUSE."
     ),
 ) -> None:
-    """Ingest what the date needs, train on games before it, predict it and show the picks."""
-    from kcast.cli.systems import print_picks
-    from kcast.pipeline import day_starters, predict_day
-    from kcast.training import train_systems
-
+    """Ingest what the date needs, train on games before it, predict it at
+    KCAST_DECISION_TIME and show the picks (predictions and bets stored together). Exits 1
+    when no system could answer."""
     settings = get_settings()
     day = parse_date_arg(date)
     first = day.year - seasons
@@ -73,13 +85,17 @@ def run(
         console.print(f"training on games before {day} ...")
         for t in train_systems(wh, day, get_settings().model_dir):
             console.print(f"  {t.system_id}: {t.version} ({t.rows:,} starts)")
-    result = predict_day(wh, day)
-    print_picks(result, settings.primary_system)
-    for system_id, error in result.errors.items():
-        console.print(f"[red]{system_id} did not answer:[/] {error}", highlight=False)
-    if result.features.empty:
+    settings = get_settings()
+    context = DecisionContext.from_settings(settings)
+    forecast = forecaster_for(wh, settings, context, WarehouseSink(wh, "run")).day(day)
+    if forecast.features.empty:
         console.print(f"no starters known for {day}")
-    console.print(f"[dim]{__import__('kcast').RETROSHEET_NOTICE}[/]")
+        return
+    forecast.check_answered()
+    print_picks(forecast, settings.primary_system)
+    for system_id, error in forecast.errors.items():
+        console.print(f"[red]{system_id} did not answer:[/] {error}", highlight=False)
+    console.print(f"[dim]{RETROSHEET_NOTICE}[/]")
 
 
 def check_data_folder(data: Path) -> None:
@@ -104,21 +120,11 @@ def _first(folder: Path, pattern: str) -> Path | None:
 
 
 def _loaded_seasons(wh: Warehouse, source: str) -> set[int]:
-    rows = wh.query(
-        "SELECT season, COUNT(*) AS n FROM pitcher_games WHERE source = $s GROUP BY season",
-        {"s": source},
-    )
+    rows = wh.query(statement("seasons_of_source"), {"s": source})
     return {int(s) for s, n in zip(rows["season"], rows["n"], strict=True) if n >= 500}
 
 
 def _ingest_local(wh: Warehouse, data: Path, first: int, day: dt.date) -> None:
-    from kcast.data.lines import ingest_lines
-    from kcast.data.register import Register
-    from kcast.data.retrosheet import ingest_retrosheet
-    from kcast.data.retrosheet_csv import ingest_retrosheet_csv
-    from kcast.data.starts import ingest_starts
-    from kcast.data.umpires import ingest_umpires
-
     register = Register.load()
     events = data / "retrosheet" / "events"
     have_events = {
@@ -165,26 +171,16 @@ def _ingest_local(wh: Warehouse, data: Path, first: int, day: dt.date) -> None:
 
 def _starts_columns(path: Path) -> bool:
     """Is this a start log in the format `kcast ingest starts` reads?"""
-    import pandas as pd
-
     head = pd.read_csv(path, nrows=1)
     return {"game_pk", "pitcher", "strikeouts", "bf"} <= set(head.columns)
 
 
 def _loaded_lines(wh: Warehouse, path: Path) -> bool:
-    rows = wh.query(
-        "SELECT COUNT(*) AS n FROM ingest_log WHERE kind = 'lines' AND status = 'ok' "
-        "AND target = $t",
-        {"t": str(path)},
-    )
+    rows = wh.query(statement("lines_file_ingested"), {"t": str(path)})
     return int(rows["n"].iloc[0]) > 0
 
 
 def _ingest_remote(wh: Warehouse, first: int, day: dt.date) -> None:
-    from kcast.data.register import Register
-    from kcast.data.retrosheet import ingest_retrosheet, resolve_archives
-    from kcast.data.statsapi import ingest_statsapi
-
     settings = get_settings()
     register = Register.load()
     todo = [y for y in range(first, day.year) if y not in _loaded_seasons(wh, "retrosheet_events")]
@@ -196,9 +192,7 @@ def _ingest_remote(wh: Warehouse, first: int, day: dt.date) -> None:
 
 
 def _active_through(wh: Warehouse) -> dt.date | None:
-    rows = wh.query(
-        "SELECT MIN(trained_through) AS d, COUNT(*) AS n FROM model_registry WHERE is_active"
-    )
+    rows = wh.query(statement("active_models_trained_through"))
     if rows.empty or int(rows["n"].iloc[0]) < 2 or rows["d"].iloc[0] is None:
         return None
     value = rows["d"].iloc[0]

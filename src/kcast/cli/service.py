@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 import typer
@@ -10,7 +9,7 @@ from rich.table import Table
 
 from kcast import policy
 from kcast.cli.common import console
-from kcast.service.schemas import parse_date_arg
+from kcast.dates import parse_date_arg, today
 
 
 def serve(
@@ -72,7 +71,7 @@ def validate(
     from kcast.config import get_settings
     from kcast.validate import validate_service
 
-    day = parse_date_arg(date) if date else dt.date.today()
+    day = parse_date_arg(date) if date else today()
     token = get_settings().api_token
     headers = {} if token is None else {"Authorization": f"Bearer {token.get_secret_value()}"}
     client = httpx.Client(base_url=service_url.rstrip("/"), timeout=timeout, headers=headers)

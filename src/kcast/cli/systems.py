@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pandas as pd
 import typer
 from rich.table import Table
 
+from kcast.backtest import run_backtest, write_backtest
 from kcast.cli.common import console, get_warehouse, progress_bar
 from kcast.config import get_settings
+from kcast.context import DecisionContext
 from kcast.dates import parse_date
+from kcast.forecast import WarehouseSink, forecaster_for
+from kcast.grading import grade_dates
+from kcast.market import DecisionTime
 from kcast.teams import display_team
+from kcast.training import train_systems
+from kcast.warehouse import Warehouse
+from kcast.warehouse.statements import statement
 
 WarehouseOpt = typer.Option(None, "--warehouse", "-w", help="Overrides KCAST_WAREHOUSE.")
 
@@ -27,8 +36,6 @@ def train(
     warehouse: str | None = WarehouseOpt,
 ) -> None:
     """Train each trainable system on games before --through and make it the active model."""
-    from kcast.training import train_systems
-
     settings = get_settings()
     wh = get_warehouse(warehouse)
     with console.status("training"):
@@ -59,29 +66,36 @@ def predict(
     ),
 ) -> None:
     """Predict every starter of --date with every active system, decide at --at, show the
-    picks and the bets (stored in the ledger unless --no-write)."""
-    from kcast.bets import BetRules, day_bets, ledger_rows, write_day_ledger
-    from kcast.market import DecisionTime
-    from kcast.pipeline import predict_day
-
+    picks and the bets (predictions and bets stored together unless --no-write). Exits 1 when
+    no system could answer."""
     settings = get_settings()
     wh = get_warehouse(warehouse, read_only=no_write)
     day = parse_date(date)
-    decision = DecisionTime.parse(at or settings.decision_time)
+    context = DecisionContext.from_settings(settings, at)
+    sink = None if no_write else WarehouseSink(wh, "predict")
     with console.status(f"predicting {day}"):
-        result = predict_day(wh, day, write=not no_write, at=decision)
-        rules = BetRules.from_settings(settings)
-        bets = (
-            day_bets(wh, result.outputs, day, decision, rules) if result.outputs else pd.DataFrame()
+        forecast = forecaster_for(wh, settings, context, sink).day(day)
+    warn_late_models(wh, day)
+    if forecast.features.empty:
+        console.print(
+            f"no starters known for {day}: ingest the slate with "
+            f"`kcast ingest statsapi --date {day}` (or the results, for a past date)",
+            highlight=False,
         )
-        ledger = ledger_rows(bets, decision, "predict")
-        if not no_write:
-            write_day_ledger(wh, ledger, day, result.outputs, rules.strategy)
-    late = wh.query(
-        "SELECT system_id, trained_through FROM model_registry WHERE is_active "
-        "AND trained_through > $d",
-        {"d": day},
-    )
+        return
+    forecast.check_answered()
+    print_picks(forecast, settings.primary_system)
+    for system_id, error in forecast.errors.items():
+        console.print(f"[red]{system_id} did not answer:[/] {error}", highlight=False)
+    ledger = forecast.ledger("predict")
+    shown = print_bets(forecast, ledger, settings.primary_system, context.at.label)
+    print_summary(forecast, shown, stored=not no_write)
+
+
+def warn_late_models(wh: Warehouse, day: dt.date) -> None:
+    """Warn about active models trained on games after ``day`` (a replay that saw its own
+    results)."""
+    late = wh.query(statement("models_trained_after"), {"d": day})
     for r in late.to_dict("records"):
         console.print(
             f"[yellow]warning:[/] {r['system_id']} was trained on games up to "
@@ -89,18 +103,6 @@ def predict(
             f"For an honest replay run `kcast train --through {day}` first.",
             highlight=False,
         )
-    if result.features.empty:
-        console.print(
-            f"no starters known for {day}: ingest the slate with "
-            f"`kcast ingest statsapi --date {day}` (or the results, for a past date)",
-            highlight=False,
-        )
-        return
-    print_picks(result, settings.primary_system)
-    for system_id, error in result.errors.items():
-        console.print(f"[red]{system_id} did not answer:[/] {error}", highlight=False)
-    shown = print_bets(result, ledger, settings.primary_system, decision.label)
-    print_summary(result, shown, stored=not no_write)
 
 
 BOOK_SHORT = {
@@ -132,6 +134,23 @@ def pass_reason(reasons: str | None, flags: str | None) -> str:
     if "confidence" in reasons:
         return "low confidence"
     return "no bet"
+
+
+def pick_reason(row: dict) -> str:
+    """A short reason for a pick: a bet at another line or book names its rung and price, a
+    bet or lean at the card's line its edge and EV, a PASS its reason."""
+    side = row["recommendation"]
+    if side not in ("OVER", "UNDER"):
+        return pass_reason(row["reasons"], row["red_flags"])
+    if row.get("decision") == "bet" and (row.get("alternate_line") or row.get("other_book")):
+        book = BOOK_SHORT.get(row["decision_book"], str(row["decision_book"] or "")[:4])
+        return (
+            f"bet {side} {row['decision_line']:g} {row['decision_odds']:+.0f} {book}, "
+            f"EV {row['decision_ev']:+.2f}"
+        )
+    if row["expected_value"] is None or pd.isna(row["expected_value"]):
+        return pass_reason(row["reasons"], row["red_flags"])
+    return f"edge {row['edge']:+.1f}, EV {row['expected_value']:+.2f}"
 
 
 def short_name(name: object, pitcher_id: int) -> str:
@@ -170,7 +189,7 @@ def _picks(result, system: str) -> pd.DataFrame:  # noqa: ANN001
 def print_picks(result, primary: str) -> None:  # noqa: ANN001
     """The day's picks of the primary system, readable at 80 columns: the price and its book,
     the stated P(over) (the system and the market combined) beside the system's own, and a short
-    reason for every PASS."""
+    reason for every PASS; a bet at another line or book than the card's says which."""
     if result.frame().empty:
         return
     shown = primary if primary in result.outputs else next(iter(result.outputs))
@@ -206,11 +225,7 @@ def print_picks(result, primary: str) -> None:  # noqa: ANN001
         odds = r["over_odds"] if lean == "OVER" else r["under_odds"]
         book = BOOK_SHORT.get(r["book"], str(r["book"] or "")[:4])
         price = "-" if odds is None or pd.isna(odds) else f"{odds:+.0f} {book}"
-        why = (
-            f"edge {r['edge']:+.1f}, EV {r['expected_value']:+.2f}"
-            if side in ("OVER", "UNDER") and r["expected_value"] is not None
-            else pass_reason(r["reasons"], r["red_flags"])
-        )
+        why = pick_reason(r)
         table.add_row(
             r["name"][:16],
             r["opp"],
@@ -294,8 +309,6 @@ def grade(
     warehouse: str | None = WarehouseOpt,
 ) -> None:
     """Write actual strikeouts and win/loss/push next to each prediction."""
-    from kcast.grading import grade_dates
-
     wh = get_warehouse(warehouse)
     rows = grade_dates(wh, parse_date(date), parse_date(end) if end else None)
     if rows.empty:
@@ -303,7 +316,11 @@ def grade(
         return
     table = Table("system", "graded", "MAE", "bets", "wins", "losses", "pushes")
     for system_id, g in rows.groupby("system_id"):
-        mae = (g["predicted_strikeouts"].astype(float) - g["actual"].astype(float)).abs().mean()
+        mae = (
+            (g["predicted_strikeouts"].astype(float) - g["actual_strikeouts"].astype(float))
+            .abs()
+            .mean()
+        )
         table.add_row(
             system_id,
             str(len(g)),
@@ -336,9 +353,6 @@ def backtest(
     warehouse: str | None = WarehouseOpt,
 ) -> None:
     """Walk-forward backtest over the real lines in the warehouse, decided at --at."""
-    from kcast.backtest import run_backtest, write_backtest
-    from kcast.market import DecisionTime
-
     wh = get_warehouse(warehouse, read_only=not write)
     decision = DecisionTime.parse(at)
     if as_json:

@@ -33,10 +33,10 @@ from kcast.errors import (
     UnknownSystemError,
 )
 from kcast.pipeline import load_systems
+from kcast.service.cache import SlateCache
 from kcast.service.deps import ServiceState
 from kcast.service.metrics import LatencyMiddleware
 from kcast.service.routes import admin, dashboard, health, metrics, picks, predict
-from kcast.service.runner import SlateCache
 from kcast.service.security import (
     BodyLimitMiddleware,
     ReaderDep,

@@ -11,9 +11,12 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from kcast.config import Settings
+from kcast.context import DecisionContext
+from kcast.pipeline import load_systems
 from kcast.service.breakers import CLOSED, CircuitBreaker, FaultInjector, LoggingListener
 from kcast.service.metrics import MetricsListener, ServiceMetrics
 from kcast.systems.base import BasePredictor
+from kcast.systems.registry import model_source, spec
 from kcast.warehouse import Warehouse
 
 WAREHOUSE_CHECK_SECONDS = 2.0  # how stale /health's warehouse check may be
@@ -39,7 +42,8 @@ class ServiceState:
     breakers: dict[str, CircuitBreaker] = field(default_factory=dict)
     started_at: float = field(default_factory=time.monotonic)
     owns_warehouse: bool = False
-    cache: Any = None  # runner.SlateCache, set by create_app
+    cache: Any = None  # cache.SlateCache, set by create_app
+    context: DecisionContext | None = None  # read from the settings once (default)
     # model reload (see ``reload``): the generation of ``systems`` (part of the cache's keys),
     # the model files they were loaded from, and how the last reload went
     generation: int = 0
@@ -51,6 +55,8 @@ class ServiceState:
     _reload_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
+        if self.context is None:
+            self.context = DecisionContext.from_settings(self.settings)
         self._check_lock = threading.Lock()
         self._checked_at: float | None = None
         self._checking = False
@@ -80,8 +86,6 @@ class ServiceState:
         """What the active systems would load now: each trainable system's model (its path
         setting, else the registry's active version) as ``ModelSource.fingerprint`` gives it,
         or why it has none. A change means ``kcast train`` (or a new file) is there."""
-        from kcast.systems.registry import model_source, spec
-
         out = []
         for system_id in self.active_ids:
             try:
@@ -101,8 +105,6 @@ class ServiceState:
         next one gets the new. When a system that is serving fails to load its new model
         (a broken file), nothing is swapped: the old models keep serving and the error is
         kept in ``reload_error`` (shown by /health) until a reload succeeds."""
-        from kcast.pipeline import load_systems
-
         with self._reload_lock:
             self.checked_at = time.time()
             if not self.reloadable:

@@ -22,6 +22,8 @@ from pydantic import (
 )
 
 from kcast.dates import DATE_PATTERN, parse_date_arg, parse_day  # noqa: F401 - re-exported
+from kcast.errors import InputError
+from kcast.market import DecisionTime
 from kcast.systems.registry import SYSTEMS
 from kcast.teams import canonical_team
 
@@ -97,6 +99,30 @@ class ValidationErrorResponse(BaseModel):
 # --------------------------------------------------------------------------------------------
 
 
+def decision_time(value: str | None) -> str | None:
+    """A decision time as ``market.DecisionTime`` reads it (open, close, now or HH:MM US
+    Eastern); a ``ValueError`` naming the valid forms (a 422) otherwise."""
+    if value is None:
+        return None
+    try:
+        return DecisionTime.parse(value).label
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
+
+
+DecisionTimeField = Annotated[
+    str | None,
+    BeforeValidator(decision_time),
+    Field(
+        None,
+        max_length=10,
+        description="When to decide: open, close, now or HH:MM (US Eastern); only quotes "
+        "captured by then count (default KCAST_DECISION_TIME)",
+        examples=["open", "close", "17:00"],
+    ),
+]
+
+
 class PitcherGame(BaseModel):
     """One pitcher-game to predict.
 
@@ -117,6 +143,7 @@ class PitcherGame(BaseModel):
     opponent: str | None = Field(None, max_length=40, description="The opposing club, e.g. NYA")
     is_home: StrictBool | None = Field(None, description="Pitching at home")
     team: str | None = Field(None, max_length=40, description="The pitcher's club")
+    decision_time: DecisionTimeField = None
 
     @field_validator("over_odds", "under_odds")
     @classmethod
@@ -156,6 +183,7 @@ class BatchRequest(BaseModel):
     date: IsoDate = Field(None, description="Predict every starter of this date")  # type: ignore[assignment]
     games: list[PitcherGame] = Field(None, min_length=1, max_length=MAX_BATCH)  # type: ignore[assignment]
     write: StrictBool = Field(True, description="Store the predictions in the warehouse")
+    decision_time: DecisionTimeField = None
 
     @model_validator(mode="after")
     def _one_of(self) -> BatchRequest:
@@ -207,7 +235,21 @@ class SystemAnswer(BaseModel):
     edge: float | None = None
     expected_value: float | None = None
     confidence: float | None = None
-    recommendation: str | None = None
+    recommendation: str | None = Field(
+        None, description="The decision's side (OVER, UNDER), else PASS"
+    )
+    verdict: str | None = Field(
+        None, description="OVER, UNDER or PASS at the line by the thresholds"
+    )
+    decision: str | None = Field(None, description="bet, lean or pass")
+    decision_line: float | None = Field(None, description="The bet's (or lean's) line")
+    decision_book: str | None = Field(None, description="The book whose price it is at")
+    decision_odds: float | None = Field(None, description="Its price, American")
+    decision_ev: float | None = Field(None, description="Expected profit per unit at that price")
+    stake: float | None = Field(None, description="A bet's share of the day's bankroll")
+    alternate_line: bool | None = Field(None, description="At another line than the answer's")
+    other_book: bool | None = Field(None, description="At another book than the answer's line")
+    decision_reason: str | None = Field(None, description="Why: bet, lean or pass")
     red_flags: list[str] = Field(default_factory=list)
     reasons: str | None = None
     seconds: float | None = None
@@ -225,6 +267,9 @@ class PredictResponse(BaseModel):
     edge: float | None
     red_flags: list[str]
     model_version: str
+    decision_time: str | None = Field(
+        None, description="The decision time the answer was decided at (open, close, now, HH:MM)"
+    )
     systems: dict[str, SystemAnswer]
 
 
@@ -269,6 +314,9 @@ class BatchResponse(BaseModel):
     failed: dict[str, str]
     systems: dict[str, SystemRun]
     seconds: float
+    decision_time: str | None = Field(
+        None, description="The decision time the rows were decided at"
+    )
     note: str | None = None
 
 
@@ -344,6 +392,16 @@ class Pick(PitcherGameRow):
     expected_value: float | None = None
     confidence: float
     recommendation: str
+    verdict: str | None = None
+    decision: str | None = None
+    decision_line: float | None = None
+    decision_book: str | None = None
+    decision_odds: int | None = None
+    decision_ev: float | None = None
+    stake: float | None = None
+    alternate_line: bool | None = None
+    other_book: bool | None = None
+    decision_reason: str | None = None
     red_flags: list[str] = Field(default_factory=list)
     reasons: str | None = None
     created_at: dt.datetime

@@ -11,30 +11,30 @@ graded history, and its model file, so each system holds only its maths (``_fit`
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import pandas as pd
 
 from kcast import policy
-from kcast.decisions import (
-    MAX_K,
-    MarketBlend,
-    Thresholds,
+from kcast.context import DecisionContext
+from kcast.decision import (
+    DECISION_COLUMNS,
+    UNSET,
+    StartKey,
+    StartMarket,
     decide,
-    pmf_mean,
-    pmf_median,
-    pmf_quantile,
+    distribution_facts,
 )
+from kcast.decisions import MAX_K, MarketBlend
 from kcast.errors import InputError, ModelError, NotFittedError
-
-if TYPE_CHECKING:
-    from kcast.history import GradedHistory
 
 # the columns of one prediction row, in order (the warehouse table has these and more)
 PREDICTION_COLUMNS = (
@@ -63,6 +63,7 @@ PREDICTION_COLUMNS = (
     "expected_value",
     "confidence",
     "recommendation",
+    *DECISION_COLUMNS,
     "red_flags",
     "reasons",
     "lineup_status",
@@ -76,7 +77,8 @@ class SystemOutput:
 
     ``flags``, ``factor`` and ``blend`` are what the rows' decisions were made from (red flags
     before the line's own, the confidence factor, the market blend), so that a decision at
-    another line or price (``decide_at``) is made the same way."""
+    another line or price (``decide_at``) is made the same way; ``bets`` holds each row's rung
+    of the bet rule (``decision.bet_candidate``; None where the start had no market)."""
 
     system_id: str
     frame: pd.DataFrame
@@ -85,32 +87,47 @@ class SystemOutput:
     flags: list[list[str]] | None = None
     factor: np.ndarray | None = None
     blend: MarketBlend | None = None
+    bets: list[dict[str, Any] | None] | None = None
 
     def decide_at(
         self,
         i: int,
-        line: float | None,
-        over_odds: float | None,
-        under_odds: float | None,
-        thresholds: Thresholds,
+        price: dict[str, Any],
+        context: DecisionContext,
+        market: StartMarket | None = None,
+        bet: dict[str, Any] | None = UNSET,
     ) -> dict[str, Any]:
-        """Row ``i``'s prediction decided at another line and prices: the row ``build_output``
-        would have made for them."""
+        """Row ``i``'s prediction decided at another line and prices (``price``: line,
+        over_odds, under_odds, book): the row ``build_output`` would have made for them, with
+        the rung ``bet`` of the bet rule (``decision.decide``)."""
         assert self.flags is not None and self.factor is not None
         row = dict(self.frame.iloc[i])
-        row.update(
-            decision_row(
-                self.pmf[i],
-                line,
-                over_odds,
-                under_odds,
-                self.flags[i],
-                thresholds,
-                float(self.factor[i]),
-                self.blend,
-            )
+        decided = decide(
+            self.pmf[i],
+            self.flags[i],
+            price,
+            context,
+            self.system_id,
+            market,
+            float(self.factor[i]),
+            self.blend,
+            bet=bet,
         )
+        row.update(decided)
         return row
+
+
+class GradedHistory(Protocol):
+    """Graded predictions from before the day predicted."""
+
+    def market_blend(self, system_id: str) -> MarketBlend:
+        """The system's market blend fitted on its graded lines (the prior when it has none)."""
+        ...
+
+    def member_pmfs(self, member_ids: tuple[str, ...]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The members' distributions on the graded starts all of them predicted, and the
+        strikeouts of those starts."""
+        ...
 
 
 # Where a system built on other systems gets their answers for the rows it is predicting: the
@@ -253,11 +270,15 @@ class BasePredictor(ABC):
     def predict(
         self,
         frame: pd.DataFrame,
-        thresholds: Thresholds | None = None,
+        context: DecisionContext | None = None,
         members: MemberHook | None = None,
         pmf: np.ndarray | None = None,
+        markets: Mapping[StartKey, StartMarket] | None = None,
     ) -> SystemOutput:
-        """Prediction rows for feature rows that may carry ``line``, ``over_odds``, ``under_odds``.
+        """Prediction rows for feature rows that may carry ``line``, ``over_odds``,
+        ``under_odds`` and ``book``, each decided in ``context`` (``decision.decide``; default:
+        the policy's thresholds, no bets) against its start's quotes (``markets``, by
+        (pitcher_id, game_date)).
 
         ``members`` gives a system built on others their answers for these rows (by default it
         asks the member systems it was loaded with); ``pmf`` replaces the system's own maths.
@@ -268,10 +289,11 @@ class BasePredictor(ABC):
             dist.version or self.version_ or "unversioned",
             frame,
             dist.pmf,
-            thresholds or Thresholds(),
+            context or DecisionContext(),
             dist.confidence_factor,
             dist.extra_flags,
             self.market_blend_,
+            markets,
         )
         if dist.note:
             reasons = out.frame["reasons"]
@@ -350,9 +372,6 @@ class BasePredictor(ABC):
 
     def _training_metadata(self, frame: pd.DataFrame, through: Any, **extra: Any) -> None:
         """Set ``metadata_`` and ``version_`` after a fit on ``frame`` (games before ``through``)."""
-        import datetime as dt
-        import hashlib
-
         dates = pd.to_datetime(frame["game_date"])
         through = through or (dates.max().date() + dt.timedelta(days=1))
         state = json.dumps(self._state(), sort_keys=True, default=str)
@@ -402,12 +421,14 @@ def build_output(
     version: str,
     frame: pd.DataFrame,
     pmf: np.ndarray,
-    thresholds: Thresholds,
+    context: DecisionContext,
     confidence_factor: np.ndarray | None = None,
     extra_flags: list[list[str]] | None = None,
     blend: MarketBlend | None = None,
+    markets: Mapping[StartKey, StartMarket] | None = None,
 ) -> SystemOutput:
-    """Turn distributions into prediction rows with decisions (shared by every system)."""
+    """Turn distributions into prediction rows, each decided by ``decision.decide`` against
+    its line and prices and its start's quotes (``markets``) (shared by every system)."""
     n = len(frame)
     flags = red_flags(frame)
     if extra_flags is not None:
@@ -420,19 +441,23 @@ def build_output(
         return np.full(n, np.nan)
 
     lines, over_odds, under_odds = get("line"), get("over_odds"), get("under_odds")
-    rows = [
-        decision_row(
-            pmf[i],
-            None if np.isnan(lines[i]) else float(lines[i]),
-            None if np.isnan(over_odds[i]) else float(over_odds[i]),
-            None if np.isnan(under_odds[i]) else float(under_odds[i]),
-            flags[i],
-            thresholds,
-            factor[i],
-            blend,
-        )
-        for i in range(n)
-    ]
+    books = frame["book"].tolist() if "book" in frame else [None] * n
+    keys: list[StartKey | None] = [None] * n
+    if markets:
+        days = pd.to_datetime(frame["game_date"])
+        keys = list(zip(frame["pitcher_id"].astype("int64"), days, strict=True))
+    rows, bets = [], []
+    for i in range(n):
+        price = {
+            "line": None if np.isnan(lines[i]) else float(lines[i]),
+            "over_odds": None if np.isnan(over_odds[i]) else float(over_odds[i]),
+            "under_odds": None if np.isnan(under_odds[i]) else float(under_odds[i]),
+            "book": None if books[i] is None or pd.isna(books[i]) else books[i],
+        }
+        market = markets.get(keys[i]) if markets else None  # type: ignore[arg-type]
+        decided = decide(pmf[i], flags[i], price, context, system_id, market, factor[i], blend)
+        bets.append(decided.pop("bet"))
+        rows.append({**distribution_facts(pmf[i]), **decided})
     # the decision's columns, the start's own (game_id ... is_home), its book and the lineup
     # the features saw: the frame made in one step (a column at a time re-copies the column
     # index each time; a concat and a selection cost as much again on one row)
@@ -441,63 +466,4 @@ def build_output(
         columns[col] = frame[col].to_numpy() if col in frame else [None] * n
     columns |= {"system_id": [system_id] * n, "model_version": [version] * n}
     out = pd.DataFrame(columns, index=range(n), columns=list(PREDICTION_COLUMNS))
-    return SystemOutput(system_id, out, pmf, version, flags, factor, blend)
-
-
-def decision_row(
-    pmf: np.ndarray,
-    line: float | None,
-    over_odds: float | None,
-    under_odds: float | None,
-    flags: list[str],
-    thresholds: Thresholds,
-    factor: float = 1.0,
-    blend: MarketBlend | None = None,
-) -> dict[str, Any]:
-    """One start's prediction columns from its distribution, line and prices."""
-    mean = float(pmf_mean(pmf))
-    return {
-        "predicted_strikeouts": round(mean, 3),
-        "predicted_median": int(pmf_median(pmf)),
-        "k_p10": int(pmf_quantile(pmf, 0.1)),
-        "k_p90": int(pmf_quantile(pmf, 0.9)),
-        **line_decision(pmf, mean, line, over_odds, under_odds, flags, thresholds, factor, blend),
-        "pmf": json.dumps([round(float(x), 5) for x in pmf]),
-    }
-
-
-def line_decision(
-    pmf: np.ndarray,
-    mean: float,
-    line: float | None,
-    over_odds: float | None,
-    under_odds: float | None,
-    flags: list[str],
-    thresholds: Thresholds,
-    factor: float = 1.0,
-    blend: MarketBlend | None = None,
-) -> dict[str, Any]:
-    """The columns of ``decision_row`` that depend on the line and prices, from the
-    distribution and its mean (the worker keeps both and decides each request's price here)."""
-    row_flags = list(flags)
-    if line is None:
-        row_flags.append(policy.NO_LINE)
-    elif over_odds is None or under_odds is None:
-        row_flags.append(policy.NO_ODDS)
-    d = decide(pmf, mean, line, over_odds, under_odds, row_flags, thresholds, factor, blend)
-    return {
-        "line": line,
-        "over_odds": over_odds,
-        "under_odds": under_odds,
-        "model_p_over": d.model_p_over,
-        "p_over": d.p_over,
-        "p_under": d.p_under,
-        "p_push": d.p_push,
-        "market_p_over": d.market_p_over,
-        "edge": None if d.edge is None else round(d.edge, 3),
-        "expected_value": d.expected_value,
-        "confidence": round(d.confidence, 1),
-        "recommendation": d.recommendation,
-        "red_flags": ",".join(row_flags),
-        "reasons": "; ".join(d.reasons),
-    }
+    return SystemOutput(system_id, out, pmf, version, flags, factor, blend, bets)

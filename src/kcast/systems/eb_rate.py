@@ -28,6 +28,7 @@ from scipy.optimize import minimize
 
 from kcast.decisions import MAX_K
 from kcast.errors import ModelError
+from kcast.numbers import logit
 from kcast.systems.base import BasePredictor
 from kcast.systems.gbm import _betabinom_logpmf
 
@@ -55,8 +56,7 @@ def _col(frame: pd.DataFrame, name: str) -> np.ndarray:
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-4, 1 - 1e-4)
-    return np.log(p / (1 - p))
+    return logit(p, 1e-4)
 
 
 class EmpiricalBayesPredictor(BasePredictor):

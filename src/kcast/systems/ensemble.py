@@ -23,19 +23,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
 from kcast import policy
-from kcast.decisions import MAX_K, Thresholds, pmf_mean
+from kcast.context import DecisionContext
+from kcast.decisions import MAX_K, pmf_mean
 from kcast.errors import MembersUnavailableError, NotFittedError
-from kcast.systems.base import BasePredictor, Distribution, MemberHook, SystemOutput
-
-if TYPE_CHECKING:
-    from kcast.history import GradedHistory
+from kcast.systems.base import (
+    BasePredictor,
+    Distribution,
+    GradedHistory,
+    MemberHook,
+    SystemOutput,
+)
 
 
 @dataclass(frozen=True)
@@ -172,10 +176,10 @@ class EnsemblePredictor(BasePredictor):
         self,
         members: dict[str, SystemOutput],
         frame: pd.DataFrame,
-        thresholds: Thresholds | None = None,
+        context: DecisionContext | None = None,
     ) -> SystemOutput:
         """The ensemble's output for ``frame`` from its members' outputs for the same rows."""
-        return self.predict(frame, thresholds, members=members.get)
+        return self.predict(frame, context, members=members.get)
 
 
 class LearnedWeights:

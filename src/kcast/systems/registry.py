@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
@@ -99,21 +100,22 @@ def members_of(system_id: str, settings: Settings | None = None) -> tuple[str, .
 
 
 def dependency_order(ids: list[str], members: Callable[[str], tuple[str, ...]]) -> list[str]:
-    """``ids`` with every system after the members it is built on, otherwise as given."""
+    """``ids`` with every system after the members it is built on, otherwise in the order
+    given: ``graphlib`` keeps the graph and finds any loop (a ``ConfigError`` naming it); of
+    the systems ready at each step, the one given first comes first."""
+    graph = TopologicalSorter({s: [m for m in members(s) if m in ids] for s in ids})
+    try:
+        graph.prepare()
+    except CycleError as exc:
+        loop = " -> ".join(exc.args[1])
+        raise ConfigError(f"systems built on each other in a loop: {loop}") from None
+    position = {s: i for i, s in enumerate(ids)}
+    ready: list[str] = []
     ordered: list[str] = []
-
-    def visit(system_id: str, path: tuple[str, ...]) -> None:
-        if system_id in ordered:
-            return
-        if system_id in path:
-            raise ConfigError(f"systems built on each other in a loop: {' -> '.join(path)}")
-        for member in members(system_id):
-            if member in ids:
-                visit(member, (*path, system_id))
-        ordered.append(system_id)
-
-    for system_id in ids:
-        visit(system_id, ())
+    while graph.is_active():
+        ready = sorted([*ready, *graph.get_ready()], key=position.__getitem__)
+        ordered.append(ready.pop(0))
+        graph.done(ordered[-1])
     return ordered
 
 

@@ -44,6 +44,7 @@ from kcast.decisions import MAX_K
 from kcast.errors import ModelError
 from kcast.features.build import ROLLING_FEATURES
 from kcast.features.matchup import MATCHUP_FEATURES
+from kcast.numbers import logit
 from kcast.systems.base import BasePredictor, Distribution
 from kcast.systems.gbm import (
     MAX_BF,
@@ -84,8 +85,7 @@ def _col(frame: pd.DataFrame, name: str) -> np.ndarray:
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-4, 1 - 1e-4)
-    return np.log(p / (1 - p))
+    return logit(p, 1e-4)
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:

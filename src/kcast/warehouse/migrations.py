@@ -19,6 +19,8 @@ import pandas as pd
 from kcast.errors import WarehouseError
 from kcast.warehouse.base import Warehouse, utc_now
 from kcast.warehouse.schema import (
+    BETS,
+    DECISION_COLUMNS,
     PREDICTIONS,
     SCHEMA_MIGRATIONS,
     SQL_TYPES,
@@ -211,6 +213,35 @@ def relative_model_paths(wh: Warehouse) -> None:
             )
 
 
+# --------------------------------------------------------------------------------------------
+# Migration 14: one decision per prediction row (kcast.decision)
+# --------------------------------------------------------------------------------------------
+
+# Rows stored before: their recommendation was the verdict at their line, their bets (if any)
+# are in the ledger only. Each becomes a lean on that side at its line and price, or a pass.
+BACKFILL_DECISIONS = """UPDATE pitcher_strikeout_predictions SET
+    verdict = recommendation,
+    decision = CASE WHEN recommendation IN ('OVER', 'UNDER') THEN 'lean' ELSE 'pass' END,
+    decision_line = CASE WHEN recommendation IN ('OVER', 'UNDER') THEN line END,
+    decision_book = CASE WHEN recommendation IN ('OVER', 'UNDER') THEN book END,
+    decision_odds = CASE WHEN recommendation = 'OVER' THEN over_odds
+                         WHEN recommendation = 'UNDER' THEN under_odds END,
+    decision_ev = CASE WHEN recommendation IN ('OVER', 'UNDER') THEN expected_value END,
+    alternate_line = CASE WHEN recommendation IN ('OVER', 'UNDER') THEN FALSE END,
+    other_book = CASE WHEN recommendation IN ('OVER', 'UNDER') THEN FALSE END,
+    decision_reason = 'stored before decisions were kept on the row: the verdict at its line'
+WHERE verdict IS NULL"""
+
+
+def decision_columns(wh: Warehouse) -> None:
+    """Give the predictions the decision's columns and the ledger its reasons; fill the
+    decisions of the rows already stored from their recommendations."""
+    for column in DECISION_COLUMNS:
+        wh.add_column(PREDICTIONS, column)
+    wh.add_column(BETS, "reason")
+    wh.execute(BACKFILL_DECISIONS)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(
         1,
@@ -245,6 +276,11 @@ MIGRATIONS: list[Migration] = [
         7, "pitch mix: Statcast whiffs, CSW and velocities per start", _create("pitch_mix_starts")
     ),
     Migration(8, "umpires: Retrosheet ids and names", _create("umpires")),
+    Migration(
+        14,
+        "decisions: each prediction's verdict and its bet, lean or pass, on the row",
+        decision_columns,
+    ),
 ]
 
 

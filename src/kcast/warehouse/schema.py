@@ -457,6 +457,20 @@ MODEL_REGISTRY = Table(
     merge="replace",
 )
 
+# the decision's columns of a prediction row (``kcast.decision``), besides ``recommendation``
+DECISION_COLUMNS = (
+    "verdict",
+    "decision",
+    "decision_line",
+    "decision_book",
+    "decision_odds",
+    "decision_ev",
+    "stake",
+    "alternate_line",
+    "other_book",
+    "decision_reason",
+)
+
 PREDICTIONS = Table(
     "pitcher_strikeout_predictions",
     "One row per pitcher per game per prediction system (system_id), with its grade once known.",
@@ -505,7 +519,22 @@ PREDICTIONS = Table(
         _c("edge", "FLOAT64", "predicted strikeouts minus the line"),
         _c("expected_value", "FLOAT64", "expected profit per unit staked on the recommended side"),
         _c("confidence", "FLOAT64", "0-100", True),
-        _c("recommendation", "STRING", "OVER, UNDER or PASS", True),
+        _c(
+            "recommendation",
+            "STRING",
+            "what the row tells you to do: the decision's side (OVER, UNDER), else PASS",
+            True,
+        ),
+        _c("verdict", "STRING", "OVER, UNDER or PASS at the row's line by the thresholds"),
+        _c("decision", "STRING", "bet, lean or pass (kcast.decision)"),
+        _c("decision_line", "FLOAT64", "the line of the bet or lean (a bet's may be an alternate)"),
+        _c("decision_book", "STRING", "the book whose price the bet or lean is at"),
+        _c("decision_odds", "INT64", "the price of the bet or lean, American"),
+        _c("decision_ev", "FLOAT64", "expected profit per unit of the bet or lean at its price"),
+        _c("stake", "FLOAT64", "a bet's share of the day's bankroll (fractional Kelly, capped)"),
+        _c("alternate_line", "BOOL", "the bet or lean is at another line than the row's"),
+        _c("other_book", "BOOL", "the bet or lean is at another book than the row's"),
+        _c("decision_reason", "STRING", "why: bet, lean or pass, and at which line and book"),
         _c("red_flags", "STRING", "comma-separated red flags"),
         _c("reasons", "STRING", "why PASS, or what the ensemble was missing"),
         _c(
@@ -561,7 +590,8 @@ BETS = Table(
         _c("ev_close", "FLOAT64", "expected profit per unit of the price taken at the fair close"),
         _c("result", "STRING", "win, loss or push (after grading); null before"),
         _c("profit", "FLOAT64", "stake times the units won (after grading)"),
-        _c("source", "STRING", "predict, daily or backtest"),
+        _c("source", "STRING", "predict, daily, worker, api or backtest"),
+        _c("reason", "STRING", "why the bet: its rung, book and EV (the prediction row's too)"),
         _c("created_at", "TIMESTAMP", "when written (UTC)", True),
         _c("graded_at", "TIMESTAMP", "when graded (UTC)"),
     ),

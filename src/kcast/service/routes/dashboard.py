@@ -24,6 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
+import jinja2
 import numpy as np
 import pandas as pd
 from fastapi import APIRouter, HTTPException, Query
@@ -31,12 +32,17 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from kcast import __version__, charts
 from kcast.api import pmf_from_json
-from kcast.dates import parse_day
+from kcast.dates import parse_day, today
+from kcast.decision import DECISION_COLUMNS
+from kcast.decisions import devig
+from kcast.prices import open_prices
+from kcast.scoring import calibration_table, clv_points, profit_units
 from kcast.service.deps import ServiceState, StateDep
 from kcast.service.routes.picks import order_picks
-from kcast.service.runner import clean, split_flags
 from kcast.service.security import ReaderDep
+from kcast.service.values import clean, split_flags
 from kcast.teams import display_team, team_name
+from kcast.warehouse.statements import statement
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False, dependencies=[ReaderDep])
 
@@ -51,18 +57,11 @@ MEDIA_TYPES = {
 }
 
 # every column: the cards show optional ones (a lineup status) where the table has them
-DAY_SQL = "SELECT * FROM pitcher_strikeout_predictions WHERE game_date = $d"
-DAY_BETS_SQL = (
-    "SELECT game_id, pitcher_id, strategy, side, line, book, odds, stake, p_win, ev, result "
-    "FROM bets WHERE game_date = $d AND system_id = $s ORDER BY strategy <> 'ev', strategy"
-)
 DateQuery = Annotated[str | None, Query(description="The date (YYYY-MM-DD); default today")]
 
 
 @lru_cache(maxsize=1)
-def _env():  # noqa: ANN202
-    import jinja2
-
+def _env() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=jinja2.select_autoescape(["html"]),
@@ -126,7 +125,7 @@ def render(template_name: str, **values: Any) -> HTMLResponse:
 
 def _day(value: str | None) -> dt.date:
     if value is None or not value.strip():
-        return dt.date.today()
+        return today()
     try:
         return parse_day(value.strip())
     except ValueError as exc:
@@ -197,11 +196,7 @@ def card_chart(key: str) -> Response:
 
 def _lineups(state: ServiceState, day: dt.date) -> dict[tuple[str, str], dict[str, Any]]:
     """The opposing lineups known for the day's games: (game_id, batting team) -> hands."""
-    rows = state.warehouse.query(
-        "SELECT game_id, team, lineup_lhb, lineup_rhb, lineup_shb FROM team_batting_games "
-        "WHERE game_date = $d AND lineup_rhb IS NOT NULL",
-        {"d": day},
-    )
+    rows = state.warehouse.query(statement("day_lineups"), {"d": day})
     return {(r["game_id"], r["team"]): r for r in rows.to_dict("records")}
 
 
@@ -219,7 +214,7 @@ def _day_bets(state: ServiceState, day: dt.date, system: str) -> dict[tuple[str,
     several strategies bet): (game_id, pitcher_id) -> the bet. None where there is no ledger."""
     if not state.warehouse.table_exists("bets"):
         return {}
-    rows = state.warehouse.query(DAY_BETS_SQL, {"d": day, "s": system})
+    rows = state.warehouse.query(statement("day_bets_of_system"), {"d": day, "s": system})
     out: dict[tuple[str, int], dict] = {}
     for r in rows.to_dict("records"):
         out.setdefault((r["game_id"], int(r["pitcher_id"])), {k: clean(v) for k, v in r.items()})
@@ -228,81 +223,95 @@ def _day_bets(state: ServiceState, day: dt.date, system: str) -> dict[tuple[str,
 
 def day_cards(state: ServiceState, day: dt.date) -> tuple[list[dict[str, Any]], str | None]:
     """One card per starter of ``day`` from the stored predictions, and the system shown."""
-    rows = state.warehouse.query(DAY_SQL, {"d": day})
+    rows = state.warehouse.query(statement("day_predictions"), {"d": day})
     if rows.empty:
         return [], None
     rows = order_picks(rows, state.active_ids, state.settings.primary_system)
     shown = _primary(state, set(rows["system_id"]))
     lineups = _lineups(state, day)
     bets = _day_bets(state, day, shown)
-    cards = []
     groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for record in rows.to_dict("records"):  # once: per-group frames cost more than the page
         groups.setdefault((record["game_id"], int(record["pitcher_id"])), []).append(record)
-    for (game_id, pitcher_id), records in groups.items():
-        top = next((r for r in records if r["system_id"] == shown), records[0])
-        season = day.year
-        side, odds, book = _price(top)
-        lineup = lineups.get((game_id, top["opponent"]))
-        line = clean(top["line"])
-        pmf = pmf_from_json(clean(top.get("pmf")))
-        cards.append(
-            {
-                "id": f"{game_id}-{pitcher_id}",
-                "game_id": game_id,
-                "pitcher_id": int(pitcher_id),
-                "name": clean(top["pitcher_name"]) or str(pitcher_id),
-                "team": display_team(top["team"], season),
-                "team_name": team_name(top["team"], season),
-                "opponent": display_team(top["opponent"], season),
-                "opponent_name": team_name(top["opponent"], season),
-                "is_home": bool(top["is_home"]),
-                "system": top["system_id"],
-                "line": line,
-                "side": side,
-                "odds": odds,
-                "over_odds": clean(top["over_odds"]),
-                "under_odds": clean(top["under_odds"]),
-                "book": book,
-                "pick": top["recommendation"],
-                "bet": top["recommendation"] in ("OVER", "UNDER"),
-                "edge": clean(top["edge"]),
-                "ev": clean(top["expected_value"]),
-                "confidence": clean(top["confidence"]),
-                "p_over": clean(top["p_over"]),
-                "model_p_over": clean(top["model_p_over"]),
-                "market_p_over": clean(top["market_p_over"]),
-                "predicted": clean(top["predicted_strikeouts"]),
-                "p10": clean(top["k_p10"]),
-                "p90": clean(top["k_p90"]),
-                "ledger": bets.get((game_id, int(pitcher_id))),
-                "lineup_status": clean(top.get("lineup_status")),
-                "flags": split_flags(top["red_flags"]),
-                "reasons": clean(top["reasons"]) or "",
-                "actual": clean(top["actual_strikeouts"]),
-                "result": clean(top["result"]),
-                "lineup": None
-                if lineup is None
-                else {
-                    "L": clean(lineup["lineup_lhb"]),
-                    "R": clean(lineup["lineup_rhb"]),
-                    "S": clean(lineup["lineup_shb"]),
-                },
-                "systems": [
-                    {
-                        "system": r["system_id"],
-                        "mean": clean(r["predicted_strikeouts"]),
-                        "p_over": clean(r["p_over"]),
-                        "pick": r["recommendation"],
-                    }
-                    for r in records
-                ],
-                "chart": chart_key(charts.distribution_rows(pmf, line), charts.line_data(line))
-                if pmf
-                else None,
-            }
-        )
+    cards = [
+        card(day, records, shown, lineups, bets.get((game_id, pitcher_id)))
+        for (game_id, pitcher_id), records in groups.items()
+    ]
     return cards, shown
+
+
+def card(
+    day: dt.date,
+    records: list[dict[str, Any]],
+    shown: str | None,
+    lineups: dict[tuple[str, str], dict[str, Any]],
+    ledger: dict | None,
+) -> dict[str, Any]:
+    """One starter's card: the shown system's row (its decision, prices and distribution),
+    every system's mean, the opposing lineup and the ledger's bet."""
+    game_id, pitcher_id = records[0]["game_id"], int(records[0]["pitcher_id"])
+    top = next((r for r in records if r["system_id"] == shown), records[0])
+    season = day.year
+    side, odds, book = _price(top)
+    lineup = lineups.get((game_id, top["opponent"]))
+    line = clean(top["line"])
+    pmf = pmf_from_json(clean(top.get("pmf")))
+
+    return {
+        "id": f"{game_id}-{pitcher_id}",
+        "game_id": game_id,
+        "pitcher_id": int(pitcher_id),
+        "name": clean(top["pitcher_name"]) or str(pitcher_id),
+        "team": display_team(top["team"], season),
+        "team_name": team_name(top["team"], season),
+        "opponent": display_team(top["opponent"], season),
+        "opponent_name": team_name(top["opponent"], season),
+        "is_home": bool(top["is_home"]),
+        "system": top["system_id"],
+        "line": line,
+        "side": side,
+        "odds": odds,
+        "over_odds": clean(top["over_odds"]),
+        "under_odds": clean(top["under_odds"]),
+        "book": book,
+        "pick": top["recommendation"],
+        "bet": top["recommendation"] in ("OVER", "UNDER"),
+        **{k: clean(top.get(k)) for k in DECISION_COLUMNS},
+        "edge": clean(top["edge"]),
+        "ev": clean(top["expected_value"]),
+        "confidence": clean(top["confidence"]),
+        "p_over": clean(top["p_over"]),
+        "model_p_over": clean(top["model_p_over"]),
+        "market_p_over": clean(top["market_p_over"]),
+        "predicted": clean(top["predicted_strikeouts"]),
+        "p10": clean(top["k_p10"]),
+        "p90": clean(top["k_p90"]),
+        "ledger": ledger,
+        "lineup_status": clean(top.get("lineup_status")),
+        "flags": split_flags(top["red_flags"]),
+        "reasons": clean(top["reasons"]) or "",
+        "actual": clean(top["actual_strikeouts"]),
+        "result": clean(top["result"]),
+        "lineup": None
+        if lineup is None
+        else {
+            "L": clean(lineup["lineup_lhb"]),
+            "R": clean(lineup["lineup_rhb"]),
+            "S": clean(lineup["lineup_shb"]),
+        },
+        "systems": [
+            {
+                "system": r["system_id"],
+                "mean": clean(r["predicted_strikeouts"]),
+                "p_over": clean(r["p_over"]),
+                "pick": r["recommendation"],
+            }
+            for r in records
+        ],
+        "chart": chart_key(charts.distribution_rows(pmf, line), charts.line_data(line))
+        if pmf
+        else None,
+    }
 
 
 DAY_PAGES: OrderedDict[tuple, str] = OrderedDict()  # (day, warehouse stamp, models) -> HTML
@@ -353,22 +362,12 @@ def pitcher_page(pitcher_id: int, state: StateDep, date: DateQuery = None) -> HT
     """A pitcher: recent starts, how his forecasts fared, the day's alternate lines."""
     wh = state.warehouse
     day = _day(date)
-    who = wh.query("SELECT full_name FROM players WHERE player_id = $p", {"p": pitcher_id})
-    starts = wh.query(
-        "SELECT game_id, game_date, team, opponent, is_home, outs, batters_faced, pitches, "
-        "strikeouts, walks, earned_runs FROM pitcher_games WHERE pitcher_id = $p AND is_start "
-        "AND game_date <= $d ORDER BY game_date DESC LIMIT 15",
-        {"p": pitcher_id, "d": day},
-    )
+    who = wh.query(statement("player_name"), {"p": pitcher_id})
+    starts = wh.query(statement("recent_starts"), {"p": pitcher_id, "d": day})
     if who.empty and starts.empty:
         raise HTTPException(404, f"pitcher {pitcher_id} is not in the warehouse")
     name = clean(who["full_name"].iloc[0]) if len(who) else str(pitcher_id)
-    forecasts = wh.query(
-        "SELECT game_id, game_date, system_id, predicted_strikeouts, line, recommendation, "
-        "p_over, actual_strikeouts, result, pmf FROM pitcher_strikeout_predictions "
-        "WHERE pitcher_id = $p AND game_date <= $d ORDER BY game_date DESC, system_id",
-        {"p": pitcher_id, "d": day},
-    )
+    forecasts = wh.query(statement("pitcher_forecasts"), {"p": pitcher_id, "d": day})
     start_rows = []
     for r in starts.to_dict("records"):
         season = pd.Timestamp(r["game_date"]).year
@@ -440,11 +439,7 @@ def _ladder(
 ) -> list[dict[str, Any]]:
     """Every line stored for the pitcher that day (each book's latest snapshot), with P(over)
     from the shown system's distribution."""
-    lines = state.warehouse.query(
-        "SELECT book, line, over_odds, under_odds, snapshot, is_main FROM prop_lines "
-        "WHERE pitcher_id = $p AND game_date = $d AND line >= 0.5",
-        {"p": pitcher_id, "d": day},
-    )
+    lines = state.warehouse.query(statement("pitcher_day_lines"), {"p": pitcher_id, "d": day})
     if lines.empty:
         return []
     rank = {"close": 0, "posted": 1, "open": 2}
@@ -466,60 +461,42 @@ def _ladder(
 # --------------------------------------------------------------------------------------------
 
 
-def _wilson(k: float, n: float, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return 0.0, 1.0
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-OPEN_PRICES_SQL = (
-    "SELECT pitcher_id, game_date, book, line, over_odds AS open_over, under_odds AS open_under "
-    "FROM prop_lines WHERE snapshot = 'open' AND pitcher_id IS NOT NULL "
-    "AND game_date BETWEEN $a AND $b"
-)
-
-
 def _clv(state: ServiceState, graded: pd.DataFrame, start: dt.date, end: dt.date) -> pd.Series:
-    """Each bet's closing-line value in probability points, as the backtest scores it: the
-    no-vig probability of the side bet at the stored (closing) price minus that at the same
-    book's opening price of the same line (NaN where there is no opening price)."""
-    from kcast.decisions import devig
-
-    opens = state.warehouse.query(OPEN_PRICES_SQL, {"a": start, "b": end})
-    if opens.empty:
-        return pd.Series(np.nan, index=graded.index)
-    opens["game_date"] = pd.to_datetime(opens["game_date"])
-    opens = opens.drop_duplicates(["pitcher_id", "game_date", "book", "line"])
+    """Each row's closing-line value in probability points, as the backtest scores it
+    (``scoring.clv_points``): the no-vig probability of the row's side at its stored
+    (closing) prices minus at the same book's opening prices of the same line (NaN where there
+    is no opening price)."""
+    opens = open_prices(state.warehouse, start, end)
     merged = graded.reset_index().merge(
         opens, on=["pitcher_id", "game_date", "book", "line"], how="left"
     )
-    values = []
-    for r in merged.to_dict("records"):
-        side = r["recommendation"]
-        close = devig(clean(r["over_odds"]), clean(r["under_odds"]))
-        open_ = devig(clean(r["open_over"]), clean(r["open_under"]))
-        if side not in ("OVER", "UNDER") or close is None or open_ is None:
-            values.append(np.nan)
-        else:
-            values.append(close - open_ if side == "OVER" else open_ - close)
+
+    def devigged(over: str, under: str) -> np.ndarray:
+        o = pd.to_numeric(merged[over], errors="coerce").to_numpy(float)
+        u = pd.to_numeric(merged[under], errors="coerce").to_numpy(float)
+        fair = [
+            devig(None if np.isnan(a) else a, None if np.isnan(b) else b)
+            for a, b in zip(o, u, strict=True)
+        ]
+        return np.array([np.nan if f is None else f for f in fair], dtype=float)
+
+    side = merged["recommendation"].to_numpy(object)
+    values = clv_points(side, devigged("over_odds", "under_odds"), devigged(*OPEN_ODDS))
     return pd.Series(values, index=merged["index"]).reindex(graded.index)
 
 
+OPEN_ODDS = ("open_over_odds", "open_under_odds")
+
+
 LEDGER_STRATEGY = "ev"  # the strategy kcast predict and kcast daily bet with
-LEDGER_GRADED_SQL = (
-    "SELECT system_id, game_date, stake, profit, clv, result FROM bets WHERE strategy = $s "
-    "AND result IN ('win', 'loss', 'push') AND stake > 0 AND game_date BETWEEN $a AND $b"
-)
 
 
 def _ledger_graded(state: ServiceState, start: dt.date, end: dt.date) -> pd.DataFrame:
     """The ledger's graded bets of the period (``LEDGER_STRATEGY``), empty without a ledger."""
     if not state.warehouse.table_exists("bets"):
         return pd.DataFrame()
-    rows = state.warehouse.query(LEDGER_GRADED_SQL, {"s": LEDGER_STRATEGY, "a": start, "b": end})
+    params = {"s": LEDGER_STRATEGY, "a": start, "b": end}
+    rows = state.warehouse.query(statement("graded_ledger_bets"), params)
     rows["game_date"] = pd.to_datetime(rows["game_date"])
     return rows
 
@@ -570,75 +547,39 @@ def _bet_totals(bets: pd.DataFrame) -> dict[str, Any]:
 
 
 def performance_data(state: ServiceState, end: dt.date, days: int, window: int) -> dict[str, Any]:
+    """The performance page's figures over ``days`` before ``end``: MAE per system over a
+    rolling ``window``, ROI and CLV to each day (the ledger's graded bets, else each row's
+    decision at its price) and calibration; every statistic is ``kcast.scoring``'s."""
     wh = state.warehouse
     start = end - dt.timedelta(days=days)
-    graded = wh.query(
-        "SELECT system_id, game_date, pitcher_id, book, predicted_strikeouts, actual_strikeouts, "
-        "line, p_over, recommendation, result, over_odds, under_odds "
-        "FROM pitcher_strikeout_predictions "
-        "WHERE actual_strikeouts IS NOT NULL AND game_date BETWEEN $a AND $b",
-        {"a": start, "b": end},
-    )
+    graded = wh.query(statement("graded_predictions_between"), {"a": start, "b": end})
     if graded.empty:
         return {"empty": True, "start": start}
     graded["game_date"] = pd.to_datetime(graded["game_date"])
     graded["clv"] = _clv(state, graded, start, end)
     graded["abs_error"] = (graded["predicted_strikeouts"] - graded["actual_strikeouts"]).abs()
-    odds = np.where(graded["recommendation"] == "OVER", graded["over_odds"], graded["under_odds"])
-    odds = pd.to_numeric(pd.Series(odds, index=graded.index), errors="coerce")
-    decimal_win = np.where(odds > 0, odds / 100.0, 100.0 / -odds)
-    graded["profit"] = np.select(
-        [graded["result"] == "win", graded["result"] == "loss", graded["result"] == "push"],
-        [decimal_win, -1.0, 0.0],
-        default=np.nan,
+    odds = pd.to_numeric(graded["decision_odds"], errors="coerce").to_numpy(float)
+    graded["profit"] = profit_units(
+        graded["recommendation"].to_numpy(object),
+        graded["actual_strikeouts"].to_numpy(float),
+        pd.to_numeric(graded["decision_line"], errors="coerce").to_numpy(float),
+        odds,
+        odds,
     )
-    graded.loc[odds.isna(), "profit"] = np.nan
-    graded["stake"] = 1.0  # a main-line pick is one unit at the stored price
+    graded["stake"] = 1.0  # a row's decision is one unit at its price
 
     ledger = _ledger_graded(state, start, end)
-    bets_of = (
-        ledger if len(ledger) else graded.dropna(subset=["profit"])
-    )  # the ledger's bets where it has graded ones, else the main-line picks
+    # the ledger's bets where it has graded ones, else each row's decision at its price
+    bets_of = ledger if len(ledger) else graded.dropna(subset=["profit"])
     mae_rows, roi_rows, summary = [], [], []
     for system_id, g in graded.groupby("system_id"):
-        daily = g.groupby("game_date").agg(err=("abs_error", "sum"), n=("abs_error", "size"))
-        rolled = daily.rolling(f"{window}D").sum()
-        mae_rows += [
-            {
-                "game_date": d.strftime("%Y-%m-%d"),
-                "system_id": system_id,
-                "mae": round(float(r.err / r.n), 4),
-                "n": int(r.n),
-            }
-            for d, r in rolled.iterrows()
-        ]
+        mae_rows += _rolling_mae(system_id, g, window)
         bets = bets_of[bets_of["system_id"] == system_id]
         roi_rows += _to_date(system_id, bets)
-        summary.append(
-            {
-                "system": system_id,
-                "n": len(g),
-                "mae": float(g["abs_error"].mean()),
-                **_bet_totals(bets),
-            }
-        )
-    cal = graded.dropna(subset=["p_over", "line"])
-    cal = cal[cal["actual_strikeouts"] != cal["line"]].copy()
-    cal["over"] = (cal["actual_strikeouts"] > cal["line"]).astype(float)
-    cal["bin"] = np.minimum((cal["p_over"] * 10).astype(int), 9)
-    cal_rows = []
-    for (system_id, _), g in cal.groupby(["system_id", "bin"]):
-        lo, hi = _wilson(g["over"].sum(), len(g))
-        cal_rows.append(
-            {
-                "system_id": system_id,
-                "stated": round(float(g["p_over"].mean()), 4),
-                "observed": round(float(g["over"].mean()), 4),
-                "lo": round(lo, 4),
-                "hi": round(hi, 4),
-                "n": len(g),
-            }
-        )
+        mae = float(g["abs_error"].mean())
+        summary.append({"system": system_id, "n": len(g), "mae": mae, **_bet_totals(bets)})
+    cal_rows = _calibration_rows(graded)
+    clv_rows = [r for r in roi_rows if r["clv"] is not None]
     return {
         "empty": False,
         "start": start,
@@ -646,31 +587,40 @@ def performance_data(state: ServiceState, end: dt.date, days: int, window: int) 
         "summary": summary,
         "mae": charts.with_rows(charts.template("mae", window), mae_rows),
         "roi": charts.with_rows(charts.template("roi"), roi_rows) if roi_rows else None,
-        "clv": charts.with_rows(
-            charts.template("clv"), [r for r in roi_rows if r["clv"] is not None]
-        )
-        if any(r["clv"] is not None for r in roi_rows)
-        else None,
+        "clv": charts.with_rows(charts.template("clv"), clv_rows) if clv_rows else None,
         "calibration": charts.with_rows(charts.template("calibration"), cal_rows)
         if cal_rows
         else None,
     }
 
 
-LEDGER_SELECT = (
-    "SELECT b.game_date, b.system_id AS system, b.strategy, p.full_name AS pitcher, g.team, "
-    "g.opponent, b.side, b.line, b.book, b.odds, b.stake, b.p_win, b.ev, b.clv, b.result, "
-    "b.profit FROM bets b LEFT JOIN players p ON p.player_id = b.pitcher_id "
-    "LEFT JOIN (SELECT DISTINCT game_id, pitcher_id, team, opponent FROM pitcher_games) g "
-    "USING (game_id, pitcher_id) "
-)
-LEDGER_ORDER = "ORDER BY b.game_date DESC, b.system_id, b.strategy, p.full_name LIMIT 200"
-LEDGER_SQL = LEDGER_SELECT + LEDGER_ORDER
-PITCHER_LEDGER_SQL = (
-    LEDGER_SELECT
-    + "WHERE b.pitcher_id = $p AND b.game_date <= $d AND b.strategy = $s "
-    + LEDGER_ORDER
-)
+def _rolling_mae(system_id: str, g: pd.DataFrame, window: int) -> list[dict[str, Any]]:
+    """A system's MAE over a rolling window of ``window`` days, to each day."""
+    daily = g.groupby("game_date").agg(err=("abs_error", "sum"), n=("abs_error", "size"))
+    rolled = daily.rolling(f"{window}D").sum()
+    return [
+        {
+            "game_date": d.strftime("%Y-%m-%d"),
+            "system_id": system_id,
+            "mae": round(float(r.err / r.n), 4),
+            "n": int(r.n),
+        }
+        for d, r in rolled.iterrows()
+    ]
+
+
+def _calibration_rows(graded: pd.DataFrame) -> list[dict[str, Any]]:
+    """Each system's calibration table (``scoring.calibration_table``: deciles of the stated
+    P(over) against the observed share, with 95% Wilson intervals), pushes left out."""
+    cal = graded.dropna(subset=["p_over", "line"])
+    cal = cal[cal["actual_strikeouts"] != cal["line"]]
+    rows = []
+    for system_id, g in cal.groupby("system_id"):
+        over = (g["actual_strikeouts"] > g["line"]).to_numpy(float)
+        for r in calibration_table(g["p_over"].to_numpy(float), over):
+            rounded = {k: round(float(r[k]), 4) for k in ("stated", "observed", "lo", "hi")}
+            rows.append({"system_id": system_id, **rounded, "n": r["n"]})
+    return rows
 
 
 FORMATS = {
@@ -692,10 +642,10 @@ def bet_ledger(
     if not state.warehouse.table_exists("bets"):
         return None
     if pitcher_id is None:
-        rows = state.warehouse.query(LEDGER_SQL)
+        rows = state.warehouse.query(statement("latest_ledger"))
     else:
         params = {"p": pitcher_id, "d": day, "s": LEDGER_STRATEGY}
-        rows = state.warehouse.query(PITCHER_LEDGER_SQL, params)
+        rows = state.warehouse.query(statement("pitcher_ledger"), params)
     for col in ("team", "opponent"):
         rows[col] = [
             display_team(t, d) if isinstance(t, str) else None
@@ -741,9 +691,7 @@ def status_page(state: StateDep) -> HTMLResponse:
     systems = [{"system": s, **state.system_health(s)} for s in state.active_ids]
     error = None
     try:
-        coverage = state.warehouse.query(
-            "SELECT * FROM daily_coverage ORDER BY game_date DESC LIMIT 21"
-        )
+        coverage = state.warehouse.query(statement("latest_coverage"))
         coverage_rows = [{k: shown(v) for k, v in r.items()} for r in coverage.to_dict("records")]
         columns = list(coverage.columns)
     except Exception as exc:  # noqa: BLE001 - shown on the page
@@ -752,7 +700,7 @@ def status_page(state: StateDep) -> HTMLResponse:
         "status.html",
         page="status",
         title="kcast: health",
-        day=dt.date.today(),
+        day=today(),
         systems=systems,
         warehouse=state.warehouse.engine,
         warehouse_ok=state.warehouse_ok(),

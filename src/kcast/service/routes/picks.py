@@ -7,24 +7,18 @@ from typing import Annotated
 import pandas as pd
 from fastapi import APIRouter, Query
 
-from kcast.pipeline import day_starters
+from kcast.pipeline import day_starters, pitcher_names
+from kcast.service.answers import from_row, starters_of
 from kcast.service.deps import StateDep
 from kcast.service.routes import READ
-from kcast.service.runner import as_utc, from_row, starters_of
 from kcast.service.schemas import IsoDate, Pick, PicksResponse, SlateResponse, SystemId
 from kcast.service.security import ReaderDep
+from kcast.service.values import as_utc
+from kcast.warehouse.statements import statement
 
 router = APIRouter(tags=["picks"], dependencies=[ReaderDep])
 
 DateQuery = Annotated[IsoDate, Query(description="The date (YYYY-MM-DD)")]
-PICKS_SQL = (
-    "SELECT game_id, game_date, pitcher_id, pitcher_name, team, opponent, is_home, system_id, "
-    "model_version, predicted_strikeouts, predicted_median, k_p10, k_p90, line, over_odds, "
-    "under_odds, book, p_over, p_under, edge, expected_value, confidence, recommendation, "
-    "red_flags, reasons, created_at, actual_strikeouts, result "
-    "FROM pitcher_strikeout_predictions WHERE game_date = $d"
-)
-ONE_SYSTEM = " AND system_id = $s"
 
 
 def order_picks(rows: pd.DataFrame, active: list[str], primary: str) -> pd.DataFrame:
@@ -55,12 +49,9 @@ def picks(
 ) -> PicksResponse:
     """List a date's stored predictions, the primary system's picks first (optionally one
     system's)."""
-    sql = PICKS_SQL
-    params: dict[str, object] = {"d": date}
+    rows = state.warehouse.query(statement("picks"), {"d": date})
     if system is not None:
-        sql += ONE_SYSTEM
-        params["s"] = system
-    rows = state.warehouse.query(sql, params)
+        rows = rows[rows["system_id"] == system]
     if len(rows):
         rows = order_picks(rows, state.active_ids, state.settings.primary_system)
     found = [to_pick(r) for r in rows.to_dict("records")]
@@ -73,11 +64,7 @@ def slate(date: DateQuery, state: StateDep) -> SlateResponse:
     wh = state.warehouse
     starters = day_starters(wh, date)
     if len(starters):
-        names = wh.query(
-            "SELECT player_id AS pitcher_id, full_name AS pitcher_name FROM players "
-            "WHERE player_id IN (SELECT UNNEST($ids))",
-            {"ids": [int(x) for x in starters["pitcher_id"].unique()]},
-        )
+        names = pitcher_names(wh, starters["pitcher_id"].unique())
         starters = starters.merge(names, on="pitcher_id", how="left")
     found = starters_of(starters)
     return SlateResponse(date=date, count=len(found), starters=found)

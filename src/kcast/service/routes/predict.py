@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from kcast.service.answers import predict_batch, predict_kept, predict_one
 from kcast.service.deps import StateDep
 from kcast.service.routes import BODY, ERRORS, NO_ANSWER, WRITE
-from kcast.service.runner import predict_batch, predict_kept, predict_one
 from kcast.service.schemas import BatchRequest, BatchResponse, PitcherGame, PredictResponse
 from kcast.service.security import ReaderDep, require_writer
 

@@ -1,0 +1,4 @@
+-- day_bets_of_system: the ledger's bets of a date ($d) by one system ($s), the ev strategy's
+-- first.
+SELECT game_id, pitcher_id, strategy, side, line, book, odds, stake, p_win, ev, result
+FROM bets WHERE game_date = $d AND system_id = $s ORDER BY strategy <> 'ev', strategy
