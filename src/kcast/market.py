@@ -13,8 +13,10 @@ price of each side is the highest decimal price among the books the user can bet
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -26,10 +28,15 @@ from kcast.policy import (
     BOOK_WEIGHT_SCALE,
     DEVIG_METHOD,
     DEVIG_METHODS,
+    MAX_ABS_ODDS,
+    MAX_FAIR_P,
+    MIN_BOOK_SUM,
+    MIN_FAIR_P,
 )
 
 EASTERN = ZoneInfo("America/New_York")
 CONSENSUS = "consensus"  # a feed's average of books: evidence, never a book one can bet
+log = logging.getLogger("kcast.market")
 
 
 # --------------------------------------------------------------------------------------------
@@ -100,6 +107,7 @@ def quotes_at(lines: pd.DataFrame, at: DecisionTime | str | None) -> pd.DataFram
     have moved since: the stored files keep only first and last snapshots); they all count as
     the same snapshot."""
     at = DecisionTime.parse(at)
+    lines = sane_quotes(lines)
     if lines.empty or at.kind in ("close", "now"):
         # one quote per book and line: its latest (the ranking puts close first)
         ranked = lines.sort_values("snap_rank", kind="stable") if "snap_rank" in lines else lines
@@ -149,6 +157,88 @@ def _latest_snapshot(lines: pd.DataFrame) -> pd.DataFrame:
     t = pd.to_datetime(lines["captured_at"])
     last = t.groupby([lines["pitcher_id"], lines["game_date"]]).transform("max")
     return lines[t.isna() | (t == last)]
+
+
+# --------------------------------------------------------------------------------------------
+# Prices no sportsbook posts
+# --------------------------------------------------------------------------------------------
+
+
+def _floats(values: object) -> np.ndarray:
+    """Numbers as floats, NaN where missing (nullable integers included)."""
+    return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _bad_side(odds: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        wrong = ~np.isfinite(odds) | (np.abs(odds) > MAX_ABS_ODDS) | (np.abs(odds) < 100)
+        return ~np.isnan(odds) & (wrong | (np.mod(odds, 1) != 0))
+
+
+def insane_prices(over_odds: object, under_odds: object) -> np.ndarray:
+    """True where a quote is no price a sportsbook posts: a side that is no American price
+    within +/-MAX_ABS_ODDS (a whole number, none between -100 and +100), or a two-sided quote
+    whose no-vig P(over) falls outside MIN_FAIR_P..MAX_FAIR_P or whose implied probabilities
+    sum to less than MIN_BOOK_SUM (a sure profit). A missing side is no fault."""
+    over, under = _floats(over_odds), _floats(under_odds)
+    bad = _bad_side(over) | _bad_side(under)
+    po, pu = implied(over), implied(under)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fair = po / (po + pu)
+        wrong = (fair < MIN_FAIR_P) | (fair > MAX_FAIR_P) | (po + pu < MIN_BOOK_SUM)
+    two_sided = ~(np.isnan(over) | np.isnan(under) | bad)
+    return bad | (two_sided & wrong)
+
+
+def price_problem(over_odds: float | None, under_odds: float | None) -> str | None:
+    """Why one quote is no sportsbook price, in words (None when it is one)."""
+    over, under = _floats([over_odds])[0], _floats([under_odds])[0]
+    for side, odds in (("over", over), ("under", under)):
+        if _bad_side(np.array([odds]))[0]:
+            return (
+                f"{side} {odds:+.0f} is no sportsbook price (American odds are whole numbers "
+                f"from -{MAX_ABS_ODDS} to +{MAX_ABS_ODDS}, none between -100 and +100)"
+            )
+    if not insane_prices([over], [under])[0]:
+        return None
+    po, pu = implied(np.array([over, under]))
+    shown = f"over {over:+.0f} / under {under:+.0f} is no sportsbook price"
+    if po + pu < MIN_BOOK_SUM:
+        return (
+            f"{shown}: its implied probabilities sum to {po + pu:.1%}, a sure profit (a book's "
+            f"sum at least {MIN_BOOK_SUM:.0%})"
+        )
+    return (
+        f"{shown}: its no-vig P(over) {po / (po + pu):.2%} is outside "
+        f"{MIN_FAIR_P:.0%}..{MAX_FAIR_P:.0%}"
+    )
+
+
+def sane_quotes(lines: pd.DataFrame) -> pd.DataFrame:
+    """``lines`` without the quotes that are no sportsbook price (``insane_prices``): stored by
+    a kcast that did not refuse them at ingest, they are skipped with a warning naming the
+    first, never priced or bet on."""
+    if lines.empty or "over_odds" not in lines or "under_odds" not in lines:
+        return lines
+    bad = insane_prices(lines["over_odds"], lines["under_odds"])
+    if not bad.any():
+        return lines
+    first = lines[bad].iloc[0]
+    _warn_once(
+        f"skipped {int(bad.sum())} stored quote(s) that are no sportsbook price, never bet on: "
+        f"e.g. pitcher {first.get('pitcher_id')} on {pd.Timestamp(first.get('game_date')).date()}"
+        f", {first.get('book')} line {first.get('line')}: "
+        f"{price_problem(first.get('over_odds'), first.get('under_odds'))}. Delete them from "
+        "prop_lines (kcast ingest refuses such prices now)"
+    )
+    return lines[~bad]
+
+
+@lru_cache(maxsize=256)
+def _warn_once(message: str) -> None:
+    """Log ``message`` as a warning the first time only (one decision reads the quotes of a
+    day several times)."""
+    log.warning("%s", message)
 
 
 # --------------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ app.command()(monitoring.status)
 
 def _fail(message: str) -> None:
     from kcast.cli.common import console
-    from kcast.data.http import mask_secrets
+    from kcast.masking import mask_secrets
 
     console.print(f"[bold red]error:[/] {mask_secrets(message)}", highlight=False, soft_wrap=True)
 
@@ -68,7 +68,9 @@ def main() -> None:
     from pydantic import ValidationError
 
     from kcast.config import describe_settings_error
+    from kcast.masking import install_log_masking
 
+    install_log_masking()  # no secret in any log line a command writes
     try:
         if not any(arg in ("--help", "-h") for arg in sys.argv[1:]):
             check_settings()

@@ -34,6 +34,7 @@ from kcast.errors import MembersUnavailableError, NoSystemAnsweredError
 from kcast.features.build import FeatureContext, load_history
 from kcast.features.matchup import MatchupContext
 from kcast.history import WarehouseHistory
+from kcast.market import sane_quotes
 from kcast.pipeline import (
     SlateResult,
     attach_prices,
@@ -333,7 +334,7 @@ class SlateCache:
                 self.builds += 1
                 features = self.features(starters, version)
                 # read once: for the slate, for requests and for pitchers off the slate
-                lines = stored_lines(self.wh, day)
+                lines = sane_quotes(stored_lines(self.wh, day))  # no absurd price decides
                 best, opens = best_lines(lines), open_prices(self.wh, day, day)
                 if len(features):
                     features = attach_prices(self.wh, features, lines=lines, best=best, opens=opens)
@@ -361,7 +362,7 @@ class SlateCache:
                     lines = kept.lines
                     prices = {"best": kept.best, "opens": kept.opens}
                 else:
-                    lines, prices = stored_lines(self.wh, day), {}
+                    lines, prices = sane_quotes(stored_lines(self.wh, day)), {}
                 features = attach_prices(self.wh, features, lines=lines, **prices)
                 return Slate(day, features, lines, self.systems(state, day, version))
 
