@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -11,12 +12,19 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from kcast.config import Settings
+from kcast.errors import WarehouseBusyError, WarehouseError, WarehouseUnavailableError
+from kcast.pipeline import load_systems
 from kcast.service.breakers import CLOSED, CircuitBreaker, FaultInjector, LoggingListener
 from kcast.service.metrics import MetricsListener, ServiceMetrics
 from kcast.systems.base import BasePredictor
+from kcast.systems.registry import model_source, spec
 from kcast.warehouse import Warehouse
 
 WAREHOUSE_CHECK_SECONDS = 2.0  # how stale /health's warehouse check may be
+# how ``pipeline.load_systems`` words a system that failed for the warehouse, not its model
+WAREHOUSE_TROUBLE = tuple(
+    f"{cls.__name__}:" for cls in (WarehouseError, WarehouseBusyError, WarehouseUnavailableError)
+)
 log = logging.getLogger("kcast.service")
 
 
@@ -60,7 +68,8 @@ class ServiceState:
                 self.metrics.track_breaker(self.breakers[system_id])
         self._ensure_breakers()
         if self.model_files is None and self.reloadable:
-            self.model_files = self.current_model_files()
+            with contextlib.suppress(WarehouseError):  # unknown: the first check reloads
+                self.model_files = self.current_model_files()
 
     def _ensure_breakers(self) -> None:
         listeners = [LoggingListener(), MetricsListener(self.metrics)]
@@ -80,8 +89,6 @@ class ServiceState:
         """What the active systems would load now: each trainable system's model (its path
         setting, else the registry's active version) as ``ModelSource.fingerprint`` gives it,
         or why it has none. A change means ``kcast train`` (or a new file) is there."""
-        from kcast.systems.registry import model_source, spec
-
         out = []
         for system_id in self.active_ids:
             try:
@@ -89,6 +96,8 @@ class ServiceState:
                     continue
                 source = model_source(system_id, self.warehouse, self.settings)
                 out.append(source.fingerprint(self.settings))
+            except WarehouseError:
+                raise  # the registry could not be read: nothing is known about the models
             except Exception as exc:  # noqa: BLE001 - a missing model is a state, not a crash
                 out.append((system_id, "error", f"{type(exc).__name__}: {exc}"))
         return tuple(out)
@@ -100,9 +109,11 @@ class ServiceState:
         assignment, so a request in flight finishes on the systems it started with and the
         next one gets the new. When a system that is serving fails to load its new model
         (a broken file), nothing is swapped: the old models keep serving and the error is
-        kept in ``reload_error`` (shown by /health) until a reload succeeds."""
-        from kcast.pipeline import load_systems
+        kept in ``reload_error`` (shown by /health) until a reload succeeds.
 
+        Warehouse trouble (a writer holding the file past ``KCAST_LOCK_TIMEOUT``, a full disk)
+        says nothing about the models: the ``WarehouseError`` is raised (POST /admin/reload
+        answers 503) and nothing is reloaded then or after, when the warehouse is back."""
         with self._reload_lock:
             self.checked_at = time.time()
             if not self.reloadable:
@@ -111,6 +122,9 @@ class ServiceState:
             if files == self.model_files and not force:
                 return self.reload_status(changed=False)
             systems, errors = load_systems(self.warehouse, self.settings, self.active_ids)
+            trouble = [e for e in errors.values() if e.startswith(WAREHOUSE_TROUBLE)]
+            if trouble:  # models not read: tried again on the next check
+                raise WarehouseError(f"the models could not be loaded: {trouble[0]}")
             broken = {s: e for s, e in errors.items() if s in self.systems}
             if broken:
                 self.reload_error = "; ".join(f"{s}: {e}" for s, e in broken.items())
@@ -175,7 +189,8 @@ class ServiceState:
     def warehouse_ok(self) -> bool:
         """True when the warehouse answered its last check. The check (a query) runs in the
         background at most every ``WAREHOUSE_CHECK_SECONDS``, so /health never waits behind
-        another process's write; only the first call waits for it."""
+        another process's write; only the first call waits for it (the worker makes it at
+        start-up, before serving)."""
         now = time.monotonic()
         with self._check_lock:
             first = self._checked_at is None
