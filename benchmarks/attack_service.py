@@ -24,7 +24,8 @@ outside ``held``, on an answer there that is not that 503, or on an ingest that 
 
 Usage::
 
-    python benchmarks/attack_service.py --warehouse trained.duckdb
+    python benchmarks/attack_service.py --warehouse trained.duckdb \
+        --register ../shared/data/ids/chadwick_register_mlb_players.csv.gz
 """
 
 from __future__ import annotations
@@ -441,32 +442,27 @@ def held(url: str, warehouse: Path) -> tuple[list[dict], dict]:
     rows = []
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
-        with httpx.Client(base_url=url, timeout=120) as client:
-            for name, method, path, kwargs in requests:
-                t0 = time.perf_counter()
-                answer = client.request(method, path, **kwargs)
-                detail = {}
-                if answer.headers.get("content-type") == "application/json":
-                    detail = answer.json().get("detail") or {}
-                detail = detail if isinstance(detail, dict) else {}
-                rows.append(
-                    {
-                        "request": name,
-                        "status": answer.status_code,
-                        "cause": detail.get("cause", ""),
-                        "retry_after": answer.headers.get("retry-after", ""),
-                        "holder named": f"PID {proc.pid}" in str(detail.get("holder")),
-                        "seconds": round(time.perf_counter() - t0, 2),
-                    }
-                )
+        for name, method, path, kwargs in requests:
+            t0 = time.perf_counter()
+            status, detail, retry = held_request(url, method, path, kwargs)
+            rows.append(
+                {
+                    "request": name,
+                    "status": status,
+                    "cause": detail.get("cause", ""),
+                    "retry_after": retry,
+                    "holder named": f"PID {proc.pid}" in str(detail.get("holder")),
+                    "seconds": round(time.perf_counter() - t0, 2),
+                }
+            )
     finally:
         assert proc.stdin is not None
         proc.stdin.write("\n")
         proc.stdin.flush()
         proc.wait(60)
+    again = [held_request(url, "POST", "/predict", {"json": cold})[0]]
+    again.append(held_request(url, "GET", "/picks", {"params": {"date": COLD_DAY}})[0])
     with httpx.Client(base_url=url, timeout=120) as client:
-        again = [client.post("/predict", json=cold).status_code]
-        again.append(client.get("/picks", params={"date": COLD_DAY}).status_code)
         reload = client.post("/admin/reload", headers=auth).json()
         health = client.get("/health").json()
     after = {
@@ -476,6 +472,20 @@ def held(url: str, warehouse: Path) -> tuple[list[dict], dict]:
         "breaker failures": {s: h["failure_count"] for s, h in health["systems"].items()},
     }
     return rows, after
+
+
+def held_request(url: str, method: str, path: str, kwargs: dict) -> tuple[object, dict, str]:
+    """One request on a connection of its own: status (or the error), JSON detail, Retry-After."""
+    try:
+        with httpx.Client(base_url=url, timeout=120) as client:
+            answer = client.request(method, path, **kwargs)
+    except httpx.HTTPError as exc:
+        return type(exc).__name__, {}, ""
+    detail = {}
+    if answer.headers.get("content-type") == "application/json":
+        detail = answer.json().get("detail") or {}
+    detail = detail if isinstance(detail, dict) else {}
+    return answer.status_code, detail, answer.headers.get("retry-after", "")
 
 
 # --------------------------------------------------------------------------------------------
@@ -502,10 +512,11 @@ def prop_lines(warehouse: Path) -> int:
         wh.close()
 
 
-def ingest(url: str, warehouse: Path, folder: Path) -> tuple[list[dict], dict]:
+def ingest(url: str, warehouse: Path, folder: Path, register: Path) -> tuple[list[dict], dict]:
     """``kcast ingest lines`` of each hostile file; then a stored +999999 and a /predict."""
     rows = []
     env = {k: v for k, v in os.environ.items() if k != "KCAST_API_TOKEN"}
+    env["KCAST_REGISTER"] = str(register)
     for name, row in HOSTILE_LINES.items():
         path = folder / "hostile.csv"
         path.write_bytes((LINES_HEADER + row + "\n").encode())
@@ -518,6 +529,7 @@ def ingest(url: str, warehouse: Path, folder: Path) -> tuple[list[dict], dict]:
             {
                 "file": name,
                 "exit": done.returncode,
+                "line named": "hostile.csv, line 2:" in said,
                 "said": said[:150],
                 "traceback": "Traceback" in said,
                 "rows stored": prop_lines(warehouse) - before,
@@ -560,6 +572,12 @@ def table(rows: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--warehouse", required=True)
+    parser.add_argument(
+        "--register",
+        type=Path,
+        default=os.environ.get("KCAST_REGISTER"),
+        help="The Chadwick register file the lines ingest matches names with (KCAST_REGISTER)",
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--flood-count", type=int, default=40, help="5 MB bodies per client")
@@ -568,6 +586,8 @@ def main() -> None:
     if args.serve:
         serve(args)
         return
+    if args.register is None:
+        parser.error("give --register (the Chadwick register file) for the ingest attacks")
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "attack.duckdb"
         shutil.copy(args.warehouse, copy)
@@ -588,10 +608,13 @@ def main() -> None:
                 if r["request"] != "GET /health"
             )
             errors += after["generation before / after"][0] != after["generation before / after"][1]
-            ingest_rows, stored = ingest(url, copy, Path(tmp))
+            ingest_rows, stored = ingest(url, copy, Path(tmp), args.register)
             print(table(ingest_rows))
             print(json.dumps(stored, indent=2))
-            errors += sum(r["exit"] != 1 or r["rows stored"] or r["traceback"] for r in ingest_rows)
+            errors += sum(
+                r["exit"] != 1 or r["rows stored"] or r["traceback"] or not r["line named"]
+                for r in ingest_rows
+            )
             errors += stored["line"] is not None
         finally:
             proc.terminate()

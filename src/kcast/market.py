@@ -190,28 +190,51 @@ def insane_prices(over_odds: object, under_odds: object) -> np.ndarray:
     return bad | (two_sided & wrong)
 
 
-def price_problem(over_odds: float | None, under_odds: float | None) -> str | None:
-    """Why one quote is no sportsbook price, in words (None when it is one)."""
-    over, under = _floats([over_odds])[0], _floats([under_odds])[0]
+def _number(value: object) -> float | None:
+    """A price as a float, None where it is missing (None, NaN, pandas' NA)."""
+    if value is None or value is pd.NA:
+        return None
+    number = float(value)  # type: ignore[arg-type]
+    return None if math.isnan(number) else number
+
+
+def _shown(odds: float) -> str:
+    """American odds as a message shows them (``+120``; ``-1.1e+23`` for a huge number)."""
+    return f"{odds:+.0f}" if abs(odds) < 1e15 else f"{odds:+.3g}"
+
+
+def _implied(odds: float) -> float:
+    return 100.0 / (odds + 100.0) if odds > 0 else -odds / (-odds + 100.0)
+
+
+def price_problem(over_odds: object, under_odds: object) -> str | None:
+    """Why one quote is no sportsbook price, in words (None when it is one): the rule of
+    ``insane_prices`` for one quote, in plain Python (a request's price is checked with it,
+    and pandas would cost more than the request)."""
+    over, under = _number(over_odds), _number(under_odds)
     for side, odds in (("over", over), ("under", under)):
-        if _bad_side(np.array([odds]))[0]:
+        if odds is None:
+            continue
+        if not math.isfinite(odds) or not 100 <= abs(odds) <= MAX_ABS_ODDS or odds % 1:
             return (
-                f"{side} {odds:+.0f} is no sportsbook price (American odds are whole numbers "
+                f"{side} {_shown(odds)} is no sportsbook price (American odds are whole numbers "
                 f"from -{MAX_ABS_ODDS} to +{MAX_ABS_ODDS}, none between -100 and +100)"
             )
-    if not insane_prices([over], [under])[0]:
+    if over is None or under is None:
         return None
-    po, pu = implied(np.array([over, under]))
-    shown = f"over {over:+.0f} / under {under:+.0f} is no sportsbook price"
+    po, pu = _implied(over), _implied(under)
+    shown = f"over {_shown(over)} / under {_shown(under)} is no sportsbook price"
     if po + pu < MIN_BOOK_SUM:
         return (
             f"{shown}: its implied probabilities sum to {po + pu:.1%}, a sure profit (a book's "
             f"sum at least {MIN_BOOK_SUM:.0%})"
         )
-    return (
-        f"{shown}: its no-vig P(over) {po / (po + pu):.2%} is outside "
-        f"{MIN_FAIR_P:.0%}..{MAX_FAIR_P:.0%}"
-    )
+    fair = po / (po + pu)
+    if not MIN_FAIR_P <= fair <= MAX_FAIR_P:
+        return (
+            f"{shown}: its no-vig P(over) {fair:.2%} is outside {MIN_FAIR_P:.0%}..{MAX_FAIR_P:.0%}"
+        )
+    return None
 
 
 def sane_quotes(lines: pd.DataFrame) -> pd.DataFrame:
