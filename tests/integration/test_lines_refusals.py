@@ -13,14 +13,22 @@ import pytest
 
 from kcast.data.lines import ingest_lines
 from kcast.data.odds_api import parse_event_odds
+from kcast.data.starts import ingest_starts
 from kcast.errors import InputError
 from kcast.warehouse import open_warehouse
 from tests.integration.test_cli_mistakes import kcast
-from tests.integration.test_lines import SOC, _counts, _head
-from tests.integration.test_lines import wh2025 as _wh2025  # noqa: F401 - the fixture wh2025
+from tests.integration.test_lines import SOC, STARTS, _counts, _head
 
 HEADER = "game_date,pitcher_name,book,line,over_odds,under_odds\n"
 ROW = "2025-06-03,Carlos Rodon,DraftKings,6.5,{over},{under}\n"
+
+
+@pytest.fixture
+def wh2025():
+    """This test's warehouse with the real 2025 starts (Statcast start log)."""
+    wh = open_warehouse()
+    ingest_starts(wh, STARTS, seasons=[2025])
+    return wh
 
 
 def _generic(tmp_path: Path, *rows: str, name: str = "generic.csv") -> Path:
