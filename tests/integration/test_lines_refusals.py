@@ -20,6 +20,18 @@ from tests.integration.test_cli_mistakes import kcast
 from tests.integration.test_lines import SOC, STARTS, _counts, _head
 
 HEADER = "game_date,pitcher_name,book,line,over_odds,under_odds\n"
+# a price no book posts, stored as an older kcast did (it refused nothing)
+JUNK_LINE = {
+    "source": "csv",
+    "game_date": dt.date(2019, 7, 13),
+    "pitcher_name": "Wade LeBlanc",
+    "book": "JunkBook",
+    "line": 6.5,
+    "snapshot": "posted",
+    "pitcher_id": 453281,
+    "over_odds": 999_999,
+    "under_odds": 999_999,
+}
 ROW = "2025-06-03,Carlos Rodon,DraftKings,6.5,{over},{under}\n"
 
 
@@ -174,18 +186,7 @@ def test_a_stored_absurd_price_is_skipped_not_bet(
     path = tmp_path / "older.duckdb"
     shutil.copy(trained_warehouse, path)
     wh = open_warehouse(str(path))
-    junk = {
-        "source": "csv",
-        "game_date": dt.date(2019, 7, 13),
-        "pitcher_name": "Wade LeBlanc",
-        "book": "JunkBook",
-        "line": 6.5,
-        "snapshot": "posted",
-        "pitcher_id": 453281,
-        "over_odds": 999_999,
-        "under_odds": 999_999,
-    }
-    wh.upsert("prop_lines", pd.DataFrame([junk]))
+    wh.upsert("prop_lines", pd.DataFrame([JUNK_LINE]))
     wh.close()
     monkeypatch.setenv("KCAST_WAREHOUSE", str(path))
     code, out = kcast(monkeypatch, capsys, "predict", "--date", "2019-07-13")

@@ -27,6 +27,7 @@ import pytest
 
 from kcast.config import get_settings
 from tests.conftest import REGISTER_FILE, free_port
+from tests.integration.test_lines_refusals import JUNK_LINE
 
 TOKEN = "hardening-token-for-tests"
 AUTH = {"authorization": f"Bearer {TOKEN}"}
@@ -185,18 +186,7 @@ def test_absurd_odds_in_a_request_are_a_422(client: httpx.Client) -> None:
 
 def test_a_stored_absurd_price_never_decides_an_answer(service_factory) -> None:
     server, state = service_factory(api_token=TOKEN)
-    junk = {
-        "source": "csv",
-        "game_date": dt.date(2019, 7, 13),
-        "pitcher_name": "Wade LeBlanc",
-        "book": "JunkBook",
-        "line": 6.5,
-        "snapshot": "posted",
-        "pitcher_id": 453281,
-        "over_odds": 999_999,
-        "under_odds": 999_999,
-    }
-    state.warehouse.upsert("prop_lines", pd.DataFrame([junk]))  # as an older kcast stored it
+    state.warehouse.upsert("prop_lines", pd.DataFrame([JUNK_LINE]))  # as an older kcast did
     with httpx.Client(base_url=server.url, timeout=120) as c:
         body = c.post("/predict", json=GAME).json()
         assert body["line"] is None and "no_line" in body["red_flags"], body
