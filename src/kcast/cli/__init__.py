@@ -5,9 +5,13 @@ from __future__ import annotations
 import sys
 
 import typer
+from pydantic import ValidationError
 
 from kcast.cli import bets, daily, ingest, monitoring, run, service, systems, warehouse
+from kcast.cli.common import console
+from kcast.config import check_active_systems, describe_settings_error, get_settings
 from kcast.errors import KcastError
+from kcast.masking import install_log_masking, mask_secrets
 
 app = typer.Typer(
     name="kcast",
@@ -34,19 +38,12 @@ app.command()(monitoring.status)
 
 
 def _fail(message: str) -> None:
-    from kcast.cli.common import console
-    from kcast.masking import mask_secrets
-
     console.print(f"[bold red]error:[/] {mask_secrets(message)}", highlight=False, soft_wrap=True)
 
 
 def check_settings() -> None:
     """Read the settings now: a bad value, or an ensemble without its members, stops every
     command before it starts (``SettingsError``, one line per bad setting)."""
-    from pydantic import ValidationError
-
-    from kcast.config import check_active_systems, describe_settings_error, get_settings
-
     try:
         settings = get_settings()
     except ValidationError as exc:
@@ -65,11 +62,6 @@ class SettingsError(KcastError):
 def main() -> None:
     """Run the CLI; kcast's own errors (and bad settings) print as one clear line each and
     exit 1."""
-    from pydantic import ValidationError
-
-    from kcast.config import describe_settings_error
-    from kcast.masking import install_log_masking
-
     install_log_masking()  # no secret in any log line a command writes
     try:
         if not any(arg in ("--help", "-h") for arg in sys.argv[1:]):

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from kcast.config import get_settings
 from kcast.data.http import HttpClient
 from kcast.data.ingest import IngestReport, logged_ingest, write_all
 from kcast.data.lines import ALL_STAR_NAMES, LINE_COLUMNS, match_summary, resolve_lines
@@ -71,8 +72,6 @@ class OddsApiClient:
     @classmethod
     def from_settings(cls) -> OddsApiClient:
         """A client for ``KCAST_ODDS_API_URL`` with ``ODDS_API_KEY``; ConfigError without a key."""
-        from kcast.config import get_settings
-
         settings = get_settings()
         if not settings.odds_api_key:
             raise ConfigError(

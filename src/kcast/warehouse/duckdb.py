@@ -38,6 +38,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from kcast.config import get_settings
 from kcast.errors import WarehouseBusyError, WarehouseError, WarehouseUnavailableError
 from kcast.warehouse.base import UpsertResult, Warehouse, merge_sql
 from kcast.warehouse.schema import SCHEMA_MIGRATIONS, SQL_TYPES, Table
@@ -52,8 +53,6 @@ _SCHEMA_TAG = "kcast-schema:"
 
 
 def default_lock_timeout() -> float:
-    from kcast.config import get_settings
-
     return float(get_settings().lock_timeout)
 
 

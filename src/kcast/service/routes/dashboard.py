@@ -32,6 +32,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from kcast import __version__, charts
 from kcast.api import pmf_from_json
 from kcast.dates import parse_day
+from kcast.decisions import devig
 from kcast.service.deps import ServiceState, StateDep
 from kcast.service.routes.picks import order_picks
 from kcast.service.runner import clean, split_flags
@@ -490,8 +491,6 @@ def _clv(state: ServiceState, graded: pd.DataFrame, start: dt.date, end: dt.date
     """Each bet's closing-line value in probability points, as the backtest scores it: the
     no-vig probability of the side bet at the stored (closing) price minus that at the same
     book's opening price of the same line (NaN where there is no opening price)."""
-    from kcast.decisions import devig
-
     opens = state.warehouse.query(OPEN_PRICES_SQL, {"a": start, "b": end})
     if opens.empty:
         return pd.Series(np.nan, index=graded.index)
