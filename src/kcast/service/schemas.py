@@ -105,6 +105,8 @@ def decision_time(value: str | None) -> str | None:
     Eastern); a ``ValueError`` naming the valid forms (a 422) otherwise."""
     if value is None:
         return None
+    if not isinstance(value, str):
+        raise ValueError("decision_time must be a string: open, close, now or HH:MM (US Eastern)")
     try:
         return DecisionTime.parse(value).label
     except InputError as exc:
