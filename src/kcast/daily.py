@@ -7,12 +7,15 @@ One run for a date D (default: today, US Eastern) does, in order, only what is n
    ended after midnight, a boxscore that could not be fetched last time).
 2. ``schedule``: D's slate and probable pitchers from the MLB Stats API, with the boxscores of
    its finished games. Skipped once every game of D is finished, stored and graded.
-3. ``grade``: every ungraded prediction of the window whose game is over: graded, or void when
+3. ``games``: every game of the window stored once (no two games of the same two teams, date
+   and game number; no pitcher starting two games on a date). A duplicate fails the step: the
+   game would be predicted, carded and bet twice.
+4. ``grade``: every ungraded prediction of the window whose game is over: graded, or void when
    the pitcher did not start (scratched, or the game postponed or cancelled).
-4. ``odds``: a snapshot of The Odds API's pitcher-strikeout lines for D (``ODDS_API_KEY``);
+5. ``odds``: a snapshot of The Odds API's pitcher-strikeout lines for D (``ODDS_API_KEY``);
    every capture is kept with its time. Skipped without a key, or when no game of D is still
    to start.
-5. ``predict``: every active system on the starters of D's games not yet started. Skipped when
+6. ``predict``: every active system on the starters of D's games not yet started. Skipped when
    the stored predictions already have these starters, these lines and prices, these model
    versions and were made after the latest grade (nothing new). A probable pitcher who is
    replaced is kept (and later graded void); the replacement is predicted by this step.
@@ -35,12 +38,14 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from kcast.config import Settings, get_settings
+from kcast.data.statsapi import StatsApiClient, ingest_statsapi
+from kcast.monitoring import PASS, games_check
 from kcast.warehouse import Warehouse
 
 EASTERN = ZoneInfo("America/New_York")
 DONE = ("final", "postponed", "cancelled")  # a game with nothing more to come
 PENDING = ("scheduled",)  # a game whose first pitch is still to come
-STEPS = ("results", "schedule", "grade", "odds", "predict")
+STEPS = ("results", "schedule", "games", "grade", "odds", "predict")
 
 
 def today_eastern(now: dt.datetime | None = None) -> dt.date:
@@ -245,7 +250,6 @@ def run_daily(
     default to ones built from ``settings`` (``KCAST_STATSAPI_URL``, ``KCAST_ODDS_API_URL``,
     ``ODDS_API_KEY``, ``KCAST_HTTP_TIMEOUT``, ``KCAST_HTTP_RETRIES``)."""
     from kcast.data.http import HttpClient
-    from kcast.data.statsapi import StatsApiClient
 
     settings = settings or get_settings()
     now = now or dt.datetime.now(dt.UTC)
@@ -259,6 +263,7 @@ def run_daily(
     try:
         _run(report, "results", lambda: _results(wh, stats, earlier))
         _run(report, "schedule", lambda: _schedule(wh, stats, day))
+        _run(report, "games", lambda: _games(wh, earlier[0] if earlier else day, day))
         _run(report, "grade", lambda: _grade(wh, earlier[0] if earlier else day, day))
 
         def odds() -> tuple[str, dict]:
@@ -288,8 +293,6 @@ def run_daily(
 
 
 def _results(wh: Warehouse, client: Any, days: list[dt.date]) -> tuple[str, dict]:
-    from kcast.data.statsapi import ingest_statsapi
-
     todo = [d for d in days if results_missing(wh, d)]
     if not todo:
         raise Skip("earlier days are complete")
@@ -305,8 +308,6 @@ def _results(wh: Warehouse, client: Any, days: list[dt.date]) -> tuple[str, dict
 
 
 def _schedule(wh: Warehouse, client: Any, day: dt.date) -> tuple[str, dict]:
-    from kcast.data.statsapi import ingest_statsapi
-
     if day_complete(wh, day):
         raise Skip(f"every game of {day} is over, stored and graded")
     rep = ingest_statsapi(wh, day, client=client)
@@ -316,6 +317,15 @@ def _schedule(wh: Warehouse, client: Any, day: dt.date) -> tuple[str, dict]:
     if missing:  # the slate and the other boxscores are stored; the next run fetches the rest
         raise RuntimeError(f"{detail}; {len(missing)} boxscore(s) unavailable: {missing[0]}")
     return detail, st
+
+
+def _games(wh: Warehouse, start: dt.date, end: dt.date) -> tuple[str, dict]:
+    """Every game of the window stored once (``monitoring.games_check``): a game under two ids
+    would be predicted, carded and bet twice, so a duplicate fails the step (exit 1)."""
+    check = games_check(wh, start, end)
+    if check.status != PASS:
+        raise RuntimeError(check.detail)
+    return check.detail, {}
 
 
 def _grade(wh: Warehouse, start: dt.date, end: dt.date) -> tuple[str, dict]:

@@ -88,6 +88,7 @@ SOURCE_RANK = {
     "retrosheet_events": 50,  # play-by-play, pitch counts from the sequences
     "retrosheet_csv": 40,  # Retrosheet's own per-game CSVs
     "statsapi": 30,  # MLB's official boxscores
+    "statsapi_feed": 30,  # the Stats API's live feed of a final game (plate appearances)
     "statsapi_posted": 25,  # lineups the Stats API posts before a game (the final one replaces)
     "statcast_starts": 20,  # Statcast-derived per-start logs
 }
@@ -230,8 +231,9 @@ TEAM_BATTING_GAMES = Table(
 
 PLATE_APPEARANCES = Table(
     "plate_appearances",
-    "Every plate appearance of the play-by-play sources (Retrosheet event files): who batted, "
-    "who pitched, where in the order, and how it ended.",
+    "Every plate appearance of the play-by-play sources (Retrosheet event files, and for a "
+    "season in progress the MLB Stats API's live feed of each final game, source "
+    "statsapi_feed): who batted, who pitched, where in the order, and how it ended.",
     (
         *_game_of(
             _c(
@@ -261,11 +263,18 @@ PLATE_APPEARANCES = Table(
         _c("called_strikes", "INT64", "called strikes (with whiffs: CSW)"),
         _c("is_strikeout", "BOOL", "ended in a strikeout", True),
         _c("is_walk", "BOOL", "ended in a walk (intentional included)", True),
-        _c("event", "STRING", "the Retrosheet event text"),
+        _c("event", "STRING", "the Retrosheet event text (the feed's event type)"),
         _c("source", "STRING", "where the row came from"),
         _c("updated_at", "TIMESTAMP", "when the row was last written (UTC)"),
+        _c(
+            "source_rank",
+            "INT64",
+            "rank of the source (see SOURCE_RANK): the event files' rows replace a game's feed "
+            "rows when they are loaded",
+        ),
     ),
     key=("game_id", "pa_index"),
+    rank="source_rank",
 )
 
 LINEUPS = Table(
