@@ -3,8 +3,9 @@
 One run for a date D (default: today, US Eastern) does, in order, only what is new:
 
 1. ``results``: the earlier days of the look-back window (D-1, D-2, ... ``lookback`` days) whose
-   games are not all finished and stored: their schedule and final boxscores again (a game that
-   ended after midnight, a boxscore that could not be fetched last time).
+   games are not all finished and stored: their schedule, final boxscores and live feeds (the
+   plate appearances) again (a game that ended after midnight, a boxscore or feed that could
+   not be fetched last time).
 2. ``schedule``: D's slate and probable pitchers from the MLB Stats API, with the boxscores of
    its finished games. Skipped once every game of D is finished, stored and graded.
 3. ``games``: every game of the window stored once (no two games of the same two teams, date
@@ -17,7 +18,9 @@ One run for a date D (default: today, US Eastern) does, in order, only what is n
    to start.
 6. ``predict``: every active system on the starters of D's games not yet started. Skipped when
    the stored predictions already have these starters, these lines and prices, these model
-   versions and were made after the latest grade (nothing new). A probable pitcher who is
+   versions, were made after the latest grade and saw every lineup posted since (nothing new):
+   a lineup posted after a starter was predicted on a projected one predicts the day again,
+   and the earlier answers are kept in ``prediction_snapshots``. A probable pitcher who is
    replaced is kept (and later graded void); the replacement is predicted by this step.
 
 Each step reports ``ok``, ``skipped`` or ``failed`` with a one-line detail. A failed step does
@@ -41,6 +44,8 @@ from kcast.config import Settings, get_settings
 from kcast.data.statsapi import StatsApiClient, ingest_statsapi
 from kcast.monitoring import PASS, games_check
 from kcast.warehouse import Warehouse
+from kcast.warehouse.snapshots import confirmed_since
+from kcast.warehouse.sources import games_of_day
 
 EASTERN = ZoneInfo("America/New_York")
 DONE = ("final", "postponed", "cancelled")  # a game with nothing more to come
@@ -126,25 +131,22 @@ def _run(report: DailyReport, name: str, fn: Callable[[], str | tuple[str, dict]
 
 
 def day_games(wh: Warehouse, day: dt.date) -> pd.DataFrame:
-    """The stored games of ``day`` with how many of their starts are stored."""
-    return wh.query(
-        """SELECT g.game_id, g.status,
-                  (SELECT COUNT(*) FROM pitcher_games p
-                   WHERE p.game_id = g.game_id AND p.is_start) AS starts
-           FROM games g WHERE g.game_date = $d""",
-        {"d": day},
-    )
+    """The stored games of ``day`` with how many of their starts and plate appearances are
+    stored."""
+    return games_of_day(wh, day)
 
 
 def results_missing(wh: Warehouse, day: dt.date) -> bool:
-    """True when a stored game of ``day`` is not over, or is final without both starts."""
+    """True when a stored game of ``day`` is not over, or is final without both starts or
+    without its plate appearances (the live feed)."""
     games = day_games(wh, day)
     if games.empty:
         return False
     status = games["status"].fillna("")
     unfinished = ~status.isin(DONE)
     no_box = (status == "final") & (games["starts"] < 2)
-    return bool((unfinished | no_box).any())
+    no_plays = (status == "final") & (games["plate_appearances"] == 0)
+    return bool((unfinished | no_box | no_plays).any())
 
 
 def ungraded(wh: Warehouse, start: dt.date, end: dt.date) -> int:
@@ -195,7 +197,8 @@ def nothing_new(
     wh: Warehouse, starters: pd.DataFrame, systems: dict[str, Any], day: dt.date
 ) -> bool:
     """True when every (starter, system) already has a stored prediction made with the same
-    line and prices and the same model version, after the latest grade before ``day``."""
+    line and prices and the same model version, after the latest grade before ``day``, and
+    no prediction was made on a projected lineup whose team has posted its nine since."""
     from kcast.pipeline import attach_prices
 
     priced = attach_prices(wh, starters)
@@ -210,6 +213,8 @@ def nothing_new(
         {"d": day},
     )["t"].iloc[0]
     if stored.empty:
+        return False
+    if len(confirmed_since(wh, day)):  # a lineup posted since: predict with it
         return False
     have = {(r.game_id, int(r.pitcher_id), r.system_id): r for r in stored.itertuples()}
     for row in priced.itertuples():

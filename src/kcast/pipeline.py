@@ -44,6 +44,7 @@ from kcast.systems.base import BasePredictor, SystemOutput
 from kcast.systems.registry import active_ids, dependency_order, load_system
 from kcast.warehouse import Warehouse
 from kcast.warehouse.base import utc_now
+from kcast.warehouse.snapshots import snapshot_replaced
 
 BOOK_PREFERENCE = (
     "consensus",
@@ -575,6 +576,7 @@ def store(wh: Warehouse, frame: pd.DataFrame) -> Stored:
     frame = frame.merge(names, on="pitcher_id", how="left")
     frame["created_at"] = utc_now()
     with wh.transaction():
+        snapshot_replaced(wh, frame)  # the earlier answers these rows replace (issue 20)
         graded = wh.query(
             """SELECT game_id, pitcher_id, system_id, actual_strikeouts, graded_at
                FROM pitcher_strikeout_predictions

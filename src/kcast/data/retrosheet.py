@@ -851,6 +851,41 @@ def _plate_appearances(
     return plays.reset_index(drop=True)
 
 
+def read_frames(
+    archives: list[Path],
+    register: Register,
+    seasons: Iterable[int] = (),
+    include_all_types: bool = False,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> RetrosheetFrames:
+    """Parse the event files of ``archives`` into warehouse rows (nothing is written): what
+    ``ingest_retrosheet`` stores. A bad file raises ``InputError`` naming it."""
+    season_archives = [sa for a in archives for sa in read_archive(a, seasons)]
+    jobs = [(n, d, include_all_types) for sa in season_archives for n, d in sa.event_files]
+    jobs.sort(key=lambda j: -len(j[1]))
+    season_of = {n: sa.season for sa in season_archives for n, _ in sa.event_files}
+    parsed = _run_jobs(jobs, workers, progress)
+    # each season's files are read with that season's rosters (hands can change)
+    per_season = []
+    for sa in season_archives:
+        files = [p for p in parsed if season_of[p.name] == sa.season]
+        if files:
+            per_season.append(build_frames(files, sa.rosters, register))
+    return RetrosheetFrames(
+        games=pd.concat([f.games for f in per_season], ignore_index=True),
+        pitcher_games=pd.concat([f.pitcher_games for f in per_season], ignore_index=True),
+        team_batting_games=pd.concat([f.team_batting_games for f in per_season], ignore_index=True),
+        # a player's latest season gives his hands
+        players=pd.concat([f.players for f in per_season], ignore_index=True).drop_duplicates(
+            "player_id", keep="last"
+        ),
+        unknown_ids=sorted({i for f in per_season for i in f.unknown_ids}),
+        plate_appearances=pd.concat([f.plate_appearances for f in per_season], ignore_index=True),
+        lineups=pd.concat([f.lineups for f in per_season], ignore_index=True),
+    )
+
+
 def ingest_retrosheet(
     wh: Warehouse,
     archives: list[Path],
@@ -866,33 +901,7 @@ def ingest_retrosheet(
     """
     target = ", ".join(str(a) for a in archives)
     with logged_ingest(wh, "retrosheet", target) as report:
-        season_archives = [sa for a in archives for sa in read_archive(a, seasons)]
-        jobs = [(n, d, include_all_types) for sa in season_archives for n, d in sa.event_files]
-        jobs.sort(key=lambda j: -len(j[1]))
-        season_of = {n: sa.season for sa in season_archives for n, _ in sa.event_files}
-        parsed = _run_jobs(jobs, workers, progress)
-        # each season's files are read with that season's rosters (hands can change)
-        per_season = []
-        for sa in season_archives:
-            files = [p for p in parsed if season_of[p.name] == sa.season]
-            if files:
-                per_season.append(build_frames(files, sa.rosters, register))
-        frames = RetrosheetFrames(
-            games=pd.concat([f.games for f in per_season], ignore_index=True),
-            pitcher_games=pd.concat([f.pitcher_games for f in per_season], ignore_index=True),
-            team_batting_games=pd.concat(
-                [f.team_batting_games for f in per_season], ignore_index=True
-            ),
-            # a player's latest season gives his hands
-            players=pd.concat([f.players for f in per_season], ignore_index=True).drop_duplicates(
-                "player_id", keep="last"
-            ),
-            unknown_ids=sorted({i for f in per_season for i in f.unknown_ids}),
-            plate_appearances=pd.concat(
-                [f.plate_appearances for f in per_season], ignore_index=True
-            ),
-            lineups=pd.concat([f.lineups for f in per_season], ignore_index=True),
-        )
+        frames = read_frames(archives, register, seasons, include_all_types, workers, progress)
         report.rows_read = len(frames.pitcher_games)
         if frames.unknown_ids:
             report.notes.append(

@@ -327,6 +327,11 @@ MIGRATIONS: list[Migration] = [
         "the Athletics' 2025 games: Retrosheet's ATH ids filed under kcast's OAK ids",
         rename_game_ids,
     ),
+    Migration(
+        11,
+        "prediction snapshots: the earlier answer a re-prediction replaced",
+        _create("prediction_snapshots"),
+    ),
 ]
 
 

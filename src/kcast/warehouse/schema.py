@@ -7,7 +7,7 @@ Types are BigQuery's names; each engine maps them to its own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 TYPES = ("INT64", "FLOAT64", "STRING", "DATE", "TIMESTAMP", "BOOL")
 
@@ -578,6 +578,26 @@ BETS = Table(
     merge="replace",
 )
 
+PREDICTION_SNAPSHOTS = Table(
+    "prediction_snapshots",
+    "An earlier answer of a prediction row, kept when a new prediction of the same pitcher, game "
+    "and system replaced it with another answer (a lineup confirmed, a line moved, a model "
+    "retrained): the stored row as it was, and when and what changed. "
+    "`kcast query prediction_changes --date D` shows them beside the current rows.",
+    (
+        *(replace(c, required=c.required or c.name == "created_at") for c in PREDICTIONS.columns),
+        _c("replaced_at", "TIMESTAMP", "when the new prediction replaced this one (UTC)", True),
+        _c(
+            "changes",
+            "STRING",
+            "what the new prediction changed, column: before -> after, e.g. "
+            "'lineup_status: projected -> confirmed; predicted_strikeouts: 5.12 -> 5.48'",
+        ),
+    ),
+    key=("game_id", "pitcher_id", "system_id", "created_at"),
+    merge="replace",
+)
+
 FOUNDATION_TABLES = (
     SCHEMA_MIGRATIONS,
     PLAYERS,
@@ -592,7 +612,7 @@ FOUNDATION_TABLES = (
     UMPIRES,
 )
 
-PREDICTION_TABLES = (MODEL_REGISTRY, PREDICTIONS, BETS)
+PREDICTION_TABLES = (MODEL_REGISTRY, PREDICTIONS, BETS, PREDICTION_SNAPSHOTS)
 
 TABLES: dict[str, Table] = {t.name: t for t in FOUNDATION_TABLES + PREDICTION_TABLES}
 
