@@ -2,7 +2,7 @@
 
 The six views (``kcast/sql/views``: daily_coverage, graded_predictions, system_agreement,
 todays_picks, system_performance, system_error_drift) are created by the migrations, with the
-policy constants they use rendered in (``kcast.warehouse.sql_constants``). The nineteen queries
+policy constants they use rendered in (``kcast.warehouse.sql_constants``). The twenty-two queries
 (``kcast/sql/queries``) read them and the predictions table; each file starts with a comment
 saying what it answers and which parameters it takes. ``$date`` defaults to the latest game
 date with predictions, ``$system`` to the primary system (``MLB_PRIMARY_SYSTEM``, the system

@@ -173,3 +173,70 @@ def test_a_malformed_feed_stores_nothing(server) -> None:
     with pytest.raises(InputError, match=r"feed: allPlays\[5\] has no batter or pitcher id"):
         plate_appearances(feed, game, "feed")
     wh.close()
+
+
+def _game() -> dict:
+    return {
+        "game_id": GAME,
+        "game_date": None,
+        "season": 2024,
+        "game_type": "regular",
+        "home_team": "TOR",
+        "away_team": "HOU",
+    }
+
+
+def _first(feed: dict, event: str) -> tuple[int, dict]:
+    plays = feed["liveData"]["plays"]["allPlays"]
+    return next((i, p) for i, p in enumerate(plays) if p["result"]["eventType"] == event)
+
+
+def _change(kind: str, player: int, balls: int, strikes: int, **extra) -> dict:
+    return {
+        "type": "action",
+        "isPitch": False,
+        "count": {"balls": balls, "strikes": strikes, "outs": 0},
+        "details": {"eventType": kind},
+        "player": {"id": player},
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(("count", "charged_to_the_first"), [((3, 1), True), ((1, 1), False)])
+def test_a_walk_a_reliever_inherits_in_a_hitters_count_is_the_first_pitchers(
+    count: tuple[int, int], charged_to_the_first: bool
+) -> None:
+    """Rule 9.16(h), as Chadwick applies it to the event files: a reliever who comes in with the
+    count 2-0, 2-1, 3-0, 3-1 or 3-2 and walks the batter: the walk is the previous pitcher's.
+    (The real feed's first walk, with a pitching change put in after its second pitch.)"""
+    feed = json.loads(FEED_LIVE_744914.read_bytes())
+    index, play = _first(feed, "walk")
+    first = play["matchup"]["pitcher"]["id"]
+    reliever = 999001
+    play["playEvents"].insert(2, _change("pitching_substitution", reliever, *count))
+    play["matchup"]["pitcher"]["id"] = reliever
+    rows = plate_appearances(feed, _game(), "feed")
+    walk = next(r for r in rows if r["is_walk"])
+    assert walk["pitcher_id"] == (first if charged_to_the_first else reliever)
+
+
+def test_a_strikeout_of_a_pinch_hitter_who_came_up_with_two_strikes_is_the_first_batters() -> None:
+    """Rule 9.15(b): the strikeout is the replaced batter's (a pinch-hitter put in with two
+    strikes on the real feed's first strikeout); the pinch-hitter's slot is the batter's."""
+    feed = json.loads(FEED_LIVE_744914.read_bytes())
+    index, play = _first(feed, "strikeout")
+    batter = play["matchup"]["batter"]["id"]
+    pitches = [i for i, e in enumerate(play["playEvents"]) if e.get("isPitch")]
+    sub = _change(
+        "offensive_substitution",
+        999002,
+        0,
+        2,
+        position={"code": "11", "abbreviation": "PH"},
+        replacedPlayer={"id": batter},
+    )
+    play["playEvents"].insert(pitches[-1], sub)
+    play["matchup"]["batter"]["id"] = 999002
+    rows = plate_appearances(feed, _game(), "feed")
+    strikeout = next(r for r in rows if r["is_strikeout"])
+    assert strikeout["batter_id"] == batter
