@@ -820,12 +820,16 @@ def follow(
     ``kcast daily``'s results step runs), with no predictions."""
     totals: Counter = Counter()
     day = first
-    with StatsApiClient(settings.statsapi_url, settings.http_timeout, settings.http_retries) as api:
+    # a generous timeout: these days are the history the replay starts from, not a fault test
+    with StatsApiClient(settings.statsapi_url, 60.0, settings.http_retries) as api:
         while day < start:
             world.now = dt.datetime.combine(
                 day + dt.timedelta(days=1), dt.time(10), EASTERN
             ).astimezone(dt.UTC)
             report = ingest_statsapi(wh, day, client=api)
+            missing = [n for n in report.notes if "unavailable" in n]
+            if missing:
+                raise RuntimeError(f"following {day}: {missing[0]}")
             totals["days"] += 1
             totals["games"] += int(report.stats.get("games", 0))
             totals["plate appearances"] += int(report.stats.get("plate appearances", 0))
@@ -839,11 +843,14 @@ def follow(
 def load_events(wh: Warehouse, events: Path, register: Register, first: dt.date) -> None:
     """Load the season's event files (``kcast ingest retrosheet``), keeping the season's days
     before ``first`` as the replayed warehouse has them (the event files' games of those days
-    taken out, the rows that were there put back)."""
+    taken out, the rows that were there put back), and ``players`` as the replay knew them
+    (names and sides: the rosters would add the sides of players the replay never met, the
+    starters of a start log's days before ``first``)."""
     tables = [t for t in CUT_TABLES if t != "prop_lines"]
     params = {"s": first.year, "d": first}
     where = "season = $s AND game_date < $d"
     before = {t: wh.query(f"SELECT * FROM {t} WHERE {where}", params) for t in tables}  # noqa: S608
+    players = wh.query("SELECT * FROM players")
     ingest_retrosheet(wh, [events], register, seasons=[first.year], workers=2)
     with wh.transaction():
         for table in tables:
@@ -852,6 +859,8 @@ def load_events(wh: Warehouse, events: Path, register: Register, first: dt.date)
             rows = before[table].drop(columns=["updated_at"], errors="ignore")
             if len(rows):
                 wh.upsert(table, rows)
+        wh.execute("DELETE FROM players")
+        wh.upsert("players", players.drop(columns=["updated_at"]))
 
 
 def feed_against_events(

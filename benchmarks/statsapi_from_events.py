@@ -65,14 +65,13 @@ CALLS = {
 BLOCKED = {"S": "W", "B": "*B"}
 
 
-def _person(player_id: int, players: pd.DataFrame) -> dict[str, Any]:
+def _person(player_id: int, known: dict[str, Any] | None) -> dict[str, Any]:
     out: dict[str, Any] = {"id": int(player_id), "link": f"/api/v1/people/{int(player_id)}"}
-    if player_id in players.index:
-        p = players.loc[player_id]
-        if isinstance(p.get("full_name"), str):
-            out["fullName"] = p["full_name"]
+    if known is not None:
+        if isinstance(known.get("full_name"), str):
+            out["fullName"] = known["full_name"]
         for key, column in (("batSide", "bats"), ("pitchHand", "throws")):
-            code = p.get(column)
+            code = known.get(column)
             if isinstance(code, str) and code:
                 out[key] = {"code": "S" if code == "B" else code}
     out.setdefault("fullName", str(player_id))
@@ -151,6 +150,8 @@ class Season:
         self._batting = {g: f.set_index("team") for g, f in self.batting.groupby("game_id")}
         empty = self.plays.iloc[:0]
         self._no_plays, self._no_lineup = empty, self.lineups.iloc[:0]
+        self._people = self.players.to_dict("index")
+        self._answers: dict[tuple[str, str], dict[str, Any]] = {}  # (kind, game) -> JSON
 
     def game_plays(self, game_id: str) -> pd.DataFrame:
         return self._plays.get(game_id, self._no_plays)
@@ -209,7 +210,7 @@ class Season:
 
     # --- the answers ---------------------------------------------------------------------
     def person(self, player_id: int) -> dict[str, Any]:
-        return _person(int(player_id), self.players)
+        return _person(int(player_id), self._people.get(int(player_id)))
 
     def posted_lineups(self, game_id: str, home: str, away: str) -> dict[str, Any]:
         """``lineups`` of a schedule game: each side's nine in batting order."""
@@ -237,6 +238,20 @@ class Season:
         return codes
 
     def boxscore(self, game: Any, copyright_: str) -> dict[str, Any]:
+        """A final game's boxscore (built once)."""
+        key = ("boxscore", game.game_id)
+        if key not in self._answers:
+            self._answers[key] = self._boxscore(game, copyright_)
+        return self._answers[key]
+
+    def feed(self, game: Any, copyright_: str) -> dict[str, Any]:
+        """A final game's live feed (built once)."""
+        key = ("feed", game.game_id)
+        if key not in self._answers:
+            self._answers[key] = self._feed(game, copyright_)
+        return self._answers[key]
+
+    def _boxscore(self, game: Any, copyright_: str) -> dict[str, Any]:
         orders = self.batting_orders(game.game_id)
         pitchers = self._pitchers[game.game_id]
         batting = self._batting[game.game_id]
@@ -284,7 +299,7 @@ class Season:
             officials.append({"official": {"fullName": name}, "officialType": "Home Plate"})
         return {"copyright": copyright_, "teams": teams, "officials": officials, "info": info}
 
-    def feed(self, game: Any, copyright_: str) -> dict[str, Any]:
+    def _feed(self, game: Any, copyright_: str) -> dict[str, Any]:
         plays = self.game_plays(game.game_id)
         all_plays = []
         for i, r in enumerate(plays.itertuples()):
@@ -326,10 +341,18 @@ class Season:
             }
             for side, code in (("away", game.away_team), ("home", game.home_team))
         }
+        people = (
+            set(orders)
+            | {int(p) for p in plays["pitcher_id"]}
+            | {int(p) for p in self._pitchers[game.game_id]["pitcher_id"]}
+        )
         return {
             "copyright": copyright_,
             "gamePk": int(game.mlb_game_pk),
-            "gameData": {"game": {"pk": int(game.mlb_game_pk), "type": "R"}},
+            "gameData": {
+                "game": {"pk": int(game.mlb_game_pk), "type": "R"},
+                "players": {f"ID{p}": self.person(p) for p in sorted(people)},
+            },
             "liveData": {"plays": {"allPlays": all_plays}, "boxscore": {"teams": teams}},
         }
 

@@ -125,6 +125,12 @@ def test_the_feed_equals_the_event_file(event_file: Path, server, register, tmp_
     starts["pitches"] = feed.groupby("pitcher_id")["pitches"].sum()
     assert starts.loc[686613].tolist() == [5, 23, 99]
     assert starts.loc[684320].tolist() == [6, 23, 83]
+    # every player of the feed's gameData with his sides (a switch-hitter's S stored as B)
+    people = json.loads(FEED_LIVE_744914.read_bytes())["gameData"]["players"].values()
+    stored = feed_wh.query("SELECT player_id, bats, throws FROM players").set_index("player_id")
+    for person in people:
+        side = {"S": "B"}.get(person["batSide"]["code"], person["batSide"]["code"])
+        assert stored.loc[person["id"]].tolist() == [side, person["pitchHand"]["code"]]
     feed_wh.close(), retro_wh.close()
 
 

@@ -33,7 +33,7 @@ from kcast.config import get_settings
 from kcast.data.gameids import place_schedule_games
 from kcast.data.http import HttpClient
 from kcast.data.ingest import IngestReport, logged_ingest, write_all
-from kcast.data.statsapi_feed import plate_appearances
+from kcast.data.statsapi_feed import feed_people, plate_appearances
 from kcast.errors import InputError, SourceUnavailableError, UnknownTeamError
 from kcast.teams import canonical_team, team_from_mlbam_id
 from kcast.warehouse import Warehouse, open_warehouse
@@ -833,7 +833,7 @@ def collect_day(
             progress(i, len(finals))
     report.stats["boxscores"] = f"{len(boxed)} of {len(finals)} final games"
     # the plays of the games whose results are stored (the others are fetched again, whole)
-    plays = collect_feeds(wh, client, boxed, report)
+    plays = collect_feeds(wh, client, boxed, report, players)
     if slate.copyright:
         report.stats["copyright"] = slate.copyright
     return StatsApiFrames(
@@ -858,12 +858,13 @@ def collect_feeds(
     client: StatsApiClient,
     finals: list[dict[str, Any]],
     report: IngestReport,
+    players: dict[int, dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """The plate appearances of final games from their live feeds (``statsapi_feed``), for the
     games whose plate appearances the warehouse does not hold yet (from the feed or the event
-    files: a feed is fetched once). A feed that cannot be fetched is a note (with
-    "unavailable": the daily job fetches it again on its next run); a malformed one is an
-    ``InputError``."""
+    files: a feed is fetched once); the games' people (batting and throwing sides, names) are
+    added to ``players``. A feed that cannot be fetched is a note (with "unavailable": the
+    daily job fetches it again on its next run); a malformed one is an ``InputError``."""
     stored = games_with_plate_appearances(wh, [g["game_id"] for g in finals]) if wh else set()
     wanted = [g for g in finals if g["game_id"] not in stored]
     rows: list[dict[str, Any]] = []
@@ -879,6 +880,8 @@ def collect_feeds(
             )
             continue
         rows.extend(plate_appearances(feed, game, path))
+        for person in feed_people(feed):
+            _add_player(players, person_row(person, path))
         fetched += 1
     report.stats["feeds"] = f"{fetched} of {len(wanted)} final games without plate appearances"
     report.stats["plate appearances"] = len(rows)

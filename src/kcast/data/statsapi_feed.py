@@ -119,6 +119,13 @@ def lineup_slots(feed: dict[str, Any]) -> dict[int, int]:
     return slots
 
 
+def feed_people(feed: dict[str, Any]) -> list[dict[str, Any]]:
+    """The game's people (``gameData.players``): every batter's and pitcher's full person
+    record, with ``batSide`` and ``pitchHand``."""
+    people = _dig(feed, "gameData", "players")
+    return [p for p in (people.values() if isinstance(people, dict) else []) if _id(p) is not None]
+
+
 def feed_plays(feed: dict[str, Any], source: str) -> list[dict[str, Any]]:
     """``liveData.plays.allPlays`` of a feed; ``InputError`` naming ``source`` if it is not a
     feed."""
