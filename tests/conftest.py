@@ -205,7 +205,7 @@ def service_factory(trained_warehouse: Path, tmp_path_factory: pytest.TempPathFa
     """
     import shutil
 
-    from kcast.config import ALL_SYSTEMS_DEFAULT, Settings
+    from kcast.config import SEED_SYSTEMS, Settings
     from kcast.service import BackgroundServer, create_app
 
     servers = []
@@ -215,7 +215,10 @@ def service_factory(trained_warehouse: Path, tmp_path_factory: pytest.TempPathFa
         shutil.copy(trained_warehouse, path)
         values = {
             "warehouse": str(path),
-            "active_systems": ALL_SYSTEMS_DEFAULT,
+            # the seed's three systems, the ensemble primary: what these workers' tests check
+            # (the default, with v2_matchup primary: test_service.py's legacy-shape test)
+            "active_systems": SEED_SYSTEMS,
+            "primary_system": "ensemble_v1",
             "v1_model_path": None,
             "v1_6_model_path": None,
             **overrides,

@@ -37,9 +37,10 @@ FAULTS = {
 
 @pytest.fixture(scope="module")
 def season_warehouse(tmp_path_factory: pytest.TempPathFactory, register) -> Path:
-    """The real 2025 starts (Statcast start log) and the real lines of the replayed days."""
+    """History (Retrosheet's 2024 event file) and the real lines of the replayed days: none of
+    2025 but its lines, which the replay follows from FOLLOWED on through the Stats API."""
     from kcast.data.lines import ingest_lines
-    from kcast.data.starts import ingest_starts
+    from kcast.data.retrosheet import ingest_retrosheet
     from kcast.warehouse import open_warehouse
 
     root = tmp_path_factory.mktemp("season")
@@ -52,7 +53,7 @@ def season_warehouse(tmp_path_factory: pytest.TempPathFactory, register) -> Path
     path = root / "season.duckdb"
     wh = open_warehouse(str(path))
     try:
-        ingest_starts(wh, STARTS, [2025], register)
+        ingest_retrosheet(wh, [EVENTS / "2024eve.zip"], register, workers=2)
         ingest_lines(wh, part, register, fmt="strikeoutcenter")
     finally:
         wh.close()
