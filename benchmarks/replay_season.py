@@ -127,6 +127,20 @@ class Truth:
             p,
         )
         lines["captured_at"] = pd.to_datetime(lines["captured_at"])
+        # each line's game: the one its pitcher started that day (the warehouse may have none of
+        # the season's games to match the lines to), else the game it was matched to
+        starts = season.pitchers[season.pitchers["is_start"]]
+        started = {
+            (int(p), d): g
+            for p, d, g in zip(
+                starts["pitcher_id"], starts["game_date"], starts["game_id"], strict=True
+            )
+        }
+        days = pd.to_datetime(lines["game_date"]).dt.date
+        lines["game_id"] = [
+            started.get((int(p), d), g) if pd.notna(p) else g
+            for p, d, g in zip(lines["pitcher_id"], days, lines["game_id"], strict=True)
+        ]
         matched = lines.dropna(subset=["game_id"])
         events = (
             matched.groupby("event_id")["game_id"]

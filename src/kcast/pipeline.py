@@ -100,6 +100,13 @@ def day_starters(wh: Warehouse, date: dt.date) -> pd.DataFrame:
     frames = [f for f in (actual, probable) if len(f)]
     rows = pd.concat(frames, ignore_index=True) if frames else actual
     rows = rows.drop_duplicates(["game_id", "pitcher_id"])
+    if len(rows):  # each starter's hand where players knows it (issue 20: a debut's only source)
+        hands = wh.query(
+            "SELECT player_id AS pitcher_id, throws FROM players "
+            "WHERE throws IS NOT NULL AND player_id IN (SELECT UNNEST($ids))",
+            {"ids": [int(p) for p in rows["pitcher_id"].unique()]},
+        )
+        rows = rows.merge(hands.astype({"pitcher_id": rows["pitcher_id"].dtype}), how="left")
     return normalise_starters(rows.sort_values(["game_id", "is_home"]).reset_index(drop=True))
 
 
