@@ -334,6 +334,7 @@ class Api:
                     "dayNight": "night",
                     "scheduledInnings": 9,
                     **({"lineups": posted} if posted else {}),
+                    **({"officials": officials} if (officials := self.season.officials(g)) else {}),
                 }
             )
         return {

@@ -5,7 +5,8 @@ answers from what really happened, as Retrosheet's event files record it (kcast'
 ``kcast.data.retrosheet.read_frames``, the rows ``kcast ingest retrosheet`` would store):
 
 * the schedule's game (``/api/v1/schedule``): teams, status, first pitch, the probable
-  starters (the real ones) and, from ``LINEUP_LEAD`` before first pitch, the posted lineups
+  starters (the real ones), the home-plate umpire (``hydrate=officials``, all day: crews are
+  posted before the day) and, from ``LINEUP_LEAD`` before first pitch, the posted lineups
   (``hydrate=lineups``: the nine starters in batting order, with their batting and throwing
   sides from the season's rosters);
 * the boxscore (``/api/v1/game/{pk}/boxscore``): every pitcher's line in the order they
@@ -293,11 +294,19 @@ class Season:
             info.append({"label": "Weather", "value": f"{int(game.temperature)} degrees."})
         if not pd.isna(game.wind_speed):
             info.append({"label": "Wind", "value": f"{int(game.wind_speed)} mph."})
-        officials = []
-        if isinstance(game.umpire_home, str) and game.umpire_home:
-            name = self.umpire_names.get(game.umpire_home, game.umpire_home)
-            officials.append({"official": {"fullName": name}, "officialType": "Home Plate"})
-        return {"copyright": copyright_, "teams": teams, "officials": officials, "info": info}
+        return {
+            "copyright": copyright_,
+            "teams": teams,
+            "officials": self.officials(game),
+            "info": info,
+        }
+
+    def officials(self, game: Any) -> list[dict[str, Any]]:
+        """The home-plate umpire, by name (Retrosheet's id where ``umpires`` has no name)."""
+        if not isinstance(game.umpire_home, str) or not game.umpire_home:
+            return []
+        name = self.umpire_names.get(game.umpire_home, game.umpire_home)
+        return [{"official": {"fullName": name}, "officialType": "Home Plate"}]
 
     def _feed(self, game: Any, copyright_: str) -> dict[str, Any]:
         plays = self.game_plays(game.game_id)

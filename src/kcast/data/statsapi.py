@@ -3,9 +3,10 @@
 Three endpoints are used, called directly with :class:`kcast.data.http.HttpClient` (timeouts,
 retries with backoff):
 
-- ``/api/v1/schedule?sportId=1&date=YYYY-MM-DD&hydrate=probablePitcher,lineups``: the day's
-  games, their status and, where announced, the probable starters and the starting lineups
-  (``lineups.homePlayers`` / ``awayPlayers``, the batters in batting order);
+- ``/api/v1/schedule?sportId=1&date=YYYY-MM-DD&hydrate=probablePitcher,lineups,officials``: the
+  day's games, their status and, where announced, the probable starters, the starting lineups
+  (``lineups.homePlayers`` / ``awayPlayers``, the batters in batting order) and the umpires
+  (``officials``, as in a boxscore: the home-plate umpire's name);
 - ``/api/v1/game/{gamePk}/boxscore``: every pitcher's line and each team's batting, for games
   whose status is final;
 - ``/api/v1/people/{id}``: a person's throwing hand, batting side and names.
@@ -120,9 +121,13 @@ class StatsApiClient:
         return f"{self.base_url}{path}"
 
     def schedule(self, date: dt.date | str) -> dict[str, Any]:
-        """The day's MLB schedule, with probable pitchers and posted lineups hydrated."""
+        """The day's MLB schedule, with probable pitchers, posted lineups and umpires hydrated."""
         day = parse_date(date)
-        params = {"sportId": "1", "date": day.isoformat(), "hydrate": "probablePitcher,lineups"}
+        params = {
+            "sportId": "1",
+            "date": day.isoformat(),
+            "hydrate": "probablePitcher,lineups,officials",
+        }
         data = self.http.get_json(self.url("/api/v1/schedule"), params)
         return _expect_object(data, f"/api/v1/schedule?date={day.isoformat()}", "dates")
 
@@ -400,6 +405,9 @@ def _parse_game(
         "away_probable_id": None,
         "home_runs_scored": None,
         "away_runs_scored": None,
+        # the umpire assigned to home plate, once the schedule names him (before the game: the
+        # matchup features read him; the final boxscore names him too)
+        "umpire_home": home_plate_umpire(game.get("officials")),
         "source": SOURCE,
         "source_rank": SOURCE_RANK[SOURCE],
     }
@@ -703,13 +711,23 @@ def _lineup_hands(team: dict[str, Any]) -> dict[str, int | None]:
     }
 
 
+def home_plate_umpire(officials: Any) -> str | None:
+    """The home-plate umpire's name in an ``officials`` list (a boxscore's, or a schedule's
+    hydrated with ``officials``); None when there is none."""
+    for item in officials if isinstance(officials, list) else []:
+        if isinstance(item, dict) and item.get("officialType") == "Home Plate":
+            name = (item.get("official") or {}).get("fullName")
+            return str(name) if name else None
+    return None
+
+
 def _game_extras(data: dict[str, Any]) -> dict[str, Any]:
     """Temperature and wind speed from the boxscore's info lines ("69 degrees, Sunny."), and
     the home-plate umpire (by name: Retrosheet's files name him by Retrosheet id)."""
     out: dict[str, Any] = {}
-    for item in data.get("officials") or []:
-        if isinstance(item, dict) and item.get("officialType") == "Home Plate":
-            out["umpire_home"] = (item.get("official") or {}).get("fullName")
+    umpire = home_plate_umpire(data.get("officials"))
+    if umpire is not None:
+        out["umpire_home"] = umpire
     for item in data.get("info") or []:
         if not isinstance(item, dict):
             continue
