@@ -18,7 +18,8 @@ One run for a date D (default: today, US Eastern) does, in order, only what is n
    to start.
 6. ``predict``: every active system on the starters of D's games not yet started. Skipped when
    the stored predictions already have these starters, these lines and prices, these model
-   versions, were made after the latest grade and saw every lineup posted since (nothing new):
+   versions, were made after the latest grade and the latest write of an earlier game (a
+   boxscore or feed read late), and saw every lineup posted since (nothing new):
    a lineup posted after a starter was predicted on a projected one predicts the day again,
    and the earlier answers are kept in ``prediction_snapshots``. A probable pitcher who is
    replaced is kept (and later graded void); the replacement is predicted by this step.
@@ -45,7 +46,7 @@ from kcast.data.statsapi import StatsApiClient, ingest_statsapi
 from kcast.monitoring import PASS, games_check
 from kcast.warehouse import Warehouse
 from kcast.warehouse.snapshots import confirmed_since
-from kcast.warehouse.sources import games_of_day
+from kcast.warehouse.sources import games_of_day, history_written_at
 
 EASTERN = ZoneInfo("America/New_York")
 DONE = ("final", "postponed", "cancelled")  # a game with nothing more to come
@@ -197,8 +198,9 @@ def nothing_new(
     wh: Warehouse, starters: pd.DataFrame, systems: dict[str, Any], day: dt.date
 ) -> bool:
     """True when every (starter, system) already has a stored prediction made with the same
-    line and prices and the same model version, after the latest grade before ``day``, and
-    no prediction was made on a projected lineup whose team has posted its nine since."""
+    line and prices and the same model version, after the latest grade before ``day`` and the
+    latest write of an earlier game (a boxscore or live feed read late), and no prediction was
+    made on a projected lineup whose team has posted its nine since."""
     from kcast.pipeline import attach_prices
 
     priced = attach_prices(wh, starters)
@@ -215,6 +217,9 @@ def nothing_new(
     if stored.empty:
         return False
     if len(confirmed_since(wh, day)):  # a lineup posted since: predict with it
+        return False
+    written = history_written_at(wh, day)  # earlier games read since (a late boxscore or feed)
+    if written is not None and stored["created_at"].min() < written:
         return False
     have = {(r.game_id, int(r.pitcher_id), r.system_id): r for r in stored.itertuples()}
     for row in priced.itertuples():

@@ -147,6 +147,24 @@ def games_with_plate_appearances(wh: Warehouse, ids: Collection[str], rank: int 
     return set(rows["game_id"])
 
 
+HISTORY_TABLES = ("games", "pitcher_games", "team_batting_games", "lineups", "plate_appearances")
+
+
+def history_written_at(wh: Warehouse, day: dt.date) -> pd.Timestamp | None:
+    """When the games before ``day`` were last written (any of ``HISTORY_TABLES``): a
+    prediction of ``day`` made before it did not see everything now known (a boxscore or a
+    live feed read late)."""
+    latest = None
+    for table in HISTORY_TABLES:
+        value = wh.query(
+            f"SELECT MAX(updated_at) AS t FROM {table} WHERE game_date < $d",  # noqa: S608
+            {"d": day},
+        )["t"].iloc[0]
+        if value is not None and not pd.isna(value) and (latest is None or value > latest):
+            latest = pd.Timestamp(value)
+    return latest
+
+
 def games_of_day(wh: Warehouse, day: dt.date) -> pd.DataFrame:
     """The stored games of ``day``: id, status, how many of their starts are stored and how
     many plate appearances."""
