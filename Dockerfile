@@ -57,7 +57,7 @@ COPY --from=build /opt/kcast /opt/kcast
 ENV PATH="/opt/kcast/bin:${PATH}" \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    MLB_ACTIVE_SYSTEMS=v1_baseline,v1_6_rolling,ensemble_v1 \
+    MLB_ACTIVE_SYSTEMS=v1_baseline,v1_6_rolling,ensemble_v1,v2_matchup \
     KCAST_CACHE_DIR=/home/kcast/.cache/kcast \
     KCAST_MODEL_DIR=/home/kcast/models
 

@@ -1,34 +1,40 @@
 """A season, replayed: consecutive days of 2025 lived through ``kcast daily`` with the worker up.
 
-The replay starts from a warehouse holding history and the real 2025 starts and lines (e.g. one
-built by ``kcast ingest starts`` and ``kcast ingest lines`` from the shared data; it is copied,
-never written). From the first replayed day on, the copy's games, starts and lines are taken out
-and kept as "what really happened"; the models are trained on games before that day
-(``kcast train --through``). Then, day by day, with a simulated clock:
+The replay starts from a warehouse holding history and the real 2025 lines, and none of the
+season's event files (it is copied, never written). Everything of the season from ``--first``
+on is taken out of the copy. What really happened comes from the season's event files
+(``--events``, parsed by kcast, never loaded into the copy), and a loopback server answers at
+the MLB Stats API's paths in the real API's shapes, assembled from them
+(``statsapi_from_events.py`` says exactly how): the schedule (probable pitchers before first
+pitch, the lineups posted four hours before it, Live during the game, Final after), each final
+game's boxscore (every pitcher's line, the batting orders, the home-plate umpire) and its live
+feed (every plate appearance and pitch); the gamePks are the Statcast start log's (``--starts``).
 
-* a loopback server answers at the MLB Stats API's paths (``/api/v1/schedule``,
-  ``/api/v1/game/{pk}/boxscore``, ``/api/v1/people/{id}``) in the real API's shapes, filled
-  from the real starts: probable pitchers before first pitch (the real starters), Live during
-  the game, Final with the starters' boxscore lines after it;
-* the same server answers at The Odds API v4 paths (``/v4/sports/baseball_mlb/events`` and
+* From ``--first`` to the day before ``--start`` each day is read the next morning, as the daily
+  job's results step reads it (``kcast ingest statsapi``): the season followed live, with its
+  batters from the feeds. The models are then trained on games before ``--start``.
+* The same server answers at The Odds API v4 paths (``/v4/sports/baseball_mlb/events`` and
   ``.../events/{id}/odds``) from the real 2025 snapshots: each book's price of each line is
   served only from its ``captured_at`` on (open, then close);
 * ``run_daily`` (what ``kcast daily`` runs) is called at 10:00 ET and a minute after each of
   the day's odds captures, with the date left to its default (today, US Eastern, at the clock);
+  a starter predicted on a projected lineup is predicted again once his opponent posts it;
 * the worker (``kcast serve``'s app under uvicorn) runs throughout over the same warehouse,
   and a thread keeps asking it for /health and the day's /predict-batch; every 5xx counts.
 
 Faults are injected on chosen runs (the APIs answering 500, 429 with Retry-After, timing out,
 or sending malformed JSON), and so are a scratched probable starter and a postponed game.
-At the end the stored predictions are compared with ``run_backtest`` over the same days and
-models, every finished start is checked graded, duplicates are looked for, and the monitoring
-views are checked against the tables. Until the warehouse can be shared between processes,
-the worker and the daily job share one ``Warehouse`` object in this process; nothing here
-depends on that (each talks only through the warehouse and HTTP).
+At the end the feed's plate appearances are compared with the event files', and the stored
+predictions with ``run_backtest`` over the same days on a copy of the warehouse into which the
+season's event files were then loaded (``kcast ingest retrosheet``: their rows replace the
+feed's, as when Retrosheet publishes the season), holding the season from ``--first`` on as the
+replay does. Every finished start is checked graded, duplicates are looked for, and the
+monitoring views are checked against the tables.
 
 Usage::
 
     python benchmarks/replay_season.py --warehouse base.duckdb --register register.csv.gz \\
+        --events 2025eve.zip --starts starts_2024_2025.csv.gz --first 2025-03-18 \\
         --start 2025-06-03 --days 30
 """
 
@@ -39,6 +45,7 @@ import datetime as dt
 import json
 import shutil
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -51,10 +58,18 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import numpy as np
 import pandas as pd
+from statsapi_from_events import LINEUP_LEAD, Season, team_json
 
+from kcast.backtest import run_backtest
 from kcast.config import Settings
-from kcast.daily import EASTERN, run_daily
+from kcast.daily import EASTERN, STEPS, run_daily
+from kcast.data.register import Register
+from kcast.data.retrosheet import ingest_retrosheet, read_frames
+from kcast.data.statsapi import StatsApiClient, ingest_statsapi
+from kcast.service import BackgroundServer, create_app
+from kcast.systems.registry import active_ids
 from kcast.teams import TEAMS
+from kcast.training import train_systems
 from kcast.warehouse import Warehouse, open_warehouse
 
 GAME_HOURS = 3.0  # a game is Live this long after first pitch, then Final
@@ -83,39 +98,28 @@ def iso(ts: dt.datetime) -> str:
 
 @dataclass
 class Truth:
-    """The replayed days as they really were: games, starts, players and line snapshots."""
+    """The replayed days as they really were: the event files' games (``season``: every
+    pitcher line, plate appearance and lineup), their starts and the line snapshots."""
 
     games: pd.DataFrame
     starts: pd.DataFrame
     players: pd.DataFrame
     lines: pd.DataFrame
     events: pd.DataFrame  # event_id, game_id
+    season: Season
 
     @classmethod
-    def read(
+    def assemble(
         cls,
+        season: Season,
         wh: Warehouse,
-        start: dt.date,
-        end: dt.date,
         game_times: dict[str, dt.datetime] | None = None,
     ) -> Truth:
-        """``game_times``: the real first pitch of each odds event (the lines file's
+        """The truth of ``season``'s games, with the line snapshots ``wh`` holds for them.
+        ``game_times``: the real first pitch of each odds event (the lines file's
         ``game_time``); a game without one starts 10 minutes after its last odds capture."""
-        p = {"a": start, "b": end}
-        games = wh.query(
-            "SELECT game_id, game_date, season, home_team, away_team, mlb_game_pk FROM games "
-            "WHERE game_date BETWEEN $a AND $b AND game_type = 'regular' ORDER BY game_id",
-            p,
-        )
-        starts = wh.query(
-            "SELECT * FROM pitcher_games WHERE is_start AND game_date BETWEEN $a AND $b",
-            p,
-        )
-        players = wh.query(
-            "SELECT player_id, full_name, throws FROM players WHERE player_id IN "
-            "(SELECT pitcher_id FROM pitcher_games WHERE game_date BETWEEN $a AND $b)",
-            p,
-        )
+        games = season.games.copy()
+        p = {"a": games["game_date"].min(), "b": games["game_date"].max()}
         lines = wh.query(
             "SELECT * FROM prop_lines WHERE source = 'strikeoutcenter' "
             "AND snapshot IN ('open', 'close') AND book <> 'consensus' "
@@ -123,6 +127,20 @@ class Truth:
             p,
         )
         lines["captured_at"] = pd.to_datetime(lines["captured_at"])
+        # each line's game: the one its pitcher started that day (the warehouse may have none of
+        # the season's games to match the lines to), else the game it was matched to
+        starts = season.pitchers[season.pitchers["is_start"]]
+        started = {
+            (int(p), d): g
+            for p, d, g in zip(
+                starts["pitcher_id"], starts["game_date"], starts["game_id"], strict=True
+            )
+        }
+        days = pd.to_datetime(lines["game_date"]).dt.date
+        lines["game_id"] = [
+            started.get((int(p), d), g) if pd.notna(p) else g
+            for p, d, g in zip(lines["pitcher_id"], days, lines["game_id"], strict=True)
+        ]
         matched = lines.dropna(subset=["game_id"])
         events = (
             matched.groupby("event_id")["game_id"]
@@ -132,7 +150,6 @@ class Truth:
         events = events[events["game_id"].isin(set(games["game_id"]))]
         events = events.drop_duplicates("game_id")
         last = lines.groupby("event_id")["captured_at"].max()
-        games["game_date"] = pd.to_datetime(games["game_date"]).dt.date
         first = {}
         for g in games.itertuples():
             ev = events[events["game_id"] == g.game_id]["event_id"]
@@ -143,8 +160,15 @@ class Truth:
             else:
                 first[g.game_id] = dt.datetime.combine(g.game_date, DEFAULT_FIRST_PITCH, dt.UTC)
         games["first_pitch"] = games["game_id"].map(first)
+        starts = season.pitchers[season.pitchers["is_start"]]
+        players = season.players.reset_index()[["player_id", "full_name", "throws"]]
         return cls(
-            games, starts, players, lines[lines["event_id"].isin(set(events["event_id"]))], events
+            games,
+            starts,
+            players,
+            lines[lines["event_id"].isin(set(events["event_id"]))],
+            events,
+            season,
         )
 
     def captures(self, day: dt.date) -> list[dt.datetime]:
@@ -161,10 +185,21 @@ def read_game_times(path: Path) -> dict[str, dt.datetime]:
     return {e: utc(t) for e, t in zip(frame["event_id"], frame["game_time"], strict=True)}
 
 
+CUT_TABLES = (
+    "pitcher_games",
+    "team_batting_games",
+    "lineups",
+    "plate_appearances",
+    "prop_lines",
+    "games",
+)
+
+
 def cut(wh: Warehouse, start: dt.date) -> None:
-    """Take out every game, start, team line and prop line from ``start`` on."""
+    """Take out every game, start, team line, lineup, plate appearance and prop line from
+    ``start`` on."""
     with wh.transaction():
-        for table in ("pitcher_games", "team_batting_games", "prop_lines", "games"):
+        for table in CUT_TABLES:
             wh.execute(f"DELETE FROM {table} WHERE game_date >= $d", {"d": start})  # noqa: S608
 
 
@@ -179,7 +214,7 @@ class World:
 
     truth: Truth
     now: dt.datetime = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-    faults: dict[str, str] = field(default_factory=dict)  # statsapi|boxscore|odds -> kind
+    faults: dict[str, str] = field(default_factory=dict)  # statsapi|boxscore|feed|odds -> kind
     scratch: dict[str, tuple[str, int, dt.datetime]] = field(default_factory=dict)
     postpone: dict[str, dt.datetime] = field(default_factory=dict)  # game_id -> from when
     requests: Counter = field(default_factory=Counter)
@@ -234,11 +269,6 @@ STATUS = {
 }
 
 
-def team_json(code: str) -> dict:
-    abbrev, name, mlbam = TEAMS[code]
-    return {"id": mlbam, "name": name, "link": f"/api/v1/teams/{mlbam}"}
-
-
 class Api:
     """Builds each answer from the world (real shapes, real values where the truth has them)."""
 
@@ -246,7 +276,7 @@ class Api:
         self.w = world
         t = world.truth
         self.starts = {(r.game_id, bool(r.is_home)): r for r in t.starts.itertuples()}
-        self.people = {int(r.player_id): r for r in t.players.itertuples()}
+        self.season = t.season
         self.by_pk = {int(r.mlb_game_pk): r for r in t.games.itertuples()}
         lines = t.lines.assign(
             at=pd.to_datetime(t.lines["captured_at"]).dt.tz_localize("UTC"),
@@ -259,13 +289,7 @@ class Api:
         self.doubleheader = dict(zip(t.games["game_id"], dh, strict=True))
 
     def person(self, pid: int) -> dict:
-        p = self.people.get(pid)
-        out = {
-            "id": pid,
-            "fullName": p.full_name if p is not None else str(pid),
-            "link": f"/api/v1/people/{pid}",
-        }
-        return out
+        return self.season.person(pid)
 
     def probable(self, game: Any, home: bool) -> int | None:
         start = self.starts.get((game.game_id, home))
@@ -291,6 +315,9 @@ class Api:
                     entry["probablePitcher"] = self.person(pid)
                 teams[side] = entry
             dh = self.doubleheader[g.game_id]
+            posted = {}
+            if status in ("scheduled", "live") and self.w.now >= g.first_pitch - LINEUP_LEAD:
+                posted = self.season.posted_lineups(g.game_id, g.home_team, g.away_team)
             games.append(
                 {
                     "gamePk": int(g.mlb_game_pk),
@@ -306,6 +333,8 @@ class Api:
                     "doubleHeader": "Y" if dh else "N",
                     "dayNight": "night",
                     "scheduledInnings": 9,
+                    **({"lineups": posted} if posted else {}),
+                    **({"officials": officials} if (officials := self.season.officials(g)) else {}),
                 }
             )
         return {
@@ -319,67 +348,18 @@ class Api:
         g = self.by_pk.get(pk)
         if g is None or self.w.status(g) != "final":
             return None
-        teams = {}
-        for side, home in (("away", False), ("home", True)):
-            start = self.starts.get((g.game_id, home))
-            other = self.starts.get((g.game_id, not home))
-            players, pitchers = {}, []
-            if start is not None:
-                pid = int(start.pitcher_id)
-                line = {
-                    k: v
-                    for k, v in {
-                        "outs": start.outs,
-                        "battersFaced": start.batters_faced,
-                        "numberOfPitches": start.pitches,
-                        "strikes": start.strikes,
-                        "strikeOuts": start.strikeouts,
-                        "baseOnBalls": start.walks,
-                        "hits": start.hits,
-                        "homeRuns": start.home_runs,
-                        "runs": start.runs,
-                        "earnedRuns": start.earned_runs,
-                        "hitBatsmen": start.hit_batters,
-                    }.items()
-                    if not pd.isna(v)
-                }
-                line = {k: int(v) for k, v in line.items()}
-                if "outs" in line:
-                    line["inningsPitched"] = f"{line['outs'] // 3}.{line['outs'] % 3}"
-                person = self.person(pid)
-                throws = self.people[pid].throws if pid in self.people else None
-                entry = {
-                    "person": person,
-                    "position": {"code": "1", "abbreviation": "P"},
-                    "stats": {"batting": {}, "pitching": line},
-                }
-                if isinstance(throws, str):
-                    entry["pitchHand"] = {"code": throws}
-                players[f"ID{pid}"] = entry
-                pitchers.append(pid)
-            # the shared data has the starters only: the team's batting shown is what it did
-            # against the opposing starter
-            batting = {"strikeOuts": 0 if other is None else int(other.strikeouts)}
-            if other is not None and not pd.isna(other.batters_faced):
-                batting["plateAppearances"] = int(other.batters_faced)
-            teams[side] = {
-                "team": team_json(g.home_team if home else g.away_team),
-                "teamStats": {"batting": batting, "pitching": {}},
-                "players": players,
-                "pitchers": pitchers,
-                "batters": [],
-                "battingOrder": [],
-            }
-        return {"copyright": COPYRIGHT, "teams": teams, "officials": [], "info": []}
+        return self.season.boxscore(g, COPYRIGHT)
+
+    def feed(self, pk: int) -> dict | None:
+        g = self.by_pk.get(pk)
+        if g is None or self.w.status(g) != "final":
+            return None
+        return self.season.feed(g, COPYRIGHT)
 
     def people_json(self, pid: int) -> dict | None:
-        p = self.people.get(pid)
-        if p is None:
+        if pid not in self.season.players.index:
             return None
-        out = {"id": pid, "fullName": p.full_name}
-        if isinstance(p.throws, str):
-            out["pitchHand"] = {"code": p.throws}
-        return {"copyright": COPYRIGHT, "people": [out]}
+        return {"copyright": COPYRIGHT, "people": [self.person(pid)]}
 
     # --- The Odds API ------------------------------------------------------------------------
     def _event(self, event_id: str) -> dict | None:
@@ -511,6 +491,11 @@ class Handler(BaseHTTPRequestHandler):
             if self._fault("boxscore"):
                 return
             answer = self.api.boxscore(int(seg[4]))
+        elif path.startswith("/api/v1.1/game/") and path.endswith("/feed/live"):
+            self.world.requests["feed"] += 1
+            if self._fault("feed"):
+                return
+            answer = self.api.feed(int(seg[4]))
         elif path.startswith("/api/v1/people/"):
             self.world.requests["people"] += 1
             answer = self.api.people_json(int(seg[4]))
@@ -636,11 +621,10 @@ class ReplayResult:
             "runs_exit_nonzero": sum(r.exit_code != 0 for r in self.runs),
             "step_status_counts": {
                 name: dict(Counter(r.steps.get(name) for r in self.runs if name in r.steps))
-                for name in ("results", "schedule", "grade", "odds", "predict")
+                for name in STEPS
             },
             "step_seconds_total": {
-                name: round(sum(r.seconds.get(name, 0.0) for r in self.runs), 1)
-                for name in ("results", "schedule", "grade", "odds", "predict")
+                name: round(sum(r.seconds.get(name, 0.0) for r in self.runs), 1) for name in STEPS
             },
             "runs_with_faults_or_failures": failed_runs,
             "checks": self.checks,
@@ -673,43 +657,37 @@ def replay(
     start: dt.date,
     days: int,
     register_path: Path,
+    events: Path,
+    starts_log: Path,
+    first: dt.date | None = None,
     faults: dict[tuple[int, int], dict[str, str]] | None = None,
     scratch_day: int | None = None,
     postpone_day: int | None = None,
     market_blend: str = "off",
-    history_from: int | None = None,
     log: Any = print,
     props_csv: Path | None = None,
     http_timeout: float = 3.0,
+    systems: str | None = None,
 ) -> ReplayResult:
-    """Replay ``days`` days from ``start``; see the module. ``faults`` maps (day index, run
-    index) to {api: kind} (api: statsapi, boxscore or odds; kind: one of ``FAULT_KINDS``)."""
-    from kcast.backtest import run_backtest
-    from kcast.data.register import Register
-    from kcast.service import BackgroundServer, create_app
-    from kcast.systems.registry import active_ids
-    from kcast.training import train_systems
-
+    """Replay ``days`` days from ``start``; see the module. ``events``: the season's event files
+    (the truth the Stats API answers are assembled from; never loaded into the replayed
+    warehouse), ``starts_log``: the Statcast start log (the games' gamePks), ``first``: the
+    first day followed through the Stats API (default ``start``; from ``first`` to ``start``
+    each day's results are read as ``kcast ingest statsapi`` reads them, with no predictions).
+    ``faults`` maps (day index, run index) to {api: kind} (api: statsapi, boxscore, feed or
+    odds; kind: one of ``FAULT_KINDS``)."""
     t0 = time.perf_counter()
+    first = first or start
     end = start + dt.timedelta(days=days - 1)
     work.mkdir(parents=True, exist_ok=True)
     path = work / "replay.duckdb"
     shutil.copy(source, path)
     wh = open_warehouse(str(path))
-    truth = Truth.read(wh, start, end, read_game_times(props_csv) if props_csv else None)
-    cut(wh, start)
-    if history_from is not None:
-        with wh.transaction():
-            for table in ("pitcher_games", "team_batting_games", "prop_lines", "games"):
-                wh.execute(
-                    f"DELETE FROM {table} WHERE game_date < $d",  # noqa: S608
-                    {"d": dt.date(history_from, 1, 1)},
-                )
-    trained = train_systems(wh, start, work / "models")
-    log(f"trained through {start}: " + ", ".join(t.version for t in trained))
-    world = World(truth, timeout_delay=http_timeout + 2.0)
-    injected = _inject(world, truth, start, scratch_day, postpone_day)
     register = Register.load(register_path)
+    season = season_from_events(wh, events, register, starts_log, first, end, log)
+    truth = Truth.assemble(season, wh, read_game_times(props_csv) if props_csv else None)
+    cut(wh, first)
+    world = World(truth, timeout_delay=http_timeout + 2.0)
     runs: list[Run] = []
     with FakeApis(world) as apis:
         settings = Settings(
@@ -723,7 +701,12 @@ def replay(
             register_path=register_path,
             market_blend=market_blend,
             reload_seconds=0,
+            **({"active_systems": systems} if systems else {}),
         )
+        followed = follow(wh, world, settings, first, start, log)
+        trained = train_systems(wh, start, work / "models")
+        log(f"trained through {start}: " + ", ".join(t.version for t in trained))
+        injected = _inject(world, truth, start, scratch_day, postpone_day)
         app = create_app(settings, warehouse=wh)
         with BackgroundServer(app) as server:
             prober = Prober(server.url, world)
@@ -748,9 +731,10 @@ def replay(
                             )
                         )
                         if report.failed or world.faults:
+                            failed = [s.name for s in report.failed]
                             log(
                                 f"{day} run {j} {at:%H:%M}Z faults {world.faults}: exit "
-                                f"{report.exit_code}; failed {list(report.failed and [s.name for s in report.failed])}"
+                                f"{report.exit_code}; failed {failed}"
                             )
                     log(f"{day}: {sum(1 for r in runs if r.day == day)} runs")
                 # the morning after the last day: its results and grades
@@ -782,16 +766,29 @@ def replay(
                 "health_at_end": httpx.get(f"{server.url}/health", timeout=60).json()["status"],
             }
     checks = check_tables(wh, truth, start, end, injected)
-    log(f"replayed in {time.perf_counter() - t0:.0f} s; backtest over the same days ...")
-    settings_bt = settings.model_copy()
+    checks["followed_before_start"] = followed
+    checks["plate_appearances"] = feed_against_events(wh, truth, first, end)
+    checks["games_with_made_up_pk"] = sorted(
+        season.games.loc[season.games["pk_note"] != "", "game_id"]
+    )
+    log(f"replayed in {time.perf_counter() - t0:.0f} s; the event files' warehouse ...")
+    # the same warehouse with the season's event files loaded (the feed's rows give way to
+    # theirs, as when Retrosheet publishes the season), holding the games from ``first`` on,
+    # as the replay does: the backtest over the replayed days on it
+    compared = work / "with_events.duckdb"
+    shutil.copy(path, compared)
+    events_wh = open_warehouse(str(compared))
+    load_events(events_wh, events, register, first)
+    settings_bt = settings.model_copy(update={"warehouse": str(compared)})
     bt = run_backtest(
-        wh,
+        events_wh,
         start,
         end,
         system_ids=active_ids(settings_bt),
         retrain_days=days + 1,
         settings=settings_bt,
     )
+    events_wh.close()
     comparison = compare(wh, bt.predictions, start, end, trained)
     wh.close()
     return ReplayResult(
@@ -803,6 +800,110 @@ def replay(
         worker,
         time.perf_counter() - t0,
     )
+
+
+def season_from_events(
+    wh: Warehouse,
+    events: Path,
+    register: Register,
+    starts_log: Path,
+    first: dt.date,
+    end: dt.date,
+    log: Any = print,
+) -> Season:
+    """The event files' rows of the days from ``first`` to ``end`` (kcast's parse, nothing
+    written), with the start log's gamePks and the umpires' names ``wh`` knows."""
+    frames = read_frames([events], register, seasons=[first.year])
+    log(f"read {len(frames.games)} games of {first.year} from {events}")
+    log_rows = pd.read_csv(starts_log, usecols=["game_pk", "game_date", "pitcher"])
+    pks = {
+        (int(p), dt.date.fromisoformat(d)): int(k)
+        for k, d, p in zip(
+            log_rows["game_pk"], log_rows["game_date"], log_rows["pitcher"], strict=True
+        )
+    }
+    names = wh.query("SELECT umpire_id, full_name FROM umpires")
+    umpires = dict(zip(names["umpire_id"], names["full_name"], strict=True))
+    return Season.from_frames(frames, first, end, pks, umpires)
+
+
+def follow(
+    wh: Warehouse, world: World, settings: Settings, first: dt.date, start: dt.date, log: Any
+) -> dict[str, Any]:
+    """The days before ``start`` followed through the Stats API: each day's schedule, final
+    boxscores and live feeds read the next morning (``kcast ingest statsapi --date D``, what
+    ``kcast daily``'s results step runs), with no predictions."""
+    totals: Counter = Counter()
+    day = first
+    # a generous timeout: these days are the history the replay starts from, not a fault test
+    with StatsApiClient(settings.statsapi_url, 60.0, settings.http_retries) as api:
+        while day < start:
+            world.now = dt.datetime.combine(
+                day + dt.timedelta(days=1), dt.time(10), EASTERN
+            ).astimezone(dt.UTC)
+            report = ingest_statsapi(wh, day, client=api)
+            missing = [n for n in report.notes if "unavailable" in n]
+            if missing:
+                raise RuntimeError(f"following {day}: {missing[0]}")
+            totals["days"] += 1
+            totals["games"] += int(report.stats.get("games", 0))
+            totals["plate appearances"] += int(report.stats.get("plate appearances", 0))
+            totals["notes"] += len(report.notes)
+            day += dt.timedelta(days=1)
+    if totals["days"]:
+        log(f"followed {first} to {start - dt.timedelta(days=1)}: {dict(totals)}")
+    return dict(totals)
+
+
+def load_events(wh: Warehouse, events: Path, register: Register, first: dt.date) -> None:
+    """Load the season's event files (``kcast ingest retrosheet``), keeping the season's days
+    before ``first`` as the replayed warehouse has them (the event files' games of those days
+    taken out, the rows that were there put back), and ``players`` as the replay knew them
+    (names and sides: the rosters would add the sides of players the replay never met, the
+    starters of a start log's days before ``first``)."""
+    tables = [t for t in CUT_TABLES if t != "prop_lines"]
+    params = {"s": first.year, "d": first}
+    where = "season = $s AND game_date < $d"
+    before = {t: wh.query(f"SELECT * FROM {t} WHERE {where}", params) for t in tables}  # noqa: S608
+    players = wh.query("SELECT * FROM players")
+    ingest_retrosheet(wh, [events], register, seasons=[first.year], workers=2)
+    with wh.transaction():
+        for table in tables:
+            wh.execute(f"DELETE FROM {table} WHERE {where}", params)  # noqa: S608
+        for table in reversed(tables):  # games first
+            rows = before[table].drop(columns=["updated_at"], errors="ignore")
+            if len(rows):
+                wh.upsert(table, rows)
+        wh.execute("DELETE FROM players")
+        wh.upsert("players", players.drop(columns=["updated_at"]))
+
+
+def feed_against_events(
+    wh: Warehouse, truth: Truth, first: dt.date, end: dt.date
+) -> dict[str, Any]:
+    """The plate appearances the daily job stored from the feeds against the event files', game
+    by game: counts, and the rows that differ in what the features read."""
+    stored = wh.query(
+        "SELECT * FROM plate_appearances WHERE game_date BETWEEN $a AND $b", {"a": first, "b": end}
+    )
+    theirs = truth.season.plays
+    columns = ["batter_id", "pitcher_id", "inning", "lineup_slot", "times_faced", "bats", "throws"]
+    columns += ["pitches", "swinging_strikes", "called_strikes", "is_strikeout", "is_walk"]
+    key = ["game_id", "pa_index"]
+    both = stored.merge(theirs, on=key, how="outer", suffixes=("", "_events"), indicator=True)
+    matched = both[both["_merge"] == "both"]
+    differ: Counter = Counter()
+    for c in columns:
+        a, b = matched[c], matched[f"{c}_events"]
+        differ[c] = int((~((a == b) | (a.isna() & b.isna()))).sum())
+    return {
+        "stored": len(stored),
+        "sources": stored["source"].value_counts().to_dict(),
+        "in_event_files": len(theirs),
+        "only_stored": int((both["_merge"] == "left_only").sum()),
+        "only_in_event_files": int((both["_merge"] == "right_only").sum()),
+        "differences_by_column": {c: n for c, n in differ.items() if n},
+    }
 
 
 def _inject(
@@ -853,7 +954,9 @@ def check_tables(
         p,
     )
     postponed = {injected["postpone"]["game_id"]} if "postpone" in injected else set()
-    truth_starts = truth.starts[~truth.starts["game_id"].isin(postponed)]
+    days = pd.to_datetime(truth.starts["game_date"]).dt.date
+    window = truth.starts[(days >= start) & (days <= end)]
+    truth_starts = window[~window["game_id"].isin(postponed)]
     systems = sorted(preds["system_id"].unique())
     have = set(
         zip(preds["game_id"], preds["pitcher_id"].astype(int), preds["system_id"], strict=True)
@@ -909,7 +1012,16 @@ def check_tables(
         for s, (n, b, u) in by_hand.items()
     )
     void_rows = preds[preds["result"] == "void"]
+    snapshots = wh.query(
+        "SELECT changes FROM prediction_snapshots WHERE game_date BETWEEN $a AND $b", p
+    )
+    confirmed = snapshots["changes"].str.startswith("lineup_status: projected -> confirmed")
     return {
+        "lineups_at_end": preds["lineup_status"].value_counts().to_dict(),
+        "snapshots": {
+            "rows": len(snapshots),
+            "lineup projected -> confirmed": int(confirmed.sum()),
+        },
         "games_stored": len(games),
         "games_final": int((games["status"] == "final").sum()),
         "games_postponed": int((games["status"] == "postponed").sum()),
@@ -1081,11 +1193,29 @@ def main(argv: list[str] | None = None) -> int:
         "--warehouse",
         type=Path,
         required=True,
-        help="history + real 2025 starts and lines (copied, never written)",
+        help="history and the season's lines, with none of the season's event files (copied, "
+        "never written)",
     )
     ap.add_argument("--register", type=Path, required=True, help="the Chadwick register CSV")
+    ap.add_argument(
+        "--events",
+        type=Path,
+        required=True,
+        help="the season's event files (YYYYeve.zip): the truth the Stats API answers are "
+        "assembled from",
+    )
+    ap.add_argument(
+        "--starts", type=Path, required=True, help="the Statcast start log (the gamePks)"
+    )
     ap.add_argument("--start", default="2025-06-03")
     ap.add_argument("--days", type=int, default=30)
+    ap.add_argument(
+        "--first",
+        default=None,
+        help="the first day followed through the Stats API (default: --start); the days "
+        "before --start are read as the daily job's results step reads them",
+    )
+    ap.add_argument("--systems", default=None, help="MLB_ACTIVE_SYSTEMS (default: kcast's)")
     ap.add_argument("--work", type=Path, default=None, help="working folder (default: a temp)")
     ap.add_argument("--market-blend", default="off", choices=["off", "auto"])
     ap.add_argument(
@@ -1095,21 +1225,14 @@ def main(argv: list[str] | None = None) -> int:
         help="the strikeoutcenter lines file, for the games' real first pitch times",
     )
     ap.add_argument("--json", type=Path, default=None, help="also write the report here")
-    ap.add_argument(
-        "--history-from",
-        type=int,
-        default=None,
-        help="drop games of seasons before this one from the copy (a faster replay)",
-    )
     args = ap.parse_args(argv)
-    import tempfile
-
     work = args.work or Path(tempfile.mkdtemp(prefix="kcast-replay-"))
     faults = {
         (1, 0): {"statsapi": "500"},
         (3, 1): {"odds": "429-once"},
         (3, 2): {"odds": "429"},
         (5, 0): {"boxscore": "timeout"},
+        (6, 0): {"feed": "500"},
         (7, 0): {"statsapi": "malformed"},
         (9, 2): {"odds": "malformed"},
         (11, 1): {"statsapi": "timeout"},
@@ -1121,11 +1244,15 @@ def main(argv: list[str] | None = None) -> int:
         dt.date.fromisoformat(args.start),
         args.days,
         args.register,
+        args.events,
+        args.starts,
+        first=dt.date.fromisoformat(args.first) if args.first else None,
         faults=faults,
         scratch_day=2,
         postpone_day=4,
         market_blend=args.market_blend,
         props_csv=args.props,
+        systems=args.systems,
     )
     report = result.report()
     text = json.dumps(report, indent=2, default=str)

@@ -15,7 +15,7 @@ runs `kcast validate` against it, and moves traffic only when validation passed)
   phase1     MLB_ACTIVE_SYSTEMS=v1_baseline
              on success the revision is also tagged v1-baseline: the rollback target
   phase2     MLB_ACTIVE_SYSTEMS=v1_baseline,v1_6_rolling
-  phase3     MLB_ACTIVE_SYSTEMS=v1_baseline,v1_6_rolling,ensemble_v1
+  phase3     MLB_ACTIVE_SYSTEMS=v1_baseline,v1_6_rolling,ensemble_v1,v2_matchup
   rollback   send all traffic back to the revision tagged v1-baseline (v1_baseline only,
              validated by phase1), then validate it; no new revision, no migration
   build      build and push the image with Cloud Build (gcloud builds submit)
@@ -136,7 +136,7 @@ SYSTEMS=""
 case "$PHASE" in
     phase1) SYSTEMS="v1_baseline" ;;
     phase2) SYSTEMS="v1_baseline,v1_6_rolling" ;;
-    phase3) SYSTEMS="v1_baseline,v1_6_rolling,ensemble_v1" ;;
+    phase3) SYSTEMS="v1_baseline,v1_6_rolling,ensemble_v1,v2_matchup" ;;
     rollback | build | schedule | alerts) ;;
     "") usage_error "no phase given" ;;
     *) usage_error "unknown phase: $PHASE" ;;

@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 from kcast.backtest import run_backtest, write_backtest
-from kcast.config import ALL_SYSTEMS_DEFAULT, Settings, get_settings
+from kcast.config import SEED_SYSTEMS, Settings, get_settings
 from kcast.data.lines import ingest_lines
 from kcast.data.register import Register
 from kcast.data.retrosheet import ingest_retrosheet
@@ -319,7 +319,10 @@ def service_factory(trained_warehouse: Path, tmp_path_factory: pytest.TempPathFa
         shutil.copy(trained_warehouse, path)
         values = {
             "warehouse": str(path),
-            "active_systems": ALL_SYSTEMS_DEFAULT,
+            # the seed's three systems, the ensemble primary: what these workers' tests check
+            # (the default, with v2_matchup primary: test_service.py's legacy-shape test)
+            "active_systems": SEED_SYSTEMS,
+            "primary_system": "ensemble_v1",
             "v1_model_path": None,
             "v1_6_model_path": None,
             **overrides,

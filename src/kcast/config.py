@@ -14,7 +14,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kcast import policy
 
-ALL_SYSTEMS_DEFAULT = "v1_baseline,v1_6_rolling,ensemble_v1"
+# the seed's three systems, and v2_matchup: the lineup batter by batter, the best forecaster at
+# the open in 2025 with the season's batters (docs/results.md), so the primary system by default
+SEED_SYSTEMS = "v1_baseline,v1_6_rolling,ensemble_v1"
+PRIMARY_SYSTEM_DEFAULT = "v2_matchup"
+ALL_SYSTEMS_DEFAULT = f"{SEED_SYSTEMS},{PRIMARY_SYSTEM_DEFAULT}"
 SECRET_SETTINGS = ("ODDS_API_KEY", "KCAST_API_TOKEN")
 # the register that `kcast run --data` found, kept in the cache folder for later commands
 REMEMBERED_REGISTER = "register-path.txt"
@@ -108,7 +112,7 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("MLB_V1_6_MODEL_PATH", "v1_6_model_path")
     )
     primary_system: str = Field(
-        "ensemble_v1",
+        PRIMARY_SYSTEM_DEFAULT,
         validation_alias=AliasChoices("MLB_PRIMARY_SYSTEM", "primary_system"),
         description="The system whose picks are shown and fill the worker's legacy fields.",
     )

@@ -3,21 +3,27 @@
 One run for a date D (default: today, US Eastern) does, in order, only what is new:
 
 1. ``results``: the earlier days of the look-back window (D-1, D-2, ... ``lookback`` days) whose
-   games are not all finished and stored: their schedule and final boxscores again (a game that
-   ended after midnight, a boxscore that could not be fetched last time).
+   games are not all finished and stored: their schedule, final boxscores and live feeds (the
+   plate appearances) again (a game that ended after midnight, a boxscore or feed that could
+   not be fetched last time).
 2. ``schedule``: D's slate and probable pitchers from the MLB Stats API, with the boxscores of
    its finished games. Skipped once every game of D is finished, stored and graded.
-3. ``grade``: every ungraded prediction of the window whose game is over: graded, or void when
+3. ``games``: every game of the window stored once (no two games of the same two teams, date
+   and game number; no pitcher starting two games on a date). A duplicate fails the step: the
+   game would be predicted, carded and bet twice.
+4. ``grade``: every ungraded prediction of the window whose game is over: graded, or void when
    the pitcher did not start (scratched, or the game postponed or cancelled).
-4. ``odds``: a snapshot of The Odds API's pitcher-strikeout lines for D (``ODDS_API_KEY``);
+5. ``odds``: a snapshot of The Odds API's pitcher-strikeout lines for D (``ODDS_API_KEY``);
    every capture is kept with its time. Skipped without a key, or when no game of D is still
    to start.
-5. ``predict``: every active system on the starters of D's games not yet started, by the one
+6. ``predict``: every active system on the starters of D's games not yet started, by the one
    forecaster (``forecast.Forecaster``), decided at ``KCAST_DECISION_TIME`` like ``kcast
    predict`` and the worker; the predictions and their bets stored in one transaction. Skipped
    when the stored predictions already have these starters, these lines and prices (as known at
-   the decision time), these model versions and were made after the latest grade (nothing
-   new). A probable pitcher who is replaced is kept (and later graded void); the replacement
+   the decision time), these model versions, were made after the latest grade and the latest
+   write of an earlier game (a boxscore or feed read late), and saw every lineup posted since
+   (nothing new): a lineup posted after a starter was predicted on a projected one predicts the
+   day again, and the earlier answers are kept in ``prediction_snapshots``. A probable pitcher who is replaced is kept (and later graded void); the replacement
    is predicted by this step.
 
 Each step reports ``ok``, ``skipped`` or ``failed`` with a one-line detail. A failed step does
@@ -37,19 +43,23 @@ import pandas as pd
 
 from kcast.config import Settings, get_settings
 from kcast.context import DecisionContext
+from kcast.data.statsapi import StatsApiClient, ingest_statsapi
 from kcast.dates import EASTERN, today  # noqa: F401 - EASTERN: part of this module's interface
 from kcast.forecast import WarehouseSink, forecaster_for
 from kcast.grading import VOID, grade_dates
 from kcast.market import DecisionTime
+from kcast.monitoring import PASS, games_check
 from kcast.numbers import is_missing
 from kcast.pipeline import day_starters
 from kcast.prices import attach_prices
 from kcast.warehouse import Warehouse
+from kcast.warehouse.snapshots import confirmed_since
+from kcast.warehouse.sources import games_of_day, history_written_at
 from kcast.warehouse.statements import statement
 
 DONE = ("final", "postponed", "cancelled")  # a game with nothing more to come
 PENDING = ("scheduled",)  # a game whose first pitch is still to come
-STEPS = ("results", "schedule", "grade", "odds", "predict")
+STEPS = ("results", "schedule", "games", "grade", "odds", "predict")
 
 
 @dataclass
@@ -122,25 +132,22 @@ def _run(report: DailyReport, name: str, fn: Callable[[], str | tuple[str, dict]
 
 
 def day_games(wh: Warehouse, day: dt.date) -> pd.DataFrame:
-    """The stored games of ``day`` with how many of their starts are stored."""
-    return wh.query(
-        """SELECT g.game_id, g.status,
-                  (SELECT COUNT(*) FROM pitcher_games p
-                   WHERE p.game_id = g.game_id AND p.is_start) AS starts
-           FROM games g WHERE g.game_date = $d""",
-        {"d": day},
-    )
+    """The stored games of ``day`` with how many of their starts and plate appearances are
+    stored."""
+    return games_of_day(wh, day)
 
 
 def results_missing(wh: Warehouse, day: dt.date) -> bool:
-    """True when a stored game of ``day`` is not over, or is final without both starts."""
+    """True when a stored game of ``day`` is not over, or is final without both starts or
+    without its plate appearances (the live feed)."""
     games = day_games(wh, day)
     if games.empty:
         return False
     status = games["status"].fillna("")
     unfinished = ~status.isin(DONE)
     no_box = (status == "final") & (games["starts"] < 2)
-    return bool((unfinished | no_box).any())
+    no_plays = (status == "final") & (games["plate_appearances"] == 0)
+    return bool((unfinished | no_box | no_plays).any())
 
 
 def ungraded(wh: Warehouse, start: dt.date, end: dt.date) -> int:
@@ -188,11 +195,18 @@ def nothing_new(
 ) -> bool:
     """True when every (starter, system) already has a stored prediction made with the same
     line and prices known at the decision time ``at`` and the same model version, after the
-    latest grade before ``day``."""
+    latest grade before ``day`` and the latest write of an earlier game (a boxscore or live feed
+    read late), and no prediction was made on a projected lineup whose team has posted its nine
+    since."""
     priced = attach_prices(wh, starters, at=at)
     stored = wh.query(statement("stored_predictions_of_day"), {"d": day})
     graded = wh.query(statement("latest_grade_before"), {"d": day})["t"].iloc[0]
     if stored.empty:
+        return False
+    if len(confirmed_since(wh, day)):  # a lineup posted since: predict with it
+        return False
+    written = history_written_at(wh, day)  # earlier games read since (a late boxscore or feed)
+    if written is not None and stored["created_at"].min() < written:
         return False
     have = {(r.game_id, int(r.pitcher_id), r.system_id): r for r in stored.itertuples()}
     for row in priced.itertuples():
@@ -233,7 +247,6 @@ def run_daily(
     default to ones built from ``settings`` (``KCAST_STATSAPI_URL``, ``KCAST_ODDS_API_URL``,
     ``ODDS_API_KEY``, ``KCAST_HTTP_TIMEOUT``, ``KCAST_HTTP_RETRIES``)."""
     from kcast.data.http import HttpClient
-    from kcast.data.statsapi import StatsApiClient
 
     settings = settings or get_settings()
     now = now or dt.datetime.now(dt.UTC)
@@ -247,6 +260,7 @@ def run_daily(
     try:
         _run(report, "results", lambda: _results(wh, stats, earlier))
         _run(report, "schedule", lambda: _schedule(wh, stats, day))
+        _run(report, "games", lambda: _games(wh, earlier[0] if earlier else day, day))
         _run(report, "grade", lambda: _grade(wh, earlier[0] if earlier else day, day))
 
         def odds() -> tuple[str, dict]:
@@ -276,8 +290,6 @@ def run_daily(
 
 
 def _results(wh: Warehouse, client: Any, days: list[dt.date]) -> tuple[str, dict]:
-    from kcast.data.statsapi import ingest_statsapi
-
     todo = [d for d in days if results_missing(wh, d)]
     if not todo:
         raise Skip("earlier days are complete")
@@ -293,8 +305,6 @@ def _results(wh: Warehouse, client: Any, days: list[dt.date]) -> tuple[str, dict
 
 
 def _schedule(wh: Warehouse, client: Any, day: dt.date) -> tuple[str, dict]:
-    from kcast.data.statsapi import ingest_statsapi
-
     if day_complete(wh, day):
         raise Skip(f"every game of {day} is over, stored and graded")
     rep = ingest_statsapi(wh, day, client=client)
@@ -304,6 +314,15 @@ def _schedule(wh: Warehouse, client: Any, day: dt.date) -> tuple[str, dict]:
     if missing:  # the slate and the other boxscores are stored; the next run fetches the rest
         raise RuntimeError(f"{detail}; {len(missing)} boxscore(s) unavailable: {missing[0]}")
     return detail, st
+
+
+def _games(wh: Warehouse, start: dt.date, end: dt.date) -> tuple[str, dict]:
+    """Every game of the window stored once (``monitoring.games_check``): a game under two ids
+    would be predicted, carded and bet twice, so a duplicate fails the step (exit 1)."""
+    check = games_check(wh, start, end)
+    if check.status != PASS:
+        raise RuntimeError(check.detail)
+    return check.detail, {}
 
 
 def _grade(wh: Warehouse, start: dt.date, end: dt.date) -> tuple[str, dict]:

@@ -2,7 +2,7 @@
 
 The six views (``kcast/sql/views``: daily_coverage, graded_predictions, system_agreement,
 todays_picks, system_performance, system_error_drift) are created by the migrations, with the
-policy constants they use rendered in (``kcast.warehouse.sql_constants``). The nineteen queries
+policy constants they use rendered in (``kcast.warehouse.sql_constants``). The twenty-two queries
 (``kcast/sql/queries``) read them and the predictions table; each file starts with a comment
 saying what it answers and which parameters it takes. ``$date`` defaults to the latest game
 date with predictions, ``$system`` to the primary system (``MLB_PRIMARY_SYSTEM``, the system
@@ -24,6 +24,7 @@ from kcast import policy
 from kcast.errors import InputError
 from kcast.warehouse import Warehouse
 from kcast.warehouse.migrations import select_view
+from kcast.warehouse.sources import double_starts, duplicate_games
 from kcast.warehouse.sql_constants import render
 
 VIEWS = (
@@ -192,6 +193,7 @@ def daily_status(
     primary = primary or primary_system()
     date = date or latest_prediction_date(wh)
     report = StatusReport(date, list(active_systems))
+    report.checks.append(games_check(wh))
     per_system = wh.query(
         "SELECT system_id, COUNT(*) AS n FROM pitcher_strikeout_predictions WHERE game_date = $d "
         "GROUP BY system_id ORDER BY system_id",
@@ -216,6 +218,40 @@ def daily_status(
     report.checks.append(_picks_check(wh, date, primary, active_systems, rows, picks))
     report.checks.append(_grading_check(wh, date))
     return report
+
+
+def games_check(wh: Warehouse, first: dt.date | None = None, last: dt.date | None = None) -> Check:
+    """Every game stored once: no two games of the same two teams, date and game number, and no
+    pitcher the starter of two games on one date (between ``first`` and ``last``; default:
+    every stored game). A duplicate would show its starters, cards and bets twice."""
+    games = duplicate_games(wh, first, last)
+    starts = double_starts(wh, first, last)
+    if games.empty and starts.empty:
+        return Check("games", PASS, "every game stored once, one start per pitcher and date")
+    return Check("games", FAIL, describe_duplicates(games, starts))
+
+
+def describe_duplicates(games: pd.DataFrame, starts: pd.DataFrame) -> str:
+    """What ``games_check`` found, in a line: counts and the first few of each."""
+    parts = []
+    if len(games):
+        first = [
+            f"{pd.Timestamp(r.game_date).date()} {r.away_team} at {r.home_team} game "
+            f"{r.game_number}: {r.game_ids}"
+            for r in games.head(3).itertuples()
+        ]
+        parts.append(f"{len(games)} games stored twice ({'; '.join(first)})")
+    if len(starts):
+        first = [
+            f"{pd.Timestamp(r.game_date).date()} pitcher {r.pitcher_id}: {r.game_ids}"
+            for r in starts.head(3).itertuples()
+        ]
+        parts.append(f"{len(starts)} pitcher-dates with two starts ({'; '.join(first)})")
+    return (
+        "; ".join(parts)
+        + ": their starters, cards and bets would count twice (docs/operations.md, "
+        "'One game, two ids')"
+    )
 
 
 def _coverage_check(wh: Warehouse, date: dt.date, active: list[str], rows: dict[str, int]) -> Check:

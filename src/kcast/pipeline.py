@@ -42,6 +42,7 @@ from kcast.systems.registry import active_ids, dependency_order, load_system
 from kcast.teams import canonical_team
 from kcast.warehouse import Warehouse
 from kcast.warehouse.base import utc_now
+from kcast.warehouse.snapshots import snapshot_replaced
 from kcast.warehouse.statements import statement
 
 # --------------------------------------------------------------------------------------------
@@ -60,6 +61,11 @@ def day_starters(wh: Warehouse, date: dt.date) -> pd.DataFrame:
     frames = [f for f in (actual, probable) if len(f)]
     rows = pd.concat(frames, ignore_index=True) if frames else actual
     rows = rows.drop_duplicates(["game_id", "pitcher_id"])
+    if len(rows):  # each starter's hand where players knows it (a debut's only source)
+        hands = wh.query(
+            statement("pitcher_hands"), {"ids": [int(p) for p in rows["pitcher_id"].unique()]}
+        )
+        rows = rows.merge(hands.astype({"pitcher_id": rows["pitcher_id"].dtype}), how="left")
     return normalise_starters(rows.sort_values(["game_id", "is_home"]).reset_index(drop=True))
 
 
@@ -348,6 +354,7 @@ def store(wh: Warehouse, frame: pd.DataFrame) -> Stored:
     frame["created_at"] = utc_now()
     by_system = {str(k): int(v) for k, v in frame["system_id"].value_counts().items()}
     with wh.transaction():
+        snapshot_replaced(wh, frame)  # the earlier answers these rows replace
         games = sorted(set(frame["game_id"].astype(str)))
         graded = wh.query(statement("graded_predictions_of_games"), {"g": games})
         if graded.empty:

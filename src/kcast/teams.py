@@ -2,8 +2,9 @@
 
 kcast keys teams by Retrosheet's codes (``NYA``, ``SLN``...), the codes of its deepest source.
 The Athletics are ``OAK`` in every season, including 2025 in Sacramento (the park id tells the
-parks apart), so a franchise's history stays in one place. An unknown code is an error, never a
-silent new team.
+parks apart), so a franchise's history stays in one place; Retrosheet's own 2025 files call them
+``ATH``, and their game ids are filed under ``OAK`` too (``kcast.data.gameids.canonical_game_id``).
+An unknown code is an error, never a silent new team.
 
 Those codes stay inside the warehouse. Everything a user sees (the CLI, the worker's answers,
 the dashboard, the Python API) shows MLB's abbreviations and names instead, as they were that

@@ -1,7 +1,9 @@
 """``kcast daily`` lived day by day: a short replay of real 2025 days (benchmarks/replay_season.py
-has the 30-day one) with the worker serving throughout, the MLB Stats API and The Odds API
-served from loopback in their real shapes, faults on some runs, a scratched starter and a
-postponed game; then the stored predictions against the walk-forward backtest."""
+has the 30-day one) with the worker serving throughout, the MLB Stats API (schedules, posted
+lineups, boxscores and live feeds assembled from the 2025 event files) and The Odds API served
+from loopback in their real shapes, faults on some runs, a scratched starter and a postponed
+game; then the feed's plate appearances against the event files', and the stored predictions
+against the walk-forward backtest on the same warehouse with the event files loaded."""
 
 from __future__ import annotations
 
@@ -14,27 +16,31 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import PROPS, REGISTER_FILE, REPO, STATCAST
+from tests.conftest import EVENTS, PROPS, REGISTER_FILE, REPO, STATCAST
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 import replay_season  # noqa: E402
 
 START = dt.date(2025, 6, 4)  # 2025-06-05 has a doubleheader (SLN)
 DAYS = 5
+FOLLOWED = dt.date(2025, 5, 28)  # the week before: read through the Stats API, no predictions
+STARTS = STATCAST / "joey11600_starts_2024_2025.csv.gz"
 LINES = PROPS / "strikeoutcenter_k_props_2025.csv.gz"
 FAULTS = {
     (1, 0): {"statsapi": "500"},  # the morning's slate: 500 on every attempt
     (2, 1): {"odds": "429-once"},  # 429 with Retry-After once: the retry gets the snapshot
     (2, 2): {"odds": "malformed"},  # a body that is not JSON
     (3, 0): {"boxscore": "timeout"},  # yesterday's boxscores: no answer within the timeout
+    (4, 0): {"feed": "500"},  # yesterday's live feeds: 500 on every attempt
 }
 
 
 @pytest.fixture(scope="module")
 def season_warehouse(tmp_path_factory: pytest.TempPathFactory, register) -> Path:
-    """The real 2025 starts (Statcast start log) and the real lines of the replayed days."""
+    """History (Retrosheet's 2024 event file) and the real lines of the replayed days: none of
+    2025 but its lines, which the replay follows from FOLLOWED on through the Stats API."""
     from kcast.data.lines import ingest_lines
-    from kcast.data.starts import ingest_starts
+    from kcast.data.retrosheet import ingest_retrosheet
     from kcast.warehouse import open_warehouse
 
     root = tmp_path_factory.mktemp("season")
@@ -47,7 +53,7 @@ def season_warehouse(tmp_path_factory: pytest.TempPathFactory, register) -> Path
     path = root / "season.duckdb"
     wh = open_warehouse(str(path))
     try:
-        ingest_starts(wh, STATCAST / "joey11600_starts_2024_2025.csv.gz", [2025], register)
+        ingest_retrosheet(wh, [EVENTS / "2024eve.zip"], register, workers=2)
         ingest_lines(wh, part, register, fmt="strikeoutcenter")
     finally:
         wh.close()
@@ -62,6 +68,9 @@ def replayed(season_warehouse: Path, tmp_path_factory: pytest.TempPathFactory):
         START,
         DAYS,
         REGISTER_FILE,
+        EVENTS / "2025eve.zip",
+        STARTS,
+        first=FOLLOWED,
         faults=FAULTS,
         scratch_day=0,
         postpone_day=2,
@@ -86,6 +95,10 @@ def test_each_fault_fails_its_step_and_the_next_run_completes_it(replayed) -> No
     assert box.exit_code == 1 and "results" in box.failed
     assert "unavailable" in box.failed["results"]
     assert runs[(day[3], 1)].steps["results"] == "ok"
+    feed = runs[(day[4], 0)]
+    assert feed.exit_code == 1 and "results" in feed.failed
+    assert "live feed of" in feed.failed["results"]
+    assert runs[(day[4], 1)].steps["results"] == "ok"
     clean = [r for r in replayed.runs if not r.faults]
     assert all(r.exit_code == 0 for r in clean), [(r.day, r.index, r.failed) for r in clean]
 
@@ -114,7 +127,8 @@ def test_scratched_and_postponed_starters_are_void_and_the_replacement_is_predic
     assert (scratch["game_id"], scratch["scratched"]) in void
     assert {g for g, _ in void} == {scratch["game_id"], postpone["game_id"]}
     assert c["games_postponed"] == 1
-    assert c["graded_by_result"]["void"] == 3 * len(void)  # three systems each
+    systems = len(c["predictions_by_system"])
+    assert c["graded_by_result"]["void"] == systems * len(void)  # every system's row
     # the replacement (the real starter) is predicted and graded for the same game
     only = replayed.comparison["only_in_daily"]
     assert all(r["result"] == "void" for r in only)
@@ -158,3 +172,25 @@ def test_kcast_daily_command_reports_steps_and_exits_1_on_a_failed_step(
     assert steps["odds"]["status"] == "skipped"
     assert steps["predict"]["status"] == "skipped"
     assert report["exit_code"] == 1
+
+
+def test_the_feeds_give_the_event_files_plate_appearances(replayed) -> None:
+    """Every plate appearance of the followed and replayed days, from the live feeds, equals
+    the event files' in everything the features read."""
+    pa = replayed.checks["plate_appearances"]
+    assert pa["stored"] == pa["in_event_files"] > 0
+    assert pa["only_stored"] == pa["only_in_event_files"] == 0
+    assert pa["sources"] == {"statsapi_feed": pa["stored"]}
+    assert pa["differences_by_column"] == {}
+    assert replayed.checks["followed_before_start"]["days"] == (START - FOLLOWED).days
+
+
+def test_a_posted_lineup_predicts_the_starter_again(replayed) -> None:
+    """Night games are predicted in the morning on projected lineups; their lineups post four
+    hours before first pitch, and the next run predicts them again on the confirmed ones: the
+    rows end confirmed (but where no run came between the posting and first pitch), the
+    earlier answers are kept in prediction_snapshots."""
+    c = replayed.checks
+    status = c["lineups_at_end"]
+    assert status.get("confirmed", 0) >= 0.9 * sum(status.values()), status
+    assert c["snapshots"]["lineup projected -> confirmed"] > 0

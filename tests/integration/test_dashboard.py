@@ -293,12 +293,20 @@ def backtest_server(backtest_warehouse: Path, tmp_path_factory: pytest.TempPathF
     """A worker over a copy of the 2022 backtest warehouse (graded rows with real prices)."""
     import shutil
 
-    from kcast.config import Settings
+    from kcast.config import SEED_SYSTEMS, Settings
     from kcast.service import BackgroundServer, create_app
 
     path = tmp_path_factory.mktemp("dash-backtest") / "backtest.duckdb"
     shutil.copy(backtest_warehouse, path)
-    app = create_app(Settings(_env_file=None, warehouse=str(path), market_blend="off"))
+    # the backtest's systems (the seed's three), as that warehouse holds them
+    settings = Settings(
+        _env_file=None,
+        warehouse=str(path),
+        market_blend="off",
+        active_systems=SEED_SYSTEMS,
+        primary_system="ensemble_v1",
+    )
+    app = create_app(settings)
     with BackgroundServer(app) as server:
         yield server
 

@@ -41,7 +41,7 @@ V1_6 = "gs://kcast-models/v1_6_rolling/v1_6_rolling-20190701.json"
 PHASES = {
     "phase1": ["v1_baseline"],
     "phase2": ["v1_baseline", "v1_6_rolling"],
-    "phase3": ["v1_baseline", "v1_6_rolling", "ensemble_v1"],
+    "phase3": ["v1_baseline", "v1_6_rolling", "ensemble_v1", "v2_matchup"],
 }
 OLD_REVISION = "kcast-worker-00001-old"
 HOST = "kcast-worker-fake-ew.a.run.app"
@@ -399,7 +399,7 @@ def test_dry_run_settings_reach_the_service(fakes: dict[str, Path]) -> None:
     assert flag(deploy_cmd, "--service-account") == env["KCAST_SERVICE_ACCOUNT"]
     assert env_vars(deploy_cmd) == {
         "KCAST_WAREHOUSE": WAREHOUSE,
-        "MLB_ACTIVE_SYSTEMS": "v1_baseline,v1_6_rolling,ensemble_v1",
+        "MLB_ACTIVE_SYSTEMS": "v1_baseline,v1_6_rolling,ensemble_v1,v2_matchup",
         "KCAST_CACHE_DIR": "/tmp/kcast-cache",
         "MLB_V1_MODEL_PATH": "/models/v1/v1_baseline-1.json",
         "MLB_V1_6_MODEL_PATH": "/mnt/gcs/kcast-models/v1_6_rolling/v1_6_rolling-20190701.json",

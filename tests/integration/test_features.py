@@ -108,3 +108,30 @@ def test_first_start_of_a_career_has_no_history(history_frame: pd.DataFrame) -> 
     assert rows["k_last3"].isna().all()
     assert (rows["career_starts"] == 0).all()
     assert rows["k_pct_marcel"].notna().all()  # falls back to the league prior
+
+
+def test_a_debut_starts_hand_does_not_depend_on_the_batch(history_frame: pd.DataFrame) -> None:
+    """A pitcher whose first game is a start: his hand (known before the game, from
+    ``players``) is the same whether his start is built alone or with later starts (``kcast
+    train`` builds the starts before a date, the backtest a whole season at once)."""
+    starts = training_targets(history_frame)
+    first = history_frame.groupby("pitcher_id")["game_date"].transform("min")
+    debuts = history_frame[
+        history_frame["is_start"]
+        & (history_frame["game_date"] == first)
+        & (history_frame["game_date"] > history_frame["game_date"].min())
+        & history_frame["throws"].isin(["L", "R"])
+    ]
+    assert len(debuts) > 0
+    row = debuts.iloc[0]
+    alone = starts[starts["game_date"] <= row["game_date"]]
+    later = starts[starts["game_date"] <= row["game_date"] + pd.Timedelta(days=30)]
+
+    def hand(targets: pd.DataFrame) -> list[float]:
+        built = build_features(history_frame, targets)
+        mine = (built["game_id"] == row["game_id"]) & (built["pitcher_id"] == row["pitcher_id"])
+        return built.loc[mine, "throws_left"].tolist()
+
+    one, many = hand(alone), hand(later)
+    expected = 1.0 if row["throws"] == "L" else 0.0
+    assert one == many == [expected]

@@ -193,6 +193,56 @@ def test_pitch_mix_fills_missing_sequences_without_look_ahead(
     assert everything["lg_csw_pct"].between(0.25, 0.35).all()
 
 
+@pytest.fixture(scope="module")
+def late_feed(history_warehouse: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The 2018-2019 warehouse with 2019's plate appearances from July on stored as the live
+    feed's (source statsapi_feed, as a season in progress has them), and pitch-mix lines of
+    those starts with one whiff more than their plate appearances hold."""
+    path = tmp_path_factory.mktemp("feed") / "feed.duckdb"
+    shutil.copy(history_warehouse, path)
+    other = open_warehouse(str(path))
+    other.execute(
+        "UPDATE plate_appearances SET source = 'statsapi_feed', source_rank = 30 "
+        f"WHERE game_date >= DATE '{LATE}'"
+    )
+    feed_only = MatchupContext.from_warehouse(other)
+    lines = other.query(
+        """SELECT a.game_date, s.game_id, s.pitcher_id, s.season, s.team,
+                   'pitcher ' || s.pitcher_id AS player_name, g.home_team, g.away_team,
+                   SUM(a.pitches) AS pitches, SUM(a.swinging_strikes) + 1 AS whiffs,
+                   SUM(a.called_strikes) AS called_strikes,
+                   SUM(a.swinging_strikes + a.called_strikes) + 1 AS csw
+            FROM pitcher_games s JOIN games g USING (game_id)
+            JOIN plate_appearances a ON a.game_id = s.game_id AND a.pitcher_id = s.pitcher_id
+            WHERE s.is_start AND a.game_date >= DATE '2019-07-01'
+            GROUP BY ALL"""
+    )
+    other.upsert("pitch_mix_starts", lines.assign(match_note="start: test"))
+    yield other, feed_only
+    other.close()
+
+
+def test_the_feed_counts_a_start_only_without_sequences_or_pitch_mix(wh, starts, late_feed) -> None:
+    """The live feed's pitch calls give a start's pitches, whiffs and CSW when nothing better
+    has them: alone they give the event files' figures exactly; beside a pitch-mix line of the
+    same start, the line counts (one whiff more a start here) and the feed's plate appearances
+    of that start do not count again."""
+    other, feed_only = late_feed
+    day = "2019-08-10"
+    rows = starts[starts["game_date"] == pd.Timestamp(day)].reset_index(drop=True)
+    original = MatchupContext.from_warehouse(wh).attach(rows)
+    pd.testing.assert_frame_equal(feed_only.attach(rows), original)
+    both = MatchupContext.from_warehouse(other).attach(rows)
+    late = wh.query(
+        "SELECT pitcher_id, COUNT(*) AS n FROM pitcher_games WHERE is_start "
+        f"AND game_date >= DATE '{LATE}' AND game_date < DATE '{day}' GROUP BY pitcher_id"
+    ).set_index("pitcher_id")["n"]
+    extra = rows["pitcher_id"].map(late).fillna(0).to_numpy(float)
+    assert extra.sum() > 0
+    np.testing.assert_allclose(both["pit_whiffs"] - original["pit_whiffs"], extra)
+    np.testing.assert_allclose(both["pit_pitches"], original["pit_pitches"])
+
+
 def test_as_of_lookups_match_merge_asof() -> None:
     """``AsOf`` gives what ``pd.merge_asof`` (backward, strictly before) gives, key by key; and
     of two rows on one day (a doubleheader) the later in the table."""

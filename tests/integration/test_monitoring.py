@@ -57,6 +57,7 @@ QUERIES = {
     "performance_by_line",
     "performance_by_system",
     "picks_today",
+    "prediction_changes",
     "prediction_freshness",
     "red_flag_summary",
     "roi_by_recommendation",
@@ -933,6 +934,7 @@ def test_status_fails_when_the_systems_disagree(copy_path: Path) -> None:
     assert agree["weak_share"] > 0.3 and agree["strong_or_moderate_share"] <= 0.70
     checks = {c.name: c.status for c in report.checks}
     assert checks == {
+        "games": "pass",
         "predictions": "pass",
         "coverage": "pass",
         "agreement": "fail",

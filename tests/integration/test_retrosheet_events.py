@@ -132,6 +132,45 @@ def test_bad_record_names_file_and_line(
     assert log["status"].iloc[0] == "failed" and "2019NYA.EVA" in log["message"].iloc[0]
 
 
+def _insert_after(folder: Path, name: str, after: str, new: str) -> int:
+    """Insert the record ``new`` after the first line starting with ``after``; its line."""
+    path = folder / name
+    lines = path.read_text(encoding="latin-1").splitlines()
+    index = next(i for i, line in enumerate(lines) if line.startswith(after)) + 1
+    lines.insert(index, new)
+    path.write_text("\n".join(lines) + "\n", encoding="latin-1")
+    return index + 1
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        # a batter nobody sent in, an event Chadwick cannot read: Chadwick scores it as an out
+        # of some kind, without a word, and a real start's pitch count changed (86 -> 88)
+        (
+            "play,7,1,xxxxxxxx,??,,GARBAGE$$$",
+            "batter 'xxxxxxxx', who is not in the game for the home team",
+        ),
+        ("play,7,1,judga001,??,,GARBAGE", r"an event Chadwick cannot read \('GARBAGE'\)"),
+        ("play,7,1,judga001,??,,S8$", r"an event Chadwick cannot read \('S8\$'\)"),
+        ("play,7,1,judga001,01,CZ,K", "pitch codes 'CZ' that are not Retrosheet's"),
+        ('start,xx,"Nobody",1,1,9', "corrupt start record"),
+    ],
+)
+def test_malformed_play_names_file_and_line(
+    small_season: Path, register, record: str, message: str
+) -> None:
+    """A play record that is well formed in its fields but not a play (issue 24, item 8): the
+    ingest fails naming the file and line, and stores nothing."""
+    wh = open_warehouse()
+    line = _insert_after(small_season, "2019NYA.EVA", "play,7,1,", record)
+    with pytest.raises(InputError, match=message) as info:
+        _ingest(wh, small_season, register)
+    assert info.value.line == line
+    assert "2019NYA.EVA" in str(info.value)
+    assert wh.count("pitcher_games") == wh.count("games") == wh.count("plate_appearances") == 0
+
+
 def test_truncated_zip(tmp_path: Path, register) -> None:
     data = (EVENTS / "2019eve.zip").read_bytes()
     broken = tmp_path / "2019eve.zip"

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from kcast.config import ALL_SYSTEMS_DEFAULT, PRIMARY_SYSTEM_DEFAULT
 from kcast.decisions import MEMBER_MISSING
 from kcast.forecast import Forecaster, WarehouseReader
 from kcast.pipeline import day_starters, requested_starters
@@ -124,6 +125,27 @@ def test_predict_keeps_the_legacy_shape(client: httpx.Client) -> None:
     assert body["edge"] == pytest.approx(body["predicted_strikeouts"] - 4.5, abs=1e-3)
     assert set(body["systems"]) == set(ACTIVE)
     assert all(a["status"] == "ok" for a in body["systems"].values())
+
+
+def test_the_default_systems_keep_the_legacy_shape(service_factory) -> None:
+    """With kcast's default systems (the seed's three and v2_matchup, the primary), /predict
+    answers in the legacy shape, its legacy fields v2_matchup's answer."""
+    server, state = service_factory(
+        active_systems=ALL_SYSTEMS_DEFAULT, primary_system=PRIMARY_SYSTEM_DEFAULT
+    )
+    assert state.active_ids == ["v1_baseline", "v1_6_rolling", "ensemble_v1", "v2_matchup"]
+    game = {"pitcher_id": PITCHER, "game_date": str(DAY), "line": 4.5}
+    game.update(over_odds=-115, under_odds=-105)
+    with httpx.Client(base_url=server.url, timeout=60) as c:
+        body = c.post("/predict", json=game).json()
+    assert set(body) == set(LEGACY_FIELDS) | {"systems"}
+    assert set(body["systems"]) == set(state.active_ids)
+    assert all(a["status"] == "ok" for a in body["systems"].values())
+    primary = body["systems"]["v2_matchup"]
+    assert body["model_version"] == primary["model_version"]
+    assert body["model_version"].startswith("v2_matchup-")
+    for key in ("predicted_strikeouts", "confidence", "recommendation", "edge", "red_flags"):
+        assert body[key] == primary[key]
 
 
 def test_predict_equals_the_library(client: httpx.Client, state) -> None:

@@ -661,9 +661,10 @@ def _starting_order(side: str) -> list[int]:
 BATTING_ORDER = {"TOR": _starting_order("home"), "HOU": _starting_order("away")}
 
 
-def posted_schedule(with_lineups: bool) -> bytes:
+def posted_schedule(with_lineups: bool, with_officials: bool = False) -> bytes:
     """The real 2024-07-01 schedule as it reads before its games: every game in Preview and, with
-    ``with_lineups``, HOU at TOR's lineups posted.
+    ``with_lineups``, HOU at TOR's lineups posted; with ``with_officials``, its umpires (the real
+    boxscore's ``officials``, the shape ``hydrate=officials`` gives a schedule's game).
 
     No real schedule hydrated with ``lineups`` was found, so this response is assembled from the
     two real fixtures: the schedule, and each team's starting batting order in the boxscore
@@ -682,6 +683,8 @@ def posted_schedule(with_lineups: bool) -> bytes:
                 f"{side}Players": [box[side]["players"][f"ID{pid}"]["person"] for pid in order]
                 for side, order in (("home", BATTING_ORDER["TOR"]), ("away", BATTING_ORDER["HOU"]))
             }
+        if with_officials and game["gamePk"] == 744914:
+            game["officials"] = json.loads(BOXSCORE_744914.read_text())["officials"]
     return json.dumps(data).encode()
 
 
@@ -711,7 +714,7 @@ def test_posted_lineups_then_the_boxscore(server: StatsApiServer, client) -> Non
     names = wh.query("SELECT full_name FROM players WHERE player_id = 666182")["full_name"]
     assert names.tolist() == ["Bo Bichette"]
     assert server.hits("/api/v1/game/744914/boxscore") == 0  # not final: no boxscore asked
-    assert all("hydrate=probablePitcher%2Clineups" in r for r in server.requests)
+    assert all("hydrate=probablePitcher%2Clineups%2Cofficials" in r for r in server.requests)
 
     server.route(route, SCHEDULE_2024_07_01)  # the real, final schedule
     ingest_statsapi(wh, DAY, client=client)
@@ -783,7 +786,14 @@ def test_posted_lineups_make_the_matchup_confirmed(
     assert ctx.attach(starts)["lineup_status"].tolist() == ["confirmed", "confirmed"]
     for team, order in BATTING_ORDER.items():
         assert ctx.confirmed_lineups.loc[("TOR202407010", team)].tolist() == order
-    assert attached()["ump_k"].isna().all()  # the umpire is not known before the boxscore
+    assert attached()["ump_k"].isna().all()  # no umpire named yet
+
+    # the schedule names the umpires (hydrate=officials): known before the game
+    server.route(route, Reply(body=posted_schedule(with_lineups=True, with_officials=True)))
+    ingest_statsapi(wh, DAY, client=client)
+    game = wh.query("SELECT status, umpire_home FROM games WHERE game_id = 'TOR202407010'")
+    assert game.iloc[0].tolist() == ["scheduled", "CB Bucknor"]
+    before = attached()
 
     server.route(route, SCHEDULE_2024_07_01)
     ingest_statsapi(wh, DAY, client=client)
@@ -797,6 +807,7 @@ def test_posted_lineups_make_the_matchup_confirmed(
         f"WHERE g.umpire_home = 'buckc901' AND g.game_date < DATE '{DAY}'"
     )["k"].iloc[0]
     assert his > 0 and after["ump_k"].tolist() == [his, his]
+    assert before["ump_k"].tolist() == [his, his]  # the same, before the game
 
 
 # --------------------------------------------------------------------------------------------

@@ -222,7 +222,9 @@ def test_a_second_ensemble_needs_only_its_registry_entry(
 def test_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     from kcast.config import get_settings
 
-    assert active_ids() == ["v1_baseline", "v1_6_rolling", "ensemble_v1"]
+    # the default: the seed's three systems and v2_matchup
+    assert active_ids() == ["v1_baseline", "v1_6_rolling", "ensemble_v1", "v2_matchup"]
+    assert get_settings().primary_system == "v2_matchup"
     monkeypatch.setenv("MLB_ACTIVE_SYSTEMS", "ensemble_v1, v1_6_rolling")
     get_settings.cache_clear()
     assert active_ids() == ["v1_6_rolling", "ensemble_v1"]

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from scipy.stats import poisson
 
-from kcast.config import Settings
+from kcast.config import SEED_SYSTEMS, Settings
 from kcast.context import DecisionContext
 from kcast.decisions import MAX_K
 from kcast.service import create_app
@@ -254,7 +254,7 @@ def test_breakers_take_their_settings(monkeypatch: pytest.MonkeyPatch, tmp_path)
         "v1_6_rolling": V16RollingPredictor(),
     }
     wh = open_warehouse(str(tmp_path / "empty.duckdb"))
-    app = create_app(Settings(), warehouse=wh, systems=systems)
+    app = create_app(Settings(active_systems=SEED_SYSTEMS), warehouse=wh, systems=systems)
     state = app.state.kcast
     assert state.active_ids == ["v1_baseline", "v1_6_rolling", "ensemble_v1"]
     for b in state.breakers.values():

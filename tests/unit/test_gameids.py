@@ -10,6 +10,7 @@ import pytest
 from kcast.data.gameids import (
     PitcherDays,
     StoredGames,
+    canonical_game_id,
     doubleheader_numbers,
     free_game_id,
     game_stem,
@@ -18,7 +19,7 @@ from kcast.data.gameids import (
     place_start_games,
     relocate_rows,
 )
-from kcast.errors import InputError
+from kcast.errors import InputError, UnknownTeamError
 
 DAY = dt.date(2024, 7, 1)
 
@@ -254,3 +255,13 @@ def test_relocate_rows_moves_a_misnumbered_doubleheader_start() -> None:
     moves, notes = relocate_rows(guess, both)
     assert moves.empty
     assert notes == ["pitcher 1's row in NYA202409280 matches several games; kept"]
+
+
+def test_canonical_game_id_spells_the_home_team_as_kcast() -> None:
+    """Retrosheet's 2025 files call the Athletics ATH; kcast files their games as OAK, the id
+    the Stats API and the start log build, so the sources meet on one id."""
+    assert canonical_game_id("ATH202503280") == "OAK202503280"
+    assert canonical_game_id("OAK202409260") == "OAK202409260"
+    assert canonical_game_id("NYA201904011") == "NYA201904011"
+    with pytest.raises(UnknownTeamError, match=r"2025ABC\.EVA, line 3: unknown team code 'XYZ'"):
+        canonical_game_id("XYZ202504010", "2025ABC.EVA", 3)

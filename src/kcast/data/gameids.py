@@ -6,6 +6,8 @@ is 0 for a single game and 1 or 2 for the games of a doubleheader (``CHN20240701
 id of a game the warehouse already has, or makes a new one with the rules here:
 
 * ``new_game_id`` / ``game_stem``: the id of a home team, date and number;
+* ``canonical_game_id``: a Retrosheet id with its home team spelled as kcast's code (the
+  Athletics are ``ATH`` in Retrosheet's 2025 files, ``OAK`` in kcast: ``OAK202503280``);
 * ``doubleheader_numbers``: the numbers of a day's games at one park (0, or 1, 2, ...);
 * ``free_game_id``: that id, or the first free number 1-9 when another game already took it;
 * ``StoredGames``: stored games by ``mlb_game_pk``, by slot (home, date, number) and by teams;
@@ -27,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from kcast.errors import InputError
+from kcast.teams import canonical_team
 
 GAME_NUMBERS = range(10)  # 0 single game, 1-9 the games of one park's day
 
@@ -56,6 +59,20 @@ def new_game_id(home: str, day: dt.date, number: int = 0) -> str:
     if number not in GAME_NUMBERS:
         raise InputError(f"game number {number} at {home} on {_day(day)} is not 0-9")
     return f"{game_stem(home, day)}{number}"
+
+
+def canonical_game_id(game_id: str, source: str | None = None, line: int | None = None) -> str:
+    """A source's game id with its home team spelled as kcast's code, so that every source
+    files a game under one id: Retrosheet's 2025 files call the Athletics ``ATH``
+    (``ATH202503280``), kcast ``OAK`` in every season (``OAK202503280``, the id the Stats API
+    and the start logs build). An unknown team is an ``UnknownTeamError`` naming the source and
+    line.
+
+    >>> canonical_game_id("ATH202503280"), canonical_game_id("NYA201904010")
+    ('OAK202503280', 'NYA201904010')
+    """
+    code = canonical_team(game_id[:3], source, line)
+    return game_id if code == game_id[:3] else code + game_id[3:]
 
 
 def doubleheader_numbers(count: int) -> list[int]:

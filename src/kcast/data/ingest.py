@@ -14,6 +14,18 @@ from kcast.warehouse import UpsertResult, Warehouse
 from kcast.warehouse.base import utc_now
 
 MESSAGE_CHARS = 2000  # of an ingest's error or notes kept in ingest_log
+# Retrosheet's game types, as the ``info,gametype`` record (or the CSVs) spell them.
+GAME_TYPES = {
+    "regular",
+    "playoff",  # a tie-breaker game (game 163); not part of Retrosheet's regular season
+    "wildcard",
+    "divisionseries",
+    "lcs",
+    "worldseries",
+    "allstar",
+    "spring",
+    "exhibition",
+}
 
 
 @dataclass
@@ -132,3 +144,16 @@ def opposing_pitcher_splits(pitchers: pd.DataFrame, throws: pd.Series) -> pd.Dat
         }
     )
     return splits.groupby(["game_id", "team"])[list(SPLIT_COLUMNS)].sum()
+
+
+def season_stats(pitcher_games: pd.DataFrame) -> dict[str, object]:
+    """Per season: regular-season starts and all-pitcher strikeouts (Retrosheet's own checks)."""
+    reg = pitcher_games[pitcher_games["game_type"] == "regular"]
+    out: dict[str, object] = {}
+    for season, g in reg.groupby("season"):
+        out[str(season)] = {
+            "starts": int(g["is_start"].sum()),
+            "strikeouts": int(g["strikeouts"].sum()),
+            "pitcher_games": len(g),
+        }
+    return out

@@ -12,12 +12,16 @@ copyrighted by Retrosheet. Interested parties may contact Retrosheet at www.retr
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import functools
 import io
 import logging
 import os
 import re
+import signal
+import threading
+import time
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable
@@ -26,28 +30,41 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from chadwickpy.box import (
+    Boxscore,
+    add_substitute,
+    batter_stats,
+    box_create,
+    enter_starters,
+    fielder_stats,
+    find_current_player,
+    pitch_stats,
+    runner_stats,
+)
+from chadwickpy.game import pitch_ball_thrown, pitch_strike_thrown
+from chadwickpy.gameiter import GameIter
+from chadwickpy.parse import Ev, is_batter, parse_event
+from chadwickpy.tools.tools import iterate_games
 
-from kcast.data.ingest import IngestReport, logged_ingest, opposing_pitcher_splits, write_all
+from kcast.data.gameids import canonical_game_id
+from kcast.data.http import HttpClient
+from kcast.data.ingest import (
+    GAME_TYPES,
+    IngestReport,
+    logged_ingest,
+    opposing_pitcher_splits,
+    season_stats,
+)
 from kcast.data.register import Register
+from kcast.data.rekey import apply_rekey, plan_rekey
 from kcast.errors import InputError, SourceUnavailableError
 from kcast.teams import canonical_team, is_all_star
 from kcast.warehouse import Warehouse
 from kcast.warehouse.schema import SOURCE_RANK
+from kcast.warehouse.sources import delete_lower_ranked_plate_appearances
 
 SOURCE = "retrosheet_events"
-
-# Retrosheet's game types, as the ``info,gametype`` record (or the CSVs) spell them.
-GAME_TYPES = {
-    "regular",
-    "playoff",  # a tie-breaker game (game 163); not part of Retrosheet's regular season
-    "wildcard",
-    "divisionseries",
-    "lcs",
-    "worldseries",
-    "allstar",
-    "spring",
-    "exhibition",
-}
+__all__ = ["GAME_TYPES", "SOURCE", "ingest_retrosheet", "parse_event_file", "season_stats"]
 
 # record type -> minimum number of comma-separated fields (type included)
 _RECORD_FIELDS = {
@@ -71,6 +88,11 @@ _RECORD_FIELDS = {
 _GAME_ID = re.compile(r"^[A-Z0-9]{3}\d{8}[0-9]$")
 _DATE = re.compile(r"^(\d{4})/(\d{2})/(\d{2})$")
 _PLAY_COUNT = re.compile(r"^(\?\?|\d\d|\d\?|\?\d)?$")
+_PLAYER_ID = re.compile(r"^[a-z][a-z-]{4}\d{3}$")  # abcde001; a short name is padded: lee-j001
+# Retrosheet's pitch codes (A and V: the pitch clock's automatic strike and ball, from 2023) and
+# the markers between them (pickoffs 1-3, a runner going >, ...)
+_PITCHES = re.compile(r"^[+*.>123ABCFHIKLMNOPQRSTUVXY]*$")
+_EVENT = re.compile(r"^[A-Z0-9/.()+\-#!?;]+$")
 
 
 @dataclass
@@ -148,8 +170,6 @@ def resolve_archives(
 
 def download_season(url: str, season: int, cache_dir: Path) -> Path:
     """Fetch ``{url}/{season}eve.zip`` into the cache, once; return its path."""
-    from kcast.data.http import HttpClient
-
     if url.lower().endswith(".zip"):
         target_url, name = url, url.rsplit("/", 1)[-1]
     else:
@@ -231,6 +251,7 @@ def check_records(name: str, text: str) -> dict[str, int]:
     """
     starts: dict[str, int] = {}
     game: str | None = None
+    players: dict[str, set[str]] = {"0": set(), "1": set()}  # the game's players, by team
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line:
@@ -253,6 +274,7 @@ def check_records(name: str, text: str) -> dict[str, int]:
             if game in starts:
                 raise InputError(f"game {game} appears twice in the file", name, number)
             starts[game] = number
+            players = {"0": set(), "1": set()}
         elif game is None and kind not in ("com",):
             raise InputError(f"{kind} record before the first id record", name, number)
         elif (
@@ -268,25 +290,67 @@ def check_records(name: str, text: str) -> dict[str, int]:
             if not is_all_star(value):
                 canonical_team(value, name, number)
         elif kind == "play":
-            inning, team, _batter, count, _pitches, event = parts[1:7]
-            if not inning.isdigit() or team not in ("0", "1"):
-                raise InputError(
-                    f"play record with inning {inning!r} and team {team!r}: {line[:80]!r}",
-                    name,
-                    number,
-                )
-            if not _PLAY_COUNT.match(count) or not event:
-                raise InputError(f"corrupt play record {line[:80]!r}", name, number)
+            _check_play(parts, players, line, name, number)
         elif kind in ("start", "sub"):
             if (
                 parts[3] not in ("0", "1")
                 or not parts[4].lstrip("-").isdigit()
                 or not parts[5].strip().lstrip("-").isdigit()
+                or not _PLAYER_ID.match(parts[1])
             ):
                 raise InputError(f"corrupt {kind} record {line[:80]!r}", name, number)
+            players[parts[3]].add(parts[1])
     if not starts:
         raise InputError("no games (no id records) in the file", name)
     return starts
+
+
+def _check_play(
+    parts: list[str], players: dict[str, set[str]], line: str, name: str, number: int
+) -> None:
+    """A ``play`` record: its inning and team, a batter of that team in this game (a start or
+    sub record before it), the count, Retrosheet's pitch codes and an event Chadwick reads.
+    Chadwick scores a play it cannot read as best it can, with no error, so such a record would
+    change the game's lines silently (a pitch count, a strikeout)."""
+    inning, team, batter, count, pitches, event = parts[1:7]
+    if not inning.isdigit() or team not in ("0", "1"):
+        raise InputError(
+            f"play record with inning {inning!r} and team {team!r}: {line[:80]!r}", name, number
+        )
+    if not _PLAY_COUNT.match(count) or not event:
+        raise InputError(f"corrupt play record {line[:80]!r}", name, number)
+    side = "home" if team == "1" else "visiting"
+    if batter not in players[team]:
+        raise InputError(
+            f"play record for batter {batter!r}, who is not in the game for the {side} team "
+            f"(no start or sub record before it): {line[:80]!r}",
+            name,
+            number,
+        )
+    if not _PITCHES.match(pitches):
+        raise InputError(
+            f"play record with pitch codes {pitches!r} that are not Retrosheet's: {line[:80]!r}",
+            name,
+            number,
+        )
+    if not _event_readable(event):
+        raise InputError(
+            f"play record with an event Chadwick cannot read ({event!r}): {line[:80]!r}",
+            name,
+            number,
+        )
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _event_readable(event: str) -> bool:
+    """Retrosheet's characters, and Chadwick's parser reads the event, or at least its primary
+    part (before the first period): one real play of 2015-2025 has an advancement Chadwick's
+    parser does not take (``16(1)/FO/BG/DP.BX1(63/RINT)``, 2018), and its box score is right."""
+    if event == "NP":
+        return True
+    if not _EVENT.match(event):
+        return False
+    return parse_event(event)[1] or parse_event(event.split(".", 1)[0])[1]
 
 
 def _valid_date(text: str) -> bool:
@@ -320,8 +384,6 @@ def _int(value: str | None) -> int | None:
 
 def parse_event_file(name: str, data: bytes, include_all_types: bool = False) -> ParsedFile:
     """Every game in one event file: game facts, pitcher lines and team batting, as rows."""
-    from chadwickpy.tools.tools import iterate_games
-
     text = data.decode("latin-1")
     game_lines = check_records(name, text)
     trap = _WarningTrap()
@@ -341,8 +403,9 @@ def parse_event_file(name: str, data: bytes, include_all_types: bool = False) ->
                 continue
             if is_all_star(game.info_lookup("hometeam")):
                 continue
+            game_id = canonical_game_id(game.game_id, name, line_no)
             try:
-                box, plays = score_game(game)
+                box, plays = score_game(game, game_id)
             except (ValueError, IndexError, KeyError, AttributeError) as exc:
                 raise InputError(
                     f"game {game.game_id} cannot be scored: {exc}", name, line_no
@@ -353,7 +416,7 @@ def parse_event_file(name: str, data: bytes, include_all_types: bool = False) ->
                     name,
                     _find_line(text, trap.messages[0], line_no),
                 )
-            _collect_game(game, box, game_type, name, line_no, out)
+            collect_game(game, game_id, box, game_type, name, line_no, out)
             out.plays.extend(plays)
     finally:
         chadwick_log.removeHandler(trap)
@@ -366,16 +429,6 @@ WHIFF_CODES = frozenset("SMQT")
 CALLED_CODES = frozenset("C")
 
 
-@functools.cache
-def _box_helpers() -> tuple:
-    """chadwickpy's helpers ``count_pitches`` needs (imported once: chadwickpy.box takes 65 ms
-    to import, so kcast imports it only where it parses)."""
-    from chadwickpy.box import find_current_player, pitch_stats
-    from chadwickpy.game import pitch_strike_thrown
-
-    return find_current_player, pitch_stats, pitch_strike_thrown
-
-
 def count_pitches(box, gi, thrown: list[str], counted: int) -> int:  # noqa: ANN001
     """chadwickpy's ``pitch_stats`` (the batter's and the pitcher's pitches and strikes) with
     one change: it counts the pitches of the plate appearance that no earlier event of it
@@ -386,7 +439,6 @@ def count_pitches(box, gi, thrown: list[str], counted: int) -> int:  # noqa: ANN
     drops: 9 pitches a start in 2023, where the Statcast pitch-mix lines agree with this count.
     ``thrown`` is the event's pitches thrown, in order. Returns the pitches of the plate
     appearance counted so far."""
-    find_current_player, pitch_stats, pitch_strike_thrown = _box_helpers()
     ev, state = gi.event, gi.state
     if not ev.pitches:
         return counted
@@ -404,27 +456,16 @@ def count_pitches(box, gi, thrown: list[str], counted: int) -> int:  # noqa: ANN
     return max(counted, len(thrown))
 
 
-def score_game(game) -> tuple[object, list[dict]]:  # noqa: ANN001
+def score_game(game, game_id: str | None = None) -> tuple[object, list[dict]]:  # noqa: ANN001
     """Chadwick's box score of ``game`` and, from the same pass over its plays, every plate
     appearance: who batted, who pitched, the lineup slot, the inning, the pitches and the outcome.
 
     This is chadwickpy's ``box_create`` loop (``iterate_game``) with the plate appearances
-    recorded as it goes, so the game is walked once."""
-    from chadwickpy.box import (
-        Boxscore,
-        add_substitute,
-        batter_stats,
-        box_create,
-        enter_starters,
-        fielder_stats,
-        runner_stats,
-    )
-    from chadwickpy.game import pitch_ball_thrown, pitch_strike_thrown
-    from chadwickpy.gameiter import GameIter
-    from chadwickpy.parse import Ev, is_batter
-
+    recorded as it goes, so the game is walked once. ``game_id``: the id the rows carry
+    (default: the file's)."""
     if not game.events:  # a box-score-only game: no plays to record
         return box_create(game), []
+    game_id = game_id or game.game_id
     box = Boxscore()
     enter_starters(box, game)
     gi = GameIter(game)
@@ -448,7 +489,7 @@ def score_game(game) -> tuple[object, list[dict]]:  # noqa: ANN001
                 times = faced[(pitcher, batter)] = faced.get((pitcher, batter), 0) + 1
                 plays.append(
                     {
-                        "game_id": game.game_id,
+                        "game_id": game_id,
                         "pa_index": len(plays) + 1,
                         "inning": state.inning,
                         "batting_side": state.batting_team,
@@ -484,130 +525,169 @@ def _find_line(text: str, message: str, default: int | None) -> int | None:
     return default
 
 
-def _collect_game(
-    game, box, game_type: str, name: str, line_no: int | None, out: ParsedFile
-) -> None:  # noqa: ANN001
+# --------------------------------------------------------------------------------------------
+# One scored game as rows: the game, each side's pitchers, each side's batting
+# --------------------------------------------------------------------------------------------
+
+
+def collect_game(  # noqa: PLR0913 - the game, its id and box, and where it was read
+    game,  # noqa: ANN001
+    game_id: str,
+    box,  # noqa: ANN001
+    game_type: str,
+    name: str,
+    line_no: int | None,
+    out: ParsedFile,
+) -> None:
+    """Add one scored game's rows to ``out``: the game, each side's pitcher lines (in order of
+    appearance) and each side's batting."""
+    row = game_row(game, game_id, box, game_type, name, line_no)
+    out.games.append(row)
+    teams = (row["away_team"], row["home_team"])
+    has_pitches = (game.info_lookup("pitches") or "") == "pitches"
+    for side in (0, 1):
+        out.pitchers.extend(pitcher_lines(game_id, box, side, teams, has_pitches))
+        out.batting.append(team_batting(game_id, box, side, teams))
+
+
+def game_row(
+    game,  # noqa: ANN001
+    game_id: str,
+    box,  # noqa: ANN001
+    game_type: str,
+    name: str,
+    line_no: int | None,
+) -> dict:
+    """The ``games`` row: date, teams, park, weather, umpire, innings and score."""
     info = game.info_lookup
     date_text = (info("date") or "").strip()
     m = _DATE.match(date_text)
     if not m:
         raise InputError(f"game {game.game_id} has no valid date", name, line_no)
     date = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    home = canonical_team(info("hometeam"), name, line_no)
-    away = canonical_team(info("visteam"), name, line_no)
-    has_pitches = (info("pitches") or "") == "pitches"
     innings = max((e.inning for e in game.events if e.event_text != "NP"), default=None)
-    out.games.append(
-        {
-            "game_id": game.game_id,
-            "game_date": date,
-            "season": date.year,
-            "game_type": game_type,
-            "game_number": _int(info("number")),
-            "home_team": home,
-            "away_team": away,
-            "park_id": info("site"),
-            "start_time": info("starttime"),
-            "day_night": info("daynight"),
-            "temperature": _positive(info("temp")),
-            "wind_speed": _int(info("windspeed")),
-            "wind_dir": info("winddir"),
-            "sky": info("sky"),
-            "umpire_home": info("umphome"),
-            "uses_dh": (info("usedh") or "").lower() == "true",
-            "innings": innings,
-            "home_runs_scored": box.score[1],
-            "away_runs_scored": box.score[0],
-            "status": "final",
-        }
-    )
-    teams = (away, home)
-    for side in (0, 1):
-        chain = []
-        p = box.pitchers[side]
-        while p is not None:
-            chain.append(p)
-            p = p.prev
-        chain.reverse()
-        lines: dict[str, dict] = {}
-        for seq, pitcher in enumerate(chain, start=1):
-            s = pitcher.pitching
-            row = lines.get(pitcher.player_id)
-            if row is None:
-                row = lines[pitcher.player_id] = {
-                    "game_id": game.game_id,
-                    "retro_id": pitcher.player_id,
-                    "side": side,
-                    "team": teams[side],
-                    "opponent": teams[1 - side],
-                    "is_start": seq == 1,
-                    "appearance_seq": seq,
-                    "outs": 0,
-                    "batters_faced": 0,
-                    "strikeouts": 0,
-                    "walks": 0,
-                    "hits": 0,
-                    "home_runs": 0,
-                    "runs": 0,
-                    "earned_runs": 0,
-                    "hit_batters": 0,
-                    "pitches": 0 if has_pitches else None,
-                    "strikes": 0 if has_pitches else None,
-                }
-            row["_other"] = row.get("_other", 0) + max(s.bk, 0) + max(s.wp, 0) + max(s.r, 0)
-            for key, value in (
-                ("outs", s.outs),
-                ("batters_faced", s.bf),
-                ("strikeouts", s.so),
-                ("walks", s.bb),
-                ("hits", s.h),
-                ("home_runs", s.hr),
-                ("runs", s.r),
-                ("earned_runs", s.er),
-                ("hit_batters", s.hb),
-            ):
-                row[key] = None if (value < 0 or row[key] is None) else row[key] + value
-            if has_pitches:
-                for key, value in (("pitches", s.pitches), ("strikes", s.strikes)):
-                    row[key] = None if (value < 0 or row[key] is None) else row[key] + value
-        # A pitcher announced and replaced before throwing a pitch is no appearance, and a
-        # scratched starter's start belongs to the first pitcher who threw (as in Retrosheet's
-        # own pitching.csv). A pitcher who only balked or threw a wild pitch did appear.
-        kept = [r for r in lines.values() if _appeared(r)]
-        if kept and not kept[0]["is_start"]:
-            kept[0]["is_start"] = True
-        for seq, r in enumerate(kept, start=1):
-            r["appearance_seq"] = seq
-            r["is_start"] = seq == 1
-            r.pop("_other", None)
-        out.pitchers.extend(kept)
-        # the batting side of this team: its nine starters plus everyone who came in
-        pa = so = bb = 0
-        lineup: list[str] = []
-        for slot in range(1, 10):
-            player = box.slots[slot][side]
-            while player is not None and player.prev is not None:
-                player = player.prev
-            if player is not None:
-                lineup.append(player.player_id)
-            while player is not None:
-                b = player.batting
-                pa += max(b.pa, 0)
-                so += max(b.so, 0)
-                bb += max(b.bb, 0)
-                player = player.next
-        out.batting.append(
-            {
-                "game_id": game.game_id,
+    return {
+        "game_id": game_id,
+        "game_date": date,
+        "season": date.year,
+        "game_type": game_type,
+        "game_number": _int(info("number")),
+        "home_team": canonical_team(info("hometeam"), name, line_no),
+        "away_team": canonical_team(info("visteam"), name, line_no),
+        "park_id": info("site"),
+        "start_time": info("starttime"),
+        "day_night": info("daynight"),
+        "temperature": _positive(info("temp")),
+        "wind_speed": _int(info("windspeed")),
+        "wind_dir": info("winddir"),
+        "sky": info("sky"),
+        "umpire_home": info("umphome"),
+        "uses_dh": (info("usedh") or "").lower() == "true",
+        "innings": innings,
+        "home_runs_scored": box.score[1],
+        "away_runs_scored": box.score[0],
+        "status": "final",
+    }
+
+
+_PITCHING_STATS = (
+    ("outs", "outs"),
+    ("batters_faced", "bf"),
+    ("strikeouts", "so"),
+    ("walks", "bb"),
+    ("hits", "h"),
+    ("home_runs", "hr"),
+    ("runs", "r"),
+    ("earned_runs", "er"),
+    ("hit_batters", "hb"),
+)
+
+
+def pitcher_lines(
+    game_id: str,
+    box,  # noqa: ANN001
+    side: int,
+    teams: tuple[str, str],
+    has_pitches: bool,
+) -> list[dict]:
+    """One side's ``pitcher_games`` rows, in order of appearance (a pitcher who pitched twice in
+    the game is one row). A pitcher announced and replaced before throwing a pitch is no
+    appearance, and a scratched starter's start belongs to the first pitcher who threw (as in
+    Retrosheet's own pitching.csv). A pitcher who only balked or threw a wild pitch did
+    appear."""
+    chain = []
+    p = box.pitchers[side]
+    while p is not None:
+        chain.append(p)
+        p = p.prev
+    chain.reverse()
+    lines: dict[str, dict] = {}
+    for seq, pitcher in enumerate(chain, start=1):
+        s = pitcher.pitching
+        row = lines.get(pitcher.player_id)
+        if row is None:
+            row = lines[pitcher.player_id] = {
+                "game_id": game_id,
+                "retro_id": pitcher.player_id,
+                "side": side,
                 "team": teams[side],
                 "opponent": teams[1 - side],
-                "is_home": side == 1,
-                "plate_appearances": pa,
-                "strikeouts": so,
-                "walks": bb,
-                "lineup": lineup,
+                "is_start": seq == 1,
+                "appearance_seq": seq,
+                **{key: 0 for key, _ in _PITCHING_STATS},
+                "pitches": 0 if has_pitches else None,
+                "strikes": 0 if has_pitches else None,
             }
-        )
+        row["_other"] = row.get("_other", 0) + max(s.bk, 0) + max(s.wp, 0) + max(s.r, 0)
+        for key, attr in _PITCHING_STATS:
+            row[key] = _add(row[key], getattr(s, attr))
+        if has_pitches:
+            row["pitches"] = _add(row["pitches"], s.pitches)
+            row["strikes"] = _add(row["strikes"], s.strikes)
+    kept = [r for r in lines.values() if _appeared(r)]
+    for seq, r in enumerate(kept, start=1):
+        r["appearance_seq"] = seq
+        r["is_start"] = seq == 1
+        r.pop("_other", None)
+    return kept
+
+
+def _add(total: int | None, value: int) -> int | None:
+    """A running total of a Chadwick count (negative: unknown, and so is the total)."""
+    return None if value < 0 or total is None else total + value
+
+
+def team_batting(
+    game_id: str,
+    box,  # noqa: ANN001
+    side: int,
+    teams: tuple[str, str],
+) -> dict:
+    """One side's batting: its nine starters (in order) plus everyone who came in."""
+    pa = so = bb = 0
+    lineup: list[str] = []
+    for slot in range(1, 10):
+        player = box.slots[slot][side]
+        while player is not None and player.prev is not None:
+            player = player.prev
+        if player is not None:
+            lineup.append(player.player_id)
+        while player is not None:
+            b = player.batting
+            pa += max(b.pa, 0)
+            so += max(b.so, 0)
+            bb += max(b.bb, 0)
+            player = player.next
+    return {
+        "game_id": game_id,
+        "team": teams[side],
+        "opponent": teams[1 - side],
+        "is_home": side == 1,
+        "plate_appearances": pa,
+        "strikeouts": so,
+        "walks": bb,
+        "lineup": lineup,
+    }
 
 
 def _appeared(row: dict) -> bool:
@@ -766,8 +846,44 @@ def _plate_appearances(
     plays = plays.astype({"batter_id": "int64", "pitcher_id": "int64"})
     plays["lineup_slot"] = plays["lineup_slot"].where(plays["lineup_slot"].between(1, 9))
     plays["source"] = SOURCE
+    plays["source_rank"] = SOURCE_RANK[SOURCE]
     plays.attrs["unknown"] = sorted(unknown)
     return plays.reset_index(drop=True)
+
+
+def read_frames(
+    archives: list[Path],
+    register: Register,
+    seasons: Iterable[int] = (),
+    include_all_types: bool = False,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> RetrosheetFrames:
+    """Parse the event files of ``archives`` into warehouse rows (nothing is written): what
+    ``ingest_retrosheet`` stores. A bad file raises ``InputError`` naming it."""
+    season_archives = [sa for a in archives for sa in read_archive(a, seasons)]
+    jobs = [(n, d, include_all_types) for sa in season_archives for n, d in sa.event_files]
+    jobs.sort(key=lambda j: -len(j[1]))
+    season_of = {n: sa.season for sa in season_archives for n, _ in sa.event_files}
+    parsed = _run_jobs(jobs, workers, progress)
+    # each season's files are read with that season's rosters (hands can change)
+    per_season = []
+    for sa in season_archives:
+        files = [p for p in parsed if season_of[p.name] == sa.season]
+        if files:
+            per_season.append(build_frames(files, sa.rosters, register))
+    return RetrosheetFrames(
+        games=pd.concat([f.games for f in per_season], ignore_index=True),
+        pitcher_games=pd.concat([f.pitcher_games for f in per_season], ignore_index=True),
+        team_batting_games=pd.concat([f.team_batting_games for f in per_season], ignore_index=True),
+        # a player's latest season gives his hands
+        players=pd.concat([f.players for f in per_season], ignore_index=True).drop_duplicates(
+            "player_id", keep="last"
+        ),
+        unknown_ids=sorted({i for f in per_season for i in f.unknown_ids}),
+        plate_appearances=pd.concat([f.plate_appearances for f in per_season], ignore_index=True),
+        lineups=pd.concat([f.lineups for f in per_season], ignore_index=True),
+    )
 
 
 def ingest_retrosheet(
@@ -785,53 +901,39 @@ def ingest_retrosheet(
     """
     target = ", ".join(str(a) for a in archives)
     with logged_ingest(wh, "retrosheet", target) as report:
-        season_archives = [sa for a in archives for sa in read_archive(a, seasons)]
-        jobs = [(n, d, include_all_types) for sa in season_archives for n, d in sa.event_files]
-        jobs.sort(key=lambda j: -len(j[1]))
-        season_of = {n: sa.season for sa in season_archives for n, _ in sa.event_files}
-        parsed = _run_jobs(jobs, workers, progress)
-        # each season's files are read with that season's rosters (hands can change)
-        per_season = []
-        for sa in season_archives:
-            files = [p for p in parsed if season_of[p.name] == sa.season]
-            if files:
-                per_season.append(build_frames(files, sa.rosters, register))
-        frames = RetrosheetFrames(
-            games=pd.concat([f.games for f in per_season], ignore_index=True),
-            pitcher_games=pd.concat([f.pitcher_games for f in per_season], ignore_index=True),
-            team_batting_games=pd.concat(
-                [f.team_batting_games for f in per_season], ignore_index=True
-            ),
-            # a player's latest season gives his hands
-            players=pd.concat([f.players for f in per_season], ignore_index=True).drop_duplicates(
-                "player_id", keep="last"
-            ),
-            unknown_ids=sorted({i for f in per_season for i in f.unknown_ids}),
-            plate_appearances=pd.concat(
-                [f.plate_appearances for f in per_season], ignore_index=True
-            ),
-            lineups=pd.concat([f.lineups for f in per_season], ignore_index=True),
-        )
+        frames = read_frames(archives, register, seasons, include_all_types, workers, progress)
         report.rows_read = len(frames.pitcher_games)
         if frames.unknown_ids:
             report.notes.append(
                 f"{len(frames.unknown_ids)} Retrosheet ids have no MLBAM id in the register and "
                 f"were left out: {', '.join(frames.unknown_ids[:20])}"
             )
-        players = frames.players
-        write_all(
-            wh,
-            report,
-            [
-                ("players", players),
+        rank = SOURCE_RANK[SOURCE]
+        # rows a lower-ranked source filed under another id of the same game (a start log
+        # loaded first numbers a doubleheader by gamePk) move to Retrosheet's game
+        rekey = plan_rekey(wh, frames.pitcher_games, rank)
+        report.notes.extend(rekey.notes)
+        with wh.transaction():
+            apply_rekey(wh, rekey, frames.games, rank)
+            # the play-by-play of a game is Retrosheet's whole: the Stats API feed's plate
+            # appearances of these games (rank 30) give way, whatever their count
+            delete_lower_ranked_plate_appearances(wh, list(frames.games["game_id"]), rank)
+            for table, rows in (
+                ("players", frames.players),
                 ("games", frames.games),
                 ("pitcher_games", frames.pitcher_games),
                 ("team_batting_games", frames.team_batting_games),
                 ("lineups", frames.lineups),
                 ("plate_appearances", frames.plate_appearances),
-            ],
-        )
+                ("pitcher_games", rekey.moved),
+            ):
+                report.results.append(wh.upsert(table, rows))
         report.stats = season_stats(frames.pitcher_games)
+        plays = frames.plate_appearances
+        if len(plays):
+            regular = plays[plays["game_type"] == "regular"]
+            for season, n in regular.groupby("season").size().items():
+                report.stats.setdefault(str(season), {})["plate_appearances"] = int(n)
     return report
 
 
@@ -864,11 +966,6 @@ def _die_with_parent(parent: int) -> None:
     Linux sends SIGKILL on the parent's death (``PR_SET_PDEATHSIG``); where that is not
     available, or the parent died before it was set, a watchdog thread notices instead.
     """
-    import ctypes
-    import signal
-    import threading
-    import time
-
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
@@ -884,16 +981,3 @@ def _die_with_parent(parent: int) -> None:
                 os._exit(1)
 
     threading.Thread(target=watch, daemon=True, name="kcast-parent-watch").start()
-
-
-def season_stats(pitcher_games: pd.DataFrame) -> dict[str, object]:
-    """Per season: regular-season starts and all-pitcher strikeouts (Retrosheet's own checks)."""
-    reg = pitcher_games[pitcher_games["game_type"] == "regular"]
-    out: dict[str, object] = {}
-    for season, g in reg.groupby("season"):
-        out[str(season)] = {
-            "starts": int(g["is_start"].sum()),
-            "strikeouts": int(g["strikeouts"].sum()),
-            "pitcher_games": len(g),
-        }
-    return out

@@ -28,10 +28,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from kcast.data.gameids import relocate_rows
-from kcast.data.ingest import IngestReport, logged_ingest, opposing_pitcher_splits
+from kcast.data.gameids import canonical_game_id
+from kcast.data.ingest import (
+    GAME_TYPES,
+    IngestReport,
+    logged_ingest,
+    opposing_pitcher_splits,
+    season_stats,
+)
 from kcast.data.register import Register
-from kcast.data.retrosheet import GAME_TYPES, season_stats
+from kcast.data.rekey import apply_rekey, plan_rekey
 from kcast.errors import InputError
 from kcast.teams import canonical_team, is_all_star
 from kcast.warehouse import Warehouse
@@ -356,6 +362,12 @@ class CsvFrames:
     lineups: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
+def _canonical_ids(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy with each ``gid`` as kcast files the game (``ATH2025...`` is ``OAK2025...``)."""
+    ids = {gid: canonical_game_id(gid) for gid in frame["gid"].unique()}
+    return frame.assign(gid=frame["gid"].map(ids))
+
+
 def load_season(files: SeasonFiles, include_all_types: bool = False) -> SeasonTables:
     """Read and check one season's four files; keep the wanted games (never All-Star games)."""
     names = {k: str(p) for k, p in files.paths.items()}
@@ -371,9 +383,9 @@ def load_season(files: SeasonFiles, include_all_types: bool = False) -> SeasonTa
     kept = set(games.loc[keep, "gid"])
     return SeasonTables(
         season=files.season,
-        gameinfo=games[keep].copy(),
-        pitching=pitching[pitching["gid"].isin(kept)].copy(),
-        teamstats=teamstats[teamstats["gid"].isin(kept)].copy(),
+        gameinfo=_canonical_ids(games[keep]),
+        pitching=_canonical_ids(pitching[pitching["gid"].isin(kept)]),
+        teamstats=_canonical_ids(teamstats[teamstats["gid"].isin(kept)]),
         allplayers=tables["allplayers"].assign(season=files.season),
         rows_read=len(pitching),
     )
@@ -571,99 +583,6 @@ def _team_batting(
 
 
 # --------------------------------------------------------------------------------------------
-# Rows a lower-ranked source filed under another game id
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Rekey:
-    """Lower-ranked pitcher rows to move to Retrosheet's game id, and the games to fix."""
-
-    moved: pd.DataFrame  # the rows, with their new game_id
-    old_rows: list[tuple[str, int]]  # (game_id, pitcher_id) to delete
-    old_games: list[str]  # lower-ranked games rows to delete (re-written if Retrosheet has them)
-    game_pks: dict[str, int]  # Retrosheet game id -> mlb_game_pk carried from the moved game
-    notes: list[str] = field(default_factory=list)
-
-
-def plan_rekey(wh: Warehouse, frames: CsvFrames) -> Rekey:
-    """Find lower-ranked rows of the same pitcher and date that sit under another game id.
-
-    A source without Retrosheet ids (the Statcast start logs) numbers a doubleheader's games by
-    guesswork when it is loaded first. Retrosheet's ids are authoritative, so such rows are
-    moved to Retrosheet's game (their values still only fill gaps there), and the game's
-    ``mlb_game_pk`` moves with them.
-    """
-    rank = SOURCE_RANK[SOURCE]
-    seasons = sorted({int(s) for s in frames.pitcher_games["season"]})
-    empty = Rekey(pd.DataFrame(), [], [], {})
-    if not seasons:
-        return empty
-    lower = wh.query(
-        "SELECT * FROM pitcher_games WHERE source_rank < $rank "
-        "AND season IN (SELECT UNNEST($seasons))",
-        {"rank": rank, "seasons": seasons},
-    )
-    if lower.empty:
-        return empty
-    lower = lower.drop(columns=["updated_at"])
-    lower["game_date"] = pd.to_datetime(lower["game_date"]).dt.date
-    ours = frames.pitcher_games[["game_id", "pitcher_id", "game_date", "is_start"]]
-    pick, notes = relocate_rows(lower, ours)
-    if pick.empty:
-        return Rekey(pd.DataFrame(), [], [], {}, notes)
-    moved = lower.merge(pick, on=["game_id", "pitcher_id"])
-    old_rows = list(zip(moved["game_id"], moved["pitcher_id"].astype(int), strict=True))
-    moving = set(old_rows)
-    staying = {
-        g
-        for g, p in zip(lower["game_id"], lower["pitcher_id"], strict=True)
-        if (g, int(p)) not in moving
-    }
-    old_ids = sorted(set(moved["game_id"]))
-    old_games = wh.query(
-        "SELECT game_id, mlb_game_pk, source_rank FROM games "
-        "WHERE season IN (SELECT UNNEST($seasons)) AND source_rank < $rank",
-        {"rank": rank, "seasons": seasons},
-    )
-    old_games = old_games[old_games["game_id"].isin(old_ids)].set_index("game_id")
-    delete_games: list[str] = []
-    game_pks: dict[str, int] = {}
-    for old in old_ids:
-        if old not in old_games.index:
-            continue
-        targets = set(moved.loc[moved["game_id"] == old, "game_id_new"])
-        if old in staying or len(targets) != 1:
-            notes.append(f"game {old}: its rows went to {sorted(targets)}; mlb_game_pk left as is")
-            continue
-        pk = old_games.loc[old, "mlb_game_pk"]
-        if pd.notna(pk):
-            game_pks[targets.pop()] = int(pk)
-        # nothing is left in the old game: drop its row (Retrosheet writes it anew if it has it)
-        delete_games.append(old)
-    moved["game_id"] = moved.pop("game_id_new")
-    moved = moved.sort_values("source_rank").drop_duplicates(["game_id", "pitcher_id"], keep="last")
-    notes.append(
-        f"{len(moved)} lower-ranked pitcher rows filed under another game id were moved to "
-        f"Retrosheet's game ({len(old_ids)} games)"
-    )
-    return Rekey(moved, old_rows, delete_games, game_pks, notes)
-
-
-def apply_rekey(wh: Warehouse, rekey: Rekey, frames: CsvFrames) -> None:
-    """Delete the misfiled rows and games (inside the caller's transaction)."""
-    for game_id, pitcher_id in rekey.old_rows:
-        wh.delete_where(
-            "pitcher_games", "game_id = $g AND pitcher_id = $p", {"g": game_id, "p": pitcher_id}
-        )
-    for game_id in rekey.old_games:
-        wh.delete_where("games", "game_id = $g", {"g": game_id})
-    if rekey.game_pks:
-        pks = frames.games["game_id"].map(rekey.game_pks)
-        frames.games["mlb_game_pk"] = pks.astype("Int64")
-
-
-# --------------------------------------------------------------------------------------------
 # The ingest
 # --------------------------------------------------------------------------------------------
 
@@ -691,10 +610,10 @@ def ingest_retrosheet_csv(
         frames = build_frames(loaded, register)
         report.rows_read = sum(s.rows_read for s in loaded)
         report.notes.extend(frames.notes)
-        rekey = plan_rekey(wh, frames)
+        rekey = plan_rekey(wh, frames.pitcher_games, SOURCE_RANK[SOURCE])
         report.notes.extend(rekey.notes)
         with wh.transaction():
-            apply_rekey(wh, rekey, frames)
+            apply_rekey(wh, rekey, frames.games, SOURCE_RANK[SOURCE])
             for table, rows in (
                 ("players", frames.players),
                 ("games", frames.games),

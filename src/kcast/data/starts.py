@@ -23,14 +23,14 @@ from pathlib import Path
 import pandas as pd
 
 from kcast.data.gameids import PitcherDays, StoredGames, place_start_games
-from kcast.data.ingest import IngestReport, logged_ingest, write_all
+from kcast.data.ingest import IngestReport, logged_ingest, season_stats, write_all
 from kcast.data.register import Register
-from kcast.data.retrosheet import season_stats
 from kcast.data.retrosheet_csv import fail_on_first, read_csv_file
 from kcast.errors import InputError
 from kcast.teams import canonical_team
 from kcast.warehouse import Warehouse
 from kcast.warehouse.schema import SOURCE_RANK
+from kcast.warehouse.sources import game_ids, games_with_pk, pitcher_days
 
 SOURCE = "statcast_starts"
 COLUMNS = (
@@ -136,17 +136,8 @@ def assign_game_ids(wh: Warehouse, starts: pd.DataFrame) -> tuple[dict[int, str]
     """``game_pk`` -> game_id for every game of the file (see the module docstring and
     ``kcast.data.gameids.place_start_games``)."""
     seasons = [int(s) for s in sorted(starts["game_year"].unique())]
-    known = wh.query(
-        "SELECT game_id, mlb_game_pk, game_date FROM games WHERE mlb_game_pk IS NOT NULL "
-        "AND season IN (SELECT UNNEST($seasons))",
-        {"seasons": seasons},
-    )
-    rows = wh.query(
-        "SELECT game_id, pitcher_id, game_date, is_start FROM pitcher_games "
-        "WHERE season IN (SELECT UNNEST($seasons))",
-        {"seasons": seasons},
-    )
-    return place_start_games(starts, StoredGames(known), PitcherDays(rows))
+    known = games_with_pk(wh, seasons)
+    return place_start_games(starts, StoredGames(known), PitcherDays(pitcher_days(wh, seasons)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -221,12 +212,7 @@ def ingest_starts(
         report.notes.extend(notes)
         frames = build_frames(starts, ids)
         seasons_in = [int(s) for s in sorted(frames.games["season"].unique())]
-        known = set(
-            wh.query(
-                "SELECT game_id FROM games WHERE season IN (SELECT UNNEST($seasons))",
-                {"seasons": seasons_in},
-            )["game_id"]
-        )
+        known = game_ids(wh, seasons_in)
         new = set(frames.games["game_id"]) - known
         writes = [("games", frames.games), ("pitcher_games", frames.pitcher_games)]
         if register is not None:

@@ -3,9 +3,10 @@
 Three endpoints are used, called directly with :class:`kcast.data.http.HttpClient` (timeouts,
 retries with backoff):
 
-- ``/api/v1/schedule?sportId=1&date=YYYY-MM-DD&hydrate=probablePitcher,lineups``: the day's
-  games, their status and, where announced, the probable starters and the starting lineups
-  (``lineups.homePlayers`` / ``awayPlayers``, the batters in batting order);
+- ``/api/v1/schedule?sportId=1&date=YYYY-MM-DD&hydrate=probablePitcher,lineups,officials``: the
+  day's games, their status and, where announced, the probable starters, the starting lineups
+  (``lineups.homePlayers`` / ``awayPlayers``, the batters in batting order) and the umpires
+  (``officials``, as in a boxscore: the home-plate umpire's name);
 - ``/api/v1/game/{gamePk}/boxscore``: every pitcher's line and each team's batting, for games
   whose status is final;
 - ``/api/v1/people/{id}``: a person's throwing hand, batting side and names.
@@ -29,12 +30,20 @@ from typing import Any
 
 import pandas as pd
 
+from kcast.config import get_settings
 from kcast.data.gameids import place_schedule_games
+from kcast.data.http import HttpClient
 from kcast.data.ingest import IngestReport, logged_ingest, write_all
+from kcast.data.statsapi_feed import feed_people, plate_appearances
 from kcast.errors import InputError, SourceUnavailableError, UnknownTeamError
 from kcast.teams import canonical_team, team_from_mlbam_id
-from kcast.warehouse import Warehouse
+from kcast.warehouse import Warehouse, open_warehouse
 from kcast.warehouse.schema import SOURCE_RANK
+from kcast.warehouse.sources import (
+    games_between,
+    games_with_plate_appearances,
+    known_throws,
+)
 
 SOURCE = "statsapi"
 POSTED = "statsapi_posted"  # lineups posted before the game
@@ -104,9 +113,6 @@ class StatsApiClient:
         retries: int | None = None,
         backoff: float = 0.5,
     ) -> None:
-        from kcast.config import get_settings
-        from kcast.data.http import HttpClient
-
         self.base_url = (base_url or get_settings().statsapi_url).rstrip("/")
         self.http = HttpClient(timeout=timeout, retries=retries, backoff=backoff)
 
@@ -115,9 +121,13 @@ class StatsApiClient:
         return f"{self.base_url}{path}"
 
     def schedule(self, date: dt.date | str) -> dict[str, Any]:
-        """The day's MLB schedule, with probable pitchers and posted lineups hydrated."""
+        """The day's MLB schedule, with probable pitchers, posted lineups and umpires hydrated."""
         day = parse_date(date)
-        params = {"sportId": "1", "date": day.isoformat(), "hydrate": "probablePitcher,lineups"}
+        params = {
+            "sportId": "1",
+            "date": day.isoformat(),
+            "hydrate": "probablePitcher,lineups,officials",
+        }
         data = self.http.get_json(self.url("/api/v1/schedule"), params)
         return _expect_object(data, f"/api/v1/schedule?date={day.isoformat()}", "dates")
 
@@ -125,6 +135,11 @@ class StatsApiClient:
         """The boxscore of one game."""
         path = f"/api/v1/game/{int(game_pk)}/boxscore"
         return _expect_object(self.http.get_json(self.url(path)), path, "teams")
+
+    def feed(self, game_pk: int) -> dict[str, Any]:
+        """The live feed of one game (``/api/v1.1/game/{gamePk}/feed/live``): every play."""
+        path = f"/api/v1.1/game/{int(game_pk)}/feed/live"
+        return _expect_object(self.http.get_json(self.url(path)), path, "liveData")
 
     def person(self, person_id: int) -> dict[str, Any]:
         """One person as a ``players`` row: names, throwing hand, batting side."""
@@ -390,6 +405,9 @@ def _parse_game(
         "away_probable_id": None,
         "home_runs_scored": None,
         "away_runs_scored": None,
+        # the umpire assigned to home plate, once the schedule names him (before the game: the
+        # matchup features read him; the final boxscore names him too)
+        "umpire_home": home_plate_umpire(game.get("officials")),
         "source": SOURCE,
         "source_rank": SOURCE_RANK[SOURCE],
     }
@@ -485,11 +503,7 @@ def posted_lineup_rows(
 def _existing_games(wh: Warehouse | None, days: list[dt.date]) -> pd.DataFrame | None:
     if wh is None or not days:
         return None
-    return wh.query(
-        "SELECT game_id, game_date, home_team, away_team, game_number, mlb_game_pk FROM games "
-        "WHERE game_date BETWEEN $first AND $last",
-        {"first": min(days), "last": max(days)},
-    )
+    return games_between(wh, min(days), max(days))
 
 
 # --------------------------------------------------------------------------------------------
@@ -520,82 +534,22 @@ def parse_boxscore(data: dict[str, Any], game: dict[str, Any], source: str) -> B
         isinstance(teams.get(s), dict) for s in ("home", "away")
     ):
         raise InputError("no teams.home and teams.away", source=source)
-    codes = {}
-    for side in ("home", "away"):
-        codes[side] = _team(teams[side], source, f"teams.{side}")
-        if codes[side] != game[f"{side}_team"]:
-            raise InputError(
-                f"teams.{side} is {codes[side]}, but the schedule has {game[f'{side}_team']} for "
-                f"game {game['mlb_game_pk']}",
-                source=source,
-            )
+    codes = _box_teams(teams, game, source)
     meta = {k: game[k] for k in ("game_id", "game_date", "season", "game_type")}
     pitchers: list[dict[str, Any]] = []
     players: list[dict[str, Any]] = []
-    starters: dict[str, dict[str, Any]] = {}
     for side, other in (("home", "away"), ("away", "home")):
-        team = teams[side]
-        roster = team.get("players") or {}
-        ids = team.get("pitchers")
-        if not isinstance(ids, list) or not isinstance(roster, dict):
-            raise InputError(f"teams.{side} has no pitchers list", source=source)
-        for seq, pid in enumerate(ids, start=1):
-            entry = roster.get(f"ID{pid}")
-            if not isinstance(entry, dict):
-                raise InputError(f"pitcher {pid} of teams.{side} is not in its players", source)
-            line = (entry.get("stats") or {}).get("pitching") or {}
-            row = _pitcher_line(line, source, f"teams.{side} pitcher {pid}")
-            row.update(
-                meta,
-                pitcher_id=int(pid),
-                team=codes[side],
-                opponent=codes[other],
-                is_home=side == "home",
-                is_start=seq == 1,
-                appearance_seq=seq,
-                source=SOURCE,
-                source_rank=SOURCE_RANK[SOURCE],
-            )
-            pitchers.append(row)
-            if seq == 1:
-                starters[side] = row
-            person = dict(entry.get("person") or {"id": pid})
-            person.setdefault("id", pid)
-            for hand in ("pitchHand", "batSide"):
-                if hand in entry and hand not in person:
-                    person[hand] = entry[hand]
-            players.append(person_row(person, source))
-    batting = []
-    for side, other in (("home", "away"), ("away", "home")):
-        team = teams[side]
-        stats = (team.get("teamStats") or {}).get("batting") or {}
-        starter = starters.get(other)
-        pa = _int(stats.get("plateAppearances"))
-        if pa is None:  # older boxscores: the opposing pitchers' batters faced
-            pa = sum(p["batters_faced"] or 0 for p in pitchers if p["team"] == codes[other])
-        so = _int(stats.get("strikeOuts"))
-        if so is None:
-            raise InputError(f"teams.{side}.teamStats.batting has no strikeOuts", source=source)
-        row = {
-            **meta,
-            "team": codes[side],
-            "opponent": codes[other],
-            "is_home": side == "home",
-            "plate_appearances": pa,
-            "strikeouts": so,
-            "walks": _int(stats.get("baseOnBalls")),
-            "pa_vs_starter": starter["batters_faced"] if starter else None,
-            "so_vs_starter": starter["strikeouts"] if starter else None,
-            "source": SOURCE,
-            "source_rank": SOURCE_RANK[SOURCE],
-        }
-        row.update(_lineup_hands(team))
-        batting.append(row)
+        rows, people = _box_pitchers(teams[side], side, codes[side], codes[other], source)
+        pitchers.extend({**row, **meta} for row in rows)
+        players.extend(people)
+    starters = {("home" if p["is_home"] else "away"): p for p in pitchers if p["is_start"]}
+    batting = [
+        {**meta, **_box_batting(teams, side, codes, starters.get(other), pitchers, source)}
+        for side, other in (("home", "away"), ("away", "home"))
+    ]
     lineups = [
         {
-            "game_id": game["game_id"],
-            "game_date": game["game_date"],
-            "season": game["season"],
+            **{k: meta[k] for k in ("game_id", "game_date", "season")},
             "team": codes[side],
             "slot": slot,
             "player_id": pid,
@@ -606,6 +560,89 @@ def parse_boxscore(data: dict[str, Any], game: dict[str, Any], source: str) -> B
         for slot, pid in _starting_order(teams[side]).items()
     ]
     return BoxRows(pitchers, batting, players, _game_extras(data), lineups)
+
+
+def _box_teams(teams: dict[str, Any], game: dict[str, Any], source: str) -> dict[str, str]:
+    """Each side's code, checked against the schedule's teams for the game."""
+    codes = {}
+    for side in ("home", "away"):
+        codes[side] = _team(teams[side], source, f"teams.{side}")
+        if codes[side] != game[f"{side}_team"]:
+            raise InputError(
+                f"teams.{side} is {codes[side]}, but the schedule has {game[f'{side}_team']} for "
+                f"game {game['mlb_game_pk']}",
+                source=source,
+            )
+    return codes
+
+
+def _box_pitchers(
+    team: dict[str, Any], side: str, code: str, opponent: str, source: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One side's pitcher lines, in the order they pitched (the first is the starter), and the
+    pitchers as ``players`` rows."""
+    roster = team.get("players") or {}
+    ids = team.get("pitchers")
+    if not isinstance(ids, list) or not isinstance(roster, dict):
+        raise InputError(f"teams.{side} has no pitchers list", source=source)
+    rows, people = [], []
+    for seq, pid in enumerate(ids, start=1):
+        entry = roster.get(f"ID{pid}")
+        if not isinstance(entry, dict):
+            raise InputError(f"pitcher {pid} of teams.{side} is not in its players", source)
+        line = (entry.get("stats") or {}).get("pitching") or {}
+        row = _pitcher_line(line, source, f"teams.{side} pitcher {pid}")
+        row.update(
+            pitcher_id=int(pid),
+            team=code,
+            opponent=opponent,
+            is_home=side == "home",
+            is_start=seq == 1,
+            appearance_seq=seq,
+            source=SOURCE,
+            source_rank=SOURCE_RANK[SOURCE],
+        )
+        rows.append(row)
+        person = dict(entry.get("person") or {"id": pid})
+        person.setdefault("id", pid)
+        for hand in ("pitchHand", "batSide"):
+            if hand in entry and hand not in person:
+                person[hand] = entry[hand]
+        people.append(person_row(person, source))
+    return rows, people
+
+
+def _box_batting(
+    teams: dict[str, Any],
+    side: str,
+    codes: dict[str, str],
+    starter: dict[str, Any] | None,
+    pitchers: list[dict[str, Any]],
+    source: str,
+) -> dict[str, Any]:
+    """One side's ``team_batting_games`` row: its PA, K and BB, and the opposing starter's."""
+    other = "away" if side == "home" else "home"
+    team = teams[side]
+    stats = (team.get("teamStats") or {}).get("batting") or {}
+    pa = _int(stats.get("plateAppearances"))
+    if pa is None:  # older boxscores: the opposing pitchers' batters faced
+        pa = sum(p["batters_faced"] or 0 for p in pitchers if p["team"] == codes[other])
+    so = _int(stats.get("strikeOuts"))
+    if so is None:
+        raise InputError(f"teams.{side}.teamStats.batting has no strikeOuts", source=source)
+    return {
+        "team": codes[side],
+        "opponent": codes[other],
+        "is_home": side == "home",
+        "plate_appearances": pa,
+        "strikeouts": so,
+        "walks": _int(stats.get("baseOnBalls")),
+        "pa_vs_starter": starter["batters_faced"] if starter else None,
+        "so_vs_starter": starter["strikeouts"] if starter else None,
+        "source": SOURCE,
+        "source_rank": SOURCE_RANK[SOURCE],
+        **_lineup_hands(team),
+    }
 
 
 def _starting_order(team: dict[str, Any]) -> dict[int, int]:
@@ -674,13 +711,23 @@ def _lineup_hands(team: dict[str, Any]) -> dict[str, int | None]:
     }
 
 
+def home_plate_umpire(officials: Any) -> str | None:
+    """The home-plate umpire's name in an ``officials`` list (a boxscore's, or a schedule's
+    hydrated with ``officials``); None when there is none."""
+    for item in officials if isinstance(officials, list) else []:
+        if isinstance(item, dict) and item.get("officialType") == "Home Plate":
+            name = (item.get("official") or {}).get("fullName")
+            return str(name) if name else None
+    return None
+
+
 def _game_extras(data: dict[str, Any]) -> dict[str, Any]:
     """Temperature and wind speed from the boxscore's info lines ("69 degrees, Sunny."), and
     the home-plate umpire (by name: Retrosheet's files name him by Retrosheet id)."""
     out: dict[str, Any] = {}
-    for item in data.get("officials") or []:
-        if isinstance(item, dict) and item.get("officialType") == "Home Plate":
-            out["umpire_home"] = (item.get("official") or {}).get("fullName")
+    umpire = home_plate_umpire(data.get("officials"))
+    if umpire is not None:
+        out["umpire_home"] = umpire
     for item in data.get("info") or []:
         if not isinstance(item, dict):
             continue
@@ -704,6 +751,7 @@ class StatsApiFrames:
     pitcher_games: pd.DataFrame
     team_batting_games: pd.DataFrame
     lineups: pd.DataFrame = field(default_factory=pd.DataFrame)
+    plate_appearances: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def ingest_statsapi(
@@ -735,6 +783,7 @@ def ingest_statsapi(
                     ("pitcher_games", frames.pitcher_games),
                     ("team_batting_games", frames.team_batting_games),
                     ("lineups", frames.lineups),
+                    ("plate_appearances", frames.plate_appearances),
                 ],
             )
             copyright_ = report.stats.pop("copyright", None)
@@ -780,15 +829,14 @@ def collect_day(
         for person in (p for people in posted.values() for p in people):
             _add_player(players, person)
     report.stats["posted lineups"] = len(lineups) // 9
-    fetched = 0
+    boxed: list[dict[str, Any]] = []
     for i, game in enumerate(finals, start=1):
         path = f"/api/v1/game/{game['mlb_game_pk']}/boxscore"
         try:
             data = client.boxscore(game["mlb_game_pk"])
         except SourceUnavailableError as exc:
             report.notes.append(
-                f"boxscore of {game['game_id']} ({game['away_team']} at {game['home_team']}, "
-                f"gamePk {game['mlb_game_pk']}) unavailable, its results are not stored: {exc}"
+                f"boxscore of {_describe(game)} unavailable, its results are not stored: {exc}"
             )
         else:
             box = parse_boxscore(data, game, path)
@@ -798,10 +846,12 @@ def collect_day(
             for person in box.players:
                 _add_player(players, person)
             game.update({k: v for k, v in box.game.items() if v is not None})
-            fetched += 1
+            boxed.append(game)
         if progress:
             progress(i, len(finals))
-    report.stats["boxscores"] = f"{fetched} of {len(finals)} final games"
+    report.stats["boxscores"] = f"{len(boxed)} of {len(finals)} final games"
+    # the plays of the games whose results are stored (the others are fetched again, whole)
+    plays = collect_feeds(wh, client, boxed, report, players)
     if slate.copyright:
         report.stats["copyright"] = slate.copyright
     return StatsApiFrames(
@@ -810,7 +860,50 @@ def collect_day(
         pitcher_games=pd.DataFrame(pitchers),
         team_batting_games=pd.DataFrame(batting),
         lineups=pd.DataFrame(lineups),
+        plate_appearances=pd.DataFrame(plays),
     )
+
+
+def _describe(game: dict[str, Any]) -> str:
+    return (
+        f"{game['game_id']} ({game['away_team']} at {game['home_team']}, "
+        f"gamePk {game['mlb_game_pk']})"
+    )
+
+
+def collect_feeds(
+    wh: Warehouse | None,
+    client: StatsApiClient,
+    finals: list[dict[str, Any]],
+    report: IngestReport,
+    players: dict[int, dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """The plate appearances of final games from their live feeds (``statsapi_feed``), for the
+    games whose plate appearances the warehouse does not hold yet (from the feed or the event
+    files: a feed is fetched once); the games' people (batting and throwing sides, names) are
+    added to ``players``. A feed that cannot be fetched is a note (with "unavailable": the
+    daily job fetches it again on its next run); a malformed one is an ``InputError``."""
+    stored = games_with_plate_appearances(wh, [g["game_id"] for g in finals]) if wh else set()
+    wanted = [g for g in finals if g["game_id"] not in stored]
+    rows: list[dict[str, Any]] = []
+    fetched = 0
+    for game in wanted:
+        path = f"/api/v1.1/game/{game['mlb_game_pk']}/feed/live"
+        try:
+            feed = client.feed(game["mlb_game_pk"])
+        except SourceUnavailableError as exc:
+            report.notes.append(
+                f"live feed of {_describe(game)} unavailable, its plate appearances are not "
+                f"stored: {exc}"
+            )
+            continue
+        rows.extend(plate_appearances(feed, game, path))
+        for person in feed_people(feed):
+            _add_player(players, person_row(person, path))
+        fetched += 1
+    report.stats["feeds"] = f"{fetched} of {len(wanted)} final games without plate appearances"
+    report.stats["plate appearances"] = len(rows)
+    return rows
 
 
 def _complete_hands(
@@ -826,7 +919,7 @@ def _complete_hands(
     """
     missing = [pid for pid, p in players.items() if p.get("throws") is None]
     if missing and wh is not None:
-        known = _known_throws(wh, missing)
+        known = known_throws(wh, missing)
         missing = [pid for pid in missing if pid not in known]
     for pid in missing:
         try:
@@ -834,18 +927,6 @@ def _complete_hands(
         except (SourceUnavailableError, InputError) as exc:
             if report is not None:
                 report.notes.append(f"person {pid}: throwing hand unknown ({exc})")
-
-
-def _known_throws(wh: Warehouse, ids: list[int]) -> dict[int, str]:
-    """The throwing hands the warehouse already has for these players."""
-    if not ids:
-        return {}
-    rows = wh.query(
-        "SELECT player_id, throws FROM players WHERE throws IS NOT NULL "
-        "AND player_id IN (SELECT UNNEST($ids))",
-        {"ids": [int(i) for i in ids]},
-    )
-    return {int(r.player_id): r.throws for r in rows.itertuples()}
 
 
 def day_stats(frames: StatsApiFrames) -> dict[str, object]:
@@ -888,13 +969,11 @@ def fetch_slate(
             client.close()
     wh = warehouse
     if isinstance(wh, str):
-        from kcast.warehouse import open_warehouse
-
         wh = open_warehouse(wh)
     try:
         days = [g["game_date"] for g in slate.games]
         assign_game_ids(slate.games, _existing_games(wh, days))
-        known = _known_throws(wh, list(slate.players)) if wh is not None else {}
+        known = known_throws(wh, list(slate.players)) if wh is not None else {}
     finally:
         if isinstance(warehouse, str) and wh is not None:
             wh.close()

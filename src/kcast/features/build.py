@@ -153,10 +153,13 @@ def normalise_history(frame: pd.DataFrame) -> pd.DataFrame:
 def training_targets(
     history: pd.DataFrame, game_types: tuple[str, ...] = ("regular",)
 ) -> pd.DataFrame:
-    """The starts to learn from (and to backtest): every start of the given game types."""
+    """The starts to learn from (and to backtest): every start of the given game types, with
+    the pitcher's throwing hand where ``players`` knows it (known before the game: so a start's
+    hand does not depend on which later games were loaded with it, and ``kcast train`` and the
+    backtest build the same rows)."""
     starts = history[history["is_start"] & history["game_type"].isin(game_types)]
     starts = starts[starts["batters_faced"].notna() & (starts["batters_faced"] > 0)]
-    cols = list(ID_COLUMNS) + list(TARGETS)
+    cols = list(ID_COLUMNS) + list(TARGETS) + (["throws"] if "throws" in starts else [])
     return starts[cols].reset_index(drop=True)
 
 

@@ -12,9 +12,9 @@ For each start this adds, strictly from games before its date (as ``build.py`` d
   (``bat{slot}_same``);
 * the pitcher's pitches, swinging strikes and called strikes (whiff rate and CSW%), this season
   plus last season weighted ``PREV_PITCH_WEIGHT``, and the league's CSW% over the last 30 days;
-  from the pitch sequences, and for a start without them (2024 has no event files) from the
-  Statcast pitch-mix line of that start (``pitch_mix_starts``), so seasons with sequences keep
-  every figure;
+  each start from the event files' pitch sequences, else the Statcast pitch-mix line of that
+  start (``pitch_mix_starts``), else the pitch calls of the Stats API's live feed (a season in
+  progress), so every start with any of them counts once;
 * the home-plate umpire's strikeouts over those expected from the league's rate in his games
   (``ump_k``, ``ump_k_expected``), over every earlier game he worked; an umpire the Stats API
   names is read as his Retrosheet id through ``umpires`` (``kcast.data.umpires``), and a name
@@ -39,6 +39,7 @@ from kcast.data.umpires import resolve_umpires
 from kcast.features.build import DATE_DTYPE, HISTORY_TYPES
 from kcast.features.lookup import AsOf, ByKey, taken
 from kcast.warehouse import Warehouse
+from kcast.warehouse import matchup as reads
 
 SLOTS = range(1, 10)
 SEASON_WEIGHTS = (1.0, 0.8, 0.6)  # this season, last season, the one before (Marcel's 5/4/3)
@@ -60,41 +61,6 @@ MATCHUP_FEATURES: tuple[str, ...] = (
     "tto3_logit",
     "platoon_logit",
 )
-
-_PA_SQL = """SELECT p.game_id, p.game_date, p.season, p.batter_id, p.pitcher_id, p.bats,
-       p.throws, p.times_faced, p.pitches, p.swinging_strikes, p.called_strikes,
-       p.is_strikeout, s.is_start
-FROM plate_appearances p
-LEFT JOIN pitcher_games s ON s.game_id = p.game_id AND s.pitcher_id = p.pitcher_id
-WHERE p.game_type IN (SELECT UNNEST($types)){before}"""
-
-_LINEUP_SQL = """SELECT l.game_id, l.team, l.slot, l.player_id, l.bats, l.game_date,
-       pl.throws AS opp_throws
-FROM lineups l
-LEFT JOIN pitcher_games s ON s.game_id = l.game_id AND s.team <> l.team AND s.is_start
-LEFT JOIN players pl ON pl.player_id = s.pitcher_id
-WHERE l.slot BETWEEN 1 AND 9{before}"""
-
-_PITCH_MIX_SQL = """SELECT m.game_id, m.pitcher_id, m.game_date, m.season, m.pitches, m.whiffs, m.csw
-FROM pitch_mix_starts m
-WHERE m.game_id IS NOT NULL AND m.pitcher_id IS NOT NULL{before}"""
-
-_UMPIRE_SQL = """SELECT g.game_id, g.game_date, g.umpire_home,
-       SUM(b.strikeouts) AS k, SUM(b.plate_appearances) AS pa
-FROM games g LEFT JOIN team_batting_games b USING (game_id)
-WHERE g.game_type IN (SELECT UNNEST($types)){before}
-GROUP BY g.game_id, g.game_date, g.umpire_home"""
-
-
-def _optional(
-    wh: Warehouse, table: str, sql: str, columns: list[str], params: dict | None = None
-) -> pd.DataFrame:
-    """``sql``'s rows, or an empty frame of ``columns`` when ``table`` is not there: a warehouse
-    made by an older kcast and opened read-only (``kcast backtest`` without ``--write``) is not
-    migrated, and the pitch mix and the umpires' names are extras the features do without."""
-    if wh.table_exists(table):
-        return wh.query(sql, params or {})
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
 
 
 def _logit(p: np.ndarray | pd.Series) -> np.ndarray:
@@ -133,42 +99,18 @@ class MatchupContext:
         """The context of every game in the warehouse (optionally only before a date). Starts of
         ``first_season`` or later need no plate appearances from before ``first_season - 2``
         (the batters' window) nor lineups from before ``first_season - 1``."""
-        params: dict[str, object] = {"types": list(HISTORY_TYPES)}
-        cut_pa = cut_l = cut_g = cut_m = ""
+        first = reads.EVERY_SEASON
         if first_season is not None:
-            params["first"] = int(first_season) - len(SEASON_WEIGHTS) + 1
-            cut_pa = " AND p.season >= $first"
-            cut_l = " AND l.season >= $first + 1"
-            cut_m = " AND m.season >= $first"
-        if before is not None:
-            # the day's own lineups and umpires are known before its games
-            params["before"] = pd.Timestamp(before).date()
-            cut_pa += " AND p.game_date < $before"
-            cut_m += " AND m.game_date < $before"
-            cut_g += " AND g.game_date <= $before"
-            cut_l += " AND l.game_date <= $before"
-        pa = _dates(wh.query(_PA_SQL.format(before=cut_pa), params))
-        lineup_params = {k: v for k, v in params.items() if k != "types"}
-        lineups = _dates(wh.query(_LINEUP_SQL.format(before=cut_l), lineup_params))
-        game_params = {k: v for k, v in params.items() if k != "first"}
-        games = _dates(wh.query(_UMPIRE_SQL.format(before=cut_g), game_params))
+            first = int(first_season) - len(SEASON_WEIGHTS) + 1
+        # the day's own lineups and umpires are known before its games
+        day = pd.Timestamp(before).date() if before is not None else reads.NO_END
+        pa = _dates(reads.plate_appearances(wh, HISTORY_TYPES, first, day))
+        lineups = _dates(reads.lineups(wh, first, day))
+        games = _dates(reads.umpire_games(wh, HISTORY_TYPES, day))
         # the Stats API names an umpire, Retrosheet gives his id: one key for both
-        crosswalk = _optional(
-            wh, "umpires", "SELECT umpire_id, full_name FROM umpires", ["umpire_id", "full_name"]
-        )
-        games["umpire_home"] = resolve_umpires(games["umpire_home"], crosswalk)
-        bats = wh.query("SELECT player_id, bats FROM players WHERE bats IS NOT NULL")
-        mix_params = {k: v for k, v in params.items() if k != "types"}
-        mix = _dates(
-            _optional(
-                wh,
-                "pitch_mix_starts",
-                _PITCH_MIX_SQL.format(before=cut_m),
-                ["game_id", "pitcher_id", "game_date", "season", "pitches", "whiffs", "csw"],
-                mix_params,
-            )
-        )
-        return cls.from_frames(pa, lineups, games, bats.set_index("player_id")["bats"], mix)
+        games["umpire_home"] = resolve_umpires(games["umpire_home"], reads.umpire_names(wh))
+        mix = _dates(reads.pitch_mix(wh, first, day))
+        return cls.from_frames(pa, lineups, games, reads.batting_sides(wh), mix)
 
     @classmethod
     def from_frames(
@@ -381,29 +323,26 @@ def _batter_tables(pa: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return cum, seasons
 
 
+FEED_SOURCE = "statsapi_feed"  # the Stats API's live feed (kcast.data.statsapi_feed)
+
+
 def _pitcher_tables(
     pa: pd.DataFrame, pitch_mix: pd.DataFrame | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Per pitcher, after each day: cumulative pitches, whiffs and CSW this season; the season
-    totals; the league's CSW% over 30 days. A pitch-mix line counts only for a start none of
-    whose plate appearances has a pitch sequence."""
+    totals; the league's CSW% over 30 days. Each start counts once, from the best source that
+    has it: the event files' pitch sequences, else the Statcast pitch-mix line, else the live
+    feed's pitch calls (a season in progress)."""
     has = pa["pitches"].notna()
-    data = pd.DataFrame(
-        {
-            "pitcher_id": pa["pitcher_id"],
-            "season": pa["season"],
-            "game_date": pa["game_date"],
-            "pitches": pa["pitches"].where(has, 0).astype(float),
-            "whiffs": pa["swinging_strikes"].where(has, 0).astype(float),
-            "csw": (pa["swinging_strikes"] + pa["called_strikes"]).where(has, 0).astype(float),
-        }
-    )
+    feed = pa["source"] == FEED_SOURCE if "source" in pa else pd.Series(False, index=pa.index)
+    sequenced = _keys(pa.loc[has & ~feed])
     cols = ["pitches", "whiffs", "csw"]
+    mix = None
+    mixed = pd.MultiIndex.from_arrays([[], []])
     if pitch_mix is not None and not pitch_mix.empty:
-        sequenced = pd.MultiIndex.from_frame(pa.loc[has, ["game_id", "pitcher_id"]])
-        keys = pd.MultiIndex.from_frame(pitch_mix[["game_id", "pitcher_id"]])
-        extra = pitch_mix[~keys.isin(sequenced)]
-        extra = pd.DataFrame(
+        extra = pitch_mix[~_keys(pitch_mix).isin(sequenced)]
+        mixed = _keys(extra)
+        mix = pd.DataFrame(
             {
                 "pitcher_id": extra["pitcher_id"].astype("int64"),
                 "season": extra["season"].astype("int64"),
@@ -411,7 +350,20 @@ def _pitcher_tables(
                 **{c: extra[c].astype(float) for c in cols},
             }
         )
-        data = pd.concat([data, extra], ignore_index=True) if len(extra) else data
+    # a feed's plate appearance counts only for a start neither of the others has
+    keys = _keys(pa)
+    use = has & (~feed | ~(keys.isin(sequenced) | keys.isin(mixed)))
+    data = pd.DataFrame(
+        {
+            "pitcher_id": pa["pitcher_id"],
+            "season": pa["season"],
+            "game_date": pa["game_date"],
+            "pitches": pa["pitches"].where(use, 0).astype(float),
+            "whiffs": pa["swinging_strikes"].where(use, 0).astype(float),
+            "csw": (pa["swinging_strikes"] + pa["called_strikes"]).where(use, 0).astype(float),
+        }
+    )
+    data = pd.concat([data, mix], ignore_index=True) if mix is not None and len(mix) else data
     per = data.groupby(["pitcher_id", "season", "game_date"], as_index=False).sum()
     cum = per[["pitcher_id", "season", "game_date"]].copy()
     cum[cols] = per.groupby(["pitcher_id", "season"])[cols].cumsum().to_numpy()
@@ -420,6 +372,11 @@ def _pitcher_tables(
     roll = daily.rolling(LEAGUE_DAYS).sum()
     league = (roll["csw"] / roll["pitches"].replace(0, np.nan)).rename("lg_csw_pct")
     return cum, seasons, league.reset_index()
+
+
+def _keys(frame: pd.DataFrame) -> pd.MultiIndex:
+    """(game_id, pitcher_id) of each row: the start a row belongs to."""
+    return pd.MultiIndex.from_arrays([frame["game_id"], frame["pitcher_id"]])
 
 
 def _umpire_table(games: pd.DataFrame) -> pd.DataFrame:

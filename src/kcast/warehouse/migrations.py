@@ -23,6 +23,7 @@ from kcast.warehouse.schema import (
     DECISION_COLUMNS,
     PREDICTIONS,
     SCHEMA_MIGRATIONS,
+    SOURCE_RANK,
     SQL_TYPES,
     TABLES,
     Column,
@@ -240,6 +241,74 @@ def decision_columns(wh: Warehouse) -> None:
         wh.add_column(PREDICTIONS, column)
     wh.add_column(BETS, "reason")
     wh.execute(BACKFILL_DECISIONS)
+# Migration 9: plate appearances merge by source rank
+# --------------------------------------------------------------------------------------------
+
+
+def rank_plate_appearances(wh: Warehouse) -> None:
+    """Give ``plate_appearances`` its ``source_rank`` column and the event files' rows their
+    rank (50), so that the Stats API feed's rows (30) never overwrite them."""
+    table = TABLES["plate_appearances"]
+    if not wh.table_exists(table.name):
+        return
+    if "source_rank" not in wh.table_columns(table.name):
+        wh.add_column(table, "source_rank")
+    wh.execute(
+        "UPDATE plate_appearances SET source_rank = $rank "
+        "WHERE source_rank IS NULL AND source = $source",
+        {"rank": SOURCE_RANK["retrosheet_events"], "source": "retrosheet_events"},
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Migration 10: the Athletics' 2025 games under one id
+# --------------------------------------------------------------------------------------------
+
+# Retrosheet's 2025 files call the Athletics ATH; kcast's code is OAK in every season, and the
+# Stats API and the start logs build OAK ids. (No other club was ever ATH in Retrosheet's ids.)
+RENAMED_GAME_PREFIXES = {"ATH": "OAK"}
+
+
+def rename_game_ids(wh: Warehouse) -> None:
+    """File the games stored under Retrosheet's ``ATH`` ids under kcast's ``OAK`` ids, in every
+    table with a game_id. Where both ids hold a row of the same key (the event files and a start
+    log loaded one after the other), the row of the higher-ranked source stays (the ``OAK`` one
+    when neither table ranks its sources); the other is dropped."""
+    for old, new in RENAMED_GAME_PREFIXES.items():
+        for table in TABLES.values():
+            if "game_id" not in table.column_names or not wh.table_exists(table.name):
+                continue
+            _rename_prefix(wh, table, old, new)
+
+
+def _rename_prefix(wh: Warehouse, table: Table, old: str, new: str) -> None:
+    name = table.name
+    params = {"old": old, "new": new, "like": f"{old}%"}
+    found = wh.query(
+        f"SELECT COUNT(*) AS n FROM {name} WHERE game_id LIKE $like", {"like": params["like"]}
+    )
+    if int(found["n"].iloc[0]) == 0:
+        return
+    if "game_id" in table.key:
+        same = "".join(f" AND o.{k} = t.{k}" for k in table.key if k != "game_id")
+        rank = table.rank
+        outranks = f" AND COALESCE(o.{rank}, 0) > COALESCE(t.{rank}, 0)" if rank else " AND FALSE"
+        # the new id's row goes where the old id's outranks it; then every old row with a new
+        # row of the same key goes
+        wh.execute(
+            f"DELETE FROM {name} t WHERE t.game_id LIKE $new || '%' AND EXISTS (SELECT 1 FROM "
+            f"{name} o WHERE o.game_id = $old || SUBSTR(t.game_id, 4){same}{outranks})",
+            {"old": old, "new": new},
+        )
+        wh.execute(
+            f"DELETE FROM {name} t WHERE t.game_id LIKE $like AND EXISTS (SELECT 1 FROM "
+            f"{name} o WHERE o.game_id = $new || SUBSTR(t.game_id, 4){same})",
+            {"new": new, "like": params["like"]},
+        )
+    wh.execute(
+        f"UPDATE {name} SET game_id = $new || SUBSTR(game_id, 4) WHERE game_id LIKE $like",
+        {"new": new, "like": params["like"]},
+    )
 
 
 MIGRATIONS: list[Migration] = [
@@ -276,6 +345,21 @@ MIGRATIONS: list[Migration] = [
         7, "pitch mix: Statcast whiffs, CSW and velocities per start", _create("pitch_mix_starts")
     ),
     Migration(8, "umpires: Retrosheet ids and names", _create("umpires")),
+    Migration(
+        9,
+        "plate appearances: a source rank (the event files' rows 50, the live feed's 30)",
+        rank_plate_appearances,
+    ),
+    Migration(
+        10,
+        "the Athletics' 2025 games: Retrosheet's ATH ids filed under kcast's OAK ids",
+        rename_game_ids,
+    ),
+    Migration(
+        11,
+        "prediction snapshots: the earlier answer a re-prediction replaced",
+        _create("prediction_snapshots"),
+    ),
     Migration(
         14,
         "decisions: each prediction's verdict and its bet, lean or pass, on the row",

@@ -7,7 +7,7 @@ Types are BigQuery's names; each engine maps them to its own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 TYPES = ("INT64", "FLOAT64", "STRING", "DATE", "TIMESTAMP", "BOOL")
 
@@ -88,6 +88,7 @@ SOURCE_RANK = {
     "retrosheet_events": 50,  # play-by-play, pitch counts from the sequences
     "retrosheet_csv": 40,  # Retrosheet's own per-game CSVs
     "statsapi": 30,  # MLB's official boxscores
+    "statsapi_feed": 30,  # the Stats API's live feed of a final game (plate appearances)
     "statsapi_posted": 25,  # lineups the Stats API posts before a game (the final one replaces)
     "statcast_starts": 20,  # Statcast-derived per-start logs
 }
@@ -230,8 +231,9 @@ TEAM_BATTING_GAMES = Table(
 
 PLATE_APPEARANCES = Table(
     "plate_appearances",
-    "Every plate appearance of the play-by-play sources (Retrosheet event files): who batted, "
-    "who pitched, where in the order, and how it ended.",
+    "Every plate appearance of the play-by-play sources (Retrosheet event files, and for a "
+    "season in progress the MLB Stats API's live feed of each final game, source "
+    "statsapi_feed): who batted, who pitched, where in the order, and how it ended.",
     (
         *_game_of(
             _c(
@@ -261,11 +263,18 @@ PLATE_APPEARANCES = Table(
         _c("called_strikes", "INT64", "called strikes (with whiffs: CSW)"),
         _c("is_strikeout", "BOOL", "ended in a strikeout", True),
         _c("is_walk", "BOOL", "ended in a walk (intentional included)", True),
-        _c("event", "STRING", "the Retrosheet event text"),
+        _c("event", "STRING", "the Retrosheet event text (the feed's event type)"),
         _c("source", "STRING", "where the row came from"),
         _c("updated_at", "TIMESTAMP", "when the row was last written (UTC)"),
+        _c(
+            "source_rank",
+            "INT64",
+            "rank of the source (see SOURCE_RANK): the event files' rows replace a game's feed "
+            "rows when they are loaded",
+        ),
     ),
     key=("game_id", "pa_index"),
+    rank="source_rank",
 )
 
 LINEUPS = Table(
@@ -599,6 +608,26 @@ BETS = Table(
     merge="replace",
 )
 
+PREDICTION_SNAPSHOTS = Table(
+    "prediction_snapshots",
+    "An earlier answer of a prediction row, kept when a new prediction of the same pitcher, game "
+    "and system replaced it with another answer (a lineup confirmed, a line moved, a model "
+    "retrained): the stored row as it was, and when and what changed. "
+    "`kcast query prediction_changes --date D` shows them beside the current rows.",
+    (
+        *(replace(c, required=c.required or c.name == "created_at") for c in PREDICTIONS.columns),
+        _c("replaced_at", "TIMESTAMP", "when the new prediction replaced this one (UTC)", True),
+        _c(
+            "changes",
+            "STRING",
+            "what the new prediction changed, column: before -> after, e.g. "
+            "'lineup_status: projected -> confirmed; predicted_strikeouts: 5.12 -> 5.48'",
+        ),
+    ),
+    key=("game_id", "pitcher_id", "system_id", "created_at"),
+    merge="replace",
+)
+
 FOUNDATION_TABLES = (
     SCHEMA_MIGRATIONS,
     PLAYERS,
@@ -613,7 +642,7 @@ FOUNDATION_TABLES = (
     UMPIRES,
 )
 
-PREDICTION_TABLES = (MODEL_REGISTRY, PREDICTIONS, BETS)
+PREDICTION_TABLES = (MODEL_REGISTRY, PREDICTIONS, BETS, PREDICTION_SNAPSHOTS)
 
 TABLES: dict[str, Table] = {t.name: t for t in FOUNDATION_TABLES + PREDICTION_TABLES}
 

@@ -1,6 +1,6 @@
 -- daily_coverage: per game date, how many pitchers were predicted and by how many systems.
 -- A healthy day has min_systems_per_pitcher = max_systems_per_pitcher = the number of active
--- systems (MLB_ACTIVE_SYSTEMS; 3 by default). pitchers_missing_systems
+-- systems (MLB_ACTIVE_SYSTEMS; 4 by default). pitchers_missing_systems
 -- counts the pitcher-games that lack a system seen elsewhere that day (a breaker or a failure).
 WITH per_pitcher AS (
     SELECT game_date, game_id, pitcher_id, COUNT(DISTINCT system_id) AS systems
