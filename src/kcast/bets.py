@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from kcast.context import STRATEGIES, BetRules, DecisionContext
-from kcast.decision import BET, bet_candidate, start_markets
+from kcast.decision import BET, LEAN, bet_candidate, start_markets
+from kcast.gate import market_of
 from kcast.market import (
     BookWeights,
     DecisionTime,
@@ -40,6 +41,7 @@ from kcast.market import (
 )
 from kcast.policy import DEVIG_METHODS
 from kcast.prices import stored_lines
+from kcast.scoring import bootstrap_mean
 from kcast.systems.base import SystemOutput
 from kcast.warehouse import Warehouse
 from kcast.warehouse.base import utc_now
@@ -94,9 +96,12 @@ def _placed(cand: dict, system_id: str, row: dict, day: pd.Timestamp) -> dict:
     }
 
 
-def taken_bets(outputs: dict[str, SystemOutput]) -> pd.DataFrame:
+def taken_bets(outputs: dict[str, SystemOutput], leans: bool = False) -> pd.DataFrame:
     """The bets the outputs' decisions took (rows whose ``decision`` is ``bet``), as
-    ``decide_bets`` gives them, with the stake each row carries."""
+    ``decide_bets`` gives them, with the stake each row carries, the ``status`` (bet) and the
+    rung's ``market`` (main or alternate). With ``leans``, the leans of rules that are not
+    live too (rows whose bet-rule rung reached the EV threshold but was not taken: status
+    lean, no stake); a lean of the verdict alone is no pick of a rule and is left out."""
     rows = []
     for system_id, out in outputs.items():
         if out.bets is None or "decision" not in out.frame:
@@ -104,10 +109,15 @@ def taken_bets(outputs: dict[str, SystemOutput]) -> pd.DataFrame:
         frame = out.frame.reset_index(drop=True)
         dates = list(pd.to_datetime(frame["game_date"]))
         for i, decision in enumerate(frame["decision"]):
-            if decision == BET and out.bets[i] is not None:
-                placed = _placed(out.bets[i], system_id, frame.iloc[i], dates[i])
-                placed["stake"] = frame["stake"].iloc[i]
+            cand = out.bets[i]
+            if cand is None or not cand.get("bet"):
+                continue
+            if decision == BET or (leans and decision == LEAN):
+                placed = _placed(cand, system_id, frame.iloc[i], dates[i])
+                placed["stake"] = frame["stake"].iloc[i] if decision == BET else np.nan
                 placed["reason"] = frame["decision_reason"].iloc[i]
+                placed["status"] = decision
+                placed["market"] = market_of(cand["line"], cand["main_line"])
                 rows.append(placed)
     return pd.DataFrame(rows)
 
@@ -229,19 +239,6 @@ def max_drawdown(curve: pd.Series) -> float:
     values = np.concatenate([[1.0], np.asarray(curve, float)])
     peak = np.maximum.accumulate(values)
     return float(((peak - values) / peak).max())
-
-
-def bootstrap_mean(
-    values: np.ndarray, n: int = 2000, seed: int = 0
-) -> tuple[float, float, float] | None:
-    """The mean and its 95% bootstrap interval (None without values)."""
-    v = np.asarray(values, float)
-    v = v[~np.isnan(v)]
-    if len(v) == 0:
-        return None
-    rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, len(v), size=(n, len(v)))].mean(axis=1)
-    return float(v.mean()), float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
 
 
 def summarise(bets: pd.DataFrame, curve: pd.DataFrame) -> dict:
@@ -476,11 +473,14 @@ LEDGER_COLUMNS = (
     "profit",
     "source",
     "reason",
+    "status",
+    "market",
 )
 
 
 def ledger_rows(bets: pd.DataFrame, at: DecisionTime | str | None, source: str) -> pd.DataFrame:
-    """Rows of the ``bets`` table for the bets taken."""
+    """Rows of the ``bets`` table for the picks taken (``bet`` True): bets, and leans where
+    ``status`` says so (never staked)."""
     if bets.empty:
         return pd.DataFrame(columns=[*LEDGER_COLUMNS, "created_at"])
     decision = DecisionTime.parse(at)
@@ -490,6 +490,13 @@ def ledger_rows(bets: pd.DataFrame, at: DecisionTime | str | None, source: str) 
     for col in ("fair_p_close", "clv", "ev_close", "stake", "reason"):
         if col not in taken:
             taken[col] = np.nan
+    if "status" not in taken:
+        taken["status"] = BET
+    taken["stake"] = taken["stake"].where(taken["status"] == BET)
+    if "market" not in taken:
+        taken["market"] = [
+            market_of(ln, m) for ln, m in zip(taken["line"], taken["main_line"], strict=True)
+        ]
     if "units" in taken:
         taken["result"] = result_of(taken["units"])
         taken["profit"] = taken["stake"] * taken["units"]

@@ -39,6 +39,7 @@ from kcast.config import Settings, get_settings
 from kcast.context import DecisionContext
 from kcast.dates import EASTERN, today  # noqa: F401 - EASTERN: part of this module's interface
 from kcast.forecast import WarehouseSink, forecaster_for
+from kcast.gate import gate_for
 from kcast.grading import VOID, grade_dates
 from kcast.market import DecisionTime
 from kcast.numbers import is_missing
@@ -339,7 +340,7 @@ def _predict(wh: Warehouse, day: dt.date, settings: Settings) -> tuple[str, dict
     starters = pending_starters(wh, day)
     if starters.empty:
         raise Skip(f"no starter of {day} is still to pitch")
-    context = DecisionContext.from_settings(settings)
+    context = DecisionContext.from_settings(settings, live=gate_for(wh, day, settings))
     forecaster = forecaster_for(wh, settings, context, WarehouseSink(wh, "daily"))
     if not forecaster.systems:
         errors = forecaster.load_errors

@@ -394,8 +394,13 @@ def settle(
     if bet is not None and bet["bet"]:
         alternate = line is None or bet["line"] != line
         other = bet["book"] != book
-        live = context.is_live(system_id, alternate)
+        # the rule's market: is the rung the market's main line (the card's line, as a rule)
+        off_main = bet["line"] != bet.get("main_line", line)
+        live = context.is_live(system_id, off_main)
         why = _bet_reason(bet, line, book, verdict, alternate, other, context, live)
+        if not live:
+            record = context.record_of(system_id, off_main)
+            why += f" ({record})" if record else ""
         return _decided(BET if live else LEAN, bet, alternate, other, why, stake=0.0)
     if verdict in (OVER, UNDER):
         odds = row["over_odds"] if verdict == OVER else row["under_odds"]
@@ -458,9 +463,10 @@ def _bet_reason(  # noqa: PLR0913
     if verdict != bet["side"]:
         parts.append(f"the thresholds' verdict at the card's line is {verdict}")
     if not live:
+        off_main = bet["line"] != bet.get("main_line", line)
         parts.append(
             f"but the rule ({context.rules.strategy}, {context.at.label}, "
-            f"{'alternate' if alternate else 'main'} line) is not live"
+            f"{'alternate' if off_main else 'main'} line) is not live"
         )
     return "; ".join(parts)
 

@@ -135,8 +135,10 @@ class Forecast:
         return taken_bets(self.outputs)
 
     def ledger(self, source: str) -> pd.DataFrame:
-        """The bets as rows of the ``bets`` table (``bets.ledger_rows``)."""
-        return ledger_rows(self.bets(), self.context.at, source)
+        """The bets, and the leans of rules not live (``status`` lean, no stake), as rows of
+        the ``bets`` table (``bets.ledger_rows``): a lean is stored so its rule's record grows
+        (``kcast.gate``)."""
+        return ledger_rows(taken_bets(self.outputs, leans=True), self.context.at, source)
 
     def check_answered(self) -> None:
         """Raise ``NoSystemAnsweredError`` naming each system's error when there were starters

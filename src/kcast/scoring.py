@@ -6,7 +6,8 @@ and the dashboard take them from here, so every screen shows the same numbers.
   bet, in probability points);
 * calibration: ``calibration_table`` (deciles of the stated P(over) against the observed rate,
   each with its Wilson interval) and ``calibration_summary``;
-* probability scores: ``probability_scores`` (log loss, Brier), ``log_score``.
+* probability scores: ``probability_scores`` (log loss, Brier), ``log_score``;
+* intervals: ``bootstrap_mean`` (a mean and its percentile bootstrap interval).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.stats import chi2
+from scipy.stats import bootstrap, chi2
 
+from kcast import policy
 from kcast.decisions import american_to_decimal
 
 CALIBRATION_BINS = 10
@@ -133,3 +135,31 @@ def wilson(k: float, n: float, z: float = 1.96) -> tuple[float, float]:
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def bootstrap_mean(
+    values: np.ndarray,
+    n: int = policy.BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+    confidence: float = policy.GATE_CONFIDENCE,
+) -> tuple[float, float, float] | None:
+    """The mean of ``values`` (NaN left out) and its percentile bootstrap interval
+    (``scipy.stats.bootstrap``, ``n`` resamples, seeded); None without values. One value:
+    the interval is that value."""
+    v = np.asarray(values, float)
+    v = v[~np.isnan(v)]
+    if len(v) == 0:
+        return None
+    mean = float(v.mean())
+    if len(v) == 1 or np.all(v == v[0]):
+        return mean, mean, mean
+    got = bootstrap(
+        (v,),
+        np.mean,
+        n_resamples=n,
+        confidence_level=confidence,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+        vectorized=True,
+    ).confidence_interval
+    return mean, float(got.low), float(got.high)

@@ -11,7 +11,6 @@ import pytest
 
 from kcast.bets import (
     BetRules,
-    bootstrap_mean,
     decide_bets,
     judge_by_close,
     max_drawdown,
@@ -20,6 +19,7 @@ from kcast.bets import (
 )
 from kcast.decisions import line_probabilities
 from kcast.errors import InputError
+from kcast.scoring import bootstrap_mean
 from kcast.market import (
     BookWeights,
     DecisionTime,

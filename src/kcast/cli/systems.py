@@ -15,6 +15,7 @@ from kcast.config import get_settings
 from kcast.context import DecisionContext
 from kcast.dates import parse_date
 from kcast.forecast import WarehouseSink, forecaster_for
+from kcast.gate import gate_for
 from kcast.grading import grade_dates
 from kcast.market import DecisionTime
 from kcast.teams import display_team
@@ -71,7 +72,7 @@ def predict(
     settings = get_settings()
     wh = get_warehouse(warehouse, read_only=no_write)
     day = parse_date(date)
-    context = DecisionContext.from_settings(settings, at)
+    context = DecisionContext.from_settings(settings, at, gate_for(wh, day, settings))
     sink = None if no_write else WarehouseSink(wh, "predict")
     with console.status(f"predicting {day}"):
         forecast = forecaster_for(wh, settings, context, sink).day(day)
@@ -88,7 +89,9 @@ def predict(
     for system_id, error in forecast.errors.items():
         console.print(f"[red]{system_id} did not answer:[/] {error}", highlight=False)
     ledger = forecast.ledger("predict")
-    shown = print_bets(forecast, ledger, settings.primary_system, context.at.label)
+    bets = ledger[ledger["status"] == "bet"] if len(ledger) else ledger
+    shown = print_bets(forecast, bets, settings.primary_system, context.at.label)
+    print_leans(forecast, ledger, settings.primary_system, context)
     print_summary(forecast, shown, stored=not no_write)
 
 
@@ -285,6 +288,35 @@ def print_bets(result, ledger: pd.DataFrame, primary: str, at: str) -> pd.DataFr
         )
     console.print(table)
     return rows
+
+
+def print_leans(result, ledger: pd.DataFrame, primary: str, context: DecisionContext) -> None:  # noqa: ANN001
+    """The primary system's leans (picks of rules not live) with each rule's record."""
+    shown = primary if primary in result.outputs else next(iter(result.outputs), primary)
+    rows = (
+        ledger[(ledger["system_id"] == shown) & (ledger["status"] == "lean")]
+        if len(ledger)
+        else ledger
+    )
+    if rows.empty:
+        return
+    console.print(f"\n{shown}'s leans: picks of rules not live (no stake), each with its record")
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for col in ("pitcher", "bet", "price", "EV", "rule's record"):
+        table.add_column(col, justify="right" if col == "EV" else "left")
+    who = {(r["game_id"], r["pitcher_id"]): r for r in _picks(result, shown).to_dict("records")}
+    for r in rows.sort_values("ev", ascending=False).to_dict("records"):
+        pick = who.get((r["game_id"], r["pitcher_id"]), {})
+        book = BOOK_SHORT.get(r["book"], str(r["book"])[:4])
+        record = context.record_of(shown, r["market"] == "alternate") or "not live"
+        table.add_row(
+            pick.get("name", str(r["pitcher_id"]))[:16],
+            f"{r['side']} {r['line']:g}",
+            f"{r['odds']:+.0f} {book}",
+            _num(r["ev"], "+.3f"),
+            f"{r['market']}: {record}",
+        )
+    console.print(table)
 
 
 def print_summary(result, bets: pd.DataFrame, stored: bool) -> None:  # noqa: ANN001
