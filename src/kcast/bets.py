@@ -21,13 +21,14 @@ walks a backtest forward day by day with every strategy (``context.STRATEGIES``)
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from kcast.context import STRATEGIES, BetRules, DecisionContext
 from kcast.decision import BET, LEAN, bet_candidate, start_markets
-from kcast.gate import market_of
+from kcast.gate import EdgeGate, gate_by_day, market_of
 from kcast.market import (
     BookWeights,
     DecisionTime,
@@ -343,20 +344,23 @@ def devig_log_losses(quotes: pd.DataFrame, actual: pd.DataFrame, weights_by_day=
 # --------------------------------------------------------------------------------------------
 
 
-def backtest_bets(
+def backtest_bets(  # noqa: PLR0913
     wh: Warehouse,
     outputs: dict[str, SystemOutput],
     rows: pd.DataFrame,
     context: DecisionContext,
     weights: dict[pd.Timestamp, BookWeights],
     strategies: tuple[str, ...] = STRATEGIES,
-) -> tuple[pd.DataFrame, dict, dict]:
-    """Bets of every system and strategy over a backtest's rows (aligned with each output),
-    decided day by day at the context's decision time with the books' ``weights`` of each day
-    (learned before it); the move model fitted only on earlier days. The context's own
-    strategy is the one the outputs' decisions took (``taken_bets``); the others are decided
-    here. Returns the bets taken (staked from each day's bankroll, ``stake_day``), the summary
-    per strategy and system (its bankroll compounding day by day) and the de-vig log losses."""
+    gated: bool = True,
+) -> BacktestBets:
+    """Every strategy's picks over a backtest's rows (aligned with each output), decided day
+    by day at the context's decision time with the books' ``weights`` of each day (learned
+    before it); the move model fitted only on earlier days. The context's own strategy's picks
+    are the outputs' bet rungs (decided with every rule live: ``taken_bets``); the others are
+    decided here. Each pick is judged by the fair close and graded; then the edge gate runs
+    day by day (``gate.gate_by_day``: the record of a day holds only picks of games before it)
+    and makes each pick a bet or a lean (``gated`` False: every pick a bet). The bets are
+    staked from each day's bankroll (``stake_day``)."""
     rules = context.rules
     dates = pd.to_datetime(rows["game_date"])
     first, last = dates.min().date(), dates.max().date()
@@ -369,31 +373,84 @@ def backtest_bets(
     )
     days = sorted(set(dates) & set(quotes["game_date"]))
     weights = {d: weights[d] for d in days}
-    all_bets = []
+    devig = devig_log_losses(quotes, actual, weights)
+    parts = []
     for strategy in strategies:
         srules = rules.with_strategy(strategy)
         if strategy == rules.strategy:
-            bets = taken_bets(outputs)
-            bets = bets[bets["game_date"].isin(days)] if len(bets) else bets
+            picks = taken_bets(outputs)
+            picks = picks[picks["game_date"].isin(days)] if len(picks) else picks
         else:
-            bets = _strategy_bets(outputs, dates, days, quotes, close, srules, weights)
-        if bets.empty:
+            picks = _strategy_bets(outputs, dates, days, quotes, close, srules, weights)
+            picks = picks[picks["bet"].astype(bool)] if len(picks) else picks
+        if picks.empty:
             continue
-        bets = judge_by_close(bets.assign(strategy=strategy), close, srules)
-        bets = bets.merge(actual, on=["pitcher_id", "game_date"], how="left")
-        bets["units"] = units_won(bets["side"], bets["line"], bets["dec"], bets["strikeouts"])
-        all_bets.append(bets)
-    if not all_bets:
-        return pd.DataFrame(), {}, devig_log_losses(quotes, actual, weights)
-    frame = pd.concat(all_bets, ignore_index=True)
-    summary: dict[str, dict] = {}
-    ledger = []
-    for (strategy, system_id), g in frame.groupby(["strategy", "system_id"]):
-        taken = g[g["bet"].astype(bool)]
-        compounded, curve = stake_bets(taken, rules)
-        summary.setdefault(strategy, {})[system_id] = summarise(compounded, curve)
-        ledger.append(stake_day(taken, rules))
-    return pd.concat(ledger, ignore_index=True), summary, devig_log_losses(quotes, actual, weights)
+        picks = judge_by_close(picks.assign(strategy=strategy), close, srules)
+        picks = picks.merge(actual, on=["pitcher_id", "game_date"], how="left")
+        picks["units"] = units_won(picks["side"], picks["line"], picks["dec"], picks["strikeouts"])
+        parts.append(picks)
+    if not parts:
+        return BacktestBets(pd.DataFrame(), {}, devig, {})
+    picks = pd.concat(parts, ignore_index=True)
+    picks["decision_time"] = context.at.label
+    picks["market"] = [
+        market_of(ln, m) for ln, m in zip(picks["line"], picks["main_line"], strict=True)
+    ]
+    gates: dict[pd.Timestamp, EdgeGate] = {}
+    if gated:
+        picks["status"], gates = gate_by_day(picks)
+    else:
+        picks["status"] = BET
+    picks["stake"] = np.nan
+    taken = picks["status"] == BET
+    if taken.any():
+        staked = pd.concat(
+            [stake_day(g, rules) for _, g in picks[taken].groupby("strategy", sort=False)]
+        )
+        picks.loc[staked.index, "stake"] = staked["stake"]
+    picks["profit"] = picks["stake"] * picks["units"]
+    return BacktestBets(picks, rule_summaries(picks, rules), devig, gates)
+
+
+@dataclass
+class BacktestBets:
+    """A backtest's picks (every strategy; ``status`` bet or lean, stakes on the bets), the
+    summaries per rule (``rule_summaries``), the de-vig log losses and each day's gate."""
+
+    picks: pd.DataFrame
+    summary: dict
+    devig: dict
+    gates: dict[pd.Timestamp, EdgeGate]
+
+
+def rule_summaries(picks: pd.DataFrame, rules: BetRules) -> dict:
+    """Per strategy, system and market (``main``, ``alternate`` and ``all``): the rule's
+    record (every pick, as if it were always live: ``picks``), the gated ledger (its bets:
+    ``bets``) and the record by book, each by ``summarise`` (its Kelly bankroll compounding day
+    by day)."""
+    out: dict = {}
+    for (strategy, system_id), g in picks.groupby(["strategy", "system_id"], sort=True):
+        for market in ("main", "alternate", "all"):
+            part = g if market == "all" else g[g["market"] == market]
+            if part.empty:
+                continue
+            entry = {
+                "picks": _summarised(part.assign(bet=True), rules),
+                "bets": _summarised(part[part["status"] == BET].assign(bet=True), rules),
+                "by_book": {
+                    book: _summarised(b.assign(bet=True), rules)
+                    for book, b in part.groupby("book", sort=True)
+                },
+            }
+            out.setdefault(strategy, {}).setdefault(system_id, {})[market] = entry
+    return out
+
+
+def _summarised(bets: pd.DataFrame, rules: BetRules) -> dict:
+    if bets.empty:
+        return {"bets": 0}
+    compounded, curve = stake_bets(bets.drop(columns=["stake", "profit"], errors="ignore"), rules)
+    return summarise(compounded, curve)
 
 
 def _strategy_bets(  # noqa: PLR0913

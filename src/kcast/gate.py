@@ -80,8 +80,12 @@ class RuleRecord:
         return {**out.pop("rule"), **out}
 
 
-def judge(rule: Rule, picks: pd.DataFrame, min_bets: int = policy.GATE_MIN_BETS) -> RuleRecord:
-    """The record of ``rule`` from its graded picks (columns game_date, clv, ev_close, units)."""
+def judge(
+    rule: Rule, picks: pd.DataFrame, min_bets: int = policy.GATE_MIN_BETS, full: bool = True
+) -> RuleRecord:
+    """The record of ``rule`` from its graded picks (columns game_date, clv, ev_close, units);
+    without ``full`` only the EV's interval is worked out (what the gate decides by: the
+    backtest's day-by-day gate), CLV and ROI carry their means alone."""
     if picks.empty:
         return RuleRecord(rule, why=f"lean: 0 of {min_bets} bets needed")
     ev_values = picks["ev_close"].to_numpy(float)
@@ -101,9 +105,10 @@ def judge(rule: Rule, picks: pd.DataFrame, min_bets: int = policy.GATE_MIN_BETS)
             False,
             f"lean: {n} of {min_bets} bets needed",
         )
-    clv = bootstrap_mean(picks["clv"].to_numpy(float) * 100.0) or (None, None, None)
+    interval = bootstrap_mean if full else _plain_or_none
+    clv = interval(picks["clv"].to_numpy(float) * 100.0) or (None, None, None)
     ev = bootstrap_mean(ev_values) or (None, None, None)
-    roi = bootstrap_mean(picks["units"].to_numpy(float)) or (None, None, None)
+    roi = interval(picks["units"].to_numpy(float)) or (None, None, None)
     live = ev[1] is not None and ev[1] > 0
     interval = f"{100 * ev[1]:+.1f}..{100 * ev[2]:+.1f}"
     if live:
@@ -113,6 +118,10 @@ def judge(rule: Rule, picks: pd.DataFrame, min_bets: int = policy.GATE_MIN_BETS)
     else:
         why = f"lean: EV interval {interval} includes 0 ({n} bets)"
     return RuleRecord(rule, n, *clv, *ev, *roi, first, last, live, why)
+
+
+def _plain_or_none(values: np.ndarray) -> tuple[float | None, None, None] | None:
+    return _plain(values)
 
 
 def _plain(values: np.ndarray) -> tuple[float | None, None, None]:
@@ -138,6 +147,39 @@ def records_from(
         rule_of(key): judge(rule_of(key), group, min_bets)
         for key, group in window.groupby(RULE_COLUMNS, sort=True)
     }
+
+
+def gate_by_day(
+    picks: pd.DataFrame,
+    min_bets: int = policy.GATE_MIN_BETS,
+    lookback_days: int = policy.GATE_LOOKBACK_DAYS,
+) -> tuple[pd.Series, dict[pd.Timestamp, EdgeGate]]:
+    """The gate applied day by day to a walk-forward's graded picks (``PICK_COLUMNS``): each
+    pick's ``status`` (``bet`` where its rule was live on its day, else ``lean``) and each
+    day's gate. The record of day D holds only picks of games before D (within the lookback):
+    no look-ahead. Only the rules that pick on a day are judged that day."""
+    dates = pd.to_datetime(picks["game_date"])
+    status = pd.Series("lean", index=picks.index, dtype=object)
+    by_rule = {
+        rule_of(key): g.assign(_d=dates[g.index]).sort_values("_d", kind="stable")
+        for key, g in picks.groupby(RULE_COLUMNS, sort=True)
+    }
+    keys = [rule_of(tuple(k)) for k in picks[RULE_COLUMNS].itertuples(index=False)]
+    rules_of_pick = pd.Series(keys, index=picks.index)
+    gates: dict[pd.Timestamp, EdgeGate] = {}
+    lookback = pd.Timedelta(days=lookback_days)
+    for day in sorted(dates.unique()):
+        today_mask = (dates == day).to_numpy()
+        records = {}
+        for rule in set(rules_of_pick[today_mask]):
+            mine = by_rule[rule]
+            earlier = mine[(mine["_d"] < day) & (mine["_d"] >= day - lookback)]
+            records[rule] = judge(rule, earlier, min_bets, full=False)
+        gate = EdgeGate(records, min_bets)
+        gates[pd.Timestamp(day)] = gate
+        live = np.array([gate(r) for r in rules_of_pick[today_mask]], bool)
+        status[today_mask] = np.where(live, "bet", "lean")
+    return status, gates
 
 
 def rule_of(key: tuple) -> Rule:

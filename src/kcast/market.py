@@ -27,6 +27,7 @@ from kcast.policy import (
     BOOK_WEIGHT_SCALE,
     DEVIG_METHOD,
     DEVIG_METHODS,
+    LINEUP_POSTED_HOURS,
 )
 
 CONSENSUS = "consensus"  # a feed's average of books: evidence, never a book one can bet
@@ -39,12 +40,18 @@ CONSENSUS = "consensus"  # a feed's average of books: evidence, never a book one
 
 @dataclass(frozen=True)
 class DecisionTime:
-    """When a decision is made: ``open``, ``close``, a clock time (US Eastern, on the game's
-    date) or ``now`` (live: every quote captured so far).
+    """When a decision is made: ``open``, ``lineup`` (when the confirmed lineup is posted),
+    ``close``, a clock time (US Eastern, on the game's date) or ``now`` (live: every quote
+    captured so far).
 
     ``open`` uses each book's opening snapshot (and single posted prices); ``close`` and ``now``
     every stored quote, the latest first (the rule kcast always used); a clock time the latest
-    quote of each book and line captured at or before it."""
+    quote of each book and line captured at or before it; ``lineup`` the same at each game's
+    lineup posting, ``LINEUP_POSTED_HOURS`` before its first pitch (``lineup_cutoff``).
+
+    What a decision knows of the lineups follows the time (``lineup_posted``): at the open the
+    confirmed lineup is not posted yet (the projected one is used), at a clock time only for the
+    games whose posting is at or before it, at ``lineup``, ``close`` and ``now`` it is."""
 
     kind: str = "now"
     clock: dt.time | None = None
@@ -54,16 +61,32 @@ class DecisionTime:
         if isinstance(value, DecisionTime):
             return value
         text = (value or "now").strip().lower()
-        if text in ("open", "close", "now"):
+        if text in ("open", "lineup", "close", "now"):
             return cls(text)
         try:
             hour, minute = text.split(":")
             return cls("clock", dt.time(int(hour), int(minute)))
         except ValueError:
             raise InputError(
-                f"decision time {value!r} does not parse; use open, close, now or HH:MM "
+                f"decision time {value!r} does not parse; use open, lineup, close, now or HH:MM "
                 "(US Eastern)"
             ) from None
+
+    def lineup_posted(self, game_date: pd.Series, game_time: pd.Series) -> np.ndarray:
+        """Whether the confirmed lineup of each game (on ``game_date``, first pitch
+        ``game_time``, naive UTC, NaT where unknown) is posted at this decision time: never at
+        the open, always at the lineup, the close and now; at a clock time where first pitch
+        minus ``LINEUP_POSTED_HOURS`` is at or before it (an unknown first pitch: not posted)."""
+        n = len(game_time)
+        if self.kind in ("lineup", "close", "now"):
+            return np.ones(n, bool)
+        if self.kind == "open" or n == 0:
+            return np.zeros(n, bool)
+        first = pd.to_datetime(pd.Series(game_time).reset_index(drop=True))
+        days = pd.to_datetime(pd.Series(game_date).reset_index(drop=True))
+        cut = pd.to_datetime(pd.Series([self.cutoff(d.date()) for d in days]))
+        posted = first - pd.Timedelta(hours=LINEUP_POSTED_HOURS)
+        return ((cut >= posted) & first.notna()).to_numpy(bool)
 
     @property
     def label(self) -> str:
@@ -107,9 +130,12 @@ def quotes_at(lines: pd.DataFrame, at: DecisionTime | str | None) -> pd.DataFram
         return lines.loc[lines.index.isin(kept.index)]
     if at.kind == "open":
         return _first_snapshot(lines[lines["snapshot"].isin(["open", "posted"])])
-    cut = pd.Series(
-        [at.cutoff(d.date()) for d in pd.to_datetime(lines["game_date"])], index=lines.index
-    )
+    if at.kind == "lineup":
+        cut = lineup_cutoff(lines)
+    else:
+        cut = pd.Series(
+            [at.cutoff(d.date()) for d in pd.to_datetime(lines["game_date"])], index=lines.index
+        )
     captured = pd.to_datetime(lines["captured_at"]) if "captured_at" in lines else None
     known = (captured <= cut) if captured is not None else pd.Series(False, index=lines.index)
     known |= (captured.isna() if captured is not None else True) & lines["snapshot"].isin(
@@ -125,6 +151,24 @@ def quotes_at(lines: pd.DataFrame, at: DecisionTime | str | None) -> pd.DataFram
         out = _latest_snapshot(out)
     out["snap_rank"] = 0
     return out.sort_values(["pitcher_id", "game_date", "snap_rank", "main_rank"], kind="stable")
+
+
+def lineup_cutoff(lines: pd.DataFrame) -> pd.Series:
+    """The latest capture time a lineup-time decision may use, per row: the game's first pitch
+    (``game_time``) minus ``LINEUP_POSTED_HOURS``; where the first pitch is unknown, the
+    start's first capture (its opening snapshot: nothing later is known to be before the
+    lineup)."""
+    captured = pd.to_datetime(lines["captured_at"]) if "captured_at" in lines else None
+    first_pitch = (
+        pd.to_datetime(lines["game_time"])
+        if "game_time" in lines
+        else pd.Series(pd.NaT, index=lines.index)
+    )
+    cut = first_pitch - pd.Timedelta(hours=LINEUP_POSTED_HOURS)
+    if captured is not None:
+        first = captured.groupby([lines["pitcher_id"], lines["game_date"]]).transform("min")
+        cut = cut.fillna(first)
+    return cut
 
 
 def closing_quotes(lines: pd.DataFrame) -> pd.DataFrame:

@@ -19,7 +19,6 @@ from kcast.bets import (
 )
 from kcast.decisions import line_probabilities
 from kcast.errors import InputError
-from kcast.scoring import bootstrap_mean
 from kcast.market import (
     BookWeights,
     DecisionTime,
@@ -33,6 +32,7 @@ from kcast.market import (
     tilt,
 )
 from kcast.policy import DEVIG_METHODS
+from kcast.scoring import bootstrap_mean
 from kcast.systems.base import SystemOutput
 
 DAY = pd.Timestamp("2025-07-01")

@@ -376,7 +376,7 @@ def backtest(
         False, "--write", help="Store the predictions, graded, and the bets in the ledger."
     ),
     at: str = typer.Option(
-        "open", "--at", help="Decision time: open, close or HH:MM (US Eastern)."
+        "open", "--at", help="Decision time: open, lineup, close or HH:MM (US Eastern)."
     ),
     no_bets: bool = typer.Option(False, "--no-bets", help="Skip the bets a bettor could take."),
     strategy: list[str] = typer.Option(
@@ -489,24 +489,29 @@ def print_backtest(result, calibration: bool) -> None:  # noqa: ANN001
         console.print(metric_table("red flags", result.metrics["red_flags"], columns, "red flag"))
     for strategy, by_system in result.bet_metrics.items():
         table = Table(
-            title=f"bets decided at {result.at}, strategy {strategy} (95% intervals)",
+            title=f"picks decided at {result.at}, strategy {strategy}: the rule's record (every "
+            "pick) and its bets (the days its rule was live; 95% intervals)",
             title_justify="left",
         )
-        for col in ("system", "bets", "ROI", "CLV pts", "EV at close", "beat close", "max DD"):
-            table.add_column(col, justify="left" if col == "system" else "right")
-        for system_id, m in by_system.items():
-            if not m.get("bets"):
-                table.add_row(system_id, "0", "", "", "", "", "")
-                continue
-            table.add_row(
-                system_id,
-                str(m["bets"]),
-                _interval(m.get("roi"), "+.3f"),
-                _interval(m.get("clv_points"), "+.2f"),
-                _interval(m.get("ev_close"), "+.3f"),
-                _num(m.get("beat_close"), ".2f"),
-                _num(m.get("max_drawdown"), ".2f"),
-            )
+        for col in ("system", "rung", "picks", "CLV pts", "EV at close", "ROI", "max DD"):
+            table.add_column(col, justify="left" if col in ("system", "rung") else "right")
+        for col in ("bets", "bets' EV at close", "bets' ROI"):
+            table.add_column(col, justify="right")
+        for system_id, by_market in by_system.items():
+            for market, entry in by_market.items():
+                m, b = entry["picks"], entry["bets"]
+                table.add_row(
+                    system_id,
+                    market,
+                    str(m.get("bets", 0)),
+                    _interval(m.get("clv_points"), "+.2f"),
+                    _interval(m.get("ev_close"), "+.3f"),
+                    _interval(m.get("roi"), "+.3f"),
+                    _num(m.get("max_drawdown"), ".2f"),
+                    str(b.get("bets", 0)),
+                    _interval(b.get("ev_close"), "+.3f"),
+                    _interval(b.get("roi"), "+.3f"),
+                )
         console.print(table)
     if result.devig:
         console.print(
