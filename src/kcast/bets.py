@@ -80,7 +80,10 @@ def decide_bets(
                 continue
             flags = set(str(r.get("red_flags") or "").split(","))
             row_p = (r.get("p_over"), r.get("p_under"))
-            cand = bet_candidate(out.pmf[i], r.get("line"), row_p, flags, market, rules, move_beta)
+            tail = out.blend.tail if out.blend is not None else None
+            cand = bet_candidate(
+                out.pmf[i], r.get("line"), row_p, flags, market, rules, move_beta, tail
+            )
             if cand is not None:
                 rows.append(_placed(cand, system_id, r, dates[i]))
     return pd.DataFrame(rows)

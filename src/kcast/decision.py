@@ -51,6 +51,7 @@ from kcast.decisions import (
 from kcast.decisions import decide as verdict_of
 from kcast.market import (
     BookWeights,
+    TailCalibration,
     best_prices,
     expit,
     fair_by_line,
@@ -132,11 +133,13 @@ def bet_candidate(
     market: StartMarket,
     rules: BetRules,
     move_beta: float | None = None,
+    tail: TailCalibration | None = None,
 ) -> dict[str, Any] | None:
     """The rung a strategy would bet for one start and system (``bet`` True where it is
     taken), or None. ``row_line`` and ``row_p`` (P(over), P(under)) are the system's row at
     the card's line: where that is the market's main line, its stated probability is the one
-    bet with."""
+    bet with; at the other rungs the tilted distribution's, recalibrated by ``tail`` (the
+    system's ``TailCalibration``, learned walk-forward; None: as tilted)."""
     main_line, fair_main = market.main_line, market.fair_main
     # the system's own P(over) at the market's main line, pushes excluded
     po, pu, _ = line_probabilities(pmf, main_line)
@@ -145,7 +148,9 @@ def bet_candidate(
     if rules.strategy in ("shop", "shop_model"):
         cand = _shop(model_p, fair_main, market, rules, flags)
     else:
-        cand = _best_rung(pmf, main_line, stated, model_p, fair_main, market.prices, rules, flags)
+        cand = _best_rung(
+            pmf, main_line, stated, model_p, fair_main, market.prices, rules, flags, tail
+        )
     if cand is None:
         return None
     cand.update(
@@ -179,7 +184,7 @@ def _stated(  # noqa: PLR0913
     return fair_main
 
 
-def _best_rung(pmf, main_line, stated, model_p, fair_main, prices, rules, flags):  # noqa: ANN001, ANN202, PLR0913
+def _best_rung(pmf, main_line, stated, model_p, fair_main, prices, rules, flags, tail=None):  # noqa: ANN001, ANN202, PLR0913
     if rules.strategy == "signal":
         gap = model_p - fair_main
         if abs(gap) <= SIGNAL_GAP:
@@ -210,6 +215,10 @@ def _best_rung(pmf, main_line, stated, model_p, fair_main, prices, rules, flags)
         k = min(len(dist), int(np.floor(line)) + 1)  # the first count above the line
         po = 1.0 - below[k]
         pu = below[int(np.ceil(line))] if line > 0 else 0.0
+        if tail is not None and line != main_line and po + pu > 0:
+            decided = po + pu  # pushes keep their share
+            po = tail.apply(po / decided) * decided
+            pu = decided - po
         p_win, p_lose = (po, pu) if side == OVER else (pu, po)
         ev = p_win * (dec - 1.0) - p_lose
         if best is None or ev > best["ev"]:
@@ -361,7 +370,7 @@ def decide(
         blend,
     )
     if bet is UNSET:
-        bet = candidate_for(pmf, row, market, context.rules)
+        bet = candidate_for(pmf, row, market, context.rules, blend.tail if blend else None)
     book = book if isinstance(book, str) else None
     return {**row, **settle(row, book, bet, context, system_id), "bet": bet}
 
@@ -372,13 +381,18 @@ def _number(value: Any) -> float | None:
 
 
 def candidate_for(
-    pmf: np.ndarray, row: dict[str, Any], market: StartMarket | None, rules: BetRules
+    pmf: np.ndarray,
+    row: dict[str, Any],
+    market: StartMarket | None,
+    rules: BetRules,
+    tail: TailCalibration | None = None,
 ) -> dict[str, Any] | None:
     """``bet_candidate`` for a row decided by ``verdict_at`` (None without a market)."""
     if market is None:
         return None
     flags = set(str(row.get("red_flags") or "").split(","))
-    return bet_candidate(pmf, row["line"], (row["p_over"], row["p_under"]), flags, market, rules)
+    row_p = (row["p_over"], row["p_under"])
+    return bet_candidate(pmf, row["line"], row_p, flags, market, rules, tail=tail)
 
 
 def settle(

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import minimize
 
 from kcast import numbers
 from kcast.dates import EASTERN
@@ -408,6 +409,77 @@ def tilt(pmf: np.ndarray, line: float, p_over: float) -> np.ndarray:
             lo = mid
     w = base * np.exp((lo + hi) / 2 * (ks - ks.mean()))
     return w / w.sum()
+
+
+TAIL_OFFSETS = (-2.0, -1.0, 1.0, 2.0)  # the rungs a tail calibration learns from
+
+
+@dataclass(frozen=True)
+class TailCalibration:
+    """How a system's probability at a rung off the main line is stated: its tilted
+    distribution's P(over the rung) (``tilt``), recalibrated in log-odds,
+    ``logit P = intercept + slope * logit P_tilted``. A system's tails are overconfident (a
+    slope below one says so); the fit (``fit``) is the maximum a posteriori logistic
+    regression on the system's graded starts before the day, at the rungs one and two
+    strikeouts either side of each start's line, under a Gaussian prior at the identity worth
+    ``TAIL_PRIOR_ROWS`` rows. The identity until it has graded starts."""
+
+    intercept: float = 0.0
+    slope: float = 1.0
+    n: int = 0
+
+    def apply(self, p_over: float) -> float:
+        if self.n == 0:
+            return float(p_over)
+        z = self.intercept + self.slope * float(logit(np.array([p_over]))[0])
+        return float(expit(z))
+
+    @classmethod
+    def fit(
+        cls, pmf: np.ndarray, line: np.ndarray, stated_over: np.ndarray, actual: np.ndarray
+    ) -> TailCalibration:
+        """Fitted on graded starts: each distribution ``pmf`` tilted to its stated P(over
+        ``line``) (pushes excluded) and scored at the rungs ``TAIL_OFFSETS`` from the line."""
+        x, y = tail_samples(pmf, line, stated_over, actual)
+        if len(y) == 0:
+            return cls()
+        w0 = np.array([0.0, 1.0])
+        precision = TAIL_PRIOR_ROWS * 0.25 * float(np.mean(x**2) + 1e-3)
+
+        def objective(w: np.ndarray) -> float:
+            z = w[0] + w[1] * x
+            return float(
+                np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * precision * np.sum((w - w0) ** 2)
+            )
+
+        best = minimize(objective, w0, method="BFGS")
+        return cls(float(best.x[0]), float(np.clip(best.x[1], 0.0, 2.0)), int(len(y)))
+
+
+TAIL_PRIOR_ROWS = 400
+
+
+def tail_samples(
+    pmf: np.ndarray, line: np.ndarray, stated_over: np.ndarray, actual: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The log-odds of P(over) at the rungs ``TAIL_OFFSETS`` from each graded start's line,
+    by its distribution tilted to the stated P(over the line), and whether it went over
+    (rungs the count landed on, and starts without a line or a stated P, left out)."""
+    xs, ys = [], []
+    for i in range(len(line)):
+        ln, p, k = float(line[i]), float(stated_over[i]), float(actual[i])
+        if np.isnan(ln) or np.isnan(p) or np.isnan(k):
+            continue
+        dist = tilt(pmf[i], ln, p)
+        ks = np.arange(len(dist))
+        for off in TAIL_OFFSETS:
+            rung = ln + off
+            if rung <= 0 or k == rung:
+                continue
+            over, under = dist[ks > rung].sum(), dist[ks < rung].sum()
+            xs.append(float(logit(np.array([over / max(1e-12, over + under)]))[0]))
+            ys.append(1.0 if k > rung else 0.0)
+    return np.asarray(xs, float), np.asarray(ys, float)
 
 
 def kelly_fraction(p_win: float, p_lose: float, dec: float) -> float:
