@@ -42,7 +42,7 @@ from kcast.market import (
 )
 from kcast.policy import DEVIG_METHODS
 from kcast.prices import stored_lines
-from kcast.scoring import bootstrap_mean
+from kcast.scoring import bootstrap_mean, probability_scores
 from kcast.systems.base import SystemOutput
 from kcast.warehouse import Warehouse
 from kcast.warehouse.base import utc_now
@@ -326,8 +326,9 @@ def devig_log_losses(quotes: pd.DataFrame, actual: pd.DataFrame, weights_by_day=
         )
         fair = fair[fair["strikeouts"].astype(float) != fair["line"]]
         y = (fair["strikeouts"].astype(float) > fair["line"]).to_numpy(float)
-        p = np.clip(fair["fair_p_over"].to_numpy(float), 1e-6, 1 - 1e-6)
-        out[method] = float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean()) if len(y) else None
+        out[method] = (
+            probability_scores(fair["fair_p_over"].to_numpy(float), y)[0] if len(y) else None
+        )
         out["n"] = int(len(y))
     if weights_by_day:
         parts = []
@@ -337,8 +338,7 @@ def devig_log_losses(quotes: pd.DataFrame, actual: pd.DataFrame, weights_by_day=
         fair = pd.concat(parts, ignore_index=True).merge(actual, on=["pitcher_id", "game_date"])
         fair = fair[fair["strikeouts"].astype(float) != fair["line"]]
         y = (fair["strikeouts"].astype(float) > fair["line"]).to_numpy(float)
-        p = np.clip(fair["fair_p_over"].to_numpy(float), 1e-6, 1 - 1e-6)
-        out["book_weighted"] = float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean())
+        out["book_weighted"] = probability_scores(fair["fair_p_over"].to_numpy(float), y)[0]
     return out
 
 

@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 from scipy.stats import bootstrap, chi2
+from sklearn.metrics import brier_score_loss, log_loss
 
 from kcast import policy
 from kcast.decisions import american_to_decimal
@@ -55,11 +56,14 @@ def log_score(pmf: np.ndarray, actual: np.ndarray) -> float:
 
 
 def probability_scores(p_over: np.ndarray, over: np.ndarray) -> tuple[float, float]:
-    """Log loss and Brier score of stated probabilities of an over against what happened."""
-    p = np.clip(p_over, 1e-6, 1 - 1e-6)
-    log_loss = float(-(over * np.log(p) + (1 - over) * np.log(1 - p)).mean())
-    brier = float(((p - over) ** 2).mean())
-    return log_loss, brier
+    """Log loss and Brier score of stated probabilities of an over against what happened
+    (``sklearn.metrics``; probabilities clipped to [1e-6, 1 - 1e-6] first, as kcast always
+    did: sklearn clips only at the float's epsilon). NaN without rows."""
+    p = np.clip(np.asarray(p_over, float), 1e-6, 1 - 1e-6)
+    if len(over) == 0 or np.isnan(p).any():  # as the mean of such rows always was
+        return float("nan"), float("nan")
+    y = np.asarray(over, float)
+    return float(log_loss(y, p, labels=[0.0, 1.0])), float(brier_score_loss(y, p))
 
 
 def calibration_table(
