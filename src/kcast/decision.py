@@ -32,7 +32,7 @@ keeps the thresholds' own answer at the card's line.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -67,6 +67,7 @@ OVER, UNDER, PASS = "OVER", "UNDER", "PASS"
 BET, LEAN = "bet", "lean"
 DECISIONS = (BET, LEAN, "pass")
 SIGNAL_GAP = 0.05  # the ``signal`` strategy: |system - opening consensus| above this
+SHOP_Z = 1.96  # ``shop``: the price beats the fair pool by more than this many standard errors
 
 
 # --------------------------------------------------------------------------------------------
@@ -85,6 +86,7 @@ class StartMarket:
     fair_main: float
     prices: pd.DataFrame
     fair_at: dict[float, float]
+    fair_se: dict[float, float] = field(default_factory=dict)  # the pool's standard error
 
 
 StartKey = tuple[int, pd.Timestamp]  # (pitcher_id, game_date)
@@ -102,10 +104,17 @@ def start_markets(
     main = main_lines(fair)
     prices = best_prices(quotes, list(rules.books) if rules.books else None)
     fair_at: dict[StartKey, dict[float, float]] = {}
-    for p, d, ln, f in zip(
-        fair["pitcher_id"], fair["game_date"], fair["line"], fair["fair_p_over"], strict=True
+    fair_se: dict[StartKey, dict[float, float]] = {}
+    for p, d, ln, f, se in zip(
+        fair["pitcher_id"],
+        fair["game_date"],
+        fair["line"],
+        fair["fair_p_over"],
+        fair["fair_se"],
+        strict=True,
     ):
         fair_at.setdefault((p, d), {})[ln] = f
+        fair_se.setdefault((p, d), {})[ln] = se
     mains = {
         (p, d): (float(ln), float(f))
         for p, d, ln, f in zip(
@@ -116,7 +125,9 @@ def start_markets(
     for key, rungs in prices.groupby(["pitcher_id", "game_date"]):
         if key in mains:
             line, fair_main = mains[key]
-            out[key] = StartMarket(line, fair_main, rungs, fair_at.get(key, {}))
+            out[key] = StartMarket(
+                line, fair_main, rungs, fair_at.get(key, {}), fair_se.get(key, {})
+            )
     return out
 
 
@@ -243,9 +254,12 @@ def _rung(side, line, book, odds, dec, p_win, p_lose, ev) -> dict:  # noqa: ANN0
 
 
 def _shop(model_p, fair_main, market, rules, flags):  # noqa: ANN001, ANN202
-    """Line shopping against the market itself: the rung and side whose best price pays most
-    against the pooled fair price of that rung (two-sided rungs only). ``shop_model`` takes
-    only the side the system favours against the market at the main line."""
+    """Line shopping against the market itself (the +EV screen): the rung and side whose best
+    price pays most against the pooled fair price of that rung, taken when it beats that fair
+    price by more than the pool's margin of error (``SHOP_Z`` standard errors of the books'
+    spread: a rung one book prices has none, and is never taken) and reaches the EV
+    threshold. ``shop_model`` takes only the side the system favours against the market at
+    the main line."""
     best = None
     lean = OVER if model_p > fair_main else UNDER
     prices = market.prices
@@ -260,9 +274,13 @@ def _shop(model_p, fair_main, market, rules, flags):  # noqa: ANN001, ANN202
         p = float(fair) if side == OVER else 1.0 - float(fair)
         ev = p * dec - 1.0
         if best is None or ev > best["ev"]:
+            se = market.fair_se.get(float(line))
             best = _rung(side, line, book, odds, dec, p, 1.0 - p, ev)
+            best["ev_margin"] = (
+                np.nan if se is None or pd.isna(se) else (p - SHOP_Z * float(se)) * dec - 1.0
+            )
     if best is not None:
-        best["bet"] = best["ev"] >= rules.min_ev
+        best["bet"] = bool(best["ev"] >= rules.min_ev and best["ev_margin"] > 0)
     return best
 
 

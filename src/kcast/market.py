@@ -7,7 +7,9 @@ US Eastern on the game's date, or now) and may use only quotes captured before i
 de-vigged price (``devig_many``: multiplicative, additive, power or Shin) pooled in log-odds with
 weights learned from how well each book predicted on earlier days (``BookWeights``). The best
 price of each side is the highest decimal price among the books the user can bet
-(``KCAST_BOOKS``); a rung priced on one side only is never de-vigged.
+(``KCAST_BOOKS``); a rung priced on one side only is de-vigged with the hold its book charges
+on the rungs it prices on both sides (``ladder_holds``), and counts only where nobody prices
+that rung on both sides.
 """
 
 from __future__ import annotations
@@ -317,28 +319,69 @@ class BookWeights:
 def fair_by_line(
     quotes: pd.DataFrame, method: str = DEVIG_METHOD, weights: BookWeights | None = None
 ) -> pd.DataFrame:
-    """The pooled fair P(over) of every (pitcher, date, line) with a two-sided quote: each book's
+    """The pooled fair P(over) of every (pitcher, date, line) with a quote: each book's
     de-vigged price pooled in log-odds by the books' weights. The feed's ``consensus`` is used
-    only where no book has a two-sided quote of the line. Columns pitcher_id, game_date, line,
-    fair_p_over, n_books."""
-    cols = ["pitcher_id", "game_date", "line", "fair_p_over", "n_books"]
+    only where no book has a two-sided quote of the line, and a one-sided quote (a rung a book
+    prices on one side only) only where nobody prices the line on both sides: it is de-vigged
+    with the hold its book charges on its ladder (``ladder_holds``). Columns pitcher_id,
+    game_date, line, fair_p_over, n_books, and fair_se: the standard error of the pool (the
+    books' fair P(over) spread over the root of their number; NaN for one book)."""
+    cols = ["pitcher_id", "game_date", "line", "fair_p_over", "n_books", "fair_se"]
     if quotes.empty:
         return pd.DataFrame(columns=cols)
     q = quotes.copy()
     q["fair"] = devig_many(q["over_odds"].to_numpy(float), q["under_odds"].to_numpy(float), method)
+    key = ["pitcher_id", "game_date", "line"]
+    one_sided = _one_sided(q)
     q = q.dropna(subset=["fair"])
+    if len(one_sided):
+        two = q.loc[q["book"] != CONSENSUS, key].drop_duplicates()
+        one_sided = one_sided.merge(two, on=key, how="left", indicator=True)
+        one_sided = one_sided[one_sided["_merge"] == "left_only"].drop(columns=["_merge"])
+        q = pd.concat([q, one_sided], ignore_index=True)
     if q.empty:
         return pd.DataFrame(columns=cols)
-    key = ["pitcher_id", "game_date", "line"]
     q["is_cons"] = q["book"] == CONSENSUS
     has_book = q.assign(is_book=~q["is_cons"]).groupby(key)["is_book"].transform("max")
     q = q[~q["is_cons"] | ~has_book]
     w = np.array([(weights or BookWeights()).of(b) for b in q["book"]])
     q["wz"] = w * logit(q["fair"].to_numpy())
     q["w"] = w
-    agg = q.groupby(key).agg(wz=("wz", "sum"), w=("w", "sum"), n_books=("book", "nunique"))
+    agg = q.groupby(key).agg(
+        wz=("wz", "sum"), w=("w", "sum"), n_books=("book", "nunique"), sd=("fair", "std")
+    )
     agg["fair_p_over"] = expit(agg["wz"] / agg["w"])
+    agg["fair_se"] = agg["sd"] / np.sqrt(agg["n_books"])
     return agg.reset_index()[cols]
+
+
+def ladder_holds(quotes: pd.DataFrame) -> dict[str, float]:
+    """The hold each book charges on its ladder: the median overround (implied over + implied
+    under - 1) of its two-sided quotes among ``quotes`` (those known at the decision time)."""
+    two = quotes.dropna(subset=["over_odds", "under_odds"])
+    if two.empty:
+        return {}
+    over = implied(two["over_odds"].to_numpy(float))
+    under = implied(two["under_odds"].to_numpy(float))
+    hold = pd.Series(over + under - 1.0, index=two.index)
+    return hold.groupby(two["book"]).median().to_dict()
+
+
+def _one_sided(q: pd.DataFrame) -> pd.DataFrame:
+    """The one-sided quotes of ``q`` (a book's rung priced on one side), each with its fair
+    P(over): the side's implied probability divided by one plus its book's ladder hold (a
+    book with no two-sided quote to measure it: left out)."""
+    one = q[q["over_odds"].isna() != q["under_odds"].isna()]
+    one = one[one["book"] != CONSENSUS]
+    if one.empty:
+        return one
+    holds = ladder_holds(q)
+    hold = one["book"].map(holds)
+    over_side = one["over_odds"].notna()
+    side_p = implied(np.where(over_side, one["over_odds"], one["under_odds"]).astype(float))
+    fair_side = side_p / (1.0 + hold.to_numpy(float))
+    fair = np.where(over_side, fair_side, 1.0 - fair_side)
+    return one.assign(fair=np.clip(fair, 1e-4, 1 - 1e-4)).dropna(subset=["fair"])
 
 
 def main_lines(fair: pd.DataFrame) -> pd.DataFrame:

@@ -27,6 +27,7 @@ from kcast.market import (
     fair_by_line,
     implied,
     kelly_fraction,
+    ladder_holds,
     main_lines,
     quotes_at,
     tilt,
@@ -123,11 +124,19 @@ def test_fair_price_pools_books_and_ignores_the_feed_where_books_exist() -> None
             quote("FanDuel", 5.5, -110, -110),
             quote("consensus", 5.5, -300, 200),  # ignored: books priced the line
             quote("BetRivers", 6.5, 150, -190),
-            quote("BetRivers", 7.5, 250, None),  # one-sided: no fair price
+            quote("BetRivers", 7.5, 250, None),  # one-sided: de-vigged with the ladder's hold
         ]
     )
     fair = fair_by_line(rows).set_index("line")
-    assert 7.5 not in fair.index
+    hold = implied(np.array([150.0]))[0] + implied(np.array([-190.0]))[0] - 1.0
+    assert ladder_holds(rows)["BetRivers"] == pytest.approx(hold)
+    assert fair.loc[7.5, "fair_p_over"] == pytest.approx(implied(np.array([250.0]))[0] / (1 + hold))
+    assert fair.loc[7.5, "fair_p_over"] < implied(np.array([250.0]))[0]  # not at face value
+    assert np.isnan(fair.loc[7.5, "fair_se"]) and fair.loc[5.5, "fair_se"] > 0
+    # a one-sided quote counts only where nobody prices the rung on both sides
+    both = pd.concat([rows, pd.DataFrame([quote("DraftKings", 7.5, 240, -330)])])
+    dk75 = devig_many(np.array([240.0]), np.array([-330.0]))[0]
+    assert fair_by_line(both).set_index("line").loc[7.5, "fair_p_over"] == pytest.approx(dk75)
     dk = devig_many(np.array([-120.0]), np.array([100.0]))[0]
     assert 0.5 < fair.loc[5.5, "fair_p_over"] < dk
     assert fair.loc[5.5, "n_books"] == 2
@@ -293,3 +302,28 @@ def test_shop_bets_only_a_price_that_beats_the_pooled_fair_price() -> None:
         BetRules(strategy="ev_main", min_ev=-1.0),
     ).iloc[0]
     assert main_only["line"] == 5.5
+
+
+def test_shop_wants_the_price_to_beat_the_pool_by_more_than_its_margin_of_error() -> None:
+    from scipy.stats import poisson
+
+    pmf = poisson.pmf(np.arange(21), 5.0)
+    pmf = (pmf / pmf.sum())[None, :]
+    frame = pd.DataFrame(
+        [{"game_id": "G1", "pitcher_id": 1, "game_date": DAY, "line": 5.5, "red_flags": ""}]
+    )
+    out = {"sys": SystemOutput("sys", frame, pmf, "v")}
+    rules = BetRules(strategy="shop")
+    # the books disagree widely: the pool's margin of error swallows Bovada's +110
+    wide = pd.DataFrame(
+        [
+            quote("DraftKings", 5.5, -150, 120),
+            quote("FanDuel", 5.5, 120, -150),
+            quote("Bovada", 5.5, 110, -140),
+        ]
+    )
+    best = decide_bets(out, wide, rules).iloc[0]
+    assert best["ev"] >= rules.min_ev and best["ev_margin"] < 0 and not best["bet"]
+    # one book alone has no margin to beat: its own price is its fair price
+    alone = decide_bets(out, pd.DataFrame([quote("Bovada", 5.5, 125, -150)]), rules)
+    assert not alone["bet"].any()
