@@ -314,6 +314,9 @@ def verdict_at(
     elif over_odds is None or under_odds is None:
         row_flags.append(policy.NO_ODDS)
     d = verdict_of(pmf, mean, line, over_odds, under_odds, row_flags, thresholds, factor, blend)
+    reasons = list(d.reasons)
+    if d.market_p_over is not None and blend is not None and market_is_stated(blend):
+        reasons.append(MARKET_STATED)
     return {
         "line": line,
         "over_odds": over_odds,
@@ -329,8 +332,19 @@ def verdict_at(
         "verdict": d.recommendation,
         "recommendation": d.recommendation,
         "red_flags": ",".join(row_flags),
-        "reasons": "; ".join(d.reasons),
+        "reasons": "; ".join(reasons),
     }
+
+
+MARKET_STATED = (
+    "the stated P(over) is the market's de-vigged price: this system has no graded lines yet "
+    "to learn its weight against the market from"
+)
+
+
+def market_is_stated(blend: MarketBlend) -> bool:
+    """Whether a market blend states the market's own price: the prior (no graded lines)."""
+    return blend.n == 0 and blend.model_weight == 0.0 and blend.market_weight == 1.0
 
 
 def distribution_facts(pmf: np.ndarray) -> dict[str, Any]:

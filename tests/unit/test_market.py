@@ -327,3 +327,31 @@ def test_shop_wants_the_price_to_beat_the_pool_by_more_than_its_margin_of_error(
     # one book alone has no margin to beat: its own price is its fair price
     alone = decide_bets(out, pd.DataFrame([quote("Bovada", 5.5, 125, -150)]), rules)
     assert not alone["bet"].any()
+
+
+def test_a_lineup_decision_sees_the_quotes_captured_before_the_posting_and_the_lineup() -> None:
+    from kcast.policy import LINEUP_POSTED_HOURS
+
+    first_pitch = pd.Timestamp("2025-07-01 23:05")  # 19:05 US Eastern
+    posted = first_pitch - pd.Timedelta(hours=LINEUP_POSTED_HOURS)
+    early, late = posted - pd.Timedelta(hours=4), posted + pd.Timedelta(hours=1)
+    rows = pd.DataFrame(
+        [
+            quote("DraftKings", 5.5, -110, -110, "open", early),
+            quote("DraftKings", 5.5, -140, 115, "close", late),
+        ]
+    ).assign(game_time=first_pitch, snap_rank=[2, 0], main_rank=0)
+    at = DecisionTime.parse("lineup")
+    seen = quotes_at(rows, at)
+    assert list(seen["over_odds"]) == [-110]  # the move after the posting is not known yet
+    assert at.label == "lineup"
+    dates, times = pd.Series([DAY, DAY, DAY]), pd.Series([first_pitch, first_pitch, pd.NaT])
+    assert list(DecisionTime.parse("open").lineup_posted(dates, times)) == [False] * 3
+    assert list(at.lineup_posted(dates, times)) == [True] * 3
+    assert list(DecisionTime.parse("close").lineup_posted(dates, times)) == [True] * 3
+    # a clock time: posted when first pitch minus the posting hours is at or before it; an
+    # unknown first pitch is not posted
+    assert list(DecisionTime.parse("16:05").lineup_posted(dates, times)) == [True, True, False]
+    assert list(DecisionTime.parse("15:00").lineup_posted(dates, times)) == [False] * 3
+    with pytest.raises(InputError, match="use open, lineup, close, now or HH:MM"):
+        DecisionTime.parse("at lunch")

@@ -14,6 +14,7 @@ from kcast.cli.common import console, get_warehouse, progress_bar
 from kcast.config import get_settings
 from kcast.context import DecisionContext
 from kcast.dates import parse_date
+from kcast.decision import market_is_stated
 from kcast.forecast import WarehouseSink, forecaster_for
 from kcast.gate import gate_for
 from kcast.grading import grade_dates
@@ -241,6 +242,13 @@ def print_picks(result, primary: str) -> None:  # noqa: ANN001
             why,
         )
     console.print(table)
+    blend = result.outputs[shown].blend
+    if blend is not None and market_is_stated(blend):
+        console.print(
+            f"[yellow]P(o) is the market's price, not {shown}'s:[/] no graded lines of it yet, "
+            "so it has earned no weight against the market (own: what it says alone).",
+            highlight=False,
+        )
     console.print(
         "[dim]P(o): P(over) as stated, the system pooled with the market; own: the system's.\n"
         "price: the odds of the side it leans to (over when pred > line) and the book\n"
