@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import pandas as pd
 import typer
@@ -390,6 +391,11 @@ def backtest(
     strategy: list[str] = typer.Option(
         [], "--strategy", help="Bet rules to try (repeat; default all: see kcast.bets)."
     ),
+    picks: Path | None = typer.Option(
+        None,
+        "--picks",
+        help="Write every rule's picks (bets and leans, graded, with their status) to this CSV.",
+    ),
     warehouse: str | None = WarehouseOpt,
 ) -> None:
     """Walk-forward backtest over the real lines in the warehouse, decided at --at."""
@@ -421,6 +427,8 @@ def backtest(
             )
     if write:
         write_backtest(wh, result)
+    if picks is not None:
+        result.bets.to_csv(picks, index=False)
     if as_json:
         typer.echo(json.dumps(result.summary(), indent=2, default=float))
         return
