@@ -349,12 +349,20 @@ def _predict(wh: Warehouse, day: dt.date, settings: Settings) -> tuple[str, dict
         raise Skip(f"{len(starters)} starters already predicted with these lines and models")
     forecast = forecaster.forecast(starters, date=day)
     rows = len(forecast.frame())
-    bets = forecast.stored.bets if forecast.stored is not None else 0
+    ledger = forecast.ledger("daily")
+    bets = int((ledger["status"] == "bet").sum()) if len(ledger) else 0
+    leans = len(ledger) - bets
+    live = [
+        f"{r.system_id} {r.market}"
+        for r in getattr(context.live, "live_rules", list)()
+        if r.strategy == context.rules.strategy and r.decision_time == context.at.label
+    ]
     detail = (
-        f"{len(starters)} starters, {rows} rows by {len(forecast.outputs)} systems, {bets} bets"
+        f"{len(starters)} starters, {rows} rows by {len(forecast.outputs)} systems, {bets} bets, "
+        f"{leans} leans of rules not live (live rules: {', '.join(live) or 'none'})"
     )
     if forecast.errors:
         raise RuntimeError(
             detail + "; failed: " + "; ".join(f"{s}: {e}" for s, e in forecast.errors.items())
         )
-    return detail, {"starters": len(starters), "rows": rows, "bets": bets}
+    return detail, {"starters": len(starters), "rows": rows, "bets": bets, "leans": leans}
