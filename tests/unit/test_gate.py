@@ -190,3 +190,26 @@ def test_leans_are_stored_but_never_in_the_money_figures(graded_warehouse) -> No
     assert set(stored["market"]) == {"main"}
     money = graded_warehouse.query("SELECT DISTINCT system_id FROM bet_ledger")
     assert set(money["system_id"]) == {"winner", "loser"}
+
+
+def test_kcast_bets_rules_shows_each_rules_record_and_whether_it_is_live(
+    graded_warehouse,  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from kcast.cli import app
+    from kcast.cli.common import console
+
+    monkeypatch.setattr(console, "width", 220)
+
+    url = graded_warehouse.url
+    graded_warehouse.close()
+    result = CliRunner().invoke(
+        app, ["bets", "--rules", "--date", "2025-07-01", "--warehouse", url]
+    )
+    assert result.exit_code == 0, result.output
+    assert "winner" in result.output and "live: 360 bets, EV +" in result.output
+    assert "loser" in result.output and "is below 0 (360 bets)" in result.output
+    early = CliRunner().invoke(app, ["bets", "--rules", "--date", "2025-06-01", "--warehouse", url])
+    assert "no graded picks before 2025-06-01" in early.output
