@@ -41,6 +41,7 @@ from kcast import policy
 from kcast.config import Settings
 from kcast.context import MAIN, Rule, RuleGate, every_rule_live
 from kcast.dates import today
+from kcast.market import decimal
 from kcast.scoring import bootstrap_mean
 from kcast.warehouse import Warehouse
 from kcast.warehouse.statements import statement
@@ -216,7 +217,14 @@ def graded_picks(wh: Warehouse, before: dt.date, lookback_days: int) -> pd.DataF
     ``before``: ``PICK_COLUMNS``."""
     first = before - dt.timedelta(days=lookback_days)
     rows = wh.query(statement("graded_picks"), {"a": first, "d": before})
-    return rows if len(rows) else pd.DataFrame(columns=PICK_COLUMNS)
+    if rows.empty:
+        return pd.DataFrame(columns=PICK_COLUMNS)
+    won = decimal(rows["odds"].to_numpy(float)) - 1.0
+    result = rows["result"]
+    rows["units"] = np.select(
+        [result == "win", result == "loss", result == "push"], [won, -1.0, 0.0], np.nan
+    )
+    return rows[PICK_COLUMNS]
 
 
 def records_as_of(
