@@ -91,21 +91,23 @@ def rules_table(picks: pd.DataFrame) -> list[str]:
     return out
 
 
-def books_table(picks: pd.DataFrame) -> list[str]:
+def books_table(picks: pd.DataFrame, systems: list[str]) -> list[str]:
+    """By book: the rules of ``systems`` (every strategy but the shops), and the shops once
+    (their picks do not depend on the system: the first system's)."""
     out = [
-        "| time | rule | rung | book | picks | CLV, points | EV vs fair close, % | ROI, % | max DD |",
-        "|---|---|---|---|---:|---|---|---|---:|",
+        "| time | rule | system | rung | book | picks | CLV, points | EV vs fair close, % "
+        "| ROI, % | max DD |",
+        "|---|---|---|---|---|---:|---|---|---|---:|",
     ]
-    keys = ["decision_time", "strategy", "market", "book"]
-    # line shopping and the +EV screen do not depend on the system: one system's picks
-    for key, g in picks.groupby(keys, sort=True):
-        first = sorted(g["system_id"].unique())[0] if key[1].startswith("shop") else None
-        part = (
-            g[g["system_id"] == first]
-            if first
-            else g.drop_duplicates(["game_id", "pitcher_id", "line", "side", "book"])
-        )
-        out.append(f"| {' | '.join(map(str, key))} | {row(record(part))} |")
+    shops = picks["strategy"].str.startswith("shop")
+    first = sorted(picks["system_id"].unique())[0]
+    shown = picks[
+        (~shops & picks["system_id"].isin(systems)) | (shops & (picks["system_id"] == first))
+    ]
+    keys = ["decision_time", "strategy", "system_id", "market", "book"]
+    for key, g in shown.groupby(keys, sort=True):
+        key = (*key[:2], "any" if key[1].startswith("shop") else key[2], *key[3:])
+        out.append(f"| {' | '.join(map(str, key))} | {row(record(g))} |")
     return out
 
 
@@ -139,12 +141,15 @@ def choose(picks: pd.DataFrame) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("picks", type=Path, nargs="+", help="--picks CSVs of kcast backtest")
+    parser.add_argument(
+        "--by-book", action="append", default=[], help="systems whose rules are shown by book"
+    )
     args = parser.parse_args()
     picks = read(args.picks)
     print("## every rule, the whole window\n")
     print("\n".join(rules_table(picks)))
     print("\n## by book (every pick of a rule; shop rules once)\n")
-    print("\n".join(books_table(picks)))
+    print("\n".join(books_table(picks, args.by_book)))
     for name, span in (("first half", FIRST_HALF), ("second half", SECOND_HALF)):
         print(f"\n## {name}: {span[0]}..{span[1]}\n")
         print("\n".join(rules_table(between(picks, span))))
