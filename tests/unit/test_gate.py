@@ -213,3 +213,20 @@ def test_kcast_bets_rules_shows_each_rules_record_and_whether_it_is_live(
     assert "loser" in result.output and "is below 0 (360 bets)" in result.output
     early = CliRunner().invoke(app, ["bets", "--rules", "--date", "2025-06-01", "--warehouse", url])
     assert "no graded picks before 2025-06-01" in early.output
+
+
+def test_kcast_bets_says_when_every_pick_was_a_lean(graded_warehouse) -> None:  # noqa: ANN001
+    from typer.testing import CliRunner
+
+    from kcast.bets import ledger_rows, write_ledger
+    from kcast.cli import app
+
+    leans = graded_rows("leaner", 0.6, 2, 3).assign(status="lean", strategy="signal")
+    write_ledger(graded_warehouse, ledger_rows(leans, "open", "backtest"))
+    url = graded_warehouse.url
+    graded_warehouse.close()
+    got = CliRunner().invoke(app, ["bets", "--strategy", "signal", "--warehouse", url])
+    assert got.exit_code == 0, got.output
+    assert "no graded signal bets" in got.output and f"{len(leans)} signal picks are leans" in (
+        " ".join(got.output.split())
+    )

@@ -125,6 +125,14 @@ def bets(
     if system:
         perf = perf[perf["system_id"] == system]
     if perf.empty:
+        counts = wh.query(statement("ledger_statuses"), {"s": strategy})
+        leans = int(counts.loc[counts["status"] == "lean", "n"].sum())
+        if leans:
+            console.print(
+                f"no graded {strategy} bets: the ledger's {leans} {strategy} picks are leans (their "
+                "rules were not live: the edge gate); `kcast bets --rules` shows each rule's record"
+            )
+            return
         console.print("no graded bets yet: `kcast predict` stores them, `kcast grade` grades them")
         return
     table = Table(title=f"graded bets ({strategy}) by {cut}", title_justify="left", box=None)
