@@ -183,6 +183,9 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("KCAST_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("KCAST_REGISTER", str(REGISTER_FILE))
     monkeypatch.setenv("KCAST_MODEL_DIR", str(tmp_path / "models"))
+    # the bet machinery's tests decide with every rule live; the edge gate's own tests
+    # (tests/unit/test_gate.py) turn it on
+    monkeypatch.setenv("KCAST_EDGE_GATE", "off")
     for var in ("ODDS_API_KEY", "MLB_ACTIVE_SYSTEMS", "MLB_V1_MODEL_PATH", "MLB_V1_6_MODEL_PATH"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)

@@ -35,6 +35,7 @@ from kcast.dates import parse_date
 from kcast.decisions import MAX_K
 from kcast.errors import InputError, UnknownPitcherError
 from kcast.forecast import WarehouseSink, forecaster_for
+from kcast.gate import gate_for
 from kcast.grading import row_results
 from kcast.pipeline import pitcher_names
 from kcast.teams import display_teams
@@ -134,8 +135,8 @@ def predict(
     """
     day = parse_date(date)
     settings = _settings(systems)
-    context = DecisionContext.from_settings(settings, at)
     with _warehouse(warehouse) as wh:
+        context = DecisionContext.from_settings(settings, at, gate_for(wh, day, settings))
         sink = WarehouseSink(wh, "api") if write else None
         forecast = forecaster_for(wh, settings, context, sink).day(day)
     out = _tidy(forecast.frame(), _names(forecast.features))
@@ -244,8 +245,8 @@ def distribution(
     """
     day = parse_date(date)
     settings = _settings(systems)
-    context = DecisionContext.from_settings(settings)
     with _warehouse(warehouse) as wh:
+        context = DecisionContext.from_settings(settings, live=gate_for(wh, day, settings))
         pid = _pitcher_id(wh, pitcher)
         request = {"pitcher_id": pid, "game_date": day, "line": line}
         forecaster = forecaster_for(wh, settings, context)

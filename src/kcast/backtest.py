@@ -13,6 +13,7 @@ the actual odds, and closing-line value where open and close prices exist.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable
@@ -33,10 +34,12 @@ from kcast.bets import (
 )
 from kcast.config import Settings, get_settings
 from kcast.context import STRATEGIES, DecisionContext
+from kcast.decision import settle
 from kcast.decisions import devig
 from kcast.errors import InputError, KcastError
 from kcast.features.build import load_history, training_targets
-from kcast.forecast import Forecaster, WarehouseReader
+from kcast.forecast import Forecaster, WarehouseReader, stake
+from kcast.gate import EdgeGate
 from kcast.grading import grade_dates
 from kcast.history import WalkForwardHistory
 from kcast.market import BookWeights, DecisionTime
@@ -192,9 +195,9 @@ def run_backtest(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     reader = WalkForwardReader(wh, start, end, context.rules.devig)
-    frame, window = _window(reader, start, end, context)
-    timings["features"] = time.perf_counter() - t0
     forecaster = Forecaster(reader, {s: build_system(s, settings) for s in ids}, context)
+    frame, window = _window(forecaster, start, end)
+    timings["features"] = time.perf_counter() - t0
     scored, all_outputs = _walk(
         forecaster, frame, window, start, end, retrain_days, settings, timings, progress
     )
@@ -207,26 +210,45 @@ def run_backtest(
         tb = time.perf_counter()
         days = sorted(set(pd.to_datetime(scored["game_date"])))
         weights = {d: reader.weights(d.date(), context.at, context.rules.devig) for d in days}
-        result.bets, result.bet_metrics, result.devig = backtest_bets(
-            wh, all_outputs, scored, context, weights, strategies or STRATEGIES
+        got = backtest_bets(
+            wh,
+            all_outputs,
+            scored,
+            context,
+            weights,
+            strategies or STRATEGIES,
+            gated=settings.edge_gate == "on",
         )
+        result.bets, result.bet_metrics, result.devig = got.picks, got.summary, got.devig
+        if settings.edge_gate == "on":
+            apply_gate(all_outputs, got.gates, context)
+            frames = [o.frame for o in all_outputs.values()]
+            result.predictions = pd.concat(frames, ignore_index=True)
         timings["bets"] = time.perf_counter() - tb
     return result
 
 
 def _window(
-    reader: WalkForwardReader, start: dt.date, end: dt.date, context: DecisionContext
+    forecaster: Forecaster, start: dt.date, end: dt.date
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every regular-season start up to ``end`` with its features (what the systems train
-    on), and the window's starts priced at the decision time."""
+    on: the lineups that played), and the window's starts with the features known at the
+    decision time (a decision before the lineup is posted sees the projected one:
+    ``Forecaster.lineup_knowledge``), priced at the decision time."""
+    reader, at = forecaster.reader, forecaster.context.at
     starts = training_targets(reader.history)
     frame = reader.features(starts[starts["game_date"] <= pd.Timestamp(end)])
     frame["game_date"] = pd.to_datetime(frame["game_date"])
     dates = frame["game_date"]
-    window = frame[(dates >= pd.Timestamp(start)) & (dates <= pd.Timestamp(end))]
+    inside = (dates >= pd.Timestamp(start)) & (dates <= pd.Timestamp(end))
+    window = frame[inside]
     if window.empty:
         raise InputError(f"no regular-season starts between {start} and {end} in the warehouse")
-    return frame, reader.prices(window, None, context.at)
+    known = forecaster.lineup_knowledge(window[list(starts.columns)].reset_index(drop=True))
+    if not known["lineup_posted"].all():
+        window = reader.features(known)
+        window["game_date"] = pd.to_datetime(window["game_date"])
+    return frame, reader.prices(window, None, at)
 
 
 def _walk(  # noqa: PLR0913
@@ -283,6 +305,30 @@ def _walk(  # noqa: PLR0913
     timings["predict"] = t_pred
     scored = pd.concat(block_frames, ignore_index=True)
     return scored, {s: _stack(o) for s, o in outputs.items() if o}
+
+
+def apply_gate(
+    outputs: dict[str, SystemOutput], gates: dict[pd.Timestamp, EdgeGate], context: DecisionContext
+) -> None:
+    """Decide every row whose bet rule took a rung again with the edge gate of its day (the
+    walk decided with every rule live): a rung whose rule was not live that day becomes a lean
+    with the rule's record in its reason, and the day's stakes are set again, so the rows
+    stored agree with the gated ledger."""
+    for system_id, out in outputs.items():
+        if out.bets is None or "decision" not in out.frame:
+            continue
+        frame = out.frame
+        dates = pd.to_datetime(frame["game_date"])
+        for i, cand in enumerate(out.bets):
+            if cand is None or not cand.get("bet"):
+                continue
+            gate = gates.get(pd.Timestamp(dates.iloc[i])) or EdgeGate({})
+            row = frame.iloc[i].to_dict()
+            book = row.get("book") if isinstance(row.get("book"), str) else None
+            settled = settle(row, book, cand, dataclasses.replace(context, live=gate), system_id)
+            for column, value in settled.items():
+                frame.at[i, column] = value
+        stake(out, context)
 
 
 def _stack(outs: list[SystemOutput]) -> SystemOutput:
@@ -505,7 +551,7 @@ def write_backtest(wh: Warehouse, result: BacktestResult, settings: Settings | N
     in one transaction, then grade both. Returns the predictions stored."""
     active = active_ids(settings or get_settings())
     preds = result.predictions[result.predictions["system_id"].isin(active)]
-    bets = result.bets
+    bets = result.bets  # every strategy's picks: bets, and leans of rules not live
     taken = bets[bets["system_id"].isin(active)] if len(bets) else bets
     with wh.transaction():
         n = store(wh, preds.reset_index(drop=True)).rows

@@ -21,12 +21,14 @@ walks a backtest forward day by day with every strategy (``context.STRATEGIES``)
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from kcast.context import STRATEGIES, BetRules, DecisionContext
-from kcast.decision import BET, bet_candidate, start_markets
+from kcast.decision import BET, LEAN, bet_candidate, start_markets
+from kcast.gate import EdgeGate, gate_by_day, market_of
 from kcast.market import (
     BookWeights,
     DecisionTime,
@@ -40,6 +42,7 @@ from kcast.market import (
 )
 from kcast.policy import DEVIG_METHODS
 from kcast.prices import stored_lines
+from kcast.scoring import bootstrap_mean, probability_scores
 from kcast.systems.base import SystemOutput
 from kcast.warehouse import Warehouse
 from kcast.warehouse.base import utc_now
@@ -77,7 +80,10 @@ def decide_bets(
                 continue
             flags = set(str(r.get("red_flags") or "").split(","))
             row_p = (r.get("p_over"), r.get("p_under"))
-            cand = bet_candidate(out.pmf[i], r.get("line"), row_p, flags, market, rules, move_beta)
+            tail = out.blend.tail if out.blend is not None else None
+            cand = bet_candidate(
+                out.pmf[i], r.get("line"), row_p, flags, market, rules, move_beta, tail
+            )
             if cand is not None:
                 rows.append(_placed(cand, system_id, r, dates[i]))
     return pd.DataFrame(rows)
@@ -94,9 +100,12 @@ def _placed(cand: dict, system_id: str, row: dict, day: pd.Timestamp) -> dict:
     }
 
 
-def taken_bets(outputs: dict[str, SystemOutput]) -> pd.DataFrame:
+def taken_bets(outputs: dict[str, SystemOutput], leans: bool = False) -> pd.DataFrame:
     """The bets the outputs' decisions took (rows whose ``decision`` is ``bet``), as
-    ``decide_bets`` gives them, with the stake each row carries."""
+    ``decide_bets`` gives them, with the stake each row carries, the ``status`` (bet) and the
+    rung's ``market`` (main or alternate). With ``leans``, the leans of rules that are not
+    live too (rows whose bet-rule rung reached the EV threshold but was not taken: status
+    lean, no stake); a lean of the verdict alone is no pick of a rule and is left out."""
     rows = []
     for system_id, out in outputs.items():
         if out.bets is None or "decision" not in out.frame:
@@ -104,10 +113,15 @@ def taken_bets(outputs: dict[str, SystemOutput]) -> pd.DataFrame:
         frame = out.frame.reset_index(drop=True)
         dates = list(pd.to_datetime(frame["game_date"]))
         for i, decision in enumerate(frame["decision"]):
-            if decision == BET and out.bets[i] is not None:
-                placed = _placed(out.bets[i], system_id, frame.iloc[i], dates[i])
-                placed["stake"] = frame["stake"].iloc[i]
+            cand = out.bets[i]
+            if cand is None or not cand.get("bet"):
+                continue
+            if decision == BET or (leans and decision == LEAN):
+                placed = _placed(cand, system_id, frame.iloc[i], dates[i])
+                placed["stake"] = frame["stake"].iloc[i] if decision == BET else np.nan
                 placed["reason"] = frame["decision_reason"].iloc[i]
+                placed["status"] = decision
+                placed["market"] = market_of(cand["line"], cand["main_line"])
                 rows.append(placed)
     return pd.DataFrame(rows)
 
@@ -231,19 +245,6 @@ def max_drawdown(curve: pd.Series) -> float:
     return float(((peak - values) / peak).max())
 
 
-def bootstrap_mean(
-    values: np.ndarray, n: int = 2000, seed: int = 0
-) -> tuple[float, float, float] | None:
-    """The mean and its 95% bootstrap interval (None without values)."""
-    v = np.asarray(values, float)
-    v = v[~np.isnan(v)]
-    if len(v) == 0:
-        return None
-    rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, len(v), size=(n, len(v)))].mean(axis=1)
-    return float(v.mean()), float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
-
-
 def summarise(bets: pd.DataFrame, curve: pd.DataFrame) -> dict:
     """Bets, ROI at the price taken (flat one unit; 95% bootstrap), CLV in probability points,
     EV against the fair close, the share that beat the close, and the Kelly bankroll's
@@ -325,8 +326,9 @@ def devig_log_losses(quotes: pd.DataFrame, actual: pd.DataFrame, weights_by_day=
         )
         fair = fair[fair["strikeouts"].astype(float) != fair["line"]]
         y = (fair["strikeouts"].astype(float) > fair["line"]).to_numpy(float)
-        p = np.clip(fair["fair_p_over"].to_numpy(float), 1e-6, 1 - 1e-6)
-        out[method] = float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean()) if len(y) else None
+        out[method] = (
+            probability_scores(fair["fair_p_over"].to_numpy(float), y)[0] if len(y) else None
+        )
         out["n"] = int(len(y))
     if weights_by_day:
         parts = []
@@ -336,8 +338,7 @@ def devig_log_losses(quotes: pd.DataFrame, actual: pd.DataFrame, weights_by_day=
         fair = pd.concat(parts, ignore_index=True).merge(actual, on=["pitcher_id", "game_date"])
         fair = fair[fair["strikeouts"].astype(float) != fair["line"]]
         y = (fair["strikeouts"].astype(float) > fair["line"]).to_numpy(float)
-        p = np.clip(fair["fair_p_over"].to_numpy(float), 1e-6, 1 - 1e-6)
-        out["book_weighted"] = float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean())
+        out["book_weighted"] = probability_scores(fair["fair_p_over"].to_numpy(float), y)[0]
     return out
 
 
@@ -346,20 +347,23 @@ def devig_log_losses(quotes: pd.DataFrame, actual: pd.DataFrame, weights_by_day=
 # --------------------------------------------------------------------------------------------
 
 
-def backtest_bets(
+def backtest_bets(  # noqa: PLR0913
     wh: Warehouse,
     outputs: dict[str, SystemOutput],
     rows: pd.DataFrame,
     context: DecisionContext,
     weights: dict[pd.Timestamp, BookWeights],
     strategies: tuple[str, ...] = STRATEGIES,
-) -> tuple[pd.DataFrame, dict, dict]:
-    """Bets of every system and strategy over a backtest's rows (aligned with each output),
-    decided day by day at the context's decision time with the books' ``weights`` of each day
-    (learned before it); the move model fitted only on earlier days. The context's own
-    strategy is the one the outputs' decisions took (``taken_bets``); the others are decided
-    here. Returns the bets taken (staked from each day's bankroll, ``stake_day``), the summary
-    per strategy and system (its bankroll compounding day by day) and the de-vig log losses."""
+    gated: bool = True,
+) -> BacktestBets:
+    """Every strategy's picks over a backtest's rows (aligned with each output), decided day
+    by day at the context's decision time with the books' ``weights`` of each day (learned
+    before it); the move model fitted only on earlier days. The context's own strategy's picks
+    are the outputs' bet rungs (decided with every rule live: ``taken_bets``); the others are
+    decided here. Each pick is judged by the fair close and graded; then the edge gate runs
+    day by day (``gate.gate_by_day``: the record of a day holds only picks of games before it)
+    and makes each pick a bet or a lean (``gated`` False: every pick a bet). The bets are
+    staked from each day's bankroll (``stake_day``)."""
     rules = context.rules
     dates = pd.to_datetime(rows["game_date"])
     first, last = dates.min().date(), dates.max().date()
@@ -372,31 +376,84 @@ def backtest_bets(
     )
     days = sorted(set(dates) & set(quotes["game_date"]))
     weights = {d: weights[d] for d in days}
-    all_bets = []
+    devig = devig_log_losses(quotes, actual, weights)
+    parts = []
     for strategy in strategies:
         srules = rules.with_strategy(strategy)
         if strategy == rules.strategy:
-            bets = taken_bets(outputs)
-            bets = bets[bets["game_date"].isin(days)] if len(bets) else bets
+            picks = taken_bets(outputs)
+            picks = picks[picks["game_date"].isin(days)] if len(picks) else picks
         else:
-            bets = _strategy_bets(outputs, dates, days, quotes, close, srules, weights)
-        if bets.empty:
+            picks = _strategy_bets(outputs, dates, days, quotes, close, srules, weights)
+            picks = picks[picks["bet"].astype(bool)] if len(picks) else picks
+        if picks.empty:
             continue
-        bets = judge_by_close(bets.assign(strategy=strategy), close, srules)
-        bets = bets.merge(actual, on=["pitcher_id", "game_date"], how="left")
-        bets["units"] = units_won(bets["side"], bets["line"], bets["dec"], bets["strikeouts"])
-        all_bets.append(bets)
-    if not all_bets:
-        return pd.DataFrame(), {}, devig_log_losses(quotes, actual, weights)
-    frame = pd.concat(all_bets, ignore_index=True)
-    summary: dict[str, dict] = {}
-    ledger = []
-    for (strategy, system_id), g in frame.groupby(["strategy", "system_id"]):
-        taken = g[g["bet"].astype(bool)]
-        compounded, curve = stake_bets(taken, rules)
-        summary.setdefault(strategy, {})[system_id] = summarise(compounded, curve)
-        ledger.append(stake_day(taken, rules))
-    return pd.concat(ledger, ignore_index=True), summary, devig_log_losses(quotes, actual, weights)
+        picks = judge_by_close(picks.assign(strategy=strategy), close, srules)
+        picks = picks.merge(actual, on=["pitcher_id", "game_date"], how="left")
+        picks["units"] = units_won(picks["side"], picks["line"], picks["dec"], picks["strikeouts"])
+        parts.append(picks)
+    if not parts:
+        return BacktestBets(pd.DataFrame(), {}, devig, {})
+    picks = pd.concat(parts, ignore_index=True)
+    picks["decision_time"] = context.at.label
+    picks["market"] = [
+        market_of(ln, m) for ln, m in zip(picks["line"], picks["main_line"], strict=True)
+    ]
+    gates: dict[pd.Timestamp, EdgeGate] = {}
+    if gated:
+        picks["status"], gates = gate_by_day(picks)
+    else:
+        picks["status"] = BET
+    picks["stake"] = np.nan
+    taken = picks["status"] == BET
+    if taken.any():
+        staked = pd.concat(
+            [stake_day(g, rules) for _, g in picks[taken].groupby("strategy", sort=False)]
+        )
+        picks.loc[staked.index, "stake"] = staked["stake"]
+    picks["profit"] = picks["stake"] * picks["units"]
+    return BacktestBets(picks, rule_summaries(picks, rules), devig, gates)
+
+
+@dataclass
+class BacktestBets:
+    """A backtest's picks (every strategy; ``status`` bet or lean, stakes on the bets), the
+    summaries per rule (``rule_summaries``), the de-vig log losses and each day's gate."""
+
+    picks: pd.DataFrame
+    summary: dict
+    devig: dict
+    gates: dict[pd.Timestamp, EdgeGate]
+
+
+def rule_summaries(picks: pd.DataFrame, rules: BetRules) -> dict:
+    """Per strategy, system and market (``main``, ``alternate`` and ``all``): the rule's
+    record (every pick, as if it were always live: ``picks``), the gated ledger (its bets:
+    ``bets``) and the record by book, each by ``summarise`` (its Kelly bankroll compounding day
+    by day)."""
+    out: dict = {}
+    for (strategy, system_id), g in picks.groupby(["strategy", "system_id"], sort=True):
+        for market in ("main", "alternate", "all"):
+            part = g if market == "all" else g[g["market"] == market]
+            if part.empty:
+                continue
+            entry = {
+                "picks": _summarised(part.assign(bet=True), rules),
+                "bets": _summarised(part[part["status"] == BET].assign(bet=True), rules),
+                "by_book": {
+                    book: _summarised(b.assign(bet=True), rules)
+                    for book, b in part.groupby("book", sort=True)
+                },
+            }
+            out.setdefault(strategy, {}).setdefault(system_id, {})[market] = entry
+    return out
+
+
+def _summarised(bets: pd.DataFrame, rules: BetRules) -> dict:
+    if bets.empty:
+        return {"bets": 0}
+    compounded, curve = stake_bets(bets.drop(columns=["stake", "profit"], errors="ignore"), rules)
+    return summarise(compounded, curve)
 
 
 def _strategy_bets(  # noqa: PLR0913
@@ -476,11 +533,14 @@ LEDGER_COLUMNS = (
     "profit",
     "source",
     "reason",
+    "status",
+    "market",
 )
 
 
 def ledger_rows(bets: pd.DataFrame, at: DecisionTime | str | None, source: str) -> pd.DataFrame:
-    """Rows of the ``bets`` table for the bets taken."""
+    """Rows of the ``bets`` table for the picks taken (``bet`` True): bets, and leans where
+    ``status`` says so (never staked)."""
     if bets.empty:
         return pd.DataFrame(columns=[*LEDGER_COLUMNS, "created_at"])
     decision = DecisionTime.parse(at)
@@ -490,6 +550,13 @@ def ledger_rows(bets: pd.DataFrame, at: DecisionTime | str | None, source: str) 
     for col in ("fair_p_close", "clv", "ev_close", "stake", "reason"):
         if col not in taken:
             taken[col] = np.nan
+    if "status" not in taken:
+        taken["status"] = BET
+    taken["stake"] = taken["stake"].where(taken["status"] == BET)
+    if "market" not in taken:
+        taken["market"] = [
+            market_of(ln, m) for ln, m in zip(taken["line"], taken["main_line"], strict=True)
+        ]
     if "units" in taken:
         taken["result"] = result_of(taken["units"])
         taken["profit"] = taken["stake"] * taken["units"]

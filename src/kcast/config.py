@@ -163,6 +163,13 @@ class Settings(BaseSettings):
     min_bet_ev: float = Field(
         policy.MIN_BET_EV, validation_alias=AliasChoices("KCAST_MIN_BET_EV", "min_bet_ev")
     )
+    edge_gate: str = Field(
+        "on",
+        pattern="^(on|off)$",
+        validation_alias=AliasChoices("KCAST_EDGE_GATE", "edge_gate"),
+        description="on: a betting rule bets only while its own graded record shows an edge "
+        "(kcast.gate; else its picks are leans); off: every rule bets.",
+    )
     kelly_fraction: float = Field(
         policy.KELLY_FRACTION,
         ge=0,

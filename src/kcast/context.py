@@ -11,11 +11,13 @@ one can bet ``KCAST_BOOKS``, the de-vig method ``KCAST_DEVIG``, the smallest exp
 (``kcast predict``, the daily job, the worker, the backtest, the Python API) hands the same
 object down; no stage reads the settings again.
 
-The gate (``live``) is the place for a walk-forward edge gate: a betting rule is
+The gate (``live``) is the walk-forward edge gate: a betting rule is
 ``Rule(strategy, system_id, decision_time, market)`` (``market`` is ``main`` or ``alternate``:
-is the rung bet the card's main line?), and ``live(rule)`` says whether bets under it are taken.
-A rule that is not live still decides: its best rung is kept as a *lean* (see
-``kcast.decision``). Today every rule is live (``every_rule_live``).
+is the rung bet the market's main line?), and ``live(rule)`` says whether bets under it are
+taken. A rule that is not live still decides: its best rung is kept as a *lean* (see
+``kcast.decision``). The commands plug in ``kcast.gate``'s ``EdgeGate`` (a rule is live while
+its own graded record shows an edge; ``gate.gate_for``); ``every_rule_live`` is the gate of
+``KCAST_EDGE_GATE=off``.
 """
 
 from __future__ import annotations
@@ -70,8 +72,8 @@ class Rule:
 
     strategy: str
     system_id: str
-    decision_time: str  # DecisionTime.label: open, close, now or HH:MM
-    market: Literal["main", "alternate"]
+    decision_time: str  # DecisionTime.label: open, lineup, close, now or HH:MM
+    market: Literal["main", "alternate"]  # is the rung the market's main line?
 
 
 RuleGate = Callable[[Rule], bool]
@@ -112,7 +114,16 @@ class DecisionContext:
         """The same context deciding at ``at`` (None: unchanged)."""
         return self if at is None else dataclasses.replace(self, at=DecisionTime.parse(at))
 
+    def rule(self, system_id: str, alternate: bool) -> Rule:
+        """The rule of a pick of ``system_id`` on a main (or alternate) rung in this context."""
+        return Rule(self.rules.strategy, system_id, self.at.label, ALTERNATE if alternate else MAIN)
+
     def is_live(self, system_id: str, alternate: bool) -> bool:
         """Whether bets of ``system_id`` on a main (or alternate) rung are taken now."""
-        rule = Rule(self.rules.strategy, system_id, self.at.label, ALTERNATE if alternate else MAIN)
-        return bool(self.live(rule))
+        return bool(self.live(self.rule(system_id, alternate)))
+
+    def record_of(self, system_id: str, alternate: bool) -> str | None:
+        """The one-line record of the rule (``gate.RuleRecord.why``) where the gate keeps
+        records, else None."""
+        record = getattr(self.live, "record", None)
+        return None if record is None else record(self.rule(system_id, alternate)).why

@@ -46,6 +46,7 @@ from kcast.context import DecisionContext
 from kcast.data.statsapi import StatsApiClient, ingest_statsapi
 from kcast.dates import EASTERN, today  # noqa: F401 - EASTERN: part of this module's interface
 from kcast.forecast import WarehouseSink, forecaster_for
+from kcast.gate import gate_for
 from kcast.grading import VOID, grade_dates
 from kcast.market import DecisionTime
 from kcast.monitoring import PASS, games_check
@@ -358,7 +359,7 @@ def _predict(wh: Warehouse, day: dt.date, settings: Settings) -> tuple[str, dict
     starters = pending_starters(wh, day)
     if starters.empty:
         raise Skip(f"no starter of {day} is still to pitch")
-    context = DecisionContext.from_settings(settings)
+    context = DecisionContext.from_settings(settings, live=gate_for(wh, day, settings))
     forecaster = forecaster_for(wh, settings, context, WarehouseSink(wh, "daily"))
     if not forecaster.systems:
         errors = forecaster.load_errors
@@ -367,12 +368,20 @@ def _predict(wh: Warehouse, day: dt.date, settings: Settings) -> tuple[str, dict
         raise Skip(f"{len(starters)} starters already predicted with these lines and models")
     forecast = forecaster.forecast(starters, date=day)
     rows = len(forecast.frame())
-    bets = forecast.stored.bets if forecast.stored is not None else 0
+    ledger = forecast.ledger("daily")
+    bets = int((ledger["status"] == "bet").sum()) if len(ledger) else 0
+    leans = len(ledger) - bets
+    live = [
+        f"{r.system_id} {r.market}"
+        for r in getattr(context.live, "live_rules", list)()
+        if r.strategy == context.rules.strategy and r.decision_time == context.at.label
+    ]
     detail = (
-        f"{len(starters)} starters, {rows} rows by {len(forecast.outputs)} systems, {bets} bets"
+        f"{len(starters)} starters, {rows} rows by {len(forecast.outputs)} systems, {bets} bets, "
+        f"{leans} leans of rules not live (live rules: {', '.join(live) or 'none'})"
     )
     if forecast.errors:
         raise RuntimeError(
             detail + "; failed: " + "; ".join(f"{s}: {e}" for s, e in forecast.errors.items())
         )
-    return detail, {"starters": len(starters), "rows": rows, "bets": bets}
+    return detail, {"starters": len(starters), "rows": rows, "bets": bets, "leans": leans}

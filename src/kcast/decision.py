@@ -32,7 +32,7 @@ keeps the thresholds' own answer at the card's line.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -51,6 +51,7 @@ from kcast.decisions import (
 from kcast.decisions import decide as verdict_of
 from kcast.market import (
     BookWeights,
+    TailCalibration,
     best_prices,
     expit,
     fair_by_line,
@@ -66,6 +67,7 @@ OVER, UNDER, PASS = "OVER", "UNDER", "PASS"
 BET, LEAN = "bet", "lean"
 DECISIONS = (BET, LEAN, "pass")
 SIGNAL_GAP = 0.05  # the ``signal`` strategy: |system - opening consensus| above this
+SHOP_Z = 1.96  # ``shop``: the price beats the fair pool by more than this many standard errors
 
 
 # --------------------------------------------------------------------------------------------
@@ -84,6 +86,7 @@ class StartMarket:
     fair_main: float
     prices: pd.DataFrame
     fair_at: dict[float, float]
+    fair_se: dict[float, float] = field(default_factory=dict)  # the pool's standard error
 
 
 StartKey = tuple[int, pd.Timestamp]  # (pitcher_id, game_date)
@@ -101,10 +104,17 @@ def start_markets(
     main = main_lines(fair)
     prices = best_prices(quotes, list(rules.books) if rules.books else None)
     fair_at: dict[StartKey, dict[float, float]] = {}
-    for p, d, ln, f in zip(
-        fair["pitcher_id"], fair["game_date"], fair["line"], fair["fair_p_over"], strict=True
+    fair_se: dict[StartKey, dict[float, float]] = {}
+    for p, d, ln, f, se in zip(
+        fair["pitcher_id"],
+        fair["game_date"],
+        fair["line"],
+        fair["fair_p_over"],
+        fair["fair_se"],
+        strict=True,
     ):
         fair_at.setdefault((p, d), {})[ln] = f
+        fair_se.setdefault((p, d), {})[ln] = se
     mains = {
         (p, d): (float(ln), float(f))
         for p, d, ln, f in zip(
@@ -115,7 +125,9 @@ def start_markets(
     for key, rungs in prices.groupby(["pitcher_id", "game_date"]):
         if key in mains:
             line, fair_main = mains[key]
-            out[key] = StartMarket(line, fair_main, rungs, fair_at.get(key, {}))
+            out[key] = StartMarket(
+                line, fair_main, rungs, fair_at.get(key, {}), fair_se.get(key, {})
+            )
     return out
 
 
@@ -132,11 +144,13 @@ def bet_candidate(
     market: StartMarket,
     rules: BetRules,
     move_beta: float | None = None,
+    tail: TailCalibration | None = None,
 ) -> dict[str, Any] | None:
     """The rung a strategy would bet for one start and system (``bet`` True where it is
     taken), or None. ``row_line`` and ``row_p`` (P(over), P(under)) are the system's row at
     the card's line: where that is the market's main line, its stated probability is the one
-    bet with."""
+    bet with; at the other rungs the tilted distribution's, recalibrated by ``tail`` (the
+    system's ``TailCalibration``, learned walk-forward; None: as tilted)."""
     main_line, fair_main = market.main_line, market.fair_main
     # the system's own P(over) at the market's main line, pushes excluded
     po, pu, _ = line_probabilities(pmf, main_line)
@@ -145,7 +159,9 @@ def bet_candidate(
     if rules.strategy in ("shop", "shop_model"):
         cand = _shop(model_p, fair_main, market, rules, flags)
     else:
-        cand = _best_rung(pmf, main_line, stated, model_p, fair_main, market.prices, rules, flags)
+        cand = _best_rung(
+            pmf, main_line, stated, model_p, fair_main, market.prices, rules, flags, tail
+        )
     if cand is None:
         return None
     cand.update(
@@ -179,7 +195,7 @@ def _stated(  # noqa: PLR0913
     return fair_main
 
 
-def _best_rung(pmf, main_line, stated, model_p, fair_main, prices, rules, flags):  # noqa: ANN001, ANN202, PLR0913
+def _best_rung(pmf, main_line, stated, model_p, fair_main, prices, rules, flags, tail=None):  # noqa: ANN001, ANN202, PLR0913
     if rules.strategy == "signal":
         gap = model_p - fair_main
         if abs(gap) <= SIGNAL_GAP:
@@ -210,6 +226,10 @@ def _best_rung(pmf, main_line, stated, model_p, fair_main, prices, rules, flags)
         k = min(len(dist), int(np.floor(line)) + 1)  # the first count above the line
         po = 1.0 - below[k]
         pu = below[int(np.ceil(line))] if line > 0 else 0.0
+        if tail is not None and line != main_line and po + pu > 0:
+            decided = po + pu  # pushes keep their share
+            po = tail.apply(po / decided) * decided
+            pu = decided - po
         p_win, p_lose = (po, pu) if side == OVER else (pu, po)
         ev = p_win * (dec - 1.0) - p_lose
         if best is None or ev > best["ev"]:
@@ -234,9 +254,12 @@ def _rung(side, line, book, odds, dec, p_win, p_lose, ev) -> dict:  # noqa: ANN0
 
 
 def _shop(model_p, fair_main, market, rules, flags):  # noqa: ANN001, ANN202
-    """Line shopping against the market itself: the rung and side whose best price pays most
-    against the pooled fair price of that rung (two-sided rungs only). ``shop_model`` takes
-    only the side the system favours against the market at the main line."""
+    """Line shopping against the market itself (the +EV screen): the rung and side whose best
+    price pays most against the pooled fair price of that rung, taken when it beats that fair
+    price by more than the pool's margin of error (``SHOP_Z`` standard errors of the books'
+    spread: a rung one book prices has none, and is never taken) and reaches the EV
+    threshold. ``shop_model`` takes only the side the system favours against the market at
+    the main line."""
     best = None
     lean = OVER if model_p > fair_main else UNDER
     prices = market.prices
@@ -251,9 +274,13 @@ def _shop(model_p, fair_main, market, rules, flags):  # noqa: ANN001, ANN202
         p = float(fair) if side == OVER else 1.0 - float(fair)
         ev = p * dec - 1.0
         if best is None or ev > best["ev"]:
+            se = market.fair_se.get(float(line))
             best = _rung(side, line, book, odds, dec, p, 1.0 - p, ev)
+            best["ev_margin"] = (
+                np.nan if se is None or pd.isna(se) else (p - SHOP_Z * float(se)) * dec - 1.0
+            )
     if best is not None:
-        best["bet"] = best["ev"] >= rules.min_ev
+        best["bet"] = bool(best["ev"] >= rules.min_ev and best["ev_margin"] > 0)
     return best
 
 
@@ -287,6 +314,9 @@ def verdict_at(
     elif over_odds is None or under_odds is None:
         row_flags.append(policy.NO_ODDS)
     d = verdict_of(pmf, mean, line, over_odds, under_odds, row_flags, thresholds, factor, blend)
+    reasons = list(d.reasons)
+    if d.market_p_over is not None and blend is not None and market_is_stated(blend):
+        reasons.append(MARKET_STATED)
     return {
         "line": line,
         "over_odds": over_odds,
@@ -302,8 +332,19 @@ def verdict_at(
         "verdict": d.recommendation,
         "recommendation": d.recommendation,
         "red_flags": ",".join(row_flags),
-        "reasons": "; ".join(d.reasons),
+        "reasons": "; ".join(reasons),
     }
+
+
+MARKET_STATED = (
+    "the stated P(over) is the market's de-vigged price: this system has no graded lines yet "
+    "to learn its weight against the market from"
+)
+
+
+def market_is_stated(blend: MarketBlend) -> bool:
+    """Whether a market blend states the market's own price: the prior (no graded lines)."""
+    return blend.n == 0 and blend.model_weight == 0.0 and blend.market_weight == 1.0
 
 
 def distribution_facts(pmf: np.ndarray) -> dict[str, Any]:
@@ -361,7 +402,7 @@ def decide(
         blend,
     )
     if bet is UNSET:
-        bet = candidate_for(pmf, row, market, context.rules)
+        bet = candidate_for(pmf, row, market, context.rules, blend.tail if blend else None)
     book = book if isinstance(book, str) else None
     return {**row, **settle(row, book, bet, context, system_id), "bet": bet}
 
@@ -372,13 +413,18 @@ def _number(value: Any) -> float | None:
 
 
 def candidate_for(
-    pmf: np.ndarray, row: dict[str, Any], market: StartMarket | None, rules: BetRules
+    pmf: np.ndarray,
+    row: dict[str, Any],
+    market: StartMarket | None,
+    rules: BetRules,
+    tail: TailCalibration | None = None,
 ) -> dict[str, Any] | None:
     """``bet_candidate`` for a row decided by ``verdict_at`` (None without a market)."""
     if market is None:
         return None
     flags = set(str(row.get("red_flags") or "").split(","))
-    return bet_candidate(pmf, row["line"], (row["p_over"], row["p_under"]), flags, market, rules)
+    row_p = (row["p_over"], row["p_under"])
+    return bet_candidate(pmf, row["line"], row_p, flags, market, rules, tail=tail)
 
 
 def settle(
@@ -394,8 +440,13 @@ def settle(
     if bet is not None and bet["bet"]:
         alternate = line is None or bet["line"] != line
         other = bet["book"] != book
-        live = context.is_live(system_id, alternate)
+        # the rule's market: is the rung the market's main line (the card's line, as a rule)
+        off_main = bet["line"] != bet.get("main_line", line)
+        live = context.is_live(system_id, off_main)
         why = _bet_reason(bet, line, book, verdict, alternate, other, context, live)
+        if not live:
+            record = context.record_of(system_id, off_main)
+            why += f" ({record})" if record else ""
         return _decided(BET if live else LEAN, bet, alternate, other, why, stake=0.0)
     if verdict in (OVER, UNDER):
         odds = row["over_odds"] if verdict == OVER else row["under_odds"]
@@ -458,9 +509,10 @@ def _bet_reason(  # noqa: PLR0913
     if verdict != bet["side"]:
         parts.append(f"the thresholds' verdict at the card's line is {verdict}")
     if not live:
+        off_main = bet["line"] != bet.get("main_line", line)
         parts.append(
             f"but the rule ({context.rules.strategy}, {context.at.label}, "
-            f"{'alternate' if alternate else 'main'} line) is not live"
+            f"{'alternate' if off_main else 'main'} line) is not live"
         )
     return "; ".join(parts)
 

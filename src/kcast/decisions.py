@@ -14,6 +14,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from kcast.config import Settings
+from kcast.market import TailCalibration
 from kcast.numbers import logit
 from kcast.policy import (  # noqa: F401 - the flag names are part of this module's interface
     BLOCKS_OVER,
@@ -150,6 +151,8 @@ class MarketBlend:
     model_weight: float = 0.0
     market_weight: float = 1.0
     n: int = 0
+    # how the system states P(over) at rungs off the main line (kcast.market.TailCalibration)
+    tail: TailCalibration = field(default_factory=TailCalibration)
 
     @classmethod
     def model_only(cls) -> MarketBlend:

@@ -135,8 +135,10 @@ class Forecast:
         return taken_bets(self.outputs)
 
     def ledger(self, source: str) -> pd.DataFrame:
-        """The bets as rows of the ``bets`` table (``bets.ledger_rows``)."""
-        return ledger_rows(self.bets(), self.context.at, source)
+        """The bets, and the leans of rules not live (``status`` lean, no stake), as rows of
+        the ``bets`` table (``bets.ledger_rows``): a lean is stored so its rule's record grows
+        (``kcast.gate``)."""
+        return ledger_rows(taken_bets(self.outputs, leans=True), self.context.at, source)
 
     def check_answered(self) -> None:
         """Raise ``NoSystemAnsweredError`` naming each system's error when there were starters
@@ -197,8 +199,27 @@ class Forecaster:
             return starters
         for day in sorted(set(pd.to_datetime(starters["game_date"]).dt.date)):
             self.reader.check_history(day)
-        features = self.reader.features(starters)
+        features = self.reader.features(self.lineup_knowledge(starters))
         return self.reader.prices(features, requested, self.context.at)
+
+    def lineup_knowledge(self, starters: pd.DataFrame) -> pd.DataFrame:
+        """The starters with ``lineup_posted``: whether the confirmed lineup of each game is
+        posted at the decision time (``DecisionTime.lineup_posted``; a clock time reads each
+        game's first pitch from its quotes). A decision before the posting gets the projected
+        lineup even where a confirmed one is stored (a replay, a backtest)."""
+        at = self.context.at
+        game_time = pd.Series(pd.NaT, index=starters.index)
+        if at.kind == "clock":
+            dates = pd.to_datetime(starters["game_date"])
+            for day in sorted(set(dates.dt.date)):
+                quotes = self.reader.quotes(day, DecisionTime("close"))
+                if len(quotes) and "game_time" in quotes:
+                    first = quotes.dropna(subset=["game_time"]).groupby("pitcher_id")["game_time"]
+                    times = first.min()
+                    here = dates.dt.date == day
+                    game_time[here] = starters.loc[here, "pitcher_id"].map(times)
+        posted = at.lineup_posted(starters["game_date"], game_time)
+        return starters.assign(lineup_posted=posted)
 
     def answer(
         self,

@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from kcast.decisions import MAX_K, MarketBlend
+from kcast.market import TailCalibration
 from kcast.systems.base import SystemOutput
 from kcast.warehouse import Warehouse
 from kcast.warehouse.statements import statement
+
+TAIL_LOOKBACK = dt.timedelta(days=365)  # a tail calibration learns from this long before a day
 
 
 def fit_market_blend(
@@ -56,12 +60,26 @@ class WarehouseHistory:
         )
         if rows.empty:
             return MarketBlend()
-        return fit_market_blend(
+        blend = fit_market_blend(
             rows["line"].to_numpy(float),
             rows["model_p_over"].to_numpy(float),
             rows["market_p_over"].to_numpy(float),
             rows["actual_strikeouts"].to_numpy(float),
         )
+        return replace(blend, tail=self.tail_calibration(system_id))
+
+    def tail_calibration(self, system_id: str) -> TailCalibration:
+        """The system's tail calibration from its graded predictions of the
+        ``TAIL_LOOKBACK`` before the day."""
+        params = {"s": system_id, "a": self.before - TAIL_LOOKBACK, "d": self.before}
+        rows = self.wh.query(statement("graded_tails_of_system"), params)
+        if rows.empty:
+            return TailCalibration()
+        pmf = np.array([json.loads(v) for v in rows["pmf"]], dtype=float)
+        po, pu = rows["p_over"].to_numpy(float), rows["p_under"].to_numpy(float)
+        stated = po / np.clip(po + pu, 1e-9, None)
+        actual = rows["actual_strikeouts"].to_numpy(float)
+        return TailCalibration.fit(pmf, rows["line"].to_numpy(float), stated, actual)
 
     def member_pmfs(self, member_ids: tuple[str, ...]) -> tuple[dict[str, np.ndarray], np.ndarray]:
         rows = self.wh.query(
@@ -107,9 +125,11 @@ class WalkForwardHistory:
         def col(name: str) -> np.ndarray:
             return pd.to_numeric(frame[name], errors="coerce").to_numpy(float)
 
-        return fit_market_blend(
-            col("line"), col("model_p_over"), col("market_p_over"), np.concatenate(self.actuals)
-        )
+        actual = np.concatenate(self.actuals)
+        blend = fit_market_blend(col("line"), col("model_p_over"), col("market_p_over"), actual)
+        pmf = np.concatenate([o.pmf for o in self.outputs[system_id]])
+        stated = col("p_over") / np.clip(col("p_over") + col("p_under"), 1e-9, None)
+        return replace(blend, tail=TailCalibration.fit(pmf, col("line"), stated, actual))
 
     def member_pmfs(self, member_ids: tuple[str, ...]) -> tuple[dict[str, np.ndarray], np.ndarray]:
         if not all(self._complete(m) for m in member_ids):

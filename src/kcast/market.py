@@ -7,7 +7,9 @@ US Eastern on the game's date, or now) and may use only quotes captured before i
 de-vigged price (``devig_many``: multiplicative, additive, power or Shin) pooled in log-odds with
 weights learned from how well each book predicted on earlier days (``BookWeights``). The best
 price of each side is the highest decimal price among the books the user can bet
-(``KCAST_BOOKS``); a rung priced on one side only is never de-vigged.
+(``KCAST_BOOKS``); a rung priced on one side only is de-vigged with the hold its book charges
+on the rungs it prices on both sides (``ladder_holds``), and counts only where nobody prices
+that rung on both sides.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import minimize
 
 from kcast import numbers
 from kcast.dates import EASTERN
@@ -30,6 +33,7 @@ from kcast.policy import (
     BOOK_WEIGHT_SCALE,
     DEVIG_METHOD,
     DEVIG_METHODS,
+    LINEUP_POSTED_HOURS,
     MAX_ABS_ODDS,
     MAX_FAIR_P,
     MIN_BOOK_SUM,
@@ -47,12 +51,18 @@ log = logging.getLogger("kcast.market")
 
 @dataclass(frozen=True)
 class DecisionTime:
-    """When a decision is made: ``open``, ``close``, a clock time (US Eastern, on the game's
-    date) or ``now`` (live: every quote captured so far).
+    """When a decision is made: ``open``, ``lineup`` (when the confirmed lineup is posted),
+    ``close``, a clock time (US Eastern, on the game's date) or ``now`` (live: every quote
+    captured so far).
 
     ``open`` uses each book's opening snapshot (and single posted prices); ``close`` and ``now``
     every stored quote, the latest first (the rule kcast always used); a clock time the latest
-    quote of each book and line captured at or before it."""
+    quote of each book and line captured at or before it; ``lineup`` the same at each game's
+    lineup posting, ``LINEUP_POSTED_HOURS`` before its first pitch (``lineup_cutoff``).
+
+    What a decision knows of the lineups follows the time (``lineup_posted``): at the open the
+    confirmed lineup is not posted yet (the projected one is used), at a clock time only for the
+    games whose posting is at or before it, at ``lineup``, ``close`` and ``now`` it is."""
 
     kind: str = "now"
     clock: dt.time | None = None
@@ -62,16 +72,32 @@ class DecisionTime:
         if isinstance(value, DecisionTime):
             return value
         text = (value or "now").strip().lower()
-        if text in ("open", "close", "now"):
+        if text in ("open", "lineup", "close", "now"):
             return cls(text)
         try:
             hour, minute = text.split(":")
             return cls("clock", dt.time(int(hour), int(minute)))
         except ValueError:
             raise InputError(
-                f"decision time {value!r} does not parse; use open, close, now or HH:MM "
+                f"decision time {value!r} does not parse; use open, lineup, close, now or HH:MM "
                 "(US Eastern)"
             ) from None
+
+    def lineup_posted(self, game_date: pd.Series, game_time: pd.Series) -> np.ndarray:
+        """Whether the confirmed lineup of each game (on ``game_date``, first pitch
+        ``game_time``, naive UTC, NaT where unknown) is posted at this decision time: never at
+        the open, always at the lineup, the close and now; at a clock time where first pitch
+        minus ``LINEUP_POSTED_HOURS`` is at or before it (an unknown first pitch: not posted)."""
+        n = len(game_time)
+        if self.kind in ("lineup", "close", "now"):
+            return np.ones(n, bool)
+        if self.kind == "open" or n == 0:
+            return np.zeros(n, bool)
+        first = pd.to_datetime(pd.Series(game_time).reset_index(drop=True))
+        days = pd.to_datetime(pd.Series(game_date).reset_index(drop=True))
+        cut = pd.to_datetime(pd.Series([self.cutoff(d.date()) for d in days]))
+        posted = first - pd.Timedelta(hours=LINEUP_POSTED_HOURS)
+        return ((cut >= posted) & first.notna()).to_numpy(bool)
 
     @property
     def label(self) -> str:
@@ -116,9 +142,12 @@ def quotes_at(lines: pd.DataFrame, at: DecisionTime | str | None) -> pd.DataFram
         return lines.loc[lines.index.isin(kept.index)]
     if at.kind == "open":
         return _first_snapshot(lines[lines["snapshot"].isin(["open", "posted"])])
-    cut = pd.Series(
-        [at.cutoff(d.date()) for d in pd.to_datetime(lines["game_date"])], index=lines.index
-    )
+    if at.kind == "lineup":
+        cut = lineup_cutoff(lines)
+    else:
+        cut = pd.Series(
+            [at.cutoff(d.date()) for d in pd.to_datetime(lines["game_date"])], index=lines.index
+        )
     captured = pd.to_datetime(lines["captured_at"]) if "captured_at" in lines else None
     known = (captured <= cut) if captured is not None else pd.Series(False, index=lines.index)
     known |= (captured.isna() if captured is not None else True) & lines["snapshot"].isin(
@@ -134,6 +163,24 @@ def quotes_at(lines: pd.DataFrame, at: DecisionTime | str | None) -> pd.DataFram
         out = _latest_snapshot(out)
     out["snap_rank"] = 0
     return out.sort_values(["pitcher_id", "game_date", "snap_rank", "main_rank"], kind="stable")
+
+
+def lineup_cutoff(lines: pd.DataFrame) -> pd.Series:
+    """The latest capture time a lineup-time decision may use, per row: the game's first pitch
+    (``game_time``) minus ``LINEUP_POSTED_HOURS``; where the first pitch is unknown, the
+    start's first capture (its opening snapshot: nothing later is known to be before the
+    lineup)."""
+    captured = pd.to_datetime(lines["captured_at"]) if "captured_at" in lines else None
+    first_pitch = (
+        pd.to_datetime(lines["game_time"])
+        if "game_time" in lines
+        else pd.Series(pd.NaT, index=lines.index)
+    )
+    cut = first_pitch - pd.Timedelta(hours=LINEUP_POSTED_HOURS)
+    if captured is not None:
+        first = captured.groupby([lines["pitcher_id"], lines["game_date"]]).transform("min")
+        cut = cut.fillna(first)
+    return cut
 
 
 def closing_quotes(lines: pd.DataFrame) -> pd.DataFrame:
@@ -386,28 +433,69 @@ class BookWeights:
 def fair_by_line(
     quotes: pd.DataFrame, method: str = DEVIG_METHOD, weights: BookWeights | None = None
 ) -> pd.DataFrame:
-    """The pooled fair P(over) of every (pitcher, date, line) with a two-sided quote: each book's
+    """The pooled fair P(over) of every (pitcher, date, line) with a quote: each book's
     de-vigged price pooled in log-odds by the books' weights. The feed's ``consensus`` is used
-    only where no book has a two-sided quote of the line. Columns pitcher_id, game_date, line,
-    fair_p_over, n_books."""
-    cols = ["pitcher_id", "game_date", "line", "fair_p_over", "n_books"]
+    only where no book has a two-sided quote of the line, and a one-sided quote (a rung a book
+    prices on one side only) only where nobody prices the line on both sides: it is de-vigged
+    with the hold its book charges on its ladder (``ladder_holds``). Columns pitcher_id,
+    game_date, line, fair_p_over, n_books, and fair_se: the standard error of the pool (the
+    books' fair P(over) spread over the root of their number; NaN for one book)."""
+    cols = ["pitcher_id", "game_date", "line", "fair_p_over", "n_books", "fair_se"]
     if quotes.empty:
         return pd.DataFrame(columns=cols)
     q = quotes.copy()
     q["fair"] = devig_many(q["over_odds"].to_numpy(float), q["under_odds"].to_numpy(float), method)
+    key = ["pitcher_id", "game_date", "line"]
+    one_sided = _one_sided(q)
     q = q.dropna(subset=["fair"])
+    if len(one_sided):
+        two = q.loc[q["book"] != CONSENSUS, key].drop_duplicates()
+        one_sided = one_sided.merge(two, on=key, how="left", indicator=True)
+        one_sided = one_sided[one_sided["_merge"] == "left_only"].drop(columns=["_merge"])
+        q = pd.concat([q, one_sided], ignore_index=True)
     if q.empty:
         return pd.DataFrame(columns=cols)
-    key = ["pitcher_id", "game_date", "line"]
     q["is_cons"] = q["book"] == CONSENSUS
     has_book = q.assign(is_book=~q["is_cons"]).groupby(key)["is_book"].transform("max")
     q = q[~q["is_cons"] | ~has_book]
     w = np.array([(weights or BookWeights()).of(b) for b in q["book"]])
     q["wz"] = w * logit(q["fair"].to_numpy())
     q["w"] = w
-    agg = q.groupby(key).agg(wz=("wz", "sum"), w=("w", "sum"), n_books=("book", "nunique"))
+    agg = q.groupby(key).agg(
+        wz=("wz", "sum"), w=("w", "sum"), n_books=("book", "nunique"), sd=("fair", "std")
+    )
     agg["fair_p_over"] = expit(agg["wz"] / agg["w"])
+    agg["fair_se"] = agg["sd"] / np.sqrt(agg["n_books"])
     return agg.reset_index()[cols]
+
+
+def ladder_holds(quotes: pd.DataFrame) -> dict[str, float]:
+    """The hold each book charges on its ladder: the median overround (implied over + implied
+    under - 1) of its two-sided quotes among ``quotes`` (those known at the decision time)."""
+    two = quotes.dropna(subset=["over_odds", "under_odds"])
+    if two.empty:
+        return {}
+    over = implied(two["over_odds"].to_numpy(float))
+    under = implied(two["under_odds"].to_numpy(float))
+    hold = pd.Series(over + under - 1.0, index=two.index)
+    return hold.groupby(two["book"]).median().to_dict()
+
+
+def _one_sided(q: pd.DataFrame) -> pd.DataFrame:
+    """The one-sided quotes of ``q`` (a book's rung priced on one side), each with its fair
+    P(over): the side's implied probability divided by one plus its book's ladder hold (a
+    book with no two-sided quote to measure it: left out)."""
+    one = q[q["over_odds"].isna() != q["under_odds"].isna()]
+    one = one[one["book"] != CONSENSUS]
+    if one.empty:
+        return one
+    holds = ladder_holds(q)
+    hold = one["book"].map(holds)
+    over_side = one["over_odds"].notna()
+    side_p = implied(np.where(over_side, one["over_odds"], one["under_odds"]).astype(float))
+    fair_side = side_p / (1.0 + hold.to_numpy(float))
+    fair = np.where(over_side, fair_side, 1.0 - fair_side)
+    return one.assign(fair=np.clip(fair, 1e-4, 1 - 1e-4)).dropna(subset=["fair"])
 
 
 def main_lines(fair: pd.DataFrame) -> pd.DataFrame:
@@ -478,6 +566,77 @@ def tilt(pmf: np.ndarray, line: float, p_over: float) -> np.ndarray:
             lo = mid
     w = base * np.exp((lo + hi) / 2 * (ks - ks.mean()))
     return w / w.sum()
+
+
+TAIL_OFFSETS = (-2.0, -1.0, 1.0, 2.0)  # the rungs a tail calibration learns from
+
+
+@dataclass(frozen=True)
+class TailCalibration:
+    """How a system's probability at a rung off the main line is stated: its tilted
+    distribution's P(over the rung) (``tilt``), recalibrated in log-odds,
+    ``logit P = intercept + slope * logit P_tilted``. A system's tails are overconfident (a
+    slope below one says so); the fit (``fit``) is the maximum a posteriori logistic
+    regression on the system's graded starts before the day, at the rungs one and two
+    strikeouts either side of each start's line, under a Gaussian prior at the identity worth
+    ``TAIL_PRIOR_ROWS`` rows. The identity until it has graded starts."""
+
+    intercept: float = 0.0
+    slope: float = 1.0
+    n: int = 0
+
+    def apply(self, p_over: float) -> float:
+        if self.n == 0:
+            return float(p_over)
+        z = self.intercept + self.slope * float(logit(np.array([p_over]))[0])
+        return float(expit(z))
+
+    @classmethod
+    def fit(
+        cls, pmf: np.ndarray, line: np.ndarray, stated_over: np.ndarray, actual: np.ndarray
+    ) -> TailCalibration:
+        """Fitted on graded starts: each distribution ``pmf`` tilted to its stated P(over
+        ``line``) (pushes excluded) and scored at the rungs ``TAIL_OFFSETS`` from the line."""
+        x, y = tail_samples(pmf, line, stated_over, actual)
+        if len(y) == 0:
+            return cls()
+        w0 = np.array([0.0, 1.0])
+        precision = TAIL_PRIOR_ROWS * 0.25 * float(np.mean(x**2) + 1e-3)
+
+        def objective(w: np.ndarray) -> float:
+            z = w[0] + w[1] * x
+            return float(
+                np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * precision * np.sum((w - w0) ** 2)
+            )
+
+        best = minimize(objective, w0, method="BFGS")
+        return cls(float(best.x[0]), float(np.clip(best.x[1], 0.0, 2.0)), int(len(y)))
+
+
+TAIL_PRIOR_ROWS = 400
+
+
+def tail_samples(
+    pmf: np.ndarray, line: np.ndarray, stated_over: np.ndarray, actual: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The log-odds of P(over) at the rungs ``TAIL_OFFSETS`` from each graded start's line,
+    by its distribution tilted to the stated P(over the line), and whether it went over
+    (rungs the count landed on, and starts without a line or a stated P, left out)."""
+    xs, ys = [], []
+    for i in range(len(line)):
+        ln, p, k = float(line[i]), float(stated_over[i]), float(actual[i])
+        if np.isnan(ln) or np.isnan(p) or np.isnan(k):
+            continue
+        dist = tilt(pmf[i], ln, p)
+        ks = np.arange(len(dist))
+        for off in TAIL_OFFSETS:
+            rung = ln + off
+            if rung <= 0 or k == rung:
+                continue
+            over, under = dist[ks > rung].sum(), dist[ks < rung].sum()
+            xs.append(float(logit(np.array([over / max(1e-12, over + under)]))[0]))
+            ys.append(1.0 if k > rung else 0.0)
+    return np.asarray(xs, float), np.asarray(ys, float)
 
 
 def kelly_fraction(p_win: float, p_lose: float, dec: float) -> float:

@@ -112,3 +112,26 @@ MAX_STAKE_DAY: Final = 0.10
 # Edge buckets of the bets views: EV per unit at the price taken, bucket edges.
 EV_BUCKET_SMALL: Final = 0.05
 EV_BUCKET_LARGE: Final = 0.10
+
+# --------------------------------------------------------------------------------------------
+# The edge gate (kcast.gate): a betting rule bets only while its own record shows an edge
+# --------------------------------------------------------------------------------------------
+
+# A rule (strategy x system x decision time x main or alternate rung) is live only when at least
+# this many of its picks (bets and leans) of games before the day are graded against the fair
+# close ...
+GATE_MIN_BETS: Final = 150
+# ... and the 95% interval of their mean EV against the fair close lies above zero.
+GATE_CONFIDENCE: Final = 0.95
+# Picks older than this many days before the day decided do not count (books and models change).
+GATE_LOOKBACK_DAYS: Final = 365
+# Resamples of every bootstrap interval kcast reports (the gate's and the backtest's).
+BOOTSTRAP_RESAMPLES: Final = 2000
+
+# --------------------------------------------------------------------------------------------
+# When lineups are known (kcast.market.DecisionTime.lineup_posted)
+# --------------------------------------------------------------------------------------------
+
+# Historical posting times of lineups are not in the data: a lineup counts as posted this many
+# hours before first pitch (teams post them about three to four hours before).
+LINEUP_POSTED_HOURS: Final = 3.0

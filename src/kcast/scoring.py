@@ -6,7 +6,8 @@ and the dashboard take them from here, so every screen shows the same numbers.
   bet, in probability points);
 * calibration: ``calibration_table`` (deciles of the stated P(over) against the observed rate,
   each with its Wilson interval) and ``calibration_summary``;
-* probability scores: ``probability_scores`` (log loss, Brier), ``log_score``.
+* probability scores: ``probability_scores`` (log loss, Brier), ``log_score``;
+* intervals: ``bootstrap_mean`` (a mean and its percentile bootstrap interval).
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.stats import chi2
+from scipy.stats import bootstrap, chi2
+from sklearn.metrics import brier_score_loss, log_loss
 
+from kcast import policy
 from kcast.decisions import american_to_decimal
 
 CALIBRATION_BINS = 10
@@ -53,11 +56,14 @@ def log_score(pmf: np.ndarray, actual: np.ndarray) -> float:
 
 
 def probability_scores(p_over: np.ndarray, over: np.ndarray) -> tuple[float, float]:
-    """Log loss and Brier score of stated probabilities of an over against what happened."""
-    p = np.clip(p_over, 1e-6, 1 - 1e-6)
-    log_loss = float(-(over * np.log(p) + (1 - over) * np.log(1 - p)).mean())
-    brier = float(((p - over) ** 2).mean())
-    return log_loss, brier
+    """Log loss and Brier score of stated probabilities of an over against what happened
+    (``sklearn.metrics``; probabilities clipped to [1e-6, 1 - 1e-6] first, as kcast always
+    did: sklearn clips only at the float's epsilon). NaN without rows."""
+    p = np.clip(np.asarray(p_over, float), 1e-6, 1 - 1e-6)
+    if len(over) == 0 or np.isnan(p).any():  # as the mean of such rows always was
+        return float("nan"), float("nan")
+    y = np.asarray(over, float)
+    return float(log_loss(y, p, labels=[0.0, 1.0])), float(brier_score_loss(y, p))
 
 
 def calibration_table(
@@ -133,3 +139,31 @@ def wilson(k: float, n: float, z: float = 1.96) -> tuple[float, float]:
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def bootstrap_mean(
+    values: np.ndarray,
+    n: int = policy.BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+    confidence: float = policy.GATE_CONFIDENCE,
+) -> tuple[float, float, float] | None:
+    """The mean of ``values`` (NaN left out) and its percentile bootstrap interval
+    (``scipy.stats.bootstrap``, ``n`` resamples, seeded); None without values. One value:
+    the interval is that value."""
+    v = np.asarray(values, float)
+    v = v[~np.isnan(v)]
+    if len(v) == 0:
+        return None
+    mean = float(v.mean())
+    if len(v) == 1 or np.all(v == v[0]):
+        return mean, mean, mean
+    got = bootstrap(
+        (v,),
+        np.mean,
+        n_resamples=n,
+        confidence_level=confidence,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+        vectorized=True,
+    ).confidence_interval
+    return mean, float(got.low), float(got.high)

@@ -122,6 +122,26 @@ def test_projected_and_unavailable_lineups(wh, starts) -> None:
     assert np.isnan(unavailable["bat1_pa"].to_numpy()).all()
 
 
+def test_a_decision_before_the_lineup_is_posted_gets_the_projected_one(wh, starts) -> None:
+    """The confirmed lineup is stored (a replay, a backtest), but a row whose lineup is not
+    posted at its decision time (``lineup_posted`` False: the open) gets the projection, the
+    same features as a start whose confirmed lineup is not stored at all."""
+    ctx = MatchupContext.from_warehouse(wh)
+    rows = starts[starts["game_date"] == pd.Timestamp("2019-07-05")].head(4).reset_index(drop=True)
+    posted = ctx.attach(rows.assign(lineup_posted=True))
+    assert (posted["lineup_status"] == "confirmed").all()
+    before = ctx.attach(rows.assign(lineup_posted=False))
+    assert (before["lineup_status"] == "projected").all()
+    fresh = MatchupContext.from_warehouse(wh)  # its pivoted lineups not yet cached
+    fresh.lineups = fresh.lineups[~fresh.lineups["game_id"].isin(set(rows["game_id"]))]
+    unknown = fresh.attach(rows)
+    cols = list(MATCHUP_FEATURES)
+    pd.testing.assert_frame_equal(before[cols], unknown[cols])
+    assert not np.allclose(
+        before[cols].to_numpy(float), posted[cols].to_numpy(float), equal_nan=True
+    )
+
+
 def test_a_context_without_plate_appearances(wh, starts) -> None:
     """A warehouse with no play-by-play before the date (Statcast starts only, as the daily
     replay has) still attaches: every matchup feature missing, no lineup, no merge error on

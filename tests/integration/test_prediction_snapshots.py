@@ -29,13 +29,12 @@ DAY = dt.date(2019, 7, 5)
 SYSTEMS = "v1_baseline,v2_matchup"
 
 
-@pytest.fixture
-
 def predict_day(wh, day, settings):  # noqa: ANN001, ANN201 - what `kcast predict` runs
     context = DecisionContext.from_settings(settings)
     return forecaster_for(wh, settings, context, WarehouseSink(wh, "predict")).day(day)
 
 
+@pytest.fixture
 def warehouse(trained_warehouse: Path, tmp_path: Path):
     path = tmp_path / "snapshots.duckdb"
     shutil.copy(trained_warehouse, path)

@@ -132,3 +132,20 @@ def test_the_context_is_read_once_from_the_settings() -> None:
     assert context.deciding_at("open").at.label == "open" and context.deciding_at(None) is context
     with pytest.raises(dataclasses.FrozenInstanceError):
         context.at = DecisionTime.parse("close")  # type: ignore[misc]
+
+
+def test_with_no_graded_history_the_row_says_its_stated_p_is_the_markets() -> None:
+    from scipy.stats import poisson
+
+    from kcast.decision import MARKET_STATED, verdict_at
+    from kcast.decisions import MarketBlend, Thresholds
+
+    pmf = poisson.pmf(np.arange(21), 6.5)
+    pmf = pmf / pmf.sum()
+    fresh = verdict_at(pmf, 6.5, 5.5, -110, -110, [], Thresholds(), blend=MarketBlend())
+    assert MARKET_STATED in fresh["reasons"] and fresh["p_over"] == pytest.approx(0.5, abs=1e-6)
+    learned = MarketBlend(0.2, 0.8, 400)
+    graded = verdict_at(pmf, 6.5, 5.5, -110, -110, [], Thresholds(), blend=learned)
+    assert MARKET_STATED not in graded["reasons"] and graded["p_over"] > 0.5
+    unpriced = verdict_at(pmf, 6.5, 5.5, None, None, [], Thresholds(), blend=MarketBlend())
+    assert MARKET_STATED not in unpriced["reasons"]  # no market: the system's own P

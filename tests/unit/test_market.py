@@ -11,7 +11,6 @@ import pytest
 
 from kcast.bets import (
     BetRules,
-    bootstrap_mean,
     decide_bets,
     judge_by_close,
     max_drawdown,
@@ -28,11 +27,13 @@ from kcast.market import (
     fair_by_line,
     implied,
     kelly_fraction,
+    ladder_holds,
     main_lines,
     quotes_at,
     tilt,
 )
 from kcast.policy import DEVIG_METHODS
+from kcast.scoring import bootstrap_mean
 from kcast.systems.base import SystemOutput
 
 DAY = pd.Timestamp("2025-07-01")
@@ -123,11 +124,19 @@ def test_fair_price_pools_books_and_ignores_the_feed_where_books_exist() -> None
             quote("FanDuel", 5.5, -110, -110),
             quote("consensus", 5.5, -300, 200),  # ignored: books priced the line
             quote("BetRivers", 6.5, 150, -190),
-            quote("BetRivers", 7.5, 250, None),  # one-sided: no fair price
+            quote("BetRivers", 7.5, 250, None),  # one-sided: de-vigged with the ladder's hold
         ]
     )
     fair = fair_by_line(rows).set_index("line")
-    assert 7.5 not in fair.index
+    hold = implied(np.array([150.0]))[0] + implied(np.array([-190.0]))[0] - 1.0
+    assert ladder_holds(rows)["BetRivers"] == pytest.approx(hold)
+    assert fair.loc[7.5, "fair_p_over"] == pytest.approx(implied(np.array([250.0]))[0] / (1 + hold))
+    assert fair.loc[7.5, "fair_p_over"] < implied(np.array([250.0]))[0]  # not at face value
+    assert np.isnan(fair.loc[7.5, "fair_se"]) and fair.loc[5.5, "fair_se"] > 0
+    # a one-sided quote counts only where nobody prices the rung on both sides
+    both = pd.concat([rows, pd.DataFrame([quote("DraftKings", 7.5, 240, -330)])])
+    dk75 = devig_many(np.array([240.0]), np.array([-330.0]))[0]
+    assert fair_by_line(both).set_index("line").loc[7.5, "fair_p_over"] == pytest.approx(dk75)
     dk = devig_many(np.array([-120.0]), np.array([100.0]))[0]
     assert 0.5 < fair.loc[5.5, "fair_p_over"] < dk
     assert fair.loc[5.5, "n_books"] == 2
@@ -293,3 +302,56 @@ def test_shop_bets_only_a_price_that_beats_the_pooled_fair_price() -> None:
         BetRules(strategy="ev_main", min_ev=-1.0),
     ).iloc[0]
     assert main_only["line"] == 5.5
+
+
+def test_shop_wants_the_price_to_beat_the_pool_by_more_than_its_margin_of_error() -> None:
+    from scipy.stats import poisson
+
+    pmf = poisson.pmf(np.arange(21), 5.0)
+    pmf = (pmf / pmf.sum())[None, :]
+    frame = pd.DataFrame(
+        [{"game_id": "G1", "pitcher_id": 1, "game_date": DAY, "line": 5.5, "red_flags": ""}]
+    )
+    out = {"sys": SystemOutput("sys", frame, pmf, "v")}
+    rules = BetRules(strategy="shop")
+    # the books disagree widely: the pool's margin of error swallows Bovada's +110
+    wide = pd.DataFrame(
+        [
+            quote("DraftKings", 5.5, -150, 120),
+            quote("FanDuel", 5.5, 120, -150),
+            quote("Bovada", 5.5, 110, -140),
+        ]
+    )
+    best = decide_bets(out, wide, rules).iloc[0]
+    assert best["ev"] >= rules.min_ev and best["ev_margin"] < 0 and not best["bet"]
+    # one book alone has no margin to beat: its own price is its fair price
+    alone = decide_bets(out, pd.DataFrame([quote("Bovada", 5.5, 125, -150)]), rules)
+    assert not alone["bet"].any()
+
+
+def test_a_lineup_decision_sees_the_quotes_captured_before_the_posting_and_the_lineup() -> None:
+    from kcast.policy import LINEUP_POSTED_HOURS
+
+    first_pitch = pd.Timestamp("2025-07-01 23:05")  # 19:05 US Eastern
+    posted = first_pitch - pd.Timedelta(hours=LINEUP_POSTED_HOURS)
+    early, late = posted - pd.Timedelta(hours=4), posted + pd.Timedelta(hours=1)
+    rows = pd.DataFrame(
+        [
+            quote("DraftKings", 5.5, -110, -110, "open", early),
+            quote("DraftKings", 5.5, -140, 115, "close", late),
+        ]
+    ).assign(game_time=first_pitch, snap_rank=[2, 0], main_rank=0)
+    at = DecisionTime.parse("lineup")
+    seen = quotes_at(rows, at)
+    assert list(seen["over_odds"]) == [-110]  # the move after the posting is not known yet
+    assert at.label == "lineup"
+    dates, times = pd.Series([DAY, DAY, DAY]), pd.Series([first_pitch, first_pitch, pd.NaT])
+    assert list(DecisionTime.parse("open").lineup_posted(dates, times)) == [False] * 3
+    assert list(at.lineup_posted(dates, times)) == [True] * 3
+    assert list(DecisionTime.parse("close").lineup_posted(dates, times)) == [True] * 3
+    # a clock time: posted when first pitch minus the posting hours is at or before it; an
+    # unknown first pitch is not posted
+    assert list(DecisionTime.parse("16:05").lineup_posted(dates, times)) == [True, True, False]
+    assert list(DecisionTime.parse("15:00").lineup_posted(dates, times)) == [False] * 3
+    with pytest.raises(InputError, match="use open, lineup, close, now or HH:MM"):
+        DecisionTime.parse("at lunch")

@@ -25,6 +25,7 @@ from kcast.data.umpires import ingest_umpires
 from kcast.dates import parse_date, parse_date_arg
 from kcast.errors import ConfigError
 from kcast.forecast import WarehouseSink, forecaster_for
+from kcast.gate import gate_for
 from kcast.pipeline import day_starters
 from kcast.training import train_systems
 from kcast.warehouse import Warehouse
@@ -86,7 +87,7 @@ def run(
         for t in train_systems(wh, day, get_settings().model_dir):
             console.print(f"  {t.system_id}: {t.version} ({t.rows:,} starts)")
     settings = get_settings()
-    context = DecisionContext.from_settings(settings)
+    context = DecisionContext.from_settings(settings, live=gate_for(wh, day, settings))
     forecast = forecaster_for(wh, settings, context, WarehouseSink(wh, "run")).day(day)
     if forecast.features.empty:
         console.print(f"no starters known for {day}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import pandas as pd
 import typer
@@ -14,7 +15,9 @@ from kcast.cli.common import console, get_warehouse, progress_bar
 from kcast.config import get_settings
 from kcast.context import DecisionContext
 from kcast.dates import parse_date
+from kcast.decision import market_is_stated
 from kcast.forecast import WarehouseSink, forecaster_for
+from kcast.gate import gate_for
 from kcast.grading import grade_dates
 from kcast.market import DecisionTime
 from kcast.teams import display_team
@@ -71,7 +74,7 @@ def predict(
     settings = get_settings()
     wh = get_warehouse(warehouse, read_only=no_write)
     day = parse_date(date)
-    context = DecisionContext.from_settings(settings, at)
+    context = DecisionContext.from_settings(settings, at, gate_for(wh, day, settings))
     sink = None if no_write else WarehouseSink(wh, "predict")
     with console.status(f"predicting {day}"):
         forecast = forecaster_for(wh, settings, context, sink).day(day)
@@ -88,7 +91,9 @@ def predict(
     for system_id, error in forecast.errors.items():
         console.print(f"[red]{system_id} did not answer:[/] {error}", highlight=False)
     ledger = forecast.ledger("predict")
-    shown = print_bets(forecast, ledger, settings.primary_system, context.at.label)
+    bets = ledger[ledger["status"] == "bet"] if len(ledger) else ledger
+    shown = print_bets(forecast, bets, settings.primary_system, context.at.label)
+    print_leans(forecast, ledger, settings.primary_system, context)
     print_summary(forecast, shown, stored=not no_write)
 
 
@@ -238,6 +243,13 @@ def print_picks(result, primary: str) -> None:  # noqa: ANN001
             why,
         )
     console.print(table)
+    blend = result.outputs[shown].blend
+    if blend is not None and market_is_stated(blend):
+        console.print(
+            f"[yellow]P(o) is the market's price, not {shown}'s:[/] no graded lines of it yet, "
+            "so it has earned no weight against the market (own: what it says alone).",
+            highlight=False,
+        )
     console.print(
         "[dim]P(o): P(over) as stated, the system pooled with the market; own: the system's.\n"
         "price: the odds of the side it leans to (over when pred > line) and the book\n"
@@ -285,6 +297,35 @@ def print_bets(result, ledger: pd.DataFrame, primary: str, at: str) -> pd.DataFr
         )
     console.print(table)
     return rows
+
+
+def print_leans(result, ledger: pd.DataFrame, primary: str, context: DecisionContext) -> None:  # noqa: ANN001
+    """The primary system's leans (picks of rules not live) with each rule's record."""
+    shown = primary if primary in result.outputs else next(iter(result.outputs), primary)
+    rows = (
+        ledger[(ledger["system_id"] == shown) & (ledger["status"] == "lean")]
+        if len(ledger)
+        else ledger
+    )
+    if rows.empty:
+        return
+    console.print(f"\n{shown}'s leans: picks of rules not live (no stake), each with its record")
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for col in ("pitcher", "bet", "price", "EV", "rule's record"):
+        table.add_column(col, justify="right" if col == "EV" else "left")
+    who = {(r["game_id"], r["pitcher_id"]): r for r in _picks(result, shown).to_dict("records")}
+    for r in rows.sort_values("ev", ascending=False).to_dict("records"):
+        pick = who.get((r["game_id"], r["pitcher_id"]), {})
+        book = BOOK_SHORT.get(r["book"], str(r["book"])[:4])
+        record = context.record_of(shown, r["market"] == "alternate") or "not live"
+        table.add_row(
+            pick.get("name", str(r["pitcher_id"]))[:16],
+            f"{r['side']} {r['line']:g}",
+            f"{r['odds']:+.0f} {book}",
+            _num(r["ev"], "+.3f"),
+            f"{r['market']}: {record}",
+        )
+    console.print(table)
 
 
 def print_summary(result, bets: pd.DataFrame, stored: bool) -> None:  # noqa: ANN001
@@ -344,11 +385,16 @@ def backtest(
         False, "--write", help="Store the predictions, graded, and the bets in the ledger."
     ),
     at: str = typer.Option(
-        "open", "--at", help="Decision time: open, close or HH:MM (US Eastern)."
+        "open", "--at", help="Decision time: open, lineup, close or HH:MM (US Eastern)."
     ),
     no_bets: bool = typer.Option(False, "--no-bets", help="Skip the bets a bettor could take."),
     strategy: list[str] = typer.Option(
         [], "--strategy", help="Bet rules to try (repeat; default all: see kcast.bets)."
+    ),
+    picks: Path | None = typer.Option(
+        None,
+        "--picks",
+        help="Write every rule's picks (bets and leans, graded, with their status) to this CSV.",
     ),
     warehouse: str | None = WarehouseOpt,
 ) -> None:
@@ -381,6 +427,8 @@ def backtest(
             )
     if write:
         write_backtest(wh, result)
+    if picks is not None:
+        result.bets.to_csv(picks, index=False)
     if as_json:
         typer.echo(json.dumps(result.summary(), indent=2, default=float))
         return
@@ -457,24 +505,29 @@ def print_backtest(result, calibration: bool) -> None:  # noqa: ANN001
         console.print(metric_table("red flags", result.metrics["red_flags"], columns, "red flag"))
     for strategy, by_system in result.bet_metrics.items():
         table = Table(
-            title=f"bets decided at {result.at}, strategy {strategy} (95% intervals)",
+            title=f"picks decided at {result.at}, strategy {strategy}: the rule's record (every "
+            "pick) and its bets (the days its rule was live; 95% intervals)",
             title_justify="left",
         )
-        for col in ("system", "bets", "ROI", "CLV pts", "EV at close", "beat close", "max DD"):
-            table.add_column(col, justify="left" if col == "system" else "right")
-        for system_id, m in by_system.items():
-            if not m.get("bets"):
-                table.add_row(system_id, "0", "", "", "", "", "")
-                continue
-            table.add_row(
-                system_id,
-                str(m["bets"]),
-                _interval(m.get("roi"), "+.3f"),
-                _interval(m.get("clv_points"), "+.2f"),
-                _interval(m.get("ev_close"), "+.3f"),
-                _num(m.get("beat_close"), ".2f"),
-                _num(m.get("max_drawdown"), ".2f"),
-            )
+        for col in ("system", "rung", "picks", "CLV pts", "EV at close", "ROI", "max DD"):
+            table.add_column(col, justify="left" if col in ("system", "rung") else "right")
+        for col in ("bets", "bets' EV at close", "bets' ROI"):
+            table.add_column(col, justify="right")
+        for system_id, by_market in by_system.items():
+            for market, entry in by_market.items():
+                m, b = entry["picks"], entry["bets"]
+                table.add_row(
+                    system_id,
+                    market,
+                    str(m.get("bets", 0)),
+                    _interval(m.get("clv_points"), "+.2f"),
+                    _interval(m.get("ev_close"), "+.3f"),
+                    _interval(m.get("roi"), "+.3f"),
+                    _num(m.get("max_drawdown"), ".2f"),
+                    str(b.get("bets", 0)),
+                    _interval(b.get("ev_close"), "+.3f"),
+                    _interval(b.get("roi"), "+.3f"),
+                )
         console.print(table)
     if result.devig:
         console.print(

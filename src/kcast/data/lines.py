@@ -66,6 +66,7 @@ LINE_COLUMNS = (
     "over_odds",
     "under_odds",
     "captured_at",
+    "game_time",
     "is_main",
     "event_id",
     "projection",
@@ -118,7 +119,7 @@ GENERIC_COLUMNS = (
     *("game_date", "book", "line", "pitcher_name", "pitcher_id", "team", "opponent"),
     *("event_id", "projection", "is_main", "snapshot", "over_odds", "under_odds"),
     *("captured_at", "open_over_odds", "open_under_odds", "close_over_odds"),
-    *("close_under_odds", "open_captured_at", "close_captured_at"),
+    *("close_under_odds", "open_captured_at", "close_captured_at", "game_time"),
 )
 # the header of each format, as detect_format knows it
 FORMAT_HEADERS = {
@@ -412,6 +413,8 @@ def parse_strikeoutcenter(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame,
     base["book"] = frame["book"]
     base["line"] = parse_line_values(frame, "line", name)
     base["event_id"] = frame["event_id"]
+    if "game_time" in frame.columns:  # first pitch: when a lineup-time decision is made
+        base["game_time"] = parse_timestamps(frame, "game_time", name)
     home = parse_teams(frame, "home_team", name, allow_all_star=True)
     away = parse_teams(frame, "away_team", name, allow_all_star=True)
     base["_teams"] = [tuple(t for t in pair if t) for pair in zip(home, away, strict=True)]
@@ -542,6 +545,8 @@ def parse_generic(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[st
         tuple(t for t in pair if t) for pair in zip(base["team"], opponent, strict=True)
     ]
     base["event_id"] = frame["event_id"].where(frame["event_id"] != "", None)
+    if "game_time" in frame.columns:
+        base["game_time"] = parse_timestamps(frame, "game_time", name)
     if "projection" in frame.columns:
         projection = pd.to_numeric(frame["projection"], errors="coerce")
         bad = (frame["projection"] != "") & (projection.isna() | (projection < 0))

@@ -5,7 +5,9 @@ For each start this adds, strictly from games before its date (as ``build.py`` d
 * the opposing lineup, slot by slot: the confirmed one (``lineups``: the event files,
   ``teamstats.csv``, the MLB Stats API), else a projected one (the team's most recent lineup of
   the season against a starter of the same hand), marked in ``lineup_status`` (confirmed,
-  projected, unavailable);
+  projected, unavailable); a row whose ``lineup_posted`` is False (a decision made before the
+  lineup is posted: ``market.DecisionTime.lineup_posted``) gets the projected one even where
+  the confirmed one is stored;
 * each batter's strikeouts and plate appearances, overall and against the pitcher's hand, this
   season plus the two before it weighted ``SEASON_WEIGHTS`` (``bat{slot}_k``, ``bat{slot}_pa``,
   ``bat{slot}_k_hand``, ``bat{slot}_pa_hand``) and whether he bats from the pitcher's side
@@ -218,6 +220,8 @@ class MatchupContext:
         )
         got = got.to_numpy(float).reshape(len(t), len(names))
         full = ~np.isnan(got).any(axis=1)
+        if "lineup_posted" in t:  # a decision before the lineup is posted uses the projection
+            full &= t["lineup_posted"].fillna(True).to_numpy(bool)
         team = t["opponent"].to_numpy(object)
         last = self._indexed["projected"].lookup([team, hand, seasons], dates)
         projected = np.column_stack([last[n] for n in names]) if len(t) else got

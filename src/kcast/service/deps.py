@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from kcast.config import Settings
 from kcast.context import DecisionContext
 from kcast.errors import WarehouseError
+from kcast.gate import worker_gate
 from kcast.pipeline import load_systems
 from kcast.service.breakers import CLOSED, CircuitBreaker, FaultInjector, LoggingListener
 from kcast.service.metrics import MetricsListener, ServiceMetrics
@@ -58,7 +59,8 @@ class ServiceState:
 
     def __post_init__(self) -> None:
         if self.context is None:
-            self.context = DecisionContext.from_settings(self.settings)
+            gate = worker_gate(self.warehouse, self.settings)
+            self.context = DecisionContext.from_settings(self.settings, live=gate)
         self._check_lock = threading.Lock()
         self._checked_at: float | None = None
         self._checking = False

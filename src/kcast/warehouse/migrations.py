@@ -22,6 +22,7 @@ from kcast.warehouse.schema import (
     BETS,
     DECISION_COLUMNS,
     PREDICTIONS,
+    PROP_LINES,
     SCHEMA_MIGRATIONS,
     SOURCE_RANK,
     SQL_TYPES,
@@ -241,6 +242,8 @@ def decision_columns(wh: Warehouse) -> None:
         wh.add_column(PREDICTIONS, column)
     wh.add_column(BETS, "reason")
     wh.execute(BACKFILL_DECISIONS)
+
+
 # Migration 9: plate appearances merge by source rank
 # --------------------------------------------------------------------------------------------
 
@@ -311,6 +314,22 @@ def _rename_prefix(wh: Warehouse, table: Table, old: str, new: str) -> None:
     )
 
 
+def ledger_leans(wh: Warehouse) -> None:
+    """Give the ledger a pick's status (bet or lean) and market (main or alternate rung); the
+    rows already stored were bets, on the main line where their line is the main line."""
+    wh.add_column(BETS, "status")
+    wh.add_column(BETS, "market")
+    wh.execute(
+        "UPDATE bets SET status = COALESCE(status, 'bet'), market = COALESCE(market, "
+        "CASE WHEN line = main_line THEN 'main' ELSE 'alternate' END)"
+    )
+
+
+def line_game_times(wh: Warehouse) -> None:
+    """Give the stored lines the feed's first pitch (filled by the next ingest of the file)."""
+    wh.add_column(PROP_LINES, "game_time")
+
+
 MIGRATIONS: list[Migration] = [
     Migration(
         1,
@@ -365,6 +384,13 @@ MIGRATIONS: list[Migration] = [
         "decisions: each prediction's verdict and its bet, lean or pass, on the row",
         decision_columns,
     ),
+    Migration(
+        17,
+        "ledger: each pick's status (bet, or a lean of a rule not live) and market (main or "
+        "alternate rung)",
+        ledger_leans,
+    ),
+    Migration(18, "lines: the feed's first pitch (game_time)", line_game_times),
 ]
 
 

@@ -403,6 +403,7 @@ PROP_LINES = Table(
         _c("over_odds", "INT64", "American odds for the over"),
         _c("under_odds", "INT64", "American odds for the under"),
         _c("captured_at", "TIMESTAMP", "when the price was captured (UTC)"),
+        _c("game_time", "TIMESTAMP", "first pitch as the feed gives it (UTC), where it does"),
         _c("is_main", "BOOL", "the main line (offered by the most books) rather than an alternate"),
         _c("event_id", "STRING", "the feed's event id, where it has one"),
         _c("projection", "FLOAT64", "a projection shipped with the line (e.g. SaberSim), if any"),
@@ -565,8 +566,9 @@ PREDICTIONS = Table(
 
 BETS = Table(
     "bets",
-    "One row per bet taken: a system's side of a line at a book's price, decided at a time, "
-    "staked by fractional Kelly, judged by the fair close once graded. Re-deciding a day "
+    "One row per pick of a betting rule: a system's side of a line at a book's price, decided "
+    "at a time, judged by the fair close once graded; a bet (its rule live, kcast.gate) is "
+    "staked by fractional Kelly, a lean is not. Re-deciding a day "
     "(`kcast predict`, `kcast daily`) leaves exactly the bets the latest decision takes for "
     "that day's games, systems and strategy (the decision time and books are not in the key: "
     "the latest decision is the bet); a placed bet is history: one graded (a result) or of "
@@ -601,6 +603,13 @@ BETS = Table(
         _c("profit", "FLOAT64", "stake times the units won (after grading)"),
         _c("source", "STRING", "predict, daily, worker, api or backtest"),
         _c("reason", "STRING", "why the bet: its rung, book and EV (the prediction row's too)"),
+        _c(
+            "status",
+            "STRING",
+            "bet (its rule is live: staked) or lean (its rule is not live: never staked, "
+            "graded to grow the rule's record; never in the money figures)",
+        ),
+        _c("market", "STRING", "main (the rung is the market's main line) or alternate"),
         _c("created_at", "TIMESTAMP", "when written (UTC)", True),
         _c("graded_at", "TIMESTAMP", "when graded (UTC)"),
     ),

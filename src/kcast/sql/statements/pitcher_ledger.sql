@@ -7,4 +7,5 @@ FROM bets b LEFT JOIN players p ON p.player_id = b.pitcher_id
 LEFT JOIN (SELECT DISTINCT game_id, pitcher_id, team, opponent FROM pitcher_games) g
   USING (game_id, pitcher_id)
 WHERE b.pitcher_id = $p AND b.game_date <= $d AND b.strategy = $s
+  AND COALESCE(b.status, 'bet') = 'bet'
 ORDER BY b.game_date DESC, b.system_id, b.strategy, p.full_name LIMIT 200

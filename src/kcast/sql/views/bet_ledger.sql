@@ -1,4 +1,5 @@
--- bet_ledger: every graded bet of the bets table with what the bet views score it by:
+-- bet_ledger: every graded bet of the bets table (status bet: a lean is never in the money),
+-- with what the bet views score it by:
 -- units = profit of a one-unit bet at the price taken (win: decimal odds - 1, i.e. odds / 100
 -- for plus odds and 100 / -odds for minus odds; loss: -1; push: 0), beat_close = 1 when the
 -- price taken pays more than the fair closing price (ev_close > 0; NULL without a fair close),
@@ -38,4 +39,4 @@ SELECT
         WHEN result = 'push' THEN 0.0
     END AS units
 FROM bets
-WHERE result IS NOT NULL
+WHERE result IS NOT NULL AND COALESCE(status, 'bet') = 'bet'
