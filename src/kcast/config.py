@@ -178,6 +178,36 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("KCAST_MAX_STAKE_DAY", "max_stake_day"),
     )
 
+    bankroll: float = Field(
+        1000.0,
+        gt=0,
+        validation_alias=AliasChoices("KCAST_BANKROLL", "bankroll"),
+        description="Your bankroll, in money: stakes (shares of it) are shown in money and in "
+        "units.",
+    )
+    unit_size: float = Field(
+        10.0,
+        gt=0,
+        validation_alias=AliasChoices("KCAST_UNIT", "unit_size"),
+        description="The money of one unit (a flat bet); stakes are also shown in units.",
+    )
+
+    # --- alerts to webhooks (kcast.webhook_alerts) --------------------------------------------
+    webhooks: str = Field(
+        "",
+        validation_alias=AliasChoices("KCAST_WEBHOOKS", "webhooks"),
+        description="Webhook URLs that `kcast daily` and the worker notify (new bet, lineup "
+        "change, scratch, price move), comma-separated; Slack and Discord URLs get their JSON, "
+        "others plain JSON; a `slack:`, `discord:` or `json:` prefix chooses the format.",
+    )
+    webhook_timeout: float = Field(
+        5.0,
+        gt=0,
+        le=60,
+        validation_alias=AliasChoices("KCAST_WEBHOOK_TIMEOUT", "webhook_timeout"),
+        description="Seconds one webhook call may take; each alert is tried 3 times at most.",
+    )
+
     # --- worker -----------------------------------------------------------------------------
     breaker_failures: int = Field(
         3, ge=1, validation_alias=AliasChoices("KCAST_BREAKER_FAILURES", "breaker_failures")
@@ -272,6 +302,11 @@ class Settings(BaseSettings):
         """The books in ``KCAST_BOOKS`` (None: every book)."""
         books = [b.strip() for b in self.books.split(",") if b.strip()]
         return books or None
+
+    @property
+    def webhook_list(self) -> list[str]:
+        """The URLs in ``KCAST_WEBHOOKS``."""
+        return [w.strip() for w in self.webhooks.split(",") if w.strip()]
 
     @property
     def active_system_ids(self) -> list[str]:

@@ -13,6 +13,7 @@ system predicted every pitcher, the systems mostly agree, and the primary system
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -23,7 +24,7 @@ import pandas as pd
 from kcast import policy
 from kcast.errors import InputError
 from kcast.warehouse import Warehouse
-from kcast.warehouse.migrations import select_view
+from kcast.warehouse.migrations import select_view, view_sql
 from kcast.warehouse.sql_constants import render
 
 VIEWS = (
@@ -84,14 +85,28 @@ def load_queries() -> dict[str, SavedQuery]:
 
 
 def get_query(name: str) -> SavedQuery:
-    """The saved query called ``name``; an ``InputError`` listing the others if none is."""
+    """The saved query called ``name``; an ``InputError`` listing the queries and views (and
+    the nearest name) if none is."""
     queries = load_queries()
     try:
         return queries[name]
     except KeyError:
+        near = difflib.get_close_matches(name, [*queries, *VIEWS], n=1)
+        hint = f"did you mean {near[0]}? " if near else ""
         raise InputError(
-            f"unknown query {name!r}; `kcast query --list` shows them: {', '.join(queries)}"
+            f"unknown query {name!r}; {hint}`kcast query --list` shows them: "
+            f"{', '.join(queries)}; and the views: {', '.join(VIEWS)}"
         ) from None
+
+
+def view_questions() -> dict[str, str]:
+    """Each monitoring view and what it holds (its file's first comment line)."""
+    out = {}
+    for name, sql in view_sql().items():
+        if name in VIEWS:
+            first = sql.splitlines()[0].removeprefix("--").strip()
+            out[name] = first.split(":", 1)[1].strip() if ":" in first else first
+    return out
 
 
 def latest_prediction_date(wh: Warehouse) -> dt.date | None:
