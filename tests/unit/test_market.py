@@ -16,8 +16,8 @@ from kcast.bets import (
     judge_by_close,
     max_drawdown,
     stake_bets,
-    units_won,
 )
+from kcast.bet_metrics import won_units
 from kcast.decisions import line_probabilities
 from kcast.errors import InputError
 from kcast.market import (
@@ -254,7 +254,7 @@ def test_stakes_are_capped_per_bet_and_per_day_and_compound() -> None:
 
 def test_units_and_bootstrap() -> None:
     side = pd.Series(["OVER", "UNDER", "OVER", "OVER"])
-    u = units_won(
+    u = won_units(
         side,
         pd.Series([5.5, 5.5, 6.0, 5.5]),
         pd.Series([2.0, 1.9, 2.0, 2.0]),
