@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from kcast.bet_metrics import won_units
 from kcast.bets import (
     BetRules,
     bootstrap_mean,
@@ -17,7 +18,6 @@ from kcast.bets import (
     max_drawdown,
     stake_bets,
 )
-from kcast.bet_metrics import won_units
 from kcast.decisions import line_probabilities
 from kcast.errors import InputError
 from kcast.market import (
