@@ -281,6 +281,7 @@ MIGRATIONS: list[Migration] = [
         "decisions: each prediction's verdict and its bet, lean or pass, on the row",
         decision_columns,
     ),
+    Migration(20, "webhook alerts: what was sent, each alert once", _create("alerts_sent")),
 ]
 
 
