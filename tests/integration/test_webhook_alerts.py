@@ -180,9 +180,9 @@ def test_the_daily_step_skips_without_webhooks_and_fails_naming_a_broken_one(wh)
     day, _ = busiest_day(wh)
     with pytest.raises(Skip, match=r"no webhooks \(KCAST_WEBHOOKS\)"):
         _alerts(wh, day, settings(wh))
-    with Receiver([500]) as broken:
-        with pytest.raises(RuntimeError, match=r"failed \(json webhook at 127\.0\.0\.1: .*500"):
-            _alerts(wh, day, settings(wh, broken.url, timeout=0.5))
+    broken_step = r"failed \(json webhook at 127\.0\.0\.1: .*500"
+    with Receiver([500]) as broken, pytest.raises(RuntimeError, match=broken_step):
+        _alerts(wh, day, settings(wh, broken.url, timeout=0.5))
     with Receiver() as hook:
         detail, stats = _alerts(wh, day, settings(wh, hook.url))
         assert stats["sent"] == stats["found"] > 0 and "sent" in detail
