@@ -343,7 +343,8 @@ def get_settings() -> Settings:
 # --------------------------------------------------------------------------------------------
 
 
-def _env_name(field_name: str) -> str:
+def env_name(field_name: str) -> str:
+    """The environment variable of a setting (``v1_model_path`` -> ``MLB_V1_MODEL_PATH``)."""
     alias = Settings.model_fields[field_name].validation_alias
     choices = getattr(alias, "choices", None)
     return str(choices[0]) if choices else field_name.upper()
@@ -352,7 +353,7 @@ def _env_name(field_name: str) -> str:
 def accepts(env_name: str) -> str:
     """What the setting named ``env_name`` accepts, in words."""
     for name, info in Settings.model_fields.items():
-        if _env_name(name) != env_name:
+        if env_name(name) != env_name:
             continue
         text = str(info.annotation).replace("typing.", "").replace("pathlib.", "")
         kind = {
@@ -382,7 +383,7 @@ def describe_settings_error(exc: Exception) -> list[str]:
     for error in exc.errors():  # type: ignore[attr-defined]
         loc = ".".join(str(p) for p in error.get("loc", ())) or "settings"
         if loc in Settings.model_fields:
-            loc = _env_name(loc)
+            loc = env_name(loc)
         value = error.get("input")
         shown = repr(value if not isinstance(value, str) else value[:80])
         if loc in SECRET_SETTINGS:

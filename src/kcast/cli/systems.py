@@ -28,6 +28,7 @@ from kcast.dates import parse_date, parse_date_arg
 from kcast.day_board import LEDGER_STRATEGY, forecast_board
 from kcast.forecast import WarehouseSink, forecaster_for
 from kcast.grading import VOID, grade_dates
+from kcast.lookahead import late_models
 from kcast.training import train_systems
 from kcast.warehouse import Warehouse
 from kcast.warehouse.statements import statement
@@ -104,14 +105,8 @@ def predict(
 def warn_late_models(wh: Warehouse, day: dt.date) -> None:
     """Warn about active models trained on games after ``day`` (a replay that saw its own
     results)."""
-    late = wh.query(statement("models_trained_after"), {"d": day})
-    for r in late.to_dict("records"):
-        console.print(
-            f"[yellow]warning:[/] {r['system_id']} was trained on games up to "
-            f"{str(r['trained_through'])[:10]}, after {day}: this replay has seen its own results. "
-            f"For an honest replay run `kcast train --through {day}` first.",
-            highlight=False,
-        )
+    for sentence in late_models(wh, day):
+        console.print(f"[yellow]warning:[/] {sentence}", highlight=False)
 
 
 def _num(value: object, spec: str) -> str:
