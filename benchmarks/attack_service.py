@@ -1,24 +1,37 @@
 """Attack the prediction worker on loopback, and measure /health under a flood of big bodies.
 
 The worker runs in its own process (this script again with ``--serve``) over a copy of a
-trained warehouse, with ``KCAST_API_TOKEN`` set. Two parts:
+trained warehouse, with ``KCAST_API_TOKEN`` set and ``KCAST_LOCK_TIMEOUT=3``. Four parts:
 
-* ``attacks``: each hostile request of the hardening issue (and a few more) once; prints the
-  table of attack, status answered, answer size, and whether a valid request on the same
-  connection still worked afterwards; then the server's own count of 5xx answers (/metrics).
+* ``attacks``: each hostile request of the hardening issues (and a few more) once; prints the
+  table of attack, status answered, answer size, the longest run of a 60,000-character input
+  echoed back, and whether a valid request on the same connection still worked afterwards.
 * ``flood``: 3 clients each send ``--flood-count`` 5 MB bodies to /predict-batch while a 4th
-  client calls /health ``--health-count`` times; prints /health's p50/p99.
+  client calls /health ``--health-count`` times; prints /health's p50/p99. Then the server's
+  own count of 5xx answers (/metrics) so far: it must be 0.
+* ``held``: another process holds the warehouse's write lock (a kcast write transaction) while
+  the requests that read or write it are sent: each must be a 503 with a JSON body naming the
+  cause and the holder, and a Retry-After; then, the lock released, no model was reloaded and
+  no breaker counted it.
+* ``ingest``: lines files with absurd odds (``-110000000000000000000000``, ``+999999``,
+  ``-9999999999``, ``+9000`` both sides), a NUL byte and dates outside the known seasons, each
+  given to ``kcast ingest lines --allow-unmatched``: exit code, the error's first line, and
+  whether ``prop_lines`` changed; then a price like ``+999999`` stored directly (as an older
+  kcast did) and a ``/predict`` of that pitcher: the price must decide nothing.
 
-Every loop is bounded in count and time; the only address used is 127.0.0.1. Exit 1 on any 5xx.
+Every loop is bounded in count and time; the only address used is 127.0.0.1. Exit 1 on any 5xx
+outside ``held``, on an answer there that is not that 503, or on an ingest that stored a row.
 
 Usage::
 
-    python benchmarks/attack_service.py --warehouse trained.duckdb
+    python benchmarks/attack_service.py --warehouse trained.duckdb \
+        --register ../shared/data/ids/chadwick_register_mlb_players.csv.gz
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import shutil
@@ -32,10 +45,25 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import pandas as pd
 from loopback import free_port, wait_healthy
+
+from kcast.warehouse import open_warehouse
 
 TOKEN = "attack-bench-token"
 GAME = {"pitcher_id": 453281, "game_date": "2019-07-13"}
+LONG = "Q" * 60_000  # an input no answer may echo more than 60 characters of
+LOCK_TIMEOUT = 3  # the worker's KCAST_LOCK_TIMEOUT
+COLD_DAY = "2019-07-20"  # a date no attack asks for before the warehouse is held
+# a kcast process writing to the warehouse: it holds the file until told to let go
+HOLD = """
+import sys
+from kcast.warehouse.duckdb import DuckDBWarehouse
+wh = DuckDBWarehouse(sys.argv[1], lock_timeout=60)
+with wh.transaction():
+    print("held", flush=True)
+    sys.stdin.readline()
+"""
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -50,7 +78,12 @@ def serve(args: argparse.Namespace) -> None:
 
 def start(warehouse: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {**os.environ, "KCAST_API_TOKEN": TOKEN}
+    env = {
+        **os.environ,
+        "KCAST_API_TOKEN": TOKEN,
+        "KCAST_LOCK_TIMEOUT": str(LOCK_TIMEOUT),
+        "KCAST_RELOAD_SECONDS": "0",
+    }
     cmd = [sys.executable, __file__, "--serve", "--warehouse", str(warehouse), "--port", str(port)]
     proc = subprocess.Popen(cmd, env=env)
     url = f"http://127.0.0.1:{port}"
@@ -197,7 +230,62 @@ def attacks() -> list[tuple[str, str, str, dict]]:
             "/predict-batch",
             {"json": {"games": [GAME], "write": False}},
         ),
+        # issue 24
+        (
+            "1: non-ASCII bearer token, /admin/reload",
+            "POST",
+            "/admin/reload",
+            {"headers": {"authorization": "Bearer éé".encode()}},
+        ),
+        (
+            "1: non-ASCII bearer token, a write",
+            "POST",
+            "/predict-batch",
+            {"json": {"games": [GAME]}, "headers": {"authorization": "Bearer éé".encode()}},
+        ),
+        ("2: NUL byte in /static/", "GET", "/static/%00", {}),
+        ("2: NUL byte in /docs-static/", "GET", "/docs-static/%00", {}),
+        ("2: 5,000-character file name in /static/", "GET", "/static/" + "a" * 5_000, {}),
+        (
+            "7: odds +999999 on both sides",
+            "POST",
+            "/predict",
+            {"json": {**GAME, "line": 6.5, "over_odds": 999_999, "under_odds": 999_999}},
+        ),
+        (
+            "7: odds -9999999999",
+            "POST",
+            "/predict",
+            {"json": {**GAME, "line": 6.5, "over_odds": -9_999_999_999, "under_odds": -110}},
+        ),
+        (
+            "7: odds +9000 on both sides (a sure profit)",
+            "POST",
+            "/predict",
+            {"json": {**GAME, "line": 6.5, "over_odds": 9_000, "under_odds": 9_000}},
+        ),
+        ("10: 60,000-character system id", "GET", f"/systems/{LONG}", {}),
+        ("10: 60,000-character date, dashboard", "GET", "/", {"params": {"date": LONG}}),
+        ("10: 60,000-character date, /picks", "GET", "/picks", {"params": {"date": LONG}}),
+        ("10: 60,000-character query name", "GET", f"/health?{LONG}=1", {}),
+        ("10: 60,000-character opponent", "POST", "/predict", {"json": {**GAME, "team": LONG}}),
+        ("10: 60,000-character field name", "POST", "/predict", {"json": {**GAME, LONG: 1}}),
+        (
+            "10: 60,000-character batch date",
+            "POST",
+            "/predict-batch",
+            {"json": {"date": LONG, "write": False}},
+        ),
     ]
+
+
+def longest_run(text: str, char: str = "Q") -> int:
+    """The longest run of ``char`` in ``text`` (how much of a LONG input was echoed)."""
+    best = run = 0
+    for c in text:
+        run = run + 1 if c == char else 0
+        best = max(best, run)
+    return best
 
 
 def send_raw(url: str, path: str, head: str, body: bytes = b"", chunked: int = 0) -> tuple:
@@ -260,6 +348,7 @@ def run_attacks(url: str) -> list[dict]:
                 "attack": name,
                 "status": status,
                 "bytes": size,
+                "echo": longest_run(body) if name.startswith("10:") else "",
                 "seconds": round(seconds, 2),
                 "next": after,
                 "note": extra,
@@ -318,9 +407,177 @@ def flood(url: str, clients: int, count: int, health_count: int) -> dict:
     }
 
 
+# --------------------------------------------------------------------------------------------
+# Item 3: the warehouse held by another process
+# --------------------------------------------------------------------------------------------
+
+
+def held(url: str, warehouse: Path) -> tuple[list[dict], dict]:
+    """Each request that reads or writes the warehouse while another process holds it; then,
+    released, what /health and a reload say."""
+    auth = {"authorization": f"Bearer {TOKEN}"}
+    cold = {"pitcher_id": 453281, "game_date": COLD_DAY, "opponent": "TEX", "is_home": False}
+    requests = [
+        (
+            "POST /predict-batch (cold date)",
+            "POST",
+            "/predict-batch",
+            {"json": {"date": COLD_DAY}, "headers": auth},
+        ),
+        ("POST /predict (cold)", "POST", "/predict", {"json": cold}),
+        ("GET /picks", "GET", "/picks", {"params": {"date": COLD_DAY}}),
+        ("GET /slate", "GET", "/slate", {"params": {"date": COLD_DAY}}),
+        ("GET / (dashboard)", "GET", "/", {"params": {"date": COLD_DAY}}),
+        ("POST /admin/reload", "POST", "/admin/reload", {"headers": auth}),
+        ("GET /health", "GET", "/health", {}),
+    ]
+    with httpx.Client(base_url=url, timeout=120) as client:
+        before = client.get("/health").json()["reload"]["generation"]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(warehouse)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    rows = []
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+        for name, method, path, kwargs in requests:
+            t0 = time.perf_counter()
+            status, detail, retry = held_request(url, method, path, kwargs)
+            rows.append(
+                {
+                    "request": name,
+                    "status": status,
+                    "cause": detail.get("cause", ""),
+                    "retry_after": retry,
+                    "holder named": f"PID {proc.pid}" in str(detail.get("holder")),
+                    "seconds": round(time.perf_counter() - t0, 2),
+                }
+            )
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        proc.wait(60)
+    again = [held_request(url, "POST", "/predict", {"json": cold})[0]]
+    again.append(held_request(url, "GET", "/picks", {"params": {"date": COLD_DAY}})[0])
+    with httpx.Client(base_url=url, timeout=120) as client:
+        reload = client.post("/admin/reload", headers=auth).json()
+        health = client.get("/health").json()
+    after = {
+        "requests after the release": again,
+        "generation before / after": [before, health["reload"]["generation"]],
+        "reload after the release changed models": reload.get("changed"),
+        "breaker failures": {s: h["failure_count"] for s, h in health["systems"].items()},
+    }
+    return rows, after
+
+
+def held_request(url: str, method: str, path: str, kwargs: dict) -> tuple[object, dict, str]:
+    """One request on a connection of its own: status (or the error), JSON detail, Retry-After."""
+    try:
+        with httpx.Client(base_url=url, timeout=120) as client:
+            answer = client.request(method, path, **kwargs)
+    except httpx.HTTPError as exc:
+        return type(exc).__name__, {}, ""
+    detail = {}
+    if answer.headers.get("content-type") == "application/json":
+        detail = answer.json().get("detail") or {}
+    detail = detail if isinstance(detail, dict) else {}
+    return answer.status_code, detail, answer.headers.get("retry-after", "")
+
+
+# --------------------------------------------------------------------------------------------
+# Items 6, 7 and 11: hostile lines files
+# --------------------------------------------------------------------------------------------
+
+LINES_HEADER = "game_date,pitcher_name,book,line,over_odds,under_odds\n"
+HOSTILE_LINES = {
+    "6: over_odds -110000000000000000000000": "2019-07-13,Wade LeBlanc,JunkBook,6.5,-110000000000000000000000,-110",
+    "7: +999999 on both sides": "2019-07-13,Wade LeBlanc,JunkBook,6.5,+999999,+999999",
+    "7: under_odds -9999999999": "2019-07-13,Wade LeBlanc,JunkBook,6.5,-110,-9999999999",
+    "7: +9000 on both sides": "2019-07-13,Wade LeBlanc,JunkBook,6.5,+9000,+9000",
+    "11: NUL byte in a name": "2019-07-13,Wade\x00LeBlanc,JunkBook,6.5,-110,-110",
+    "11: date 0001-01-01": "0001-01-01,Wade LeBlanc,JunkBook,6.5,-110,-110",
+    "11: date 2099-07-01": "2099-07-01,Wade LeBlanc,JunkBook,6.5,-110,-110",
+}
+
+
+def prop_lines(warehouse: Path) -> int:
+    wh = open_warehouse(str(warehouse), migrate=False, read_only=True)
+    try:
+        return int(wh.query("SELECT COUNT(*) AS n FROM prop_lines")["n"].iloc[0])
+    finally:
+        wh.close()
+
+
+def ingest(url: str, warehouse: Path, folder: Path, register: Path) -> tuple[list[dict], dict]:
+    """``kcast ingest lines`` of each hostile file; then a stored +999999 and a /predict."""
+    rows = []
+    env = {k: v for k, v in os.environ.items() if k != "KCAST_API_TOKEN"}
+    env["KCAST_REGISTER"] = str(register)
+    for name, row in HOSTILE_LINES.items():
+        path = folder / "hostile.csv"
+        path.write_bytes((LINES_HEADER + row + "\n").encode())
+        before = prop_lines(warehouse)
+        cmd = [sys.executable, "-c", "from kcast.cli import main; main()", "ingest", "lines"]
+        cmd += [str(path), "--allow-unmatched", "-w", str(warehouse)]
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        said = " ".join((done.stdout + done.stderr).split())
+        rows.append(
+            {
+                "file": name,
+                "exit": done.returncode,
+                "line named": "hostile.csv, line 2:" in said,
+                "said": said[:150],
+                "traceback": "Traceback" in said,
+                "rows stored": prop_lines(warehouse) - before,
+            }
+        )
+    # a price like that stored directly, as an older kcast would have
+    wh = open_warehouse(str(warehouse), migrate=False)
+    try:
+        junk = {
+            "source": "csv",
+            "game_date": dt.date(2019, 7, 13),
+            "pitcher_name": "Wade LeBlanc",
+            "book": "JunkBook",
+            "line": 6.5,
+            "snapshot": "posted",
+            "pitcher_id": 453281,
+            "over_odds": 999_999,
+            "under_odds": 999_999,
+        }
+        wh.upsert("prop_lines", pd.DataFrame([junk]))
+    finally:
+        wh.close()
+    body = httpx.post(f"{url}/predict", json=GAME, timeout=120).json()
+    stored = {
+        "line": body.get("line"),
+        "recommendation": body.get("recommendation"),
+        "expected values": {s: a.get("expected_value") for s, a in body["systems"].items()},
+    }
+    return rows, stored
+
+
+def table(rows: list[dict]) -> str:
+    keys = list(rows[0])
+    out = ["| " + " | ".join(keys) + " |", "| " + " | ".join("---" for _ in keys) + " |"]
+    for r in rows:
+        out.append("| " + " | ".join(str(r[k]) for k in keys) + " |")
+    return "\n".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--warehouse", required=True)
+    parser.add_argument(
+        "--register",
+        type=Path,
+        default=os.environ.get("KCAST_REGISTER"),
+        help="The Chadwick register file the lines ingest matches names with (KCAST_REGISTER)",
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--flood-count", type=int, default=40, help="5 MB bodies per client")
@@ -329,23 +586,36 @@ def main() -> None:
     if args.serve:
         serve(args)
         return
+    if args.register is None:
+        parser.error("give --register (the Chadwick register file) for the ingest attacks")
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "attack.duckdb"
         shutil.copy(args.warehouse, copy)
         proc, url = start(copy)
         try:
             rows = run_attacks(url)
-            print("| attack | status | bytes | s | next request | note |")
-            print("| --- | --- | --- | --- | --- | --- |")
-            for r in rows:
-                print(
-                    f"| {r['attack']} | {r['status']} | {r['bytes']:,} | {r['seconds']} "
-                    f"| {r['next']} | {r['note']} |"
-                )
+            print(table(rows))
             result = flood(url, 3, args.flood_count, args.health_count)
             print(json.dumps(result, indent=2))
             errors = server_5xx(url)
             print(f"server 5xx answers: {errors}")
+            held_rows, after = held(url, copy)
+            print(table(held_rows))
+            print(json.dumps(after, indent=2))
+            errors += sum(
+                r["status"] != 503 or not r["retry_after"] or not r["cause"]
+                for r in held_rows
+                if r["request"] != "GET /health"
+            )
+            errors += after["generation before / after"][0] != after["generation before / after"][1]
+            ingest_rows, stored = ingest(url, copy, Path(tmp), args.register)
+            print(table(ingest_rows))
+            print(json.dumps(stored, indent=2))
+            errors += sum(
+                r["exit"] != 1 or r["rows stored"] or r["traceback"] or not r["line named"]
+                for r in ingest_rows
+            )
+            errors += stored["line"] is not None
         finally:
             proc.terminate()
             proc.wait(30)

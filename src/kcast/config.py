@@ -253,6 +253,14 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("KCAST_ACCESS_LOG", "access_log"),
         description="true: `kcast serve` logs every request (uvicorn's access log) at info level.",
     )
+    worker_threads: int = Field(
+        0,
+        ge=0,
+        le=256,
+        validation_alias=AliasChoices("KCAST_WORKER_THREADS", "worker_threads"),
+        description="Requests the worker runs on threads at once (builds, reads, batches; "
+        "0: one per CPU). More threads than CPUs fight over Python's lock and slow /health.",
+    )
     reload_seconds: float = Field(
         30.0,
         ge=0,

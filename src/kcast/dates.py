@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
-from kcast.errors import InputError
+from kcast.errors import InputError, quoted
 
 EASTERN = ZoneInfo("America/New_York")  # MLB's game dates are US Eastern dates
 FIRST_YEAR = 1871  # the first professional season
@@ -35,12 +35,18 @@ def parse_day(value: object, today: dt.date | None = None) -> dt.date:
     """The one date rule of the API and the CLI: a YYYY-MM-DD string (or a date) from
     FIRST_YEAR on and at most MAX_DAYS_AHEAD days after today. ``ValueError`` says why not."""
     day = _iso_date(value)
-    today = today or _today()
-    if day > today + dt.timedelta(days=MAX_DAYS_AHEAD):
+    if day > date_bounds(today)[1]:
         raise ValueError(
             f"date {day} is more than {MAX_DAYS_AHEAD} days ahead: no slate is known that far out"
         )
     return day
+
+
+def date_bounds(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The first and the last date of the seasons kcast knows (``parse_day``'s rule): the first
+    professional season's January 1st, and MAX_DAYS_AHEAD days after today."""
+    today = today or _today()
+    return dt.date(FIRST_YEAR, 1, 1), today + dt.timedelta(days=MAX_DAYS_AHEAD)
 
 
 def parse_date_arg(value: object, what: str = "--date") -> dt.date:
@@ -74,7 +80,7 @@ def _iso_date(value: object) -> dt.date:
     else:
         guess = _guess(value)
         hint = f": did you mean {guess}?" if guess else ""
-        raise ValueError(f"date {value!r} does not parse; use YYYY-MM-DD{hint}")
+        raise ValueError(f"date {quoted(value)} does not parse; use YYYY-MM-DD{hint}")
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
         raise ValueError(f"date {day} is outside {FIRST_YEAR}..{LAST_YEAR}")
     return day

@@ -6,6 +6,15 @@ where it can, how to fix it.
 
 from __future__ import annotations
 
+ECHO_LIMIT = 60  # characters of a value a user gave that a message quotes back
+
+
+def quoted(value: object, limit: int = ECHO_LIMIT) -> str:
+    """``repr(value)`` for a message, at most ``limit`` characters (cut with an ellipsis): a
+    message names what was given, it never echoes a whole megabyte of it."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 class KcastError(Exception):
     """Base class of kcast's own errors."""
@@ -40,6 +49,51 @@ class UnknownTeamError(InputError):
 
 class WarehouseError(KcastError):
     """The warehouse cannot be opened, migrated or written."""
+
+
+class WarehouseBusyError(WarehouseError):
+    """Another process (or this one) held the warehouse longer than ``KCAST_LOCK_TIMEOUT``.
+
+    ``holder`` names it where it is known (``PID 1234 (kcast ingest ...)``), ``waited`` is the
+    seconds waited. The worker answers 503 with ``Retry-After: retry_after``."""
+
+    cause = "busy"
+    retry_after = 5
+
+    def __init__(self, message: str, holder: str | None = None, waited: float = 0.0) -> None:
+        super().__init__(message)
+        self.holder = holder
+        self.waited = waited
+
+    def __reduce__(self):  # keep holder and waited across process pools
+        return (type(self), (str(self), self.holder, self.waited))
+
+
+class WarehouseUnavailableError(WarehouseError):
+    """The warehouse's file system refuses the work: ``cause`` is ``disk_full``,
+    ``read_only`` (a read-only file system), ``permission_denied`` or ``cannot_open`` (the file
+    is gone or unreadable). The worker answers 503 with ``Retry-After: retry_after``."""
+
+    retry_after = 60
+
+    def __init__(self, message: str, cause: str = "cannot_open") -> None:
+        super().__init__(message)
+        self.cause = cause
+
+    def __reduce__(self):
+        return (type(self), (str(self), self.cause))
+
+
+def warehouse_error(exc: BaseException, prefix: str) -> WarehouseError:
+    """A ``WarehouseError`` saying ``prefix`` before ``exc``'s message, of ``exc``'s own kind
+    where it is one (busy, disk full, read-only: its holder and cause kept, so the worker still
+    answers 503 naming them)."""
+    message = f"{prefix}{exc}"
+    if isinstance(exc, WarehouseBusyError):
+        return WarehouseBusyError(message, exc.holder, exc.waited)
+    if isinstance(exc, WarehouseUnavailableError):
+        return WarehouseUnavailableError(message, exc.cause)
+    return WarehouseError(message)
 
 
 class SourceUnavailableError(KcastError):

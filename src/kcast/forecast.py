@@ -39,7 +39,7 @@ from kcast.bets import ledger_rows, stake_day, taken_bets, weights_of_day, write
 from kcast.config import Settings
 from kcast.context import DecisionContext
 from kcast.decision import BET, StartKey, StartMarket, start_markets
-from kcast.errors import NoSystemAnsweredError, WarehouseError
+from kcast.errors import NoSystemAnsweredError, warehouse_error
 from kcast.history import WarehouseHistory
 from kcast.market import BookWeights, DecisionTime
 from kcast.pipeline import (
@@ -338,8 +338,9 @@ class WarehouseSink:
                         self.wh, bets, day, systems, games, forecast.context.rules.strategy
                     )
         except Exception as exc:
-            raise WarehouseError(
+            raise warehouse_error(
+                exc,
                 f"nothing of this forecast was stored (its {len(frame)} predictions and "
-                f"{len(ledger)} bets are written in one transaction, which failed): {exc}"
+                f"{len(ledger)} bets are written in one transaction, which failed): ",
             ) from exc
         return stored

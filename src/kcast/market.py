@@ -13,7 +13,10 @@ price of each side is the highest decimal price among the books the user can bet
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -27,9 +30,14 @@ from kcast.policy import (
     BOOK_WEIGHT_SCALE,
     DEVIG_METHOD,
     DEVIG_METHODS,
+    MAX_ABS_ODDS,
+    MAX_FAIR_P,
+    MIN_BOOK_SUM,
+    MIN_FAIR_P,
 )
 
 CONSENSUS = "consensus"  # a feed's average of books: evidence, never a book one can bet
+log = logging.getLogger("kcast.market")
 
 
 # --------------------------------------------------------------------------------------------
@@ -100,6 +108,7 @@ def quotes_at(lines: pd.DataFrame, at: DecisionTime | str | None) -> pd.DataFram
     have moved since: the stored files keep only first and last snapshots); they all count as
     the same snapshot."""
     at = DecisionTime.parse(at)
+    lines = sane_quotes(lines)
     if lines.empty or at.kind in ("close", "now"):
         # one quote per book and line: its latest (the ranking puts close first)
         ranked = lines.sort_values("snap_rank", kind="stable") if "snap_rank" in lines else lines
@@ -149,6 +158,111 @@ def _latest_snapshot(lines: pd.DataFrame) -> pd.DataFrame:
     t = pd.to_datetime(lines["captured_at"])
     last = t.groupby([lines["pitcher_id"], lines["game_date"]]).transform("max")
     return lines[t.isna() | (t == last)]
+
+
+# --------------------------------------------------------------------------------------------
+# Prices no sportsbook posts
+# --------------------------------------------------------------------------------------------
+
+
+def _floats(values: object) -> np.ndarray:
+    """Numbers as floats, NaN where missing (nullable integers included)."""
+    return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _bad_side(odds: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        wrong = ~np.isfinite(odds) | (np.abs(odds) > MAX_ABS_ODDS) | (np.abs(odds) < 100)
+        return ~np.isnan(odds) & (wrong | (np.mod(odds, 1) != 0))
+
+
+def insane_prices(over_odds: object, under_odds: object) -> np.ndarray:
+    """True where a quote is no price a sportsbook posts: a side that is no American price
+    within +/-MAX_ABS_ODDS (a whole number, none between -100 and +100), or a two-sided quote
+    whose no-vig P(over) falls outside MIN_FAIR_P..MAX_FAIR_P or whose implied probabilities
+    sum to less than MIN_BOOK_SUM (a sure profit). A missing side is no fault."""
+    over, under = _floats(over_odds), _floats(under_odds)
+    bad = _bad_side(over) | _bad_side(under)
+    po, pu = implied(over), implied(under)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fair = po / (po + pu)
+        wrong = (fair < MIN_FAIR_P) | (fair > MAX_FAIR_P) | (po + pu < MIN_BOOK_SUM)
+    two_sided = ~(np.isnan(over) | np.isnan(under) | bad)
+    return bad | (two_sided & wrong)
+
+
+def _number(value: object) -> float | None:
+    """A price as a float, None where it is missing (None, NaN, pandas' NA)."""
+    if value is None or value is pd.NA:
+        return None
+    number = float(value)  # type: ignore[arg-type]
+    return None if math.isnan(number) else number
+
+
+def _shown(odds: float) -> str:
+    """American odds as a message shows them (``+120``; ``-1.1e+23`` for a huge number)."""
+    return f"{odds:+.0f}" if abs(odds) < 1e15 else f"{odds:+.3g}"
+
+
+def _implied(odds: float) -> float:
+    return 100.0 / (odds + 100.0) if odds > 0 else -odds / (-odds + 100.0)
+
+
+def price_problem(over_odds: object, under_odds: object) -> str | None:
+    """Why one quote is no sportsbook price, in words (None when it is one): the rule of
+    ``insane_prices`` for one quote, in plain Python (a request's price is checked with it,
+    and pandas would cost more than the request)."""
+    over, under = _number(over_odds), _number(under_odds)
+    for side, odds in (("over", over), ("under", under)):
+        if odds is None:
+            continue
+        if not math.isfinite(odds) or not 100 <= abs(odds) <= MAX_ABS_ODDS or odds % 1:
+            return (
+                f"{side} {_shown(odds)} is no sportsbook price (American odds are whole numbers "
+                f"from -{MAX_ABS_ODDS} to +{MAX_ABS_ODDS}, none between -100 and +100)"
+            )
+    if over is None or under is None:
+        return None
+    po, pu = _implied(over), _implied(under)
+    shown = f"over {_shown(over)} / under {_shown(under)} is no sportsbook price"
+    if po + pu < MIN_BOOK_SUM:
+        return (
+            f"{shown}: its implied probabilities sum to {po + pu:.1%}, a sure profit (a book's "
+            f"sum at least {MIN_BOOK_SUM:.0%})"
+        )
+    fair = po / (po + pu)
+    if not MIN_FAIR_P <= fair <= MAX_FAIR_P:
+        return (
+            f"{shown}: its no-vig P(over) {fair:.2%} is outside {MIN_FAIR_P:.0%}..{MAX_FAIR_P:.0%}"
+        )
+    return None
+
+
+def sane_quotes(lines: pd.DataFrame) -> pd.DataFrame:
+    """``lines`` without the quotes that are no sportsbook price (``insane_prices``): stored by
+    a kcast that did not refuse them at ingest, they are skipped with a warning naming the
+    first, never priced or bet on."""
+    if lines.empty or "over_odds" not in lines or "under_odds" not in lines:
+        return lines
+    bad = insane_prices(lines["over_odds"], lines["under_odds"])
+    if not bad.any():
+        return lines
+    first = lines[bad].iloc[0]
+    _warn_once(
+        f"skipped {int(bad.sum())} stored quote(s) that are no sportsbook price, never bet on: "
+        f"e.g. pitcher {first.get('pitcher_id')} on {pd.Timestamp(first.get('game_date')).date()}"
+        f", {first.get('book')} line {first.get('line')}: "
+        f"{price_problem(first.get('over_odds'), first.get('under_odds'))}. Delete them from "
+        "prop_lines (kcast ingest refuses such prices now)"
+    )
+    return lines[~bad]
+
+
+@lru_cache(maxsize=256)
+def _warn_once(message: str) -> None:
+    """Log ``message`` as a warning the first time only (one decision reads the quotes of a
+    day several times)."""
+    log.warning("%s", message)
 
 
 # --------------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from kcast.context import DecisionContext
 from kcast.data.gameids import new_game_id
 from kcast.dates import parse_date
 from kcast.decision import StartKey, StartMarket
-from kcast.errors import InputError, UnknownPitcherError
+from kcast.errors import InputError, UnknownPitcherError, WarehouseError
 from kcast.features.build import FeatureContext, build_features, load_history
 from kcast.features.matchup import MatchupContext
 from kcast.grading import row_results
@@ -233,13 +233,17 @@ class SystemsRun:
 def load_systems(
     wh: Warehouse, settings: Settings, ids: list[str] | None = None
 ) -> tuple[dict[str, BasePredictor], dict[str, str]]:
-    """The active systems, loaded; those that cannot load are returned as errors."""
+    """The active systems, loaded; those that cannot load are returned as errors. Warehouse
+    trouble (``WarehouseError``: its lock held too long, a full disk) is raised: it says nothing
+    about any system's model."""
     systems: dict[str, BasePredictor] = {}
     errors: dict[str, str] = {}
     loaded: dict[str, BasePredictor] = {}
     for system_id in ids or active_ids(settings):
         try:
             systems[system_id] = load_system(system_id, wh, settings, loaded)
+        except WarehouseError:
+            raise
         except Exception as exc:  # noqa: BLE001
             errors[system_id] = f"{type(exc).__name__}: {exc}"
     return systems, errors

@@ -93,6 +93,15 @@ DEVIG_METHOD: Final = "multiplicative"
 # lines (a book 0.005 worse per line than the pool, on many lines, weighs exp(-1)).
 BOOK_WEIGHT_SCALE: Final = 200.0
 BOOK_WEIGHT_PRIOR_LINES: Final = 300
+# A price no sportsbook posts: American odds beyond +/-MAX_ABS_ODDS (an implied probability under
+# 1% or over 99%), or a two-sided quote whose no-vig P(over) falls outside MIN_FAIR_P..MAX_FAIR_P,
+# or whose two implied probabilities sum to less than MIN_BOOK_SUM (a sure profit: +9000 on both
+# sides; the real files' lowest sum is 0.986). Refused at ingest (kcast.data.lines,
+# kcast.data.odds_api), never bet on (kcast.market).
+MAX_ABS_ODDS: Final = 10_000
+MIN_FAIR_P: Final = 0.01
+MAX_FAIR_P: Final = 0.99
+MIN_BOOK_SUM: Final = 0.9
 # A bet is taken only when its expected value per unit at the best price reaches this.
 MIN_BET_EV: Final = 0.02
 # Stakes: this fraction of the Kelly stake, at most MAX_STAKE_BET of the bankroll on one bet

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kcast.market import DecisionTime, quotes_at
+from kcast.market import DecisionTime, quotes_at, sane_quotes
 from kcast.numbers import is_missing
 from kcast.warehouse import Warehouse
 from kcast.warehouse.statements import statement
@@ -44,7 +44,8 @@ def stored_lines(
     """Every stored line with a pitcher between the dates known at the decision time ``at``
     (``market.quotes_at``; None: every stored line), ranked: best snapshot first (close, then
     posted, then open), main lines before alternates, then by book preference."""
-    lines = wh.query(statement("stored_lines"), {"a": start, "b": end or start})
+    # a stored quote that is no sportsbook price (an older warehouse's) is never priced or bet on
+    lines = sane_quotes(wh.query(statement("stored_lines"), {"a": start, "b": end or start}))
     lines["game_date"] = pd.to_datetime(lines["game_date"])
     lines["pitcher_id"] = lines["pitcher_id"].astype("int64")
     lines["snap_rank"] = (

@@ -5,9 +5,14 @@ from __future__ import annotations
 import sys
 
 import typer
+from pydantic import ValidationError
 
 from kcast.cli import bets, daily, ingest, monitoring, run, service, systems, warehouse
+from kcast.cli.common import console
+from kcast.config import describe_settings_error, get_settings
 from kcast.errors import KcastError
+from kcast.masking import install_log_masking, mask_secrets
+from kcast.systems.registry import active_ids
 
 app = typer.Typer(
     name="kcast",
@@ -34,20 +39,12 @@ app.command()(monitoring.status)
 
 
 def _fail(message: str) -> None:
-    from kcast.cli.common import console
-    from kcast.data.http import mask_secrets
-
     console.print(f"[bold red]error:[/] {mask_secrets(message)}", highlight=False, soft_wrap=True)
 
 
 def check_settings() -> None:
     """Read the settings now: a bad value, or an ensemble without its members, stops every
     command before it starts (``SettingsError``, one line per bad setting)."""
-    from pydantic import ValidationError
-
-    from kcast.config import describe_settings_error, get_settings
-    from kcast.systems.registry import active_ids
-
     try:
         settings = get_settings()
     except ValidationError as exc:
@@ -66,10 +63,7 @@ class SettingsError(KcastError):
 def main() -> None:
     """Run the CLI; kcast's own errors (and bad settings) print as one clear line each and
     exit 1."""
-    from pydantic import ValidationError
-
-    from kcast.config import describe_settings_error
-
+    install_log_masking()  # no secret in any log line a command writes
     try:
         if not any(arg in ("--help", "-h") for arg in sys.argv[1:]):
             check_settings()

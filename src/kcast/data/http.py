@@ -9,45 +9,15 @@ from typing import Any
 
 import httpx
 
+from kcast import __version__
+from kcast.config import get_settings
 from kcast.errors import SourceUnavailableError
+from kcast.masking import mask_secrets
 
 RETRY_STATUS = {429, 500, 502, 503, 504}
 BODY_EXCERPT = 200  # characters of an upstream error body kept in a message
-MASK = "***"
 # query parameters and headers whose values are secrets
 _SECRET_NAME = re.compile(r"(api[_-]?key|apikey|key|token|secret|password|authorization)", re.I)
-_SECRET_IN_TEXT = re.compile(
-    r"((?:api[_-]?key|apikey|access[_-]?token|token|secret|password)[\"']?\s*[=:]\s*[\"']?)"
-    r"([^\s&\"',;}]+)",
-    re.I,
-)
-_BEARER = re.compile(r"(bearer\s+)[A-Za-z0-9._~+/=-]+", re.I)
-
-
-def known_secrets() -> set[str]:
-    """The secrets in the settings (ODDS_API_KEY, KCAST_API_TOKEN), to mask wherever they show."""
-    from kcast.config import get_settings
-
-    try:
-        settings = get_settings()
-    except Exception:  # noqa: BLE001 - masking must never fail
-        return set()
-    found = set()
-    if settings.odds_api_key:
-        found.add(settings.odds_api_key)
-    if settings.api_token is not None:
-        found.add(settings.api_token.get_secret_value())
-    return found
-
-
-def mask_secrets(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with every given or configured secret, ``key=...``-like value and bearer
-    token replaced by ``***``."""
-    for secret in sorted({*secrets, *known_secrets()}, key=len, reverse=True):
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, MASK)
-    text = _SECRET_IN_TEXT.sub(lambda m: m.group(1) + MASK, text)
-    return _BEARER.sub(lambda m: m.group(1) + MASK, text)
 
 
 def body_excerpt(response: httpx.Response, secrets: Iterable[str] = ()) -> str:
@@ -71,9 +41,6 @@ class HttpClient:
         backoff: float = 0.5,
         headers: dict[str, str] | None = None,
     ) -> None:
-        from kcast import __version__
-        from kcast.config import get_settings
-
         settings = get_settings()
         self.retries = settings.http_retries if retries is None else retries
         self.backoff = backoff

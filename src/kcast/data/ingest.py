@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pandas as pd
 
+from kcast.masking import mask_secrets
 from kcast.warehouse import UpsertResult, Warehouse
 from kcast.warehouse.base import utc_now
+
+MESSAGE_CHARS = 2000  # of an ingest's error or notes kept in ingest_log
 
 
 @dataclass
@@ -49,17 +52,25 @@ def write_all(wh: Warehouse, report: IngestReport, frames: list[tuple[str, pd.Da
 
 
 @contextmanager
-def logged_ingest(wh: Warehouse, kind: str, target: str) -> Iterator[IngestReport]:
-    """Run an ingest and record it in ``ingest_log``, as ``ok`` or ``failed`` with the error."""
-    report = IngestReport(kind=kind, target=target)
+def logged_ingest(
+    wh: Warehouse, kind: str, target: str, secrets: Iterable[str] = ()
+) -> Iterator[IngestReport]:
+    """Run an ingest and record it in ``ingest_log``, as ``ok`` or ``failed`` with the error.
+
+    What is stored (target, error, notes) has every secret masked: the configured ones and
+    ``secrets`` (e.g. a key an upstream may echo back)."""
+    secrets = tuple(secrets)
+    report = IngestReport(kind=kind, target=mask_secrets(target, secrets))
     started = utc_now()
     run_id = uuid.uuid4().hex
     try:
         yield report
     except BaseException as exc:
-        _log(wh, run_id, started, report, "failed", f"{type(exc).__name__}: {exc}"[:2000])
+        message = mask_secrets(f"{type(exc).__name__}: {exc}", secrets)[:MESSAGE_CHARS]
+        _log(wh, run_id, started, report, "failed", message)
         raise
-    _log(wh, run_id, started, report, "ok", "; ".join(report.notes)[:2000] or None)
+    notes = mask_secrets("; ".join(report.notes), secrets)[:MESSAGE_CHARS]
+    _log(wh, run_id, started, report, "ok", notes or None)
 
 
 def _log(

@@ -24,18 +24,23 @@ import datetime as dt
 import difflib
 import gzip
 import math
+import re
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from kcast.data.ingest import IngestReport, logged_ingest, write_all
 from kcast.data.names import STATUSES, NameMatcher
 from kcast.data.register import Register
 from kcast.data.retrosheet_csv import fail_on_first
+from kcast.dates import date_bounds
 from kcast.errors import InputError
+from kcast.market import insane_prices, price_problem
+from kcast.policy import MAX_ABS_ODDS
 from kcast.teams import canonical_team
 from kcast.warehouse import Warehouse
 
@@ -168,6 +173,7 @@ def read_csv_text(path: str | Path, nrows: int | None = None) -> pd.DataFrame:
             )
             chunks, rows = [], 0
             for chunk in reader:
+                _refuse_control_characters(chunk, rows, name)
                 chunks.append(chunk)
                 rows += len(chunk)
                 if rows > MAX_ROWS:
@@ -186,6 +192,29 @@ def read_csv_text(path: str | Path, nrows: int | None = None) -> pd.DataFrame:
     frame = frame.apply(lambda s: s.str.strip())
     frame["_line"] = range(2, len(frame) + 2)
     return frame
+
+
+# a NUL or another control character (tab, carriage return and line feed aside): no lines
+# file holds one in a field, and stored it would reach every page and answer that shows it
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _refuse_control_characters(chunk: pd.DataFrame, before: int, name: str) -> None:
+    """``InputError`` naming the line and column of the first field of ``chunk`` (which
+    follows ``before`` rows) with a control character; the header too."""
+    for column in chunk.columns:
+        if CONTROL.search(str(column)):
+            raise InputError(f"the header has a control character in {column!r}", name, 1)
+    found = [chunk[c].str.contains(CONTROL, na=False) for c in chunk.columns]
+    hit = pd.concat(found, axis=1).any(axis=1) if found else pd.Series(dtype=bool)
+    if not hit.any():
+        return
+    position = int(np.flatnonzero(hit.to_numpy())[0])
+    row = chunk.iloc[position]
+    column = next(c for c in chunk.columns if CONTROL.search(str(row[c])))
+    char = CONTROL.search(str(row[column])).group()  # type: ignore[union-attr]
+    what = "a NUL byte" if char == "\x00" else f"the control character {char!r}"
+    raise InputError(f"{column} has {what}: refused", name, before + position + 2)
 
 
 def closest_column(wanted: str, columns: list[str] | set[str]) -> str | None:
@@ -272,14 +301,42 @@ def parse_odds(frame: pd.DataFrame, column: str, name: str) -> pd.Series:
     fail_on_first(
         frame, bad, name, f"{column} {{{column}!r}} is not American odds (e.g. -110, +120)"
     )
+    fail_on_first(
+        frame,
+        ~empty & (values.abs() > MAX_ABS_ODDS),
+        name,
+        f"{column} {{{column}!r}} is no sportsbook price (American odds from -{MAX_ABS_ODDS} "
+        f"to +{MAX_ABS_ODDS})",
+    )
     return values.where(~empty).astype("Int64")
 
 
+def check_prices(frame: pd.DataFrame, name: str) -> None:
+    """Refuse a quote no sportsbook posts (``market.insane_prices``: a two-sided price whose
+    no-vig P(over) is outside 1%..99%, or a side beyond +/-10000), naming its line."""
+    if "over_odds" not in frame or "under_odds" not in frame:
+        return
+    bad = pd.Series(insane_prices(frame["over_odds"], frame["under_odds"]), index=frame.index)
+    if bad.any():
+        row = frame[bad].sort_values("_line").iloc[0]
+        problem = price_problem(row["over_odds"], row["under_odds"])
+        snapshot = f" ({row['snapshot']} price)" if "snapshot" in frame else ""
+        raise InputError(f"{problem}{snapshot}", source=name, line=int(row["_line"]))
+
+
 def parse_dates(frame: pd.DataFrame, column: str, name: str, fmt: str, want: str) -> pd.Series:
-    """A date column in ``fmt``; an empty or unparsable value is an error."""
+    """A date column in ``fmt``; an empty or unparsable value is an error, and so is a date
+    outside the seasons kcast knows (``dates.date_bounds``: from 1871 to a year ahead)."""
     parsed = pd.to_datetime(frame[column], format=fmt, errors="coerce")
     fail_on_first(
         frame, parsed.isna(), name, f"{column} {{{column}!r}} is not a date (want {want})"
+    )
+    first, last = date_bounds()
+    fail_on_first(
+        frame,
+        (parsed < pd.Timestamp(first)) | (parsed > pd.Timestamp(last)),
+        name,
+        f"{column} {{{column}!r}} is outside the seasons kcast knows ({first} to {last})",
     )
     return parsed.dt.date
 
@@ -549,6 +606,7 @@ def read_lines(path: str | Path, fmt: str = "auto", nrows: int | None = None) ->
             raise InputError(exc.message, source=name, line=1) from exc
     frame, notes = PARSERS[fmt](raw, name)
     frame["source"] = SOURCE_OF_FORMAT[fmt]
+    check_prices(frame, name)
     _check_keys(frame, name)
     return ParsedLines(name, fmt, SOURCE_OF_FORMAT[fmt], len(raw), frame, notes)
 

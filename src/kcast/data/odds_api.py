@@ -29,12 +29,16 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from kcast.data.http import HttpClient, mask_secrets
+from kcast.config import get_settings
+from kcast.data.http import HttpClient
 from kcast.data.ingest import IngestReport, logged_ingest, write_all
 from kcast.data.lines import ALL_STAR_NAMES, LINE_COLUMNS, match_summary, resolve_lines
 from kcast.data.names import NameMatcher
 from kcast.data.register import Register
-from kcast.errors import ConfigError, InputError, SourceUnavailableError
+from kcast.dates import date_bounds
+from kcast.errors import ConfigError, InputError, KcastError, SourceUnavailableError, quoted
+from kcast.market import price_problem
+from kcast.masking import mask_secrets, masked_error
 from kcast.teams import canonical_team
 from kcast.warehouse import Warehouse
 from kcast.warehouse.base import utc_now
@@ -68,8 +72,6 @@ class OddsApiClient:
     @classmethod
     def from_settings(cls) -> OddsApiClient:
         """A client for ``KCAST_ODDS_API_URL`` with ``ODDS_API_KEY``; ConfigError without a key."""
-        from kcast.config import get_settings
-
         settings = get_settings()
         if not settings.odds_api_key:
             raise ConfigError(
@@ -129,7 +131,15 @@ def event_date(commence_time: str, source: str) -> dt.date:
         raise InputError(f"commence_time {commence_time!r} is not an ISO time", source) from exc
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=dt.UTC)
-    return stamp.astimezone(EASTERN).date()
+    day = stamp.astimezone(EASTERN).date()
+    first, last = date_bounds()
+    if not first <= day <= last:
+        raise InputError(
+            f"commence_time {commence_time!r} is outside the seasons kcast knows "
+            f"({first} to {last})",
+            source,
+        )
+    return day
 
 
 def _team(value: object, source: str) -> str | None:
@@ -152,11 +162,14 @@ def _stamp(value: object, default: dt.datetime) -> dt.datetime:
 
 def _price(value: object, what: str, source: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InputError(f"{what}: price {value!r} is not American odds", source)
+        raise InputError(f"{what}: price {quoted(value)} is not American odds", source)
     if value % 1 != 0 or abs(value) < 100:
         raise InputError(
             f"{what}: price {value!r} is not American odds (oddsFormat=american?)", source
         )
+    problem = price_problem(value, None)
+    if problem is not None:
+        raise InputError(f"{what}: {problem}", source)
     return int(value)
 
 
@@ -194,6 +207,10 @@ def parse_event_odds(event: dict, captured_at: dt.datetime, source: str) -> pd.D
                     {"over_odds": None, "under_odds": None, "captured_at": stamp},
                 )
                 row[f"{side}_odds"] = _price(outcome.get("price"), what, source)
+    for (book, player, point), values in prices.items():
+        problem = price_problem(values["over_odds"], values["under_odds"])
+        if problem is not None:
+            raise InputError(f"event {event_id}, {book}, {player} {point:g}: {problem}", source)
     rows = [
         {
             "game_date": day,
@@ -284,16 +301,21 @@ def ingest_odds_api(
         now = now.astimezone(dt.UTC).replace(tzinfo=None)
     day = day or dt.datetime.now(EASTERN).date()
     target = f"{client.base_url} {day}"
-    with logged_ingest(wh, "odds-api", target) as report:
-        events = [
-            e for e in client.events(day) if event_date(e.get("commence_time", ""), target) == day
-        ]
-        frames = []
-        for done, event in enumerate(events, start=1):
-            source = f"{client.base_url}/v4/sports/{SPORT}/events/{event.get('id')}/odds"
-            frames.append(parse_event_odds(client.event_odds(str(event["id"])), now, source))
-            if progress is not None:
-                progress(done, len(events))
+    with logged_ingest(wh, "odds-api", target, secrets=(client.api_key,)) as report:
+        try:
+            events = [
+                e
+                for e in client.events(day)
+                if event_date(e.get("commence_time", ""), target) == day
+            ]
+            frames = []
+            for done, event in enumerate(events, start=1):
+                source = f"{client.base_url}/v4/sports/{SPORT}/events/{event.get('id')}/odds"
+                frames.append(parse_event_odds(client.event_odds(str(event["id"])), now, source))
+                if progress is not None:
+                    progress(done, len(events))
+        except KcastError as exc:  # an answer may echo the key into what the error quotes
+            raise masked_error(exc, (client.api_key,)) from None
         frames = [f for f in frames if not f.empty]
         report.rows_read = sum(len(f) for f in frames)
         report.stats = {"date": str(day), "events": len(events)}

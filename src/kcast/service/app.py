@@ -9,6 +9,7 @@ loopback port (tests, benchmarks, embedding).
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import time
@@ -17,6 +18,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import uvicorn
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -31,7 +33,9 @@ from kcast.errors import (
     NoSystemAnsweredError,
     UnknownPitcherError,
     UnknownSystemError,
+    WarehouseError,
 )
+from kcast.masking import install_log_masking, mask_secrets
 from kcast.pipeline import load_systems
 from kcast.service.cache import SlateCache
 from kcast.service.deps import ServiceState
@@ -41,6 +45,7 @@ from kcast.service.security import (
     BodyLimitMiddleware,
     ReaderDep,
     forbid_unknown_query,
+    public_text,
     validation_errors,
 )
 from kcast.systems.base import BasePredictor
@@ -93,17 +98,46 @@ def build_state(
     return state
 
 
+def worker_threads(settings: Settings) -> int:
+    """``KCAST_WORKER_THREADS``, or the CPUs this process may run on when it is 0."""
+    if settings.worker_threads:
+        return settings.worker_threads
+    return max(1, len(os.sched_getaffinity(0)))
+
+
 def _poll_models(state: ServiceState, interval: float, stop: threading.Event) -> None:
     """Every ``interval`` seconds, load newly trained models (``ServiceState.reload``)."""
     while not stop.wait(interval):
         try:
             state.reload()
+        except WarehouseError as exc:  # not the models' fault: checked again next time
+            log.warning("model reload check skipped, the warehouse is not available: %s", exc)
         except Exception:  # noqa: BLE001 - the poller must outlive any one failure
             log.exception("model reload check failed")
 
 
 def _error(status: int, detail: Any) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status)
+
+
+RETRY_AFTER_UNKNOWN = 60  # seconds, for warehouse trouble of no known kind
+
+
+def warehouse_trouble(exc: WarehouseError, model_dir: Path) -> JSONResponse:
+    """The 503 of warehouse trouble: the cause (``busy``, ``disk_full``, ``read_only``,
+    ``permission_denied``, ``cannot_open``; ``error`` for anything else), the process holding
+    the file where known, and ``Retry-After``. The message's first line only (no SQL), with
+    paths cut to file names and secrets masked."""
+    retry = int(getattr(exc, "retry_after", RETRY_AFTER_UNKNOWN))
+    holder = getattr(exc, "holder", None)
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    detail = {
+        "message": mask_secrets(public_text(first, model_dir) or ""),
+        "cause": getattr(exc, "cause", "error"),
+        "holder": None if holder is None else mask_secrets(public_text(holder, model_dir) or ""),
+        "retry_after_seconds": retry,
+    }
+    return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": str(retry)})
 
 
 def create_app(
@@ -124,11 +158,18 @@ def create_app(
         Ready systems by id (they become the active ones); by default each active system is
         loaded with ``registry.load_system``.
     """
+    install_log_masking()  # no secret in any log line the worker writes (the access log too)
     state = build_state(settings, warehouse, systems)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
+        state.warehouse_ok()  # the first check, before serving: /health never waits for one
+        # requests that run on threads (builds, reads, batches), at most one per CPU at once:
+        # each more thread is one more contender for Python's lock, which /health on the event
+        # loop must win for every answer (see docs/performance.md, "/health under load")
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = worker_threads(state.settings)
         # the history every date's features come from, loaded while the worker starts serving
         threading.Thread(target=state.cache.warm, daemon=True, name="kcast-warm").start()
         poller = None
@@ -180,6 +221,11 @@ def create_app(
     @app.exception_handler(InputError)
     async def _bad_input(request: Request, exc: InputError) -> JSONResponse:
         return _error(400, str(exc))
+
+    @app.exception_handler(WarehouseError)
+    async def _warehouse_trouble(request: Request, exc: WarehouseError) -> JSONResponse:
+        log.warning("%s %s: warehouse trouble: %s", request.method, request.url.path[:100], exc)
+        return warehouse_trouble(exc, state.settings.model_dir)
 
     @app.exception_handler(NoSystemAnsweredError)
     async def _no_answer(request: Request, exc: NoSystemAnsweredError) -> JSONResponse:

@@ -10,7 +10,9 @@ The breaker follows pybreaker's State pattern: ``ClosedState``, ``OpenState`` an
 
 A failure is an exception, a call that does not answer within ``timeout`` seconds (the call
 runs in a worker thread and the breaker stops waiting for it), or an answer that the
-``validate`` function rejects (``GarbageOutputError``). Time comes from ``clock`` (monotonic
+``validate`` function rejects (``GarbageOutputError``). An exception of the ``exclude`` types
+(pybreaker's idea; by default ``EXCLUDED``: warehouse trouble, which is no fault of the system)
+is raised to the caller but counts neither as a failure nor as a success. Time comes from ``clock`` (monotonic
 seconds by default), so tests move ``opened_at`` back instead of sleeping.
 
 Listeners (``BreakerListener``) hear every state change, failure, success and refusal; the
@@ -41,6 +43,7 @@ from kcast.errors import (
     FaultInjected,
     GarbageOutputError,
     SystemTimeoutError,
+    WarehouseError,
 )
 from kcast.systems.base import SystemOutput
 
@@ -52,6 +55,8 @@ OPEN = "open"
 HALF_OPEN = "half_open"
 POOL_SIZE = 2  # threads per system: a call, and one more while a timed-out call finishes
 RECOMMENDATIONS = frozenset({"OVER", "UNDER", "PASS"})
+# errors that are no fault of the system called: a writer holding the warehouse, a full disk
+EXCLUDED: tuple[type[BaseException], ...] = (WarehouseError,)
 
 
 # --------------------------------------------------------------------------------------------
@@ -212,6 +217,9 @@ class CircuitBreaker:
         Returns the current time in seconds (``time.monotonic`` by default).
     listeners
         ``BreakerListener`` objects told about state changes, failures and refusals.
+    exclude
+        Exception types that are not the system's failures (``EXCLUDED`` by default): raised
+        to the caller, counted neither as failures nor as successes.
 
     Examples
     --------
@@ -228,6 +236,7 @@ class CircuitBreaker:
         timeout: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
         listeners: Iterable[BreakerListener] = (),
+        exclude: tuple[type[BaseException], ...] = EXCLUDED,
     ) -> None:
         if fail_max < 1 or cooldown <= 0 or timeout <= 0:
             raise ValueError("fail_max must be >= 1 and cooldown, timeout > 0")
@@ -237,6 +246,7 @@ class CircuitBreaker:
         self.timeout = timeout
         self.clock = clock
         self.listeners = list(listeners)
+        self.exclude = exclude
         self.fail_counter = 0
         self.opened_at: float | None = None
         self.last_error: str | None = None
@@ -340,11 +350,20 @@ class CircuitBreaker:
             result = run_with_timeout(fn, self.timeout, self.name, self._pool)
             if validate is not None:
                 validate(result)
+        except self.exclude:
+            self._record_excluded()
+            raise
         except BaseException as exc:
             self._record_failure(exc)
             raise
         self._record_success()
         return result
+
+    def _record_excluded(self) -> None:
+        """A call that raised an excluded error: nothing counted; a half-open breaker's trial
+        did not happen, so the next call is a trial again."""
+        with self._lock:
+            self.trial_in_flight = False
 
     def _record_failure(self, exc: BaseException) -> None:
         with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -12,6 +13,7 @@ from fastapi import Depends, Request
 
 from kcast.config import Settings
 from kcast.context import DecisionContext
+from kcast.errors import WarehouseError
 from kcast.pipeline import load_systems
 from kcast.service.breakers import CLOSED, CircuitBreaker, FaultInjector, LoggingListener
 from kcast.service.metrics import MetricsListener, ServiceMetrics
@@ -66,7 +68,8 @@ class ServiceState:
                 self.metrics.track_breaker(self.breakers[system_id])
         self._ensure_breakers()
         if self.model_files is None and self.reloadable:
-            self.model_files = self.current_model_files()
+            with contextlib.suppress(WarehouseError):  # unknown: the first check reloads
+                self.model_files = self.current_model_files()
 
     def _ensure_breakers(self) -> None:
         listeners = [LoggingListener(), MetricsListener(self.metrics)]
@@ -93,6 +96,8 @@ class ServiceState:
                     continue
                 source = model_source(system_id, self.warehouse, self.settings)
                 out.append(source.fingerprint(self.settings))
+            except WarehouseError:
+                raise  # the registry could not be read: nothing is known about the models
             except Exception as exc:  # noqa: BLE001 - a missing model is a state, not a crash
                 out.append((system_id, "error", f"{type(exc).__name__}: {exc}"))
         return tuple(out)
@@ -104,7 +109,11 @@ class ServiceState:
         assignment, so a request in flight finishes on the systems it started with and the
         next one gets the new. When a system that is serving fails to load its new model
         (a broken file), nothing is swapped: the old models keep serving and the error is
-        kept in ``reload_error`` (shown by /health) until a reload succeeds."""
+        kept in ``reload_error`` (shown by /health) until a reload succeeds.
+
+        Warehouse trouble (a writer holding the file past ``KCAST_LOCK_TIMEOUT``, a full disk)
+        says nothing about the models: the ``WarehouseError`` is raised (POST /admin/reload
+        answers 503) and nothing is reloaded then or after, when the warehouse is back."""
         with self._reload_lock:
             self.checked_at = time.time()
             if not self.reloadable:
@@ -112,6 +121,8 @@ class ServiceState:
             files = self.current_model_files()
             if files == self.model_files and not force:
                 return self.reload_status(changed=False)
+            # warehouse trouble raises (a WarehouseError): the models are not read, and are
+            # tried again on the next check
             systems, errors = load_systems(self.warehouse, self.settings, self.active_ids)
             broken = {s: e for s, e in errors.items() if s in self.systems}
             if broken:
@@ -177,7 +188,8 @@ class ServiceState:
     def warehouse_ok(self) -> bool:
         """True when the warehouse answered its last check. The check (a query) runs in the
         background at most every ``WAREHOUSE_CHECK_SECONDS``, so /health never waits behind
-        another process's write; only the first call waits for it."""
+        another process's write; only the first call waits for it (the worker makes it at
+        start-up, before serving)."""
         now = time.monotonic()
         with self._check_lock:
             first = self._checked_at is None

@@ -23,7 +23,8 @@ from pydantic import (
 
 from kcast.dates import DATE_PATTERN, parse_date_arg, parse_day  # noqa: F401 - re-exported
 from kcast.errors import InputError
-from kcast.market import DecisionTime
+from kcast.market import DecisionTime, price_problem
+from kcast.policy import MAX_ABS_ODDS
 from kcast.systems.registry import SYSTEMS
 from kcast.teams import canonical_team
 
@@ -64,9 +65,9 @@ AmericanOdds = Annotated[
     int,
     Field(
         strict=True,
-        ge=-100_000,
-        le=100_000,
-        description="American odds, <= -100 or >= +100, e.g. -115",
+        ge=-MAX_ABS_ODDS,
+        le=MAX_ABS_ODDS,
+        description=f"American odds, -{MAX_ABS_ODDS} to -100 or +100 to +{MAX_ABS_ODDS}, e.g. -115",
     ),
 ]
 
@@ -161,6 +162,9 @@ class PitcherGame(BaseModel):
     def _odds_need_line(self) -> PitcherGame:
         if self.line is None and (self.over_odds is not None or self.under_odds is not None):
             raise ValueError("over_odds/under_odds were given without a line")
+        problem = price_problem(self.over_odds, self.under_odds)
+        if problem is not None:  # e.g. +9000 on both sides: a sure profit no book offers
+            raise ValueError(problem)
         return self
 
     def record(self) -> dict[str, Any]:

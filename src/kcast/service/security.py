@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kcast.config import Settings
-from kcast.errors import ConfigError
+from kcast.errors import ECHO_LIMIT, ConfigError, quoted
 
-EXCERPT = 60  # characters of a bad input quoted back
+EXCERPT = ECHO_LIMIT  # characters of a bad input quoted back
 MAX_ERRORS = 20  # validation errors listed in one answer
 # a body far over the limit is not drained (to keep the connection): it is cut off
 DRAIN_FACTOR = 16
@@ -56,9 +57,16 @@ def _check_token(request: Request) -> None:
             "this endpoint needs Authorization: Bearer <KCAST_API_TOKEN>",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    expected = token.get_secret_value().encode()
-    if not hmac.compare_digest(given.strip().encode(), expected):
+    if not tokens_match(given.strip(), token.get_secret_value()):
         raise HTTPException(403, "the bearer token is wrong")
+
+
+def tokens_match(given: str, expected: str) -> bool:
+    """Whether a bearer token is the expected one, compared in constant time as UTF-8 bytes
+    (any text a header carries, non-ASCII included, is compared, never an error)."""
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")
+    )
 
 
 def require_writer(request: Request) -> None:
@@ -74,8 +82,6 @@ async def require_reader(request: Request) -> None:
 
 async def forbid_unknown_query(request: Request) -> None:
     """A 422 for a query parameter the route does not take (as extra="forbid" for bodies)."""
-    from fastapi.exceptions import RequestValidationError
-
     if not request.query_params:
         return
     route = request.scope.get("route")
@@ -248,6 +254,12 @@ def excerpt(value: Any, limit: int = EXCERPT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _loc(loc: Iterable[Any]) -> list[int | str]:
+    """An error's location with each name cut to EXCERPT characters (an unknown field or
+    query parameter is named by what the client sent)."""
+    return [p if isinstance(p, int) else excerpt(str(p)) for p in loc]
+
+
 def _field(loc: Iterable[Any]) -> str:
     parts = [str(p) for p in loc]
     if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
@@ -261,15 +273,22 @@ def _short(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _unechoed(message: str, value: Any) -> str:
+    """A validator's message with the bad input it quotes cut to EXCERPT characters."""
+    if isinstance(value, str) and len(value) > EXCERPT:
+        message = message.replace(repr(value), quoted(value)).replace(value, excerpt(value))
+    return message
+
+
 def validation_errors(errors: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """The 422 body: ``{"detail": [{"field", "message", "type", "input"}...]}``."""
     detail = []
     errors = list(errors)
     for error in errors[:MAX_ERRORS]:
         entry: dict[str, Any] = {
-            "field": _field(error.get("loc", ())),
-            "loc": [p if isinstance(p, (int, str)) else str(p) for p in error.get("loc", ())],
-            "msg": _short(str(error.get("msg", "invalid"))),
+            "field": _field(_loc(error.get("loc", ()))),
+            "loc": _loc(error.get("loc", ())),
+            "msg": _short(_unechoed(str(error.get("msg", "invalid")), error.get("input"))),
             "type": str(error.get("type", "value_error")),
         }
         if "input" in error and error.get("type") != "missing":

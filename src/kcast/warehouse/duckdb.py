@@ -38,7 +38,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from kcast.errors import WarehouseError
+from kcast.config import get_settings
+from kcast.errors import WarehouseBusyError, WarehouseError, WarehouseUnavailableError
 from kcast.warehouse.base import UpsertResult, Warehouse, merge_sql
 from kcast.warehouse.schema import SCHEMA_MIGRATIONS, SQL_TYPES, Table
 
@@ -52,8 +53,6 @@ _SCHEMA_TAG = "kcast-schema:"
 
 
 def default_lock_timeout() -> float:
-    from kcast.config import get_settings
-
     return float(get_settings().lock_timeout)
 
 
@@ -66,7 +65,7 @@ def process_name(pid: int) -> str:
     args = [a.decode(errors="replace") for a in raw.split(b"\0") if a]
     if not args:
         return f"PID {pid}"
-    cmd = " ".join([Path(args[0]).name, *args[1:]])
+    cmd = " ".join(" ".join([Path(args[0]).name, *args[1:]]).split())  # on one line
     return f"PID {pid} ({cmd[:200]})"
 
 
@@ -89,6 +88,41 @@ def _flock_holder(path: str) -> str | None:
 
 def _is_lock_error(exc: BaseException) -> bool:
     return "Could not set lock on file" in str(exc) or "Conflicting lock" in str(exc)
+
+
+# what the file system said, as DuckDB words it (from strerror), and the cause it means
+_FILE_SYSTEM_CAUSES = (
+    ("no space left on device", "disk_full"),
+    ("disk quota exceeded", "disk_full"),
+    ("read-only file system", "read_only"),
+    ("permission denied", "permission_denied"),
+)
+
+
+def file_system_cause(exc: BaseException) -> str | None:
+    """``disk_full``, ``read_only`` or ``permission_denied`` when ``exc`` is the file system
+    refusing DuckDB's work; None for anything else (a bad query, a lock)."""
+    text = str(exc).lower()
+    return next((cause for words, cause in _FILE_SYSTEM_CAUSES if words in text), None)
+
+
+def warehouse_error(exc: BaseException, message: str) -> WarehouseError:
+    """The ``WarehouseError`` to raise for a DuckDB error: ``WarehouseUnavailableError`` naming
+    the cause when the file system refused the work, a plain one otherwise."""
+    cause = file_system_cause(exc)
+    if cause is not None:
+        return WarehouseUnavailableError(message, cause)
+    return WarehouseError(message)
+
+
+@contextmanager
+def _typed_errors(url: str) -> Iterator[None]:
+    """A DuckDB error that escapes a block as a ``WarehouseError`` (typed by
+    ``warehouse_error``), so that no caller sees DuckDB's own exceptions."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        raise warehouse_error(exc, f"the warehouse {url}: {exc}") from exc
 
 
 class _SharedFile:
@@ -133,10 +167,13 @@ class _SharedFile:
             except BlockingIOError:
                 pass
             if time.monotonic() >= deadline:
-                holder = _flock_holder(self.path + ".lock") or "another process"
-                raise WarehouseError(
-                    f"the warehouse {self.path} is being written by {holder}; gave up after "
-                    f"waiting {timeout:g} s (KCAST_LOCK_TIMEOUT)"
+                holder = _flock_holder(self.path + ".lock")
+                raise WarehouseBusyError(
+                    f"the warehouse {self.path} is being written by "
+                    f"{holder or 'another process'}; gave up after waiting {timeout:g} s "
+                    "(KCAST_LOCK_TIMEOUT)",
+                    holder,
+                    timeout,
                 )
             time.sleep(min(wait, max(0.0, deadline - time.monotonic())))
             wait = min(wait * 2, _MAX_WAIT)
@@ -171,15 +208,17 @@ class _SharedFile:
                     break
                 except duckdb.Error as exc:
                     if not _is_lock_error(exc):
-                        raise WarehouseError(
-                            f"cannot open DuckDB warehouse {self.path}: {exc}"
-                        ) from exc
+                        message = f"cannot open DuckDB warehouse {self.path}: {exc}"
+                        cause = file_system_cause(exc) or "cannot_open"
+                        raise WarehouseUnavailableError(message, cause) from exc
                     if time.monotonic() >= deadline:
                         m = _LOCK_MESSAGE.search(str(exc))
-                        holder = process_name(int(m["pid"])) if m else "another process"
-                        raise WarehouseError(
-                            f"the warehouse {self.path} is held by {holder}; gave up after "
-                            f"waiting {timeout:g} s (KCAST_LOCK_TIMEOUT)"
+                        holder = process_name(int(m["pid"])) if m else None
+                        raise WarehouseBusyError(
+                            f"the warehouse {self.path} is held by {holder or 'another process'}"
+                            f"; gave up after waiting {timeout:g} s (KCAST_LOCK_TIMEOUT)",
+                            holder,
+                            timeout,
                         ) from exc
                 time.sleep(min(wait, max(0.0, deadline - time.monotonic())))
                 wait = min(wait * 2, _MAX_WAIT)
@@ -196,6 +235,8 @@ class _SharedFile:
         try:
             if con is not None:
                 con.close()  # a read-write close checkpoints the write into the file
+        except duckdb.Error as exc:
+            raise warehouse_error(exc, f"closing the warehouse {self.path} failed: {exc}") from exc
         finally:
             self._drop_gate()
             self.cond.notify_all()
@@ -224,9 +265,11 @@ class _SharedFile:
                         continue
                     left = deadline - time.monotonic()
                     if left <= 0:
-                        raise WarehouseError(
+                        raise WarehouseBusyError(
                             f"the warehouse {self.path} is busy in this process; gave up after "
-                            f"waiting {timeout:g} s (KCAST_LOCK_TIMEOUT)"
+                            f"waiting {timeout:g} s (KCAST_LOCK_TIMEOUT)",
+                            process_name(os.getpid()),
+                            timeout,
                         )
                     self.cond.wait(min(left, 0.5))
             finally:
@@ -392,7 +435,8 @@ class DuckDBWarehouse(Warehouse):
         """The thread's session cursor if it has one, else a short-lived one."""
         own = getattr(self._local, "cursor", None)
         if own is not None:
-            yield own
+            with _typed_errors(self.url):
+                yield own
             return
         if write and self.read_only:
             raise WarehouseError(f"the warehouse {self.url} was opened read-only")
@@ -400,13 +444,15 @@ class DuckDBWarehouse(Warehouse):
             with self._file.write_lock:
                 cur = self._file.acquire(True, self.lock_timeout)
                 try:
-                    yield cur
+                    with _typed_errors(self.url):
+                        yield cur
                 finally:
                     self._file.release(cur)
             return
         cur = self._file.acquire(False, self.lock_timeout)
         try:
-            yield cur
+            with _typed_errors(self.url):
+                yield cur
         finally:
             self._file.release(cur)
 
@@ -474,14 +520,14 @@ class DuckDBWarehouse(Warehouse):
             try:
                 return con.execute(sql, params or {}).df()
             except duckdb.Error as exc:
-                raise WarehouseError(f"query failed: {exc}\n{sql}") from exc
+                raise warehouse_error(exc, f"query failed: {exc}\n{sql}") from exc
 
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
         with self._cursor(write=True) as con:
             try:
                 con.execute(sql, params or {})
             except duckdb.Error as exc:
-                raise WarehouseError(f"statement failed: {exc}\n{sql}") from exc
+                raise warehouse_error(exc, f"statement failed: {exc}\n{sql}") from exc
 
     def table_exists(self, name: str) -> bool:
         with self._cursor(write=False) as con:
@@ -537,7 +583,7 @@ class DuckDBWarehouse(Warehouse):
                 con.execute(merge_sql(table, table.name, name, columns))
                 con.execute(f"DROP TABLE {name}")
             except duckdb.Error as exc:
-                raise WarehouseError(f"upsert into {table.name} failed: {exc}") from exc
+                raise warehouse_error(exc, f"upsert into {table.name} failed: {exc}") from exc
             finally:
                 con.unregister(name + "_raw")
         return UpsertResult(table.name, len(rows), len(rows) - existing, existing)
@@ -551,7 +597,7 @@ class DuckDBWarehouse(Warehouse):
                 ).fetchone()[0]
                 con.execute(f"DELETE FROM {table} WHERE {where}", params or {})
             except duckdb.Error as exc:
-                raise WarehouseError(f"delete from {table} failed: {exc}") from exc
+                raise warehouse_error(exc, f"delete from {table} failed: {exc}") from exc
         return int(n)
 
     @contextmanager
@@ -576,7 +622,7 @@ class DuckDBWarehouse(Warehouse):
                     try:
                         con.execute("COMMIT")
                     except duckdb.Error as exc:
-                        raise WarehouseError(f"commit failed: {exc}") from exc
+                        raise warehouse_error(exc, f"commit failed: {exc}") from exc
 
     def create_table(self, table: Table) -> None:
         cols = [f"{c.name} {SQL_TYPES[c.type]}" for c in table.columns]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import os
 from typing import Any
 
@@ -10,6 +9,7 @@ from fastapi import APIRouter, Header, HTTPException
 
 from kcast.service.deps import StateDep
 from kcast.service.schemas import ErrorResponse
+from kcast.service.security import tokens_match
 
 router = APIRouter(tags=["admin"])
 AUTH_ERRORS: dict[int | str, dict] = {
@@ -34,7 +34,7 @@ def require_token(state: Any, authorization: str | None) -> None:
     if not token:
         raise HTTPException(403, "admin routes are closed: set KCAST_API_TOKEN on the worker")
     scheme, _, given = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(), token):
+    if scheme.lower() != "bearer" or not tokens_match(given.strip(), token):
         raise HTTPException(
             401,
             "a valid 'Authorization: Bearer <KCAST_API_TOKEN>' header is needed",

@@ -42,8 +42,12 @@ MEDIA_TYPES = {
 @router.get("/static/{path:path}")
 def static(path: str) -> FileResponse:
     """The dashboard's own assets (vega, vega-lite, vega-embed, its script and style)."""
-    target = (STATIC / path).resolve()
-    if not target.is_relative_to(STATIC) or not target.is_file():
+    try:  # a NUL byte or a name the file system refuses is no file either
+        target = (STATIC / path).resolve()
+        found = target.is_relative_to(STATIC) and target.is_file()
+    except (ValueError, OSError):
+        found = False
+    if not found:
         raise HTTPException(404, "no such file")
     media = MEDIA_TYPES.get(target.suffix, "application/octet-stream")
     return FileResponse(target, media_type=media, headers={"Cache-Control": "max-age=86400"})

@@ -7,6 +7,7 @@ import time
 from fastapi import APIRouter, HTTPException
 
 from kcast import __version__
+from kcast.errors import quoted
 from kcast.service.deps import StateDep
 from kcast.service.routes import ERRORS, INVALID, READ
 from kcast.service.schemas import BreakerInfo, HealthResponse, SystemHealth, SystemInfo
@@ -26,10 +27,12 @@ def _public(entry: dict, state: StateDep) -> dict:
 
 
 @router.get("/health", response_model=HealthResponse, responses=INVALID)
-def health(state: StateDep) -> HealthResponse:
+async def health(state: StateDep) -> HealthResponse:
     """Report liveness, the warehouse, and each active system's breaker and model.
 
-    Always open (probes carry no token), also with KCAST_AUTH_READS=true."""
+    Always open (probes carry no token), also with KCAST_AUTH_READS=true. Answered on the
+    event loop from what the worker holds (the warehouse check runs in the background): it
+    never waits for a thread of the pool, which busy requests may all hold."""
     systems = {s: SystemHealth(**_public(state.system_health(s), state)) for s in state.active_ids}
     warehouse_ok = state.warehouse_ok()
     usable = [h for h in systems.values() if h.status != "failed"]
@@ -80,5 +83,5 @@ def systems(state: StateDep) -> list[SystemInfo]:
 def system(system_id: str, state: StateDep) -> SystemInfo:
     """Describe one registered system."""
     if system_id not in SYSTEMS:
-        raise HTTPException(404, f"unknown system {system_id!r}; known: {', '.join(SYSTEMS)}")
+        raise HTTPException(404, f"unknown system {quoted(system_id)}; known: {', '.join(SYSTEMS)}")
     return system_info(state, system_id)
