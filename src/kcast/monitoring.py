@@ -289,8 +289,10 @@ def _picks_check(
         "WHERE game_date = $d AND system_id = $s AND ',' || COALESCE(red_flags, '') || ',' LIKE $f",
         {"d": date, "s": primary, "f": f"%,{policy.MEMBER_MISSING},%"},
     )["n"].iloc[0]
+    decisions = picks["decision"].value_counts().to_dict() if len(picks) else {}
     detail = (
-        f"{len(picks)} picks ({sides.get('OVER', 0)} OVER, {sides.get('UNDER', 0)} UNDER) "
+        f"{decisions.get('bet', 0)} bets and {decisions.get('lean', 0)} leans "
+        f"({sides.get('OVER', 0)} OVER, {sides.get('UNDER', 0)} UNDER) "
         f"from {n} {primary} predictions"
     )
     if int(missing):
