@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,12 +33,19 @@ from kcast.backtest import run_backtest
 from kcast.charts import distribution_chart
 from kcast.config import Settings, get_settings
 from kcast.context import DecisionContext
-from kcast.dates import parse_date
+from kcast.dates import parse_date_arg
 from kcast.decisions import MAX_K
-from kcast.errors import InputError, UnknownPitcherError
+from kcast.errors import (
+    InputError,
+    LookAheadWarning,
+    NoStartersError,
+    SystemsFailedError,
+    UnknownPitcherError,
+)
 from kcast.forecast import WarehouseSink, forecaster_for
 from kcast.gate import gate_for
 from kcast.grading import row_results
+from kcast.lookahead import late_models
 from kcast.pipeline import pitcher_names
 from kcast.teams import display_teams
 from kcast.warehouse import Warehouse, open_warehouse
@@ -74,23 +83,79 @@ FIRST_COLUMNS = (
 
 
 @contextmanager
-def _warehouse(warehouse: str | Warehouse | None) -> Iterator[Warehouse]:
+def _warehouse(warehouse: str | Warehouse | None, write: bool = False) -> Iterator[Warehouse]:
+    """The warehouse to use: an open one as it is, else the one at the path or URL (default
+    ``KCAST_WAREHOUSE``), opened read-only unless ``write``; a path that does not exist is a
+    ``WarehouseError`` naming it (never a new, empty warehouse)."""
     if isinstance(warehouse, Warehouse):
         yield warehouse
         return
-    wh = open_warehouse(warehouse)
+    wh = open_warehouse(warehouse, create=False, read_only=not write)
     try:
         yield wh
     finally:
         wh.close()
 
 
-def _settings(systems: list[str] | str | None) -> Settings:
+def _settings(systems: list[str] | str | None, warehouse: str | Warehouse | None) -> Settings:
+    """The settings with ``systems`` active, and the model folder found wherever the script
+    runs: a relative ``KCAST_MODEL_DIR`` (``models`` by default) that is not under the working
+    directory is looked for beside the warehouse file, where ``kcast train`` put it."""
     settings = get_settings()
-    if systems is None:
-        return settings
-    ids = [systems] if isinstance(systems, str) else list(systems)
-    return settings.model_copy(update={"active_systems": ",".join(ids)})
+    update: dict[str, Any] = {}
+    if systems is not None:
+        ids = [systems] if isinstance(systems, str) else list(systems)
+        update["active_systems"] = ",".join(ids)
+    model_dir = Path(settings.model_dir).expanduser()
+    url = warehouse.url if isinstance(warehouse, Warehouse) else (warehouse or settings.warehouse)
+    if not model_dir.is_absolute() and not model_dir.is_dir() and "://" not in str(url):
+        beside = Path(str(url)).expanduser().resolve().parent / model_dir
+        if beside.is_dir():
+            update["model_dir"] = beside
+    return settings.model_copy(update=update) if update else settings
+
+
+def _checked(forecast: Any, day: dt.date, what: str) -> None:
+    """Raise when the forecast did not answer as asked: no starter known for the day
+    (``NoStartersError``) or a system that failed (``SystemsFailedError``, each named with
+    its reason)."""
+    if forecast.features.empty:
+        raise NoStartersError(
+            f"no starters known for {day}: ingest the slate (`kcast ingest statsapi --date "
+            f"{day}`) or, for a past date, its results"
+        )
+    if forecast.errors:
+        reasons = "; ".join(f"{s}: {e}" for s, e in forecast.errors.items())
+        raise SystemsFailedError(
+            f"{len(forecast.errors)} of the systems asked for did not answer {what} for "
+            f"{day}: {reasons}",
+            dict(forecast.errors),
+            forecast,
+        )
+
+
+def _warn_look_ahead(wh: Warehouse, day: dt.date) -> None:
+    """A ``LookAheadWarning`` per active model trained on games after ``day``, as the CLI
+    warns."""
+    for sentence in late_models(wh, day):
+        warnings.warn(sentence, LookAheadWarning, stacklevel=3)
+
+
+def check_line(line: float | None) -> float | None:
+    """A strikeout line as a number: a multiple of 0.5 from 0.5 to 20 (``InputError`` for
+    another, e.g. 5.3)."""
+    if line is None:
+        return None
+    try:
+        value = float(line)
+    except (TypeError, ValueError):
+        raise InputError(f"line {line!r} is not a number; give a line such as 5.5") from None
+    if not (0.5 <= value <= 20.0) or (value * 2) != int(value * 2):
+        raise InputError(
+            f"line {line!r} is not a strikeout line: give a multiple of 0.5 from 0.5 to 20, "
+            "such as 5.5"
+        )
+    return value
 
 
 def _tidy(frame: pd.DataFrame, names: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -130,18 +195,22 @@ def predict(
     own (``model_p_over``) and the market's (``market_p_over``), the edge, EV, the verdict at
     the line, the decision (bet, lean or pass, with its rung, book, price and stake), red flags
     and reasons. With ``write=True`` the rows and the bets are also stored, as ``kcast
-    predict`` does; by default nothing is written. A system that fails is left out; its error
-    is in ``frame.attrs["errors"]``.
+    predict`` does; by default nothing is written (and the warehouse is opened read-only).
+
+    Raises ``NoStartersError`` when no starter of the date is known, ``SystemsFailedError``
+    naming each system that did not answer and why (what the others answered is in its
+    ``frame``), ``WarehouseError`` for a warehouse path that does not exist; warns
+    (``LookAheadWarning``) when an active model was trained on games after the date.
     """
-    day = parse_date(date)
-    settings = _settings(systems)
-    with _warehouse(warehouse) as wh:
+    day = parse_date_arg(date, "date")
+    settings = _settings(systems, warehouse)
+    with _warehouse(warehouse, write) as wh:
         context = DecisionContext.from_settings(settings, at, gate_for(wh, day, settings))
+        _warn_look_ahead(wh, day)
         sink = WarehouseSink(wh, "api") if write else None
         forecast = forecaster_for(wh, settings, context, sink).day(day)
-    out = _tidy(forecast.frame(), _names(forecast.features))
-    out.attrs["errors"] = dict(forecast.errors)
-    return out
+    _checked(forecast, day, "its predictions")
+    return _tidy(forecast.frame(), _names(forecast.features))
 
 
 @dataclass
@@ -180,8 +249,11 @@ def backtest(
     ``kcast backtest`` does (refitting the trainable systems every ``retrain_days``); nothing is
     written."""
     ids = None if systems is None else ([systems] if isinstance(systems, str) else list(systems))
+    first, last = parse_date_arg(start, "start"), parse_date_arg(end, "end")
+    if first > last:
+        raise InputError(f"start {first} is after end {last}: give the earlier date first")
     with _warehouse(warehouse) as wh:
-        result = run_backtest(wh, parse_date(start), parse_date(end), ids, retrain_days)
+        result = run_backtest(wh, first, last, ids, retrain_days)
         predictions = _graded(wh, result.predictions, result.start, result.end)
     flat = {
         k: {m: v for m, v in values.items() if not isinstance(v, dict | list)}
@@ -239,18 +311,22 @@ def distribution(
     system (index ``k``; the last cell holds 20 or more).
 
     ``pitcher`` is an MLBAM id or a full name. The pitcher's game is the warehouse's (his start,
-    or a stored probable). ``line`` replaces the stored line. ``frame.attrs`` keeps the pitcher,
-    the date, the line and each system's row (``attrs["rows"]``: mean, P(over), pick ...).
-    Nothing is written.
+    or a stored probable). ``line`` replaces the stored line (a multiple of 0.5, e.g. 5.5;
+    another is an ``InputError``). ``frame.attrs`` keeps the pitcher, the date, the line and
+    each system's row (``attrs["rows"]``: mean, P(over), pick ...). Nothing is written. Raises
+    and warns as ``predict`` does.
     """
-    day = parse_date(date)
-    settings = _settings(systems)
+    day = parse_date_arg(date, "date")
+    line = check_line(line)
+    settings = _settings(systems, warehouse)
     with _warehouse(warehouse) as wh:
         context = DecisionContext.from_settings(settings, live=gate_for(wh, day, settings))
+        _warn_look_ahead(wh, day)
         pid = _pitcher_id(wh, pitcher)
         request = {"pitcher_id": pid, "game_date": day, "line": line}
         forecaster = forecaster_for(wh, settings, context)
         result = forecaster.forecast(forecaster.reader.requested([request]), [request])
+    _checked(result, day, f"pitcher {pid}'s distribution")
     columns = {s: out.pmf[0] for s, out in result.outputs.items()}
     pmf = pd.DataFrame(columns, index=pd.RangeIndex(MAX_K + 1, name="k"))
     pmf.columns.name = "system"
@@ -262,7 +338,6 @@ def distribution(
         date=day,
         line=None if not len(rows) or pd.isna(first["line"]) else float(first["line"]),
         rows=rows,
-        errors=dict(result.errors),
     )
     return pmf
 

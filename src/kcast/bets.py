@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from kcast.bet_metrics import VOID as VOID_BET
+from kcast.bet_metrics import result_of_units, won_units
 from kcast.context import STRATEGIES, BetRules, DecisionContext
 from kcast.decision import BET, LEAN, bet_candidate, start_markets
 from kcast.gate import EdgeGate, gate_by_day, market_of
@@ -223,21 +225,6 @@ def stake_bets(
     return out, pd.DataFrame(curve)
 
 
-def units_won(side: pd.Series, line: pd.Series, dec: pd.Series, actual: pd.Series) -> pd.Series:
-    """Profit of a one-unit bet: dec - 1 won, -1 lost, 0 a push; NaN before the game."""
-    a, ln, d = actual.astype(float), line.astype(float), dec.astype(float)
-    won = np.where(side == "OVER", a > ln, a < ln)
-    units = np.where(a == ln, 0.0, np.where(won, d - 1.0, -1.0))
-    return pd.Series(np.where(a.isna(), np.nan, units), index=side.index)
-
-
-def result_of(units: pd.Series) -> pd.Series:
-    return pd.Series(
-        np.select([units.isna(), units > 0, units < 0], [None, "win", "loss"], "push"),
-        index=units.index,
-    ).replace({"None": None})
-
-
 def max_drawdown(curve: pd.Series) -> float:
     """The largest fall from a peak, as a share of the peak."""
     values = np.concatenate([[1.0], np.asarray(curve, float)])
@@ -390,7 +377,7 @@ def backtest_bets(  # noqa: PLR0913
             continue
         picks = judge_by_close(picks.assign(strategy=strategy), close, srules)
         picks = picks.merge(actual, on=["pitcher_id", "game_date"], how="left")
-        picks["units"] = units_won(picks["side"], picks["line"], picks["dec"], picks["strikeouts"])
+        picks["units"] = won_units(picks["side"], picks["line"], picks["dec"], picks["strikeouts"])
         parts.append(picks)
     if not parts:
         return BacktestBets(pd.DataFrame(), {}, devig, {})
@@ -558,7 +545,7 @@ def ledger_rows(bets: pd.DataFrame, at: DecisionTime | str | None, source: str) 
             market_of(ln, m) for ln, m in zip(taken["line"], taken["main_line"], strict=True)
         ]
     if "units" in taken:
-        taken["result"] = result_of(taken["units"])
+        taken["result"] = result_of_units(taken["units"])
         taken["profit"] = taken["stake"] * taken["units"]
     else:
         taken["result"], taken["profit"] = None, np.nan
@@ -636,9 +623,16 @@ def write_day_ledger_of(
         return wh.upsert("bets", rows).rows if len(rows) else 0
 
 
-def grade_bets(wh: Warehouse, start: dt.date, end: dt.date | None = None) -> int:
+def grade_bets(
+    wh: Warehouse,
+    start: dt.date,
+    end: dt.date | None = None,
+    void: set[tuple[str, int]] | None = None,
+) -> int:
     """Write the fair close, CLV, EV against the close, result and profit of the stored bets of
-    the dates (from the closing quotes and the strikeouts now stored)."""
+    the dates (from the closing quotes and the strikeouts now stored). A bet on a start in
+    ``void`` (game_id, pitcher_id: the pitcher did not start) is ``void``: no profit, no
+    loss, in no record but the count of voids."""
     end = end or start
     bets = wh.query(statement("bets_between"), {"a": start, "b": end})
     if bets.empty:
@@ -651,9 +645,16 @@ def grade_bets(wh: Warehouse, start: dt.date, end: dt.date | None = None) -> int
     judged = judge_by_close(bets, close, BetRules(devig=method))
     actual = wh.query(statement("game_strikeouts_between"), {"a": start, "b": end})
     judged = judged.merge(actual, on=["game_id", "pitcher_id"], how="left")
-    units = units_won(judged["side"], judged["line"], judged["dec"], judged["strikeouts"])
-    judged["result"] = result_of(units)
+    units = won_units(judged["side"], judged["line"], judged["dec"], judged["strikeouts"])
+    judged["result"] = result_of_units(units)
     judged["profit"] = judged["stake"] * units
+    if void:
+        voided = [
+            (g, int(p)) in void
+            for g, p in zip(judged["game_id"], judged["pitcher_id"], strict=True)
+        ]
+        judged.loc[voided, "result"] = VOID_BET
+        judged.loc[voided, "profit"] = 0.0
     judged["game_date"] = judged["game_date"].dt.date
     judged["graded_at"] = utc_now()
     cols = [c for c in (*LEDGER_COLUMNS, "created_at", "graded_at") if c in judged]

@@ -195,16 +195,30 @@ def mae_chart(frame: Rows, window: int) -> alt.Chart:
     )
 
 
-def _to_date_chart(
-    frame: Rows, field: str, title: str, axis_format: str, extra: list, height: int, what: str
+def _to_date_chart(  # noqa: PLR0913
+    frame: Rows,
+    field: str,
+    title: str,
+    axis_format: str,
+    extra: list,
+    height: int,
+    what: str,
+    step: float,
 ) -> alt.Chart:
-    """A step line per system of a to-date figure (``field``) over game dates."""
+    """A step line per system of a to-date figure (``field``) over game dates; the axis ticks
+    are at least ``step`` apart, the resolution of ``axis_format``, so that no two ticks share
+    a label."""
     return _config(
         alt.Chart(frame)
         .mark_line(point=True, interpolate="step-after")
         .encode(
             x=DATE_AXIS,
-            y=alt.Y(f"{field}:Q", title=title, axis=alt.Axis(format=axis_format)),
+            y=alt.Y(
+                f"{field}:Q",
+                title=title,
+                axis=alt.Axis(format=axis_format, tickMinStep=step),
+                scale=alt.Scale(zero=False),
+            ),
             color=alt.Color("system_id:N", title="system", legend=alt.Legend(orient="top")),
             tooltip=[
                 alt.Tooltip("game_date:T", title="date"),
@@ -218,21 +232,25 @@ def _to_date_chart(
 
 
 def roi_chart(frame: Rows) -> alt.Chart:
-    """Cumulative ROI per system: columns game_date, system_id, roi, bets, units."""
+    """ROI flat to date per system (``bet_metrics``): columns game_date, system_id, roi (flat),
+    roi_staked, bets, units."""
     extra = [
-        alt.Tooltip("roi:Q", title="ROI", format="+.1%"),
+        alt.Tooltip("roi:Q", title="ROI flat", format="+.1%"),
+        alt.Tooltip("roi_staked:Q", title="ROI staked", format="+.1%"),
         alt.Tooltip("units:Q", title="units won", format="+.2f"),
     ]
-    title = "ROI to date (units per unit staked)"
-    return _to_date_chart(frame, "roi", title, "+%", extra, 240, "cumulative ROI per system")
+    title = "ROI flat to date (units won per bet)"
+    what = "ROI flat to date per system"
+    return _to_date_chart(frame, "roi", title, "+.0%", extra, 240, what, 0.01)
 
 
 def clv_chart(frame: Rows) -> alt.Chart:
-    """Mean closing-line value of the bets to date per system: game_date, system_id, clv."""
-    extra = [alt.Tooltip("clv:Q", title="CLV", format="+.2%")]
+    """Mean closing-line value of the bets to date per system, in probability points:
+    columns game_date, system_id, clv (points), bets."""
+    extra = [alt.Tooltip("clv:Q", title="CLV (points)", format="+.2f")]
     title = "mean CLV to date (probability points)"
     what = "mean closing-line value per system"
-    return _to_date_chart(frame, "clv", title, "+.1%", extra, 200, what)
+    return _to_date_chart(frame, "clv", title, "+.1f", extra, 200, what, 0.1)
 
 
 def calibration_chart(frame: Rows) -> alt.FacetChart:

@@ -189,6 +189,36 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("KCAST_MAX_STAKE_DAY", "max_stake_day"),
     )
 
+    bankroll: float = Field(
+        1000.0,
+        gt=0,
+        validation_alias=AliasChoices("KCAST_BANKROLL", "bankroll"),
+        description="Your bankroll, in money: stakes (shares of it) are shown in money and in "
+        "units.",
+    )
+    unit_size: float = Field(
+        10.0,
+        gt=0,
+        validation_alias=AliasChoices("KCAST_UNIT", "unit_size"),
+        description="The money of one unit (a flat bet); stakes are also shown in units.",
+    )
+
+    # --- alerts to webhooks (kcast.webhook_alerts) --------------------------------------------
+    webhooks: str = Field(
+        "",
+        validation_alias=AliasChoices("KCAST_WEBHOOKS", "webhooks"),
+        description="Webhook URLs that `kcast daily` and the worker notify (new bet, lineup "
+        "change, scratch, price move), comma-separated; Slack and Discord URLs get their JSON, "
+        "others plain JSON; a `slack:`, `discord:` or `json:` prefix chooses the format.",
+    )
+    webhook_timeout: float = Field(
+        5.0,
+        gt=0,
+        le=60,
+        validation_alias=AliasChoices("KCAST_WEBHOOK_TIMEOUT", "webhook_timeout"),
+        description="Seconds one webhook call may take; each alert is tried 3 times at most.",
+    )
+
     # --- worker -----------------------------------------------------------------------------
     breaker_failures: int = Field(
         3, ge=1, validation_alias=AliasChoices("KCAST_BREAKER_FAILURES", "breaker_failures")
@@ -293,6 +323,11 @@ class Settings(BaseSettings):
         return books or None
 
     @property
+    def webhook_list(self) -> list[str]:
+        """The URLs in ``KCAST_WEBHOOKS``."""
+        return [w.strip() for w in self.webhooks.split(",") if w.strip()]
+
+    @property
     def active_system_ids(self) -> list[str]:
         """The ids in ``MLB_ACTIVE_SYSTEMS``, in the order given."""
         return [s for s in self.active_systems.split(",") if s]
@@ -327,7 +362,8 @@ def get_settings() -> Settings:
 # --------------------------------------------------------------------------------------------
 
 
-def _env_name(field_name: str) -> str:
+def env_name(field_name: str) -> str:
+    """The environment variable of a setting (``v1_model_path`` -> ``MLB_V1_MODEL_PATH``)."""
     alias = Settings.model_fields[field_name].validation_alias
     choices = getattr(alias, "choices", None)
     return str(choices[0]) if choices else field_name.upper()
@@ -336,7 +372,7 @@ def _env_name(field_name: str) -> str:
 def accepts(env_name: str) -> str:
     """What the setting named ``env_name`` accepts, in words."""
     for name, info in Settings.model_fields.items():
-        if _env_name(name) != env_name:
+        if env_name(name) != env_name:
             continue
         text = str(info.annotation).replace("typing.", "").replace("pathlib.", "")
         kind = {
@@ -366,7 +402,7 @@ def describe_settings_error(exc: Exception) -> list[str]:
     for error in exc.errors():  # type: ignore[attr-defined]
         loc = ".".join(str(p) for p in error.get("loc", ())) or "settings"
         if loc in Settings.model_fields:
-            loc = _env_name(loc)
+            loc = env_name(loc)
         value = error.get("input")
         shown = repr(value if not isinstance(value, str) else value[:80])
         if loc in SECRET_SETTINGS:

@@ -23,8 +23,13 @@ One run for a date D (default: today, US Eastern) does, in order, only what is n
    the decision time), these model versions, were made after the latest grade and the latest
    write of an earlier game (a boxscore or feed read late), and saw every lineup posted since
    (nothing new): a lineup posted after a starter was predicted on a projected one predicts the
-   day again, and the earlier answers are kept in ``prediction_snapshots``. A probable pitcher who is replaced is kept (and later graded void); the replacement
+   day again, and the earlier answers are kept in ``prediction_snapshots``. A probable
+   pitcher who is replaced is kept (and later graded void); the replacement
    is predicted by this step.
+7. ``alerts``: the day's alerts to the webhooks of ``KCAST_WEBHOOKS`` (a new bet, a lineup
+   that changes a bet, a scratch, a price move; ``kcast.webhook_alerts``), each once. Skipped
+   without webhooks; a webhook that fails (after its retries, within a bounded time) fails the
+   step, naming it, and its alerts are sent by the next run.
 
 Each step reports ``ok``, ``skipped`` or ``failed`` with a one-line detail. A failed step does
 not stop the others and undoes nothing already stored (every write is its own transaction); the
@@ -57,10 +62,11 @@ from kcast.warehouse import Warehouse
 from kcast.warehouse.snapshots import confirmed_since
 from kcast.warehouse.sources import games_of_day, history_written_at
 from kcast.warehouse.statements import statement
+from kcast.webhook_alerts import notify_day
 
 DONE = ("final", "postponed", "cancelled")  # a game with nothing more to come
 PENDING = ("scheduled",)  # a game whose first pitch is still to come
-STEPS = ("results", "schedule", "games", "grade", "odds", "predict")
+STEPS = ("results", "schedule", "games", "grade", "odds", "predict", "alerts")
 
 
 @dataclass
@@ -284,6 +290,7 @@ def run_daily(
 
         _run(report, "odds", odds)
         _run(report, "predict", lambda: _predict(wh, day, settings))
+        _run(report, "alerts", lambda: _alerts(wh, day, settings))
     finally:
         if own_stats:
             stats.close()
@@ -385,3 +392,14 @@ def _predict(wh: Warehouse, day: dt.date, settings: Settings) -> tuple[str, dict
             detail + "; failed: " + "; ".join(f"{s}: {e}" for s, e in forecast.errors.items())
         )
     return detail, {"starters": len(starters), "rows": rows, "bets": bets, "leans": leans}
+
+
+def _alerts(wh: Warehouse, day: dt.date, settings: Settings) -> tuple[str, dict]:
+    """The day's webhook alerts, each sent once (``webhook_alerts.notify_day``)."""
+    if not settings.webhook_list:
+        raise Skip("no webhooks (KCAST_WEBHOOKS)")
+    sent = notify_day(wh, day, settings)
+    stats = {"found": sent.found, "sent": sent.sent, "already": sent.already}
+    if not sent.ok:
+        raise RuntimeError(sent.detail() + "; the next run sends what failed")
+    return sent.detail(), stats

@@ -147,3 +147,22 @@ class GarbageOutputError(KcastError, ValueError):
 
 class FaultInjected(KcastError, RuntimeError):
     """The error an injected ``raise`` fault throws."""
+
+
+class SystemsFailedError(KcastError):
+    """A prediction system the caller asked for did not answer (the Python API): ``errors``
+    names each with its reason; ``frame`` holds what the others answered."""
+
+    def __init__(self, message: str, errors: dict[str, str], frame: object = None) -> None:
+        super().__init__(message)
+        self.errors = errors
+        self.frame = frame
+
+
+class NoStartersError(KcastError, LookupError):
+    """No starter is known for the date asked (the Python API): its slate is not loaded."""
+
+
+class LookAheadWarning(UserWarning):
+    """An active model was trained on games after the day it predicts: the replay has seen its
+    own results (``kcast.lookahead``)."""

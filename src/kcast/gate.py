@@ -31,7 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -79,6 +79,33 @@ class RuleRecord:
         """The record as one flat dict (the rule's four fields first), for JSON and tables."""
         out = asdict(self)
         return {**out.pop("rule"), **out}
+
+    @property
+    def name(self) -> str:
+        """``ev/ensemble_v1/open/main``."""
+        r = self.rule
+        return f"{r.strategy}/{r.system_id}/{r.decision_time}/{r.market}"
+
+    def text(self) -> str:
+        """``ev/ensemble_v1/open/main: 212 bets, EV +1.1% (+0.2..+2.0)``: what the day's
+        tables print beside a bet or a lean."""
+        return f"{self.name}: {self.summary()}"
+
+    def summary(self) -> str:
+        """``212 bets, EV +1.1% (+0.2..+2.0)``: the EV against the fair close with its
+        interval where one was worked out (CLV in points where there is no close);
+        ``no graded bets yet`` without any."""
+        if not self.n_bets:
+            return "no graded bets yet"
+        bets = f"{self.n_bets} bet{'' if self.n_bets == 1 else 's'}"
+        if self.ev_close_mean is not None:
+            ev = f"{bets}, EV {100 * self.ev_close_mean:+.1f}%"
+            if self.ev_close_lo is not None and self.ev_close_hi is not None:
+                ev += f" ({100 * self.ev_close_lo:+.1f}..{100 * self.ev_close_hi:+.1f})"
+            return ev
+        if self.clv_mean is not None:
+            return f"{bets}, CLV {self.clv_mean:+.2f} pts"
+        return bets
 
 
 def judge(
@@ -235,6 +262,35 @@ def records_as_of(
 ) -> dict[Rule, RuleRecord]:
     """Every rule's record as of ``day``, from the ledger's picks graded before it."""
     return records_from(graded_picks(wh, day, lookback_days), day, lookback_days, min_bets)
+
+
+GATE_OFF = "live: the edge gate is off (KCAST_EDGE_GATE=off)"
+
+
+def shown_records(
+    wh: Warehouse, day: dt.date, live: RuleGate = every_rule_live
+) -> dict[Rule, RuleRecord]:
+    """The records the day's tables show beside each bet and lean: the gate's own where
+    ``live`` is an ``EdgeGate``, else the ledger's as of ``day``, each marked live as ``live``
+    says (with the edge gate off every rule is live, whatever its record)."""
+    records = live.records if isinstance(live, EdgeGate) else records_as_of(wh, day)
+    return {rule: _as_gated(rec, live) for rule, rec in records.items()}
+
+
+def record_for(
+    records: dict[Rule, RuleRecord], rule: Rule, live: RuleGate = every_rule_live
+) -> RuleRecord:
+    """The record of ``rule`` in ``records``, or an empty one (no graded picks yet) marked
+    live as ``live`` says."""
+    found = records.get(rule)
+    return found if found is not None else _as_gated(RuleRecord(rule), live)
+
+
+def _as_gated(record: RuleRecord, live: RuleGate) -> RuleRecord:
+    is_live = bool(live(record.rule))
+    if is_live == record.live:
+        return record
+    return replace(record, live=is_live, why=GATE_OFF if is_live else record.why)
 
 
 def gate_as_of(wh: Warehouse, day: dt.date) -> EdgeGate:

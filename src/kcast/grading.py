@@ -66,7 +66,10 @@ def grade_dates(wh: Warehouse, start: dt.date, end: dt.date | None = None) -> pd
         }
     )
     _update_grades(wh, update)
-    grade_bets(wh, start, end)
+    void = rows[rows["result"] == VOID]
+    grade_bets(
+        wh, start, end, set(zip(void["game_id"], void["pitcher_id"].astype(int), strict=True))
+    )
     return rows
 
 

@@ -13,6 +13,7 @@ system predicted every pitcher, the systems mostly agree, and the primary system
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -23,7 +24,7 @@ import pandas as pd
 from kcast import policy
 from kcast.errors import InputError
 from kcast.warehouse import Warehouse
-from kcast.warehouse.migrations import select_view
+from kcast.warehouse.migrations import select_view, view_sql
 from kcast.warehouse.sources import double_starts, duplicate_games
 from kcast.warehouse.sql_constants import render
 
@@ -85,14 +86,28 @@ def load_queries() -> dict[str, SavedQuery]:
 
 
 def get_query(name: str) -> SavedQuery:
-    """The saved query called ``name``; an ``InputError`` listing the others if none is."""
+    """The saved query called ``name``; an ``InputError`` listing the queries and views (and
+    the nearest name) if none is."""
     queries = load_queries()
     try:
         return queries[name]
     except KeyError:
+        near = difflib.get_close_matches(name, [*queries, *VIEWS], n=1)
+        hint = f"did you mean {near[0]}? " if near else ""
         raise InputError(
-            f"unknown query {name!r}; `kcast query --list` shows them: {', '.join(queries)}"
+            f"unknown query {name!r}; {hint}`kcast query --list` shows them: "
+            f"{', '.join(queries)}; and the views: {', '.join(VIEWS)}"
         ) from None
+
+
+def view_questions() -> dict[str, str]:
+    """Each monitoring view and what it holds (its file's first comment line)."""
+    out = {}
+    for name, sql in view_sql().items():
+        if name in VIEWS:
+            first = sql.splitlines()[0].removeprefix("--").strip()
+            out[name] = first.split(":", 1)[1].strip() if ":" in first else first
+    return out
 
 
 def latest_prediction_date(wh: Warehouse) -> dt.date | None:
@@ -310,8 +325,10 @@ def _picks_check(
         "WHERE game_date = $d AND system_id = $s AND ',' || COALESCE(red_flags, '') || ',' LIKE $f",
         {"d": date, "s": primary, "f": f"%,{policy.MEMBER_MISSING},%"},
     )["n"].iloc[0]
+    decisions = picks["decision"].value_counts().to_dict() if len(picks) else {}
     detail = (
-        f"{len(picks)} picks ({sides.get('OVER', 0)} OVER, {sides.get('UNDER', 0)} UNDER) "
+        f"{decisions.get('bet', 0)} bets and {decisions.get('lean', 0)} leans "
+        f"({sides.get('OVER', 0)} OVER, {sides.get('UNDER', 0)} UNDER) "
         f"from {n} {primary} predictions"
     )
     if int(missing):

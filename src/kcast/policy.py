@@ -109,6 +109,9 @@ MIN_BET_EV: Final = 0.02
 KELLY_FRACTION: Final = 0.25
 MAX_STAKE_BET: Final = 0.02
 MAX_STAKE_DAY: Final = 0.10
+# A webhook alert (kcast.webhook_alerts) when the price of a bet's line and side at its book
+# moves this far (implied probability, either way) from the price taken.
+PRICE_MOVE_POINTS: Final = 0.03
 # Edge buckets of the bets views: EV per unit at the price taken, bucket edges.
 EV_BUCKET_SMALL: Final = 0.05
 EV_BUCKET_LARGE: Final = 0.10

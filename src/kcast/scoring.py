@@ -12,11 +12,10 @@ and the dashboard take them from here, so every screen shows the same numbers.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from scipy.stats import bootstrap, chi2
 from sklearn.metrics import brier_score_loss, log_loss
+from statsmodels.stats.proportion import proportion_confint
 
 from kcast import policy
 from kcast.decisions import american_to_decimal
@@ -131,14 +130,15 @@ def closing_line_value(
     return float(clv_points(side[has], close[has], open_[has]).mean())
 
 
-def wilson(k: float, n: float, z: float = 1.96) -> tuple[float, float]:
-    """The Wilson score interval of ``k`` successes in ``n`` trials (``z`` 1.96: 95%)."""
+def wilson(k: float, n: float, alpha: float = 0.05) -> tuple[float, float]:
+    """The Wilson score interval of ``k`` successes in ``n`` trials (``alpha`` 0.05: 95%), by
+    statsmodels' ``proportion_confint``. Its z is the exact normal quantile (1.959964 for
+    95%), where kcast's own formula used 1.96: z differs in its fourth decimal, the bounds by
+    less than 1e-5 (measured over n = 1..1000)."""
     if n == 0:
         return 0.0, 1.0
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    lo, hi = proportion_confint(k, n, alpha=alpha, method="wilson")
+    return max(0.0, float(lo)), min(1.0, float(hi))
 
 
 def bootstrap_mean(

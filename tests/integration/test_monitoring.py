@@ -107,10 +107,14 @@ def ts(value: str | dt.date) -> pd.Timestamp:
 
 
 def profit(row: pd.Series) -> float:
-    """Units won by one graded bet at its American odds (NaN without a price on its side)."""
+    """Units won by one graded bet at the American odds of its decision (its own rung and
+    book; the side's odds at the row's line for a row stored before decisions were kept), NaN
+    without a price."""
     if row["result"] not in ("win", "loss", "push"):
         return np.nan
-    odds = row["over_odds"] if row["recommendation"] == "OVER" else row["under_odds"]
+    odds = row.get("decision_odds")
+    if odds is None or pd.isna(odds):
+        odds = row["over_odds"] if row["recommendation"] == "OVER" else row["under_odds"]
     if pd.isna(odds):
         return np.nan
     if row["result"] == "push":
@@ -549,20 +553,37 @@ def test_disagreements_are_the_largest_spreads(wh, preds) -> None:
     assert np.allclose(other["primary_predicted"], wide["v1_baseline"].to_numpy())
 
 
-def ensemble_picks(preds: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
+def ensemble_picks(
+    preds: pd.DataFrame, day: pd.Timestamp, wh, system: str = "ensemble_v1"
+) -> pd.DataFrame:  # noqa: ANN001
+    """The system's bets of the day (the ledger's), then its leans (rows with a side and no
+    bet), each most confident first: what picks_today lists."""
     want = preds[
         (preds["game_date"] == day)
-        & (preds["system_id"] == "ensemble_v1")
+        & (preds["system_id"] == system)
         & preds["recommendation"].isin(["OVER", "UNDER"])
     ]
-    return want.sort_values(["confidence", "pitcher_id"], ascending=[False, True])
+    bets = wh.query(
+        "SELECT game_id, pitcher_id FROM bets WHERE strategy = 'ev' AND system_id = $s "
+        "AND game_date = $d",
+        {"s": system, "d": day.date()},
+    )
+    keys = set(zip(bets["game_id"], bets["pitcher_id"].astype(int), strict=True))
+    want = want.assign(
+        lean=[
+            (g, int(p)) not in keys
+            for g, p in zip(want["game_id"], want["pitcher_id"], strict=True)
+        ]
+    )
+    assert len(keys) == int((~want["lean"]).sum())  # every bet is on a row with its side
+    return want.sort_values(["lean", "confidence", "pitcher_id"], ascending=[True, False, True])
 
 
 def test_picks_today_and_high_confidence_picks_every_date(wh, preds) -> None:
     n_picks = n_high = 0
     for day in sorted(preds["game_date"].unique()):
         day = ts(day)
-        want = ensemble_picks(preds, day)
+        want = ensemble_picks(preds, day, wh)
         got = run_query(wh, "picks_today", day.date()).frame
         assert list(got["pitcher_id"]) == list(want["pitcher_id"]), day
         assert list(got["recommendation"]) == list(want["recommendation"])
@@ -862,7 +883,7 @@ def test_cli_query_list() -> None:
     assert {q["name"] for q in listed} == QUERIES
 
 
-def test_cli_query_json_and_table(copy_path: Path, preds) -> None:
+def test_cli_query_json_and_table(copy_path: Path, preds, wh) -> None:
     out = runner.invoke(
         app, ["query", "picks_today", "--date", "2022-08-01", "--json", "-w", str(copy_path)]
     )
@@ -870,7 +891,7 @@ def test_cli_query_json_and_table(copy_path: Path, preds) -> None:
     payload = json.loads(out.output)
     assert payload["query"] == "picks_today"
     assert payload["params"] == {"date": "2022-08-01", "system": PRIMARY}
-    want = ensemble_picks(preds, ts("2022-08-01"))
+    want = ensemble_picks(preds, ts("2022-08-01"), wh)
     assert [r["pitcher_id"] for r in payload["rows"]] == list(want["pitcher_id"])
     assert {r["game_date"] for r in payload["rows"]} == {"2022-08-01"}
     assert [r["confidence"] for r in payload["rows"]] == list(want["confidence"])
@@ -887,7 +908,7 @@ def test_cli_query_refuses_unknown_names_and_bad_dates(copy_path: Path) -> None:
     assert isinstance(out.exception, InputError) and "not a calendar date" in str(out.exception)
 
 
-def test_status_passes_on_a_healthy_day(copy_path: Path, preds) -> None:
+def test_status_passes_on_a_healthy_day(copy_path: Path, preds, wh) -> None:
     out = runner.invoke(app, ["status", "--date", "2022-08-01", "-w", str(copy_path)])
     assert out.exit_code == 0, out.output
     assert "all checks passed" in out.output
@@ -902,7 +923,7 @@ def test_status_passes_on_a_healthy_day(copy_path: Path, preds) -> None:
         "grading",
     ]
     assert {c["status"] for c in payload["checks"]} == {"pass"}
-    want = ensemble_picks(preds, ts("2022-08-01"))
+    want = ensemble_picks(preds, ts("2022-08-01"), wh)
     assert [p["pitcher_id"] for p in payload["picks"]] == list(want["pitcher_id"])
 
 
@@ -977,11 +998,7 @@ def test_the_primary_system_is_a_setting(wh, preds, copy_path: Path, monkeypatch
     day = ts("2022-08-01")
     result = run_query(wh, "picks_today", day.date())
     assert result.params == {"date": day.date(), "system": "v1_6_rolling"}
-    want = preds[
-        (preds["game_date"] == day)
-        & (preds["system_id"] == "v1_6_rolling")
-        & preds["recommendation"].isin(["OVER", "UNDER"])
-    ].sort_values(["confidence", "pitcher_id"], ascending=[False, True])
+    want = ensemble_picks(preds, day, wh, "v1_6_rolling")
     assert list(result.frame["pitcher_id"]) == list(want["pitcher_id"]) and len(want)
     volume = run_query(wh, "daily_volume", day.date()).frame.set_index("game_date")
     assert volume.loc[day, "primary_overs"] == int((want["recommendation"] == "OVER").sum())

@@ -1,5 +1,6 @@
-"""``kcast predict``'s tables: MLB team spellings, 80 columns, a reason for each PASS, the bets
-with pitcher names, and a summary line with the total stake."""
+"""The day's board at 80 columns (``kcast run``, ``predict``, ``daily``): the bets first, with the
+side, the line marked when alternate, the book's full name, the price, the stake in units and
+money, EV and each bet's rule's record; then the leans; then the rest, each with its reason."""
 
 from __future__ import annotations
 
@@ -9,92 +10,123 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from kcast.cli import systems as cli
-from kcast.context import DecisionContext
-from kcast.forecast import Forecast
-from kcast.systems.base import SystemOutput
+from kcast.bet_metrics import Bankroll
+from kcast.cli import board as cli
+from kcast.context import Rule
+from kcast.day_board import book_name, build_board
+from kcast.gate import GATE_OFF, RuleRecord
+
+DAY = dt.date(2025, 7, 20)
 
 
-def slate() -> Forecast:
-    rows = pd.DataFrame(
+def rows() -> pd.DataFrame:
+    return pd.DataFrame(
         {
-            "game_id": ["WAS202507200", "SDN202507200"],
-            "game_date": [pd.Timestamp("2025-07-20")] * 2,
-            "pitcher_id": [1, 2],
-            "is_home": [False, True],
-            "opponent": ["WAS", "OAK"],
-            "system_id": ["ensemble_v1"] * 2,
-            "line": [5.5, 4.5],
-            "over_odds": [-110.0, 120.0],
-            "under_odds": [-110.0, -140.0],
-            "book": ["DraftKings", "consensus"],
-            "predicted_strikeouts": [6.4, 4.4],
-            "p_over": [0.61, 0.47],
-            "model_p_over": [0.66, 0.45],
-            "edge": [0.9, -0.1],
-            "expected_value": [0.12, None],
-            "confidence": [70.0, 50.0],
-            "recommendation": ["OVER", "PASS"],
-            "reasons": ["", "edge -0.1 is below 0.5"],
-            "red_flags": ["", ""],
+            "game_id": ["WAS202507200", "SDN202507200", "NYA202507200"],
+            "game_date": [pd.Timestamp(DAY)] * 3,
+            "pitcher_id": [1, 2, 3],
+            "pitcher_name": ["Nick Pivetta", "Luis Severino", "Max Fried"],
+            "team": ["SDN", "OAK", "NYA"],
+            "is_home": [False, True, True],
+            "opponent": ["WAS", "SDN", "TOR"],
+            "system_id": ["ensemble_v1"] * 3,
+            "line": [5.5, 4.5, 6.5],
+            "over_odds": [-110.0, 120.0, -105.0],
+            "under_odds": [-110.0, -140.0, -115.0],
+            "book": ["DraftKings", "consensus", "FanDuel"],
+            "predicted_strikeouts": [6.4, 4.4, 6.5],
+            "verdict": ["OVER", "PASS", "PASS"],
+            "recommendation": ["OVER", "UNDER", "PASS"],
+            "decision": ["bet", "lean", "pass"],
+            "decision_line": [6.5, 4.5, None],
+            "decision_book": ["BetRivers", "consensus", None],
+            "decision_odds": [310.0, -140.0, None],
+            "decision_ev": [0.031, 0.01, None],
+            "decision_reason": ["bet OVER 6.5", "lean UNDER 4.5", "pass"],
+            "reasons": ["", "", "edge +0.0 K is inside 0.5"],
+            "red_flags": ["", "", ""],
         }
     )
-    features = rows[["game_id", "pitcher_id"]].assign(
-        pitcher_name=["Nick Pivetta", "Luis Severino"]
+
+
+def ledger() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "system_id": ["ensemble_v1"],
+            "strategy": ["ev"],
+            "game_id": ["WAS202507200"],
+            "pitcher_id": [1],
+            "side": ["OVER"],
+            "line": [6.5],
+            "main_line": [5.5],
+            "book": ["BetRivers"],
+            "odds": [310.0],
+            "p_win": [0.252],
+            "ev": [0.031],
+            "stake": [0.0125],
+            "decision_time": ["17:00"],
+        }
     )
-    output = SystemOutput("ensemble_v1", rows, None, "v")  # type: ignore[arg-type]
-    return Forecast(dt.date(2025, 7, 20), features, DecisionContext(), {"ensemble_v1": output})
 
 
-def test_picks_at_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+def console_for(monkeypatch: pytest.MonkeyPatch) -> Console:
     console = Console(width=80, record=True, color_system=None)
     monkeypatch.setattr(cli, "console", console)
-    cli.print_picks(slate(), "ensemble_v1")
+    return console
+
+
+def test_the_bets_come_first_at_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    console = console_for(monkeypatch)
+    alt = Rule("ev", "ensemble_v1", "17:00", "alternate")
+    ci = (0.011, 0.002, 0.020)
+    records = {alt: RuleRecord(alt, 212, *ci, *ci, *ci, live=True, why=GATE_OFF)}
+    board = build_board(
+        DAY, rows(), ledger(), records, "ensemble_v1", "17:00", Bankroll(2000.0, 20.0)
+    )
+    cli.print_board(board)
     text = console.export_text()
     lines = text.splitlines()
     assert max(len(line) for line in lines) <= 80
-    assert "@WSH" in text and "ATH" in text and "WAS" not in text.replace("WAS2025", "")
-    assert lines[0].startswith("2025-07-20  ensemble_v1 at the main line: 1 pick of 2 starters")
-    assert "-110 DK" in text and "no edge" in text
-
-
-def test_bets_and_summary_at_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
-    console = Console(width=80, record=True, color_system=None)
-    monkeypatch.setattr(cli, "console", console)
-    ledger = pd.DataFrame(
-        {
-            "system_id": ["ensemble_v1", "ensemble_v1", "v1_baseline"],
-            "game_id": ["WAS202507200", "SDN202507200", "SDN202507200"],
-            "pitcher_id": [1, 2, 2],
-            "side": ["OVER", "UNDER", "UNDER"],
-            "line": [6.5, 4.5, 4.5],
-            "book": ["BetRivers", "FanDuel", "FanDuel"],
-            "odds": [310.0, -148.0, -148.0],
-            "p_win": [0.252, 0.697, 0.7],
-            "ev": [0.031, 0.168, 0.17],
-            "stake": [0.0009, 0.0074, 0.0074],
-        }
-    )
-    result = slate()
-    shown = cli.print_bets(result, ledger, "ensemble_v1", "17:00")
-    cli.print_summary(result, shown, stored=True)
-    text = console.export_text()
-    assert max(len(line) for line in text.splitlines()) <= 80
-    assert "odds as of 17:00 ET" in text
-    # names and MLB spellings, not ids and Retrosheet game codes
-    assert "L. Severino  ATH   UNDER 4.5  -148 FD" in text
-    assert "N. Pivetta   @WSH  OVER 6.5   +310 BR" in text
+    assert "2025-07-20: 1 bet of 3 starters (ensemble_v1), total stake 1.2 u (25.00)" in text
+    assert "a bankroll of 2,000.00 (KCAST_BANKROLL), one unit 20.00 (KCAST_UNIT)" in text
+    # the bet: name, MLB spelling, side, line marked alternate, the book's full name, price,
+    # stake in units and money, EV; its rule's record above it
+    assert "bets of ev/ensemble_v1/17:00/alternate: 212 bets, EV +1.1% (+0.2..+2.0)" in text
+    bet = next(line for line in lines if line.startswith("N. Pivetta"))
+    assert bet.split() == ["N.", "Pivetta", "@WSH", "OVER", "6.5", "alt", "BetRivers", "+310"] + [
+        "1.2",
+        "25.00",
+        "+0.031",
+    ]
+    # then the lean (a side at the card's line, no bet), then the rest
+    assert text.index("bets of") < text.index("leans of") < text.index("the rest: 1 pass")
+    lean = next(line for line in lines if line.startswith("L. Severino"))
+    assert "UNDER 4.5" in lean and "the books' consensus" in lean and "alt" not in lean
+    assert "EV below threshold" in lean
+    assert "leans of ev/ensemble_v1/17:00/main: no graded bets yet" in text
+    assert "M. Fried" in text and "no edge" in text
     assert "WAS2025" not in text and "SDN" not in text
-    assert "2025-07-20: 2 bets of 2 starters, total stake 0.83% of the bankroll" in text
-    assert "stored in the ledger (kcast bets --date 2025-07-20)" in text
 
 
-def test_no_bets_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    console = Console(width=80, record=True, color_system=None)
-    monkeypatch.setattr(cli, "console", console)
-    result = slate()
-    shown = cli.print_bets(result, pd.DataFrame(), "ensemble_v1", "now")
-    cli.print_summary(result, shown, stored=False)
+def test_no_proven_rule_says_so_and_shows_the_leans(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gate that keeps every rule a lean: no bets today, plainly, and the leans below."""
+    console = console_for(monkeypatch)
+
+    def gate(rule: Rule) -> bool:
+        return False
+
+    frame = rows()
+    board = build_board(
+        DAY, frame, ledger().iloc[:0], {}, "ensemble_v1", "open", Bankroll(), live=gate
+    )
+    cli.print_board(board, stored=False)
     text = console.export_text()
-    assert "ensemble_v1: no bet reaches the EV threshold (odds as of now)" in text
-    assert "2025-07-20: 0 bets of 2 starters" in text and "stored" not in text
+    assert "2025-07-20: no bets today: no rule has a proven record yet; 2 leans below" in text
+    assert text.count("rule not proven") == 2
+    assert "stored in the ledger" not in text
+
+
+def test_book_names_are_full() -> None:
+    assert book_name("consensus") == "the books' consensus"
+    assert book_name("BetOnline.ag") == "BetOnline.ag"
+    assert book_name(None) == ""

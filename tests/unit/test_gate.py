@@ -212,7 +212,7 @@ def test_kcast_bets_rules_shows_each_rules_record_and_whether_it_is_live(
     assert "winner" in result.output and "live: 360 bets, EV +" in result.output
     assert "loser" in result.output and "is below 0 (360 bets)" in result.output
     early = CliRunner().invoke(app, ["bets", "--rules", "--date", "2025-06-01", "--warehouse", url])
-    assert "no graded picks before 2025-06-01" in early.output
+    assert "no graded ev picks before 2025-06-01" in early.output
 
 
 def test_kcast_bets_says_when_every_pick_was_a_lean(graded_warehouse) -> None:  # noqa: ANN001

@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from kcast.bet_metrics import won_units
 from kcast.bets import (
     BetRules,
     decide_bets,
     judge_by_close,
     max_drawdown,
     stake_bets,
-    units_won,
 )
 from kcast.decisions import line_probabilities
 from kcast.errors import InputError
@@ -263,7 +263,7 @@ def test_stakes_are_capped_per_bet_and_per_day_and_compound() -> None:
 
 def test_units_and_bootstrap() -> None:
     side = pd.Series(["OVER", "UNDER", "OVER", "OVER"])
-    u = units_won(
+    u = won_units(
         side,
         pd.Series([5.5, 5.5, 6.0, 5.5]),
         pd.Series([2.0, 1.9, 2.0, 2.0]),

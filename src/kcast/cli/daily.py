@@ -9,7 +9,16 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from kcast.bet_metrics import Bankroll
+from kcast.cli.board import print_board
 from kcast.cli.common import console, get_warehouse
+from kcast.config import get_settings
+from kcast.context import DecisionContext
+from kcast.daily import run_daily
+from kcast.data.register import Register
+from kcast.dates import parse_date_arg
+from kcast.day_board import day_board
+from kcast.gate import gate_for
 
 STATUS_STYLE = {"ok": "green", "skipped": "dim", "failed": "bold red"}
 
@@ -33,18 +42,20 @@ def daily(
     snapshot (ODDS_API_KEY), predictions by every active system, and after the games their
     boxscores and grades. Safe to run at any hour, as often as wanted; exits 1 when a step
     failed (the next run completes it)."""
-    from kcast.daily import run_daily
-    from kcast.pipeline import parse_date
-
-    day = parse_date(date) if date else None
-    reg = None
-    if register is not None:
-        from kcast.data.register import Register
-
-        reg = Register.load(register)
+    day = parse_date_arg(date) if date else None
+    reg = Register.load(register) if register is not None else None
+    settings = get_settings()
     wh = get_warehouse(warehouse)
     try:
         report = run_daily(wh, day, register=reg, lookback=lookback)
+        board = None
+        if not as_json:
+            live = gate_for(wh, report.date, settings)
+            context = DecisionContext.from_settings(settings, live=live)
+            bankroll = Bankroll.from_settings(settings)
+            board = day_board(
+                wh, report.date, settings.primary_system, context.at.label, bankroll, context.live
+            )
     finally:
         wh.close()
     if as_json:
@@ -57,6 +68,8 @@ def daily(
             style = STATUS_STYLE.get(s.status, "")
             table.add_row(s.name, f"[{style}]{s.status}[/]", s.detail)
         console.print(table)
+        if board is not None and board.starters:
+            print_board(board)
         for s in report.failed:
             console.print(
                 f"[bold red]step {s.name} failed[/]: {s.detail}; what the other steps stored "

@@ -11,8 +11,9 @@ import pandas as pd
 import typer
 
 from kcast import RETROSHEET_NOTICE
+from kcast.bet_metrics import Bankroll
+from kcast.cli.board import print_board
 from kcast.cli.common import console, get_warehouse, print_report, progress_bar
-from kcast.cli.systems import print_picks
 from kcast.config import get_settings, remember_register
 from kcast.context import DecisionContext
 from kcast.data.lines import ingest_lines
@@ -23,6 +24,7 @@ from kcast.data.starts import ingest_starts
 from kcast.data.statsapi import ingest_statsapi
 from kcast.data.umpires import ingest_umpires
 from kcast.dates import parse_date, parse_date_arg
+from kcast.day_board import forecast_board
 from kcast.errors import ConfigError
 from kcast.forecast import WarehouseSink, forecaster_for
 from kcast.gate import gate_for
@@ -93,9 +95,10 @@ def run(
         console.print(f"no starters known for {day}")
         return
     forecast.check_answered()
-    print_picks(forecast, settings.primary_system)
     for system_id, error in forecast.errors.items():
         console.print(f"[red]{system_id} did not answer:[/] {error}", highlight=False)
+    bankroll = Bankroll.from_settings(settings)
+    print_board(forecast_board(forecast, wh, settings.primary_system, bankroll, context.live))
     console.print(f"[dim]{RETROSHEET_NOTICE}[/]")
 
 

@@ -11,16 +11,26 @@ import typer
 from rich.table import Table
 
 from kcast.backtest import run_backtest, write_backtest
-from kcast.cli.common import console, get_warehouse, progress_bar
+from kcast.bet_metrics import LABELS, Bankroll, Record, records_by
+from kcast.cli.board import narrow_table, print_board
+from kcast.cli.common import (
+    choice,
+    console,
+    date_range,
+    decision_time,
+    get_warehouse,
+    progress_bar,
+    short_system,
+    system_key,
+)
 from kcast.config import get_settings
-from kcast.context import DecisionContext
-from kcast.dates import parse_date
-from kcast.decision import market_is_stated
+from kcast.context import STRATEGIES, DecisionContext
+from kcast.dates import parse_date, parse_date_arg
+from kcast.day_board import LEDGER_STRATEGY, forecast_board
 from kcast.forecast import WarehouseSink, forecaster_for
 from kcast.gate import gate_for
-from kcast.grading import grade_dates
-from kcast.market import DecisionTime
-from kcast.teams import display_team
+from kcast.grading import VOID, grade_dates
+from kcast.lookahead import late_models
 from kcast.training import train_systems
 from kcast.warehouse import Warehouse
 from kcast.warehouse.statements import statement
@@ -72,9 +82,10 @@ def predict(
     picks and the bets (predictions and bets stored together unless --no-write). Exits 1 when
     no system could answer."""
     settings = get_settings()
+    day = parse_date_arg(date)
+    at_time = decision_time(at)
     wh = get_warehouse(warehouse, read_only=no_write)
-    day = parse_date(date)
-    context = DecisionContext.from_settings(settings, at, gate_for(wh, day, settings))
+    context = DecisionContext.from_settings(settings, at_time, gate_for(wh, day, settings))
     sink = None if no_write else WarehouseSink(wh, "predict")
     with console.status(f"predicting {day}"):
         forecast = forecaster_for(wh, settings, context, sink).day(day)
@@ -87,261 +98,22 @@ def predict(
         )
         return
     forecast.check_answered()
-    print_picks(forecast, settings.primary_system)
     for system_id, error in forecast.errors.items():
         console.print(f"[red]{system_id} did not answer:[/] {error}", highlight=False)
-    ledger = forecast.ledger("predict")
-    bets = ledger[ledger["status"] == "bet"] if len(ledger) else ledger
-    shown = print_bets(forecast, bets, settings.primary_system, context.at.label)
-    print_leans(forecast, ledger, settings.primary_system, context)
-    print_summary(forecast, shown, stored=not no_write)
+    bankroll = Bankroll.from_settings(settings)
+    board = forecast_board(forecast, wh, settings.primary_system, bankroll, context.live)
+    print_board(board, stored=not no_write)
 
 
 def warn_late_models(wh: Warehouse, day: dt.date) -> None:
     """Warn about active models trained on games after ``day`` (a replay that saw its own
     results)."""
-    late = wh.query(statement("models_trained_after"), {"d": day})
-    for r in late.to_dict("records"):
-        console.print(
-            f"[yellow]warning:[/] {r['system_id']} was trained on games up to "
-            f"{str(r['trained_through'])[:10]}, after {day}: this replay has seen its own results. "
-            f"For an honest replay run `kcast train --through {day}` first.",
-            highlight=False,
-        )
-
-
-BOOK_SHORT = {
-    "DraftKings": "DK",
-    "FanDuel": "FD",
-    "BetMGM": "MGM",
-    "Caesars": "CZR",
-    "BetRivers": "BR",
-    "Fanatics": "FAN",
-    "consensus": "cons",
-    "request": "req",
-}
-AT_WORDS = {"now": "odds as of now", "open": "opening odds", "close": "closing odds"}
-
-
-def pass_reason(reasons: str | None, flags: str | None) -> str:
-    """One short reason for a PASS, from the decision's reasons and the red flags."""
-    reasons, flags = reasons or "", flags or ""
-    if "no_line" in flags or reasons == "no line":
-        return "no line"
-    if "no_odds" in flags:
-        return "no price"
-    if "red flag" in reasons:
-        return "red flag"
-    if "edge " in reasons:
-        return "no edge"
-    if "no value at" in reasons:
-        return "no value at price"
-    if "confidence" in reasons:
-        return "low confidence"
-    return "no bet"
-
-
-def pick_reason(row: dict) -> str:
-    """A short reason for a pick: a bet at another line or book names its rung and price, a
-    bet or lean at the card's line its edge and EV, a PASS its reason."""
-    side = row["recommendation"]
-    if side not in ("OVER", "UNDER"):
-        return pass_reason(row["reasons"], row["red_flags"])
-    if row.get("decision") == "bet" and (row.get("alternate_line") or row.get("other_book")):
-        book = BOOK_SHORT.get(row["decision_book"], str(row["decision_book"] or "")[:4])
-        return (
-            f"bet {side} {row['decision_line']:g} {row['decision_odds']:+.0f} {book}, "
-            f"EV {row['decision_ev']:+.2f}"
-        )
-    if row["expected_value"] is None or pd.isna(row["expected_value"]):
-        return pass_reason(row["reasons"], row["red_flags"])
-    return f"edge {row['edge']:+.1f}, EV {row['expected_value']:+.2f}"
-
-
-def short_name(name: object, pitcher_id: int) -> str:
-    """'Gerrit Cole' -> 'G. Cole' (the id when the name is unknown)."""
-    if not isinstance(name, str) or not name.strip():
-        return str(pitcher_id)
-    parts = name.split()
-    return name if len(parts) == 1 else f"{parts[0][0]}. {' '.join(parts[1:])}"
+    for sentence in late_models(wh, day):
+        console.print(f"[yellow]warning:[/] {sentence}", highlight=False)
 
 
 def _num(value: object, spec: str) -> str:
     return "-" if value is None or pd.isna(value) else format(value, spec)
-
-
-def _picks(result, system: str) -> pd.DataFrame:  # noqa: ANN001
-    """A system's rows of the slate with the pitcher's short name and the opponent as MLB
-    spells it (``name``, ``opp``)."""
-    frame = result.frame()
-    rows = frame[frame["system_id"] == system].copy()
-    names = result.features.drop_duplicates(["game_id", "pitcher_id"]).set_index(
-        ["game_id", "pitcher_id"]
-    )
-    rows["name"] = [
-        short_name(names["pitcher_name"].get((g, p)) if "pitcher_name" in names else None, p)
-        for g, p in zip(rows["game_id"], rows["pitcher_id"], strict=True)
-    ]
-    rows["opp"] = [
-        ("" if home else "@") + display_team(team, day)
-        for home, team, day in zip(
-            rows["is_home"], rows["opponent"], rows["game_date"], strict=True
-        )
-    ]
-    return rows
-
-
-def print_picks(result, primary: str) -> None:  # noqa: ANN001
-    """The day's picks of the primary system, readable at 80 columns: the price and its book,
-    the stated P(over) (the system and the market combined) beside the system's own, and a short
-    reason for every PASS; a bet at another line or book than the card's says which."""
-    if result.frame().empty:
-        return
-    shown = primary if primary in result.outputs else next(iter(result.outputs))
-    rows = _picks(result, shown)
-    rows["bet"] = rows["recommendation"].isin(["OVER", "UNDER"])
-    rows = rows.sort_values(["bet", "confidence"], ascending=[False, False])
-    picks = int(rows["bet"].sum())
-    title = (
-        f"{result.date}  {shown} at the main line: {plural(picks, 'pick')} of {len(rows)} starters"
-    )
-    table = Table(
-        title=title,
-        title_justify="left",
-        box=None,
-        pad_edge=False,
-        header_style="bold",
-    )
-    for col, justify in (
-        ("pitcher", "left"),
-        ("opp", "left"),
-        ("line", "right"),
-        ("price", "left"),
-        ("pred", "right"),
-        ("P(o)", "right"),
-        ("own", "right"),
-        ("pick", "left"),
-    ):
-        table.add_column(col, justify=justify, no_wrap=True)
-    table.add_column("why", overflow="fold", ratio=1)
-    for r in rows.to_dict("records"):
-        side = r["recommendation"]
-        lean = side if side != "PASS" else ("OVER" if (r["edge"] or 0) > 0 else "UNDER")
-        odds = r["over_odds"] if lean == "OVER" else r["under_odds"]
-        book = BOOK_SHORT.get(r["book"], str(r["book"] or "")[:4])
-        price = "-" if odds is None or pd.isna(odds) else f"{odds:+.0f} {book}"
-        why = pick_reason(r)
-        table.add_row(
-            r["name"][:16],
-            r["opp"],
-            _num(r["line"], "g"),
-            price,
-            _num(r["predicted_strikeouts"], ".1f"),
-            _num(r["p_over"], ".2f"),
-            _num(r["model_p_over"], ".2f"),
-            side,
-            why,
-        )
-    console.print(table)
-    blend = result.outputs[shown].blend
-    if blend is not None and market_is_stated(blend):
-        console.print(
-            f"[yellow]P(o) is the market's price, not {shown}'s:[/] no graded lines of it yet, "
-            "so it has earned no weight against the market (own: what it says alone).",
-            highlight=False,
-        )
-    console.print(
-        "[dim]P(o): P(over) as stated, the system pooled with the market; own: the system's.\n"
-        "price: the odds of the side it leans to (over when pred > line) and the book\n"
-        "(cons: the books' consensus).[/]",
-        highlight=False,
-    )
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def print_bets(result, ledger: pd.DataFrame, primary: str, at: str) -> pd.DataFrame:  # noqa: ANN001
-    """The primary system's bets, each at the best price over every book and alternate line:
-    pitcher, opponent, side and line, the price and its book, P(win), EV and stake. Returns
-    the rows shown."""
-    shown = primary if primary in result.outputs else next(iter(result.outputs), primary)
-    rows = ledger[ledger["system_id"] == shown] if len(ledger) else ledger
-    when = AT_WORDS.get(at, f"odds as of {at} ET")
-    if rows.empty:
-        console.print(f"{shown}: no bet reaches the EV threshold ({when})", highlight=False)
-        return rows
-    console.print(f"\n{shown}'s bets, best price of all books and lines, {when}")
-    table = Table(
-        box=None,
-        pad_edge=False,
-        header_style="bold",
-    )
-    for col in ("pitcher", "opp", "bet", "price", "P(win)", "EV", "stake"):
-        table.add_column(
-            col, justify="left" if col in ("pitcher", "opp", "bet", "price") else "right"
-        )
-    who = {(r["game_id"], r["pitcher_id"]): r for r in _picks(result, shown).to_dict("records")}
-    for r in rows.sort_values("ev", ascending=False).to_dict("records"):
-        pick = who.get((r["game_id"], r["pitcher_id"]), {})
-        book = BOOK_SHORT.get(r["book"], str(r["book"])[:4])
-        table.add_row(
-            pick.get("name", str(r["pitcher_id"]))[:16],
-            pick.get("opp", ""),
-            f"{r['side']} {r['line']:g}",
-            f"{r['odds']:+.0f} {book}",
-            _num(r["p_win"], ".2f"),
-            _num(r["ev"], "+.3f"),
-            _num(r["stake"], ".2%"),
-        )
-    console.print(table)
-    return rows
-
-
-def print_leans(result, ledger: pd.DataFrame, primary: str, context: DecisionContext) -> None:  # noqa: ANN001
-    """The primary system's leans (picks of rules not live) with each rule's record."""
-    shown = primary if primary in result.outputs else next(iter(result.outputs), primary)
-    rows = (
-        ledger[(ledger["system_id"] == shown) & (ledger["status"] == "lean")]
-        if len(ledger)
-        else ledger
-    )
-    if rows.empty:
-        return
-    console.print(f"\n{shown}'s leans: picks of rules not live (no stake), each with its record")
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for col in ("pitcher", "bet", "price", "EV", "rule's record"):
-        table.add_column(col, justify="right" if col == "EV" else "left")
-    who = {(r["game_id"], r["pitcher_id"]): r for r in _picks(result, shown).to_dict("records")}
-    for r in rows.sort_values("ev", ascending=False).to_dict("records"):
-        pick = who.get((r["game_id"], r["pitcher_id"]), {})
-        book = BOOK_SHORT.get(r["book"], str(r["book"])[:4])
-        record = context.record_of(shown, r["market"] == "alternate") or "not live"
-        table.add_row(
-            pick.get("name", str(r["pitcher_id"]))[:16],
-            f"{r['side']} {r['line']:g}",
-            f"{r['odds']:+.0f} {book}",
-            _num(r["ev"], "+.3f"),
-            f"{r['market']}: {record}",
-        )
-    console.print(table)
-
-
-def print_summary(result, bets: pd.DataFrame, stored: bool) -> None:  # noqa: ANN001
-    """One line: N bets of M starters, the total stake, and whether they were stored."""
-    starters = result.features.drop_duplicates(["game_id", "pitcher_id"])
-    line = f"{result.date}: {plural(len(bets), 'bet')} of {len(starters)} starters"
-    if len(bets):
-        line += f", total stake {bets['stake'].fillna(0).sum():.2%} of the bankroll"
-    console.print(f"[bold]{line}[/]", highlight=False)
-    if len(bets):
-        console.print(
-            f"stored in the ledger (kcast bets --date {result.date})"
-            if stored
-            else "not stored (--no-write)",
-            highlight=False,
-        )
 
 
 def grade(
@@ -349,29 +121,50 @@ def grade(
     end: str | None = typer.Option(None, "--end", help="Last date (default: --date)."),
     warehouse: str | None = WarehouseOpt,
 ) -> None:
-    """Write actual strikeouts and win/loss/push next to each prediction."""
+    """Write actual strikeouts and win/loss/push next to each prediction and each bet of the
+    ledger; show each system's MAE and how its bets did (W-L-P, units, ROI flat and staked,
+    CLV: the numbers of `kcast bets` and the dashboard)."""
+    first = parse_date_arg(date)
+    last = parse_date_arg(end, "--end") if end else first
+    date_range(first, last, "--date", "--end")
     wh = get_warehouse(warehouse)
-    rows = grade_dates(wh, parse_date(date), parse_date(end) if end else None)
+    rows = grade_dates(wh, first, last)
     if rows.empty:
         console.print("nothing to grade: no predictions with results for those dates")
         return
-    table = Table("system", "graded", "MAE", "bets", "wins", "losses", "pushes")
+    ledger = wh.query(statement("bets_between"), {"a": first, "b": last})
+    ledger = ledger[ledger["strategy"] == LEDGER_STRATEGY] if len(ledger) else ledger
+    records = records_by(ledger, "system_id")
+    headers = [LABELS[k][0] for k in ("bets", "wlp", "units", "roi_flat", "roi_staked", "clv")]
+    table = narrow_table(
+        ("system", "left"),
+        ("graded", "right"),
+        ("void", "right"),
+        ("MAE", "right"),
+        *[(h, "right") for h in headers],
+        title=f"graded {first}"
+        + (f" to {last}" if last != first else "")
+        + f": predictions and the ledger's {LEDGER_STRATEGY} bets",
+    )
     for system_id, g in rows.groupby("system_id"):
-        mae = (
-            (g["predicted_strikeouts"].astype(float) - g["actual_strikeouts"].astype(float))
-            .abs()
-            .mean()
-        )
+        played = g[g["result"] != VOID]
+        error = played["predicted_strikeouts"].astype(float) - played["actual_strikeouts"]
+        cells = records.get(system_id, Record()).cells()
         table.add_row(
-            system_id,
-            str(len(g)),
-            f"{mae:.3f}",
-            str(int(g["result"].isin(["win", "loss", "push"]).sum())),
-            str(int((g["result"] == "win").sum())),
-            str(int((g["result"] == "loss").sum())),
-            str(int((g["result"] == "push").sum())),
+            short_system(system_id),
+            str(len(played)),
+            str(len(g) - len(played)),
+            _num(error.abs().mean(), ".3f"),
+            *(cells[k] for k in ("bets", "wlp", "units", "roi_flat", "roi_staked", "clv")),
         )
     console.print(table)
+    key = system_key(rows["system_id"].unique())
+    console.print(
+        f"[dim]{key + '. ' if key else ''}bets: the ledger's graded bets (`kcast bets`); units "
+        "won at one unit a bet; ROI flat: units per bet; ROI staked: profit per unit staked; "
+        "CLV: probability points.[/]",
+        highlight=False,
+    )
 
 
 def backtest(
@@ -399,13 +192,17 @@ def backtest(
     warehouse: str | None = WarehouseOpt,
 ) -> None:
     """Walk-forward backtest over the real lines in the warehouse, decided at --at."""
+    first, last = parse_date_arg(start, "--start"), parse_date_arg(end, "--end")
+    date_range(first, last)
+    decision = decision_time(at)
+    for name in strategy:
+        choice(name, STRATEGIES, "--strategy")
     wh = get_warehouse(warehouse, read_only=not write)
-    decision = DecisionTime.parse(at)
     if as_json:
         result = run_backtest(
             wh,
-            parse_date(start),
-            parse_date(end),
+            first,
+            last,
             system or None,
             retrain_days,
             at=decision,
@@ -416,8 +213,8 @@ def backtest(
         with progress_bar("walk-forward blocks") as update:
             result = run_backtest(
                 wh,
-                parse_date(start),
-                parse_date(end),
+                first,
+                last,
                 system or None,
                 retrain_days,
                 progress=update,

@@ -40,7 +40,7 @@ from kcast.pipeline import load_systems
 from kcast.service.cache import SlateCache
 from kcast.service.deps import ServiceState
 from kcast.service.metrics import LatencyMiddleware
-from kcast.service.routes import admin, dashboard, health, metrics, picks, predict
+from kcast.service.routes import admin, dashboard, day, health, metrics, picks, predict, results
 from kcast.service.security import (
     BodyLimitMiddleware,
     ReaderDep,
@@ -202,7 +202,7 @@ def create_app(
     # runs before anything reads or parses the body
     app.add_middleware(BodyLimitMiddleware, max_body=state.settings.max_body)
     app.add_middleware(LatencyMiddleware, metrics=state.metrics)
-    for module in (health, predict, picks, metrics, admin, dashboard):
+    for module in (health, predict, picks, metrics, admin, dashboard, day, results):
         app.include_router(module.router)
     _mount_docs(app)
 

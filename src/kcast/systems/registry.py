@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from kcast import model_store
-from kcast.config import Settings, get_settings
+from kcast.config import Settings, env_name, get_settings
 from kcast.errors import ConfigError, ModelError, UnknownSystemError
 from kcast.model_store import StoredModel
 from kcast.policy import ENSEMBLE_V2_MATCHUP_WEIGHT
@@ -261,10 +261,10 @@ def model_source(system_id: str, wh: Warehouse | None, settings: Settings) -> Mo
     setting = spec(system_id).model_path_setting
     path = getattr(settings, setting) if setting else None
     if path is not None:
-        return ModelSource(system_id, str(path), setting=setting.upper())
+        return ModelSource(system_id, str(path), setting=env_name(setting))
     active = active_model(wh, system_id) if wh is not None else None
     if active is None:
-        hint = f"set {setting.upper()} or " if setting else ""
+        hint = f"set {env_name(setting)} or " if setting else ""
         raise ModelError(f"{system_id} has no model: {hint}run `kcast train --through DATE`")
     return ModelSource(system_id, *active)
 

@@ -391,6 +391,7 @@ MIGRATIONS: list[Migration] = [
         ledger_leans,
     ),
     Migration(18, "lines: the feed's first pitch (game_time)", line_game_times),
+    Migration(20, "webhook alerts: what was sent, each alert once", _create("alerts_sent")),
 ]
 
 

@@ -637,6 +637,36 @@ PREDICTION_SNAPSHOTS = Table(
     merge="replace",
 )
 
+ALERTS_SENT = Table(
+    "alerts_sent",
+    "One row per webhook alert and webhook (kcast.webhook_alerts): what was sent, so that each "
+    "alert goes once; a failed one is tried again by the next run.",
+    (
+        _c(
+            "alert_key",
+            "STRING",
+            "what makes the alert once: kind, system, start, side, line",
+            True,
+        ),
+        _c(
+            "webhook",
+            "STRING",
+            "a hash of the webhook's URL (the URL itself is never stored)",
+            True,
+        ),
+        _c("kind", "STRING", "new_bet, lineup, scratched or price_move", True),
+        _c("game_date", "DATE", "the day of the game", True),
+        _c("text", "STRING", "the alert as sent"),
+        _c("fields", "STRING", "the alert's fields (JSON): the bet, and the lineup then"),
+        _c("status", "STRING", "sent or failed", True),
+        _c("error", "STRING", "why it failed, after its retries"),
+        _c("sent_at", "TIMESTAMP", "when it was sent (UTC)"),
+        _c("created_at", "TIMESTAMP", "when last tried (UTC)", True),
+    ),
+    key=("alert_key", "webhook"),
+    merge="replace",
+)
+
 FOUNDATION_TABLES = (
     SCHEMA_MIGRATIONS,
     PLAYERS,
@@ -651,7 +681,7 @@ FOUNDATION_TABLES = (
     UMPIRES,
 )
 
-PREDICTION_TABLES = (MODEL_REGISTRY, PREDICTIONS, BETS, PREDICTION_SNAPSHOTS)
+PREDICTION_TABLES = (MODEL_REGISTRY, PREDICTIONS, BETS, PREDICTION_SNAPSHOTS, ALERTS_SENT)
 
 TABLES: dict[str, Table] = {t.name: t for t in FOUNDATION_TABLES + PREDICTION_TABLES}
 

@@ -7,10 +7,12 @@ loaded (``monitoring.load_queries``). Changing a rule in ``policy.py`` and runni
 ``kcast warehouse migrate`` changes every view. Run-time choices (the date, the primary system
 ``MLB_PRIMARY_SYSTEM``) are bind parameters (``$date``, ``$system``), never rendered.
 
-Besides numbers, two pieces of SQL are written once here: the list of red flags as a one-column
-table (``{{RED_FLAGS_TABLE}}``) and the bet summary columns every performance query reports
-(``{{BET_SUMMARY}}``: bets, wins, losses, pushes, win_rate, priced_bets, units, roi over rows of
-the ``graded_predictions`` view).
+Besides numbers, pieces of SQL are written once: the list of red flags as a one-column table
+(``{{RED_FLAGS_TABLE}}``); the units of one bet (``{{UNITS}}``) and the record of a group of
+ledger bets (``{{BET_RECORD}}``), both ``kcast.bet_metrics``' definitions; and the bet summary
+columns every performance query reports (``{{BET_SUMMARY}}``: bets, wins, losses, pushes,
+win_rate, priced_bets, units, roi over rows of the ``graded_predictions`` view, whose ``profit``
+is ``{{UNITS}}`` of each row's decision: roi is the flat ROI, units won per priced bet).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from kcast import policy
+from kcast import bet_metrics, policy
 from kcast.errors import WarehouseError
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Z][A-Z0-9_]*)\s*\}\}")
@@ -58,7 +60,8 @@ def _red_flags_table() -> str:
 
 
 # The aggregates over rows of graded_predictions (columns result, profit) that say how a set of
-# bets did: win_rate = wins / (wins + losses); units and roi only over priced bets.
+# bets did: win_rate = wins / (wins + losses); units and roi (flat: units won per priced bet) only
+# over priced bets, as bet_metrics.RECORD_SQL counts them.
 BET_SUMMARY = """COUNT(CASE WHEN result IN ('win', 'loss', 'push') THEN 1 END) AS bets,
     COUNT(CASE WHEN result = 'win' THEN 1 END) AS wins,
     COUNT(CASE WHEN result = 'loss' THEN 1 END) AS losses,
@@ -68,6 +71,12 @@ BET_SUMMARY = """COUNT(CASE WHEN result IN ('win', 'loss', 'push') THEN 1 END) A
     COUNT(profit) AS priced_bets,
     SUM(profit) AS units,
     SUM(profit) / NULLIF(COUNT(profit), 0) AS roi"""
+
+
+UNITS_DEFINITION = (
+    "win: decimal odds - 1, i.e. odds / 100 for plus odds and 100 / -odds for minus odds; "
+    "loss: -1; push: 0"
+)
 
 
 def constants() -> dict[str, str]:
@@ -81,6 +90,9 @@ def constants() -> dict[str, str]:
         "EV_BUCKET_LARGE": sql_number(policy.EV_BUCKET_LARGE),
         "RED_FLAGS_TABLE": _red_flags_table(),
         "BET_SUMMARY": BET_SUMMARY,
+        "UNITS": bet_metrics.UNITS_SQL,
+        "UNITS_DEFINITION": UNITS_DEFINITION,
+        "BET_RECORD": bet_metrics.RECORD_SQL,
     }
 
 

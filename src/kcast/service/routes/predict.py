@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import threading
+
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from kcast.service.answers import predict_batch, predict_kept, predict_one
-from kcast.service.deps import StateDep
+from kcast.service.deps import ServiceState, StateDep
 from kcast.service.routes import BODY, ERRORS, NO_ANSWER, WRITE
 from kcast.service.schemas import BatchRequest, BatchResponse, PitcherGame, PredictResponse
 from kcast.service.security import ReaderDep, require_writer
+from kcast.webhook_alerts import notify_day
 
 router = APIRouter(tags=["predictions"], dependencies=[ReaderDep])
 
@@ -35,4 +39,23 @@ def predict_many(batch: BatchRequest, state: StateDep, request: Request) -> Batc
         if state.settings.read_only:
             raise HTTPException(403, "this worker is read-only (KCAST_READ_ONLY): send write=false")
         require_writer(request)
-    return predict_batch(state, batch)
+    answer = predict_batch(state, batch)
+    if answer.written and batch.date is not None:
+        notify_in_background(state, batch.date)
+    return answer
+
+
+def notify_in_background(state: ServiceState, day: dt.date) -> threading.Thread | None:
+    """The day's webhook alerts (``webhook_alerts.notify_day``) on a thread of their own: the
+    request that stored the bets never waits for a webhook."""
+    if not state.settings.webhook_list:
+        return None
+    live = state.context.live if state.context is not None else None
+    thread = threading.Thread(
+        target=notify_day,
+        args=(state.warehouse, day, state.settings, live),
+        daemon=True,
+        name="kcast-alerts",
+    )
+    thread.start()
+    return thread

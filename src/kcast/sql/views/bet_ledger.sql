@@ -1,7 +1,7 @@
--- bet_ledger: every graded bet of the bets table (status bet: a lean is never in the money),
--- with what the bet views score it by:
--- units = profit of a one-unit bet at the price taken (win: decimal odds - 1, i.e. odds / 100
--- for plus odds and 100 / -odds for minus odds; loss: -1; push: 0), beat_close = 1 when the
+-- bet_ledger: every graded bet of the bets table (status bet: a lean is never in
+-- the money), with what the bet views score it by:
+-- units = profit of a one-unit bet at the price taken ({{UNITS_DEFINITION}}; NULL for a void
+-- bet), beat_close = 1 when the
 -- price taken pays more than the fair closing price (ev_close > 0; NULL without a fair close),
 -- rung = main or alt (an alternate line), and ev_bucket = the stated EV per unit at the price
 -- taken: below {{EV_BUCKET_SMALL}}, {{EV_BUCKET_SMALL}} to {{EV_BUCKET_LARGE}}, or above.
@@ -32,11 +32,6 @@ SELECT
     CASE WHEN ev_close IS NULL THEN NULL WHEN ev_close > 0 THEN 1.0 ELSE 0.0 END AS beat_close,
     result,
     profit,
-    CASE
-        WHEN result = 'win' AND odds > 0 THEN odds / 100.0
-        WHEN result = 'win' THEN 100.0 / (0 - odds)
-        WHEN result = 'loss' THEN -1.0
-        WHEN result = 'push' THEN 0.0
-    END AS units
+    {{UNITS}} AS units
 FROM bets
 WHERE result IS NOT NULL AND COALESCE(status, 'bet') = 'bet'

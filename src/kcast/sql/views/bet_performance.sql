@@ -1,9 +1,10 @@
 -- bet_performance: per system, strategy, time window and cut (all bets, by book, by line, by
--- rung and by EV bucket) how the graded bets of bet_ledger did: bets, wins, losses, pushes,
--- units won by one-unit bets and ROI = units / bets; staked and profit at the Kelly stakes and
--- their ratio (kelly_roi); mean CLV in probability points (fair close minus fair at the
--- decision) and mean EV of the price taken against the fair close, and the share of bets that
--- beat the close. Windows end at the latest graded bet's game_date: last_7_days, last_30_days,
+-- rung and by EV bucket) how the graded bets of bet_ledger did, by kcast.bet_metrics' one
+-- definition of each: bets, wins, losses, pushes, voids, win_rate, units won by one-unit bets
+-- and roi_flat = units / priced bets; staked and profit at the stakes taken and their ratio
+-- roi_staked; clv, the mean closing-line value (fair close minus fair at the decision) as a
+-- probability and clv_points in probability points; the mean EV of the price taken against the
+-- fair close, and the share of bets that beat the close. Windows end at the latest graded bet's game_date: last_7_days, last_30_days,
 -- season (since 1 January of that year) and all.
 WITH latest AS (
     SELECT MAX(game_date) AS as_of, MIN(game_date) AS first_date FROM bet_ledger
@@ -47,16 +48,8 @@ SELECT
     w.window_end,
     c.cut,
     c.cut_value,
-    COUNT(*) AS bets,
-    COUNT(CASE WHEN c.result = 'win' THEN 1 END) AS wins,
-    COUNT(CASE WHEN c.result = 'loss' THEN 1 END) AS losses,
-    COUNT(CASE WHEN c.result = 'push' THEN 1 END) AS pushes,
-    SUM(c.units) AS units,
-    SUM(c.units) / NULLIF(COUNT(c.units), 0) AS roi,
-    SUM(c.stake) AS staked,
-    SUM(c.profit) AS profit,
-    SUM(c.profit) / NULLIF(SUM(c.stake), 0) AS kelly_roi,
-    AVG(c.clv) * 100.0 AS clv_points,
+    {{BET_RECORD}},
+    100.0 * AVG(CASE WHEN c.result IN ('win', 'loss', 'push') THEN c.clv END) AS clv_points,
     AVG(c.ev_close) AS ev_close,
     AVG(c.beat_close) AS beat_close_share
 FROM cuts AS c

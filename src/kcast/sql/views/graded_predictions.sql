@@ -1,10 +1,12 @@
 -- graded_predictions: every graded prediction (actual_strikeouts known), each system's, with
 -- what the performance views and queries score it by: error = predicted - actual strikeouts,
--- bet_odds = the stored American price on the recommended side (OVER: over_odds, UNDER:
--- under_odds), and profit = units won by a one-unit bet at that price (win: decimal odds - 1,
--- i.e. odds / 100 for plus odds and 100 / -odds for minus odds; loss: -1; push: 0). profit is
--- NULL for a row that is not a bet (result pass or no_line) and for a bet without a price on
--- its side, so COUNT(profit) counts the priced bets and SUM(profit) is the units won.
+-- decision_line and odds = the line and American price of the row's decision (its bet or lean:
+-- a bet at an alternate line or another book is priced at its own rung, not at the card's
+-- line; rows stored before decisions were kept use the card's price on the recommended side),
+-- and profit = units won by a one-unit bet at that price ({{UNITS_DEFINITION}}). profit is NULL
+-- for a row that is not a bet (result pass, no_line or void) and for a bet without a price, so
+-- COUNT(profit) counts the priced bets and SUM(profit) is the units won. bet_odds is odds
+-- (its older name).
 WITH priced AS (
     SELECT
         system_id,
@@ -12,6 +14,8 @@ WITH priced AS (
         pitcher_id,
         game_date,
         line,
+        COALESCE(decision_line, line) AS decision_line,
+        decision,
         edge,
         confidence,
         recommendation,
@@ -20,19 +24,16 @@ WITH priced AS (
         actual_strikeouts,
         predicted_strikeouts - actual_strikeouts AS error,
         CASE
+            WHEN recommendation NOT IN ('OVER', 'UNDER') THEN NULL
+            WHEN decision_odds IS NOT NULL THEN decision_odds
             WHEN recommendation = 'OVER' THEN over_odds
-            WHEN recommendation = 'UNDER' THEN under_odds
-        END AS bet_odds
+            ELSE under_odds
+        END AS odds
     FROM pitcher_strikeout_predictions
     WHERE actual_strikeouts IS NOT NULL
 )
 SELECT
     *,
-    CASE
-        WHEN bet_odds IS NULL THEN NULL
-        WHEN result = 'win' AND bet_odds > 0 THEN bet_odds / 100.0
-        WHEN result = 'win' THEN 100.0 / (0 - bet_odds)
-        WHEN result = 'loss' THEN -1.0
-        WHEN result = 'push' THEN 0.0
-    END AS profit
+    odds AS bet_odds,
+    {{UNITS}} AS profit
 FROM priced
