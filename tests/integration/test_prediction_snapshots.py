@@ -30,7 +30,6 @@ SYSTEMS = "v1_baseline,v2_matchup"
 
 
 @pytest.fixture
-
 def predict_day(wh, day, settings):  # noqa: ANN001, ANN201 - what `kcast predict` runs
     context = DecisionContext.from_settings(settings)
     return forecaster_for(wh, settings, context, WarehouseSink(wh, "predict")).day(day)

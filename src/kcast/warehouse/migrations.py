@@ -241,6 +241,9 @@ def decision_columns(wh: Warehouse) -> None:
         wh.add_column(PREDICTIONS, column)
     wh.add_column(BETS, "reason")
     wh.execute(BACKFILL_DECISIONS)
+
+
+# --------------------------------------------------------------------------------------------
 # Migration 9: plate appearances merge by source rank
 # --------------------------------------------------------------------------------------------
 
