@@ -28,7 +28,8 @@ At the end the feed's plate appearances are compared with the event files', and 
 predictions with ``run_backtest`` over the same days on a copy of the warehouse into which the
 season's event files were then loaded (``kcast ingest retrosheet``: their rows replace the
 feed's, as when Retrosheet publishes the season), holding the season from ``--first`` on as the
-replay does. Every finished start is checked graded, duplicates are looked for, and the
+replay does, and without the game the replay postponed (it was played, so the event files have
+it; in the season the daily job lived it never was). Every finished start is checked graded, duplicates are looked for, and the
 monitoring views are checked against the tables.
 
 Usage::
@@ -49,6 +50,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -767,18 +769,20 @@ def replay(
             }
     checks = check_tables(wh, truth, start, end, injected)
     checks["followed_before_start"] = followed
-    checks["plate_appearances"] = feed_against_events(wh, truth, first, end)
+    checks["plate_appearances"] = feed_against_events(
+        wh, truth, first, end, not_played=set(world.postpone)
+    )
     checks["games_with_made_up_pk"] = sorted(
         season.games.loc[season.games["pk_note"] != "", "game_id"]
     )
     log(f"replayed in {time.perf_counter() - t0:.0f} s; the event files' warehouse ...")
     # the same warehouse with the season's event files loaded (the feed's rows give way to
     # theirs, as when Retrosheet publishes the season), holding the games from ``first`` on,
-    # as the replay does: the backtest over the replayed days on it
+    # as the replay does, and not the game it postponed: the backtest over the replayed days
     compared = work / "with_events.duckdb"
     shutil.copy(path, compared)
     events_wh = open_warehouse(str(compared))
-    load_events(events_wh, events, register, first)
+    load_events(events_wh, events, register, first, not_played=set(world.postpone))
     settings_bt = settings.model_copy(update={"warehouse": str(compared)})
     bt = run_backtest(
         events_wh,
@@ -855,12 +859,23 @@ def follow(
     return dict(totals)
 
 
-def load_events(wh: Warehouse, events: Path, register: Register, first: dt.date) -> None:
+def load_events(
+    wh: Warehouse,
+    events: Path,
+    register: Register,
+    first: dt.date,
+    not_played: Collection[str] = (),
+) -> None:
     """Load the season's event files (``kcast ingest retrosheet``), keeping the season's days
     before ``first`` as the replayed warehouse has them (the event files' games of those days
     taken out, the rows that were there put back), and ``players`` as the replay knew them
     (names and sides: the rosters would add the sides of players the replay never met, the
-    starters of a start log's days before ``first``)."""
+    starters of a start log's days before ``first``).
+
+    The games of ``not_played`` (those the replay postponed) are taken out: the event files
+    have them played, the season the daily job lived does not, and their starts would move
+    every later start's league rates (the starters' 30-day K%, the league's CSW%) and their
+    teams' and pitchers' own figures."""
     tables = [t for t in CUT_TABLES if t != "prop_lines"]
     params = {"s": first.year, "d": first}
     where = "season = $s AND game_date < $d"
@@ -870,6 +885,11 @@ def load_events(wh: Warehouse, events: Path, register: Register, first: dt.date)
     with wh.transaction():
         for table in tables:
             wh.execute(f"DELETE FROM {table} WHERE {where}", params)  # noqa: S608
+            if not_played:
+                wh.execute(
+                    f"DELETE FROM {table} WHERE game_id IN (SELECT UNNEST($g))",  # noqa: S608
+                    {"g": sorted(not_played)},
+                )
         for table in reversed(tables):  # games first
             rows = before[table].drop(columns=["updated_at"], errors="ignore")
             if len(rows):
@@ -879,14 +899,16 @@ def load_events(wh: Warehouse, events: Path, register: Register, first: dt.date)
 
 
 def feed_against_events(
-    wh: Warehouse, truth: Truth, first: dt.date, end: dt.date
+    wh: Warehouse, truth: Truth, first: dt.date, end: dt.date, not_played: Collection[str] = ()
 ) -> dict[str, Any]:
     """The plate appearances the daily job stored from the feeds against the event files', game
-    by game: counts, and the rows that differ in what the features read."""
+    by game: counts, and the rows that differ in what the features read. The games of
+    ``not_played`` (those the replay postponed: no feed was served for them) are not expected."""
     stored = wh.query(
         "SELECT * FROM plate_appearances WHERE game_date BETWEEN $a AND $b", {"a": first, "b": end}
     )
-    theirs = truth.season.plays
+    plays = truth.season.plays
+    theirs = plays[~plays["game_id"].isin(set(not_played))]
     columns = ["batter_id", "pitcher_id", "inning", "lineup_slot", "times_faced", "bats", "throws"]
     columns += ["pitches", "swinging_strikes", "called_strikes", "is_strikeout", "is_walk"]
     key = ["game_id", "pa_index"]

@@ -176,7 +176,7 @@ def test_kcast_daily_command_reports_steps_and_exits_1_on_a_failed_step(
 
 def test_the_feeds_give_the_event_files_plate_appearances(replayed) -> None:
     """Every plate appearance of the followed and replayed days, from the live feeds, equals
-    the event files' in everything the features read."""
+    the event files' in everything the features read (the game the replay postponed aside)."""
     pa = replayed.checks["plate_appearances"]
     assert pa["stored"] == pa["in_event_files"] > 0
     assert pa["only_stored"] == pa["only_in_event_files"] == 0
