@@ -8,7 +8,8 @@ with their ``status``). For each rule (strategy x system x main or alternate run
 time) it prints the rule's record (every pick, as if it were always live): picks, CLV, EV
 against the fair close and ROI at the price taken, each with its 95% bootstrap interval, and
 the maximum drawdown of its Kelly bankroll; the gated ledger (the picks made while the rule's
-own record of earlier games cleared the gate: ``status`` bet); the same by book; and the two
+own record of earlier games cleared the gate: ``status`` bet); each strategy and system's
+ledger (both rungs), with the gate off and gated; the same by book; and the two
 halves of the season for choosing the default rule before looking at the second:
 
 **The choice, fixed before the second half is looked at**: among the rules of the decision
@@ -91,6 +92,25 @@ def rules_table(picks: pd.DataFrame) -> list[str]:
     return out
 
 
+def ledger_table(picks: pd.DataFrame) -> list[str]:
+    """The ledger of each decision time, strategy and system (main and alternate rungs
+    together): every pick (the ledger with the gate off) and the gated ledger (its bets)."""
+    out = [
+        "| time | rule | system | picks (gate off) | CLV, points | EV vs fair close, % | ROI, % "
+        "| max DD | bets (gated) | their EV vs fair close, % | their ROI, % |",
+        "|---|---|---|---:|---|---|---|---:|---:|---|---|",
+    ]
+    for key, g in picks.groupby(RULE[:3], sort=True):
+        b = record(g[g["status"] == "bet"])
+        gated = (
+            f"{b['bets']:,} | {interval(b, 'ev_close', 100.0)} | {interval(b, 'roi', 100.0)}"
+            if b.get("bets")
+            else "0 | | "
+        )
+        out.append(f"| {' | '.join(map(str, key))} | {row(record(g))} | {gated} |")
+    return out
+
+
 def books_table(picks: pd.DataFrame, systems: list[str]) -> list[str]:
     """By book: the rules of ``systems`` (every strategy but the shops), and the shops once
     (their picks do not depend on the system: the first system's)."""
@@ -148,6 +168,8 @@ def main() -> None:
     picks = read(args.picks)
     print("## every rule, the whole window\n")
     print("\n".join(rules_table(picks)))
+    print("\n## the ledger: every rung of a strategy and system, gate off and gated\n")
+    print("\n".join(ledger_table(picks)))
     print("\n## by book (every pick of a rule; shop rules once)\n")
     print("\n".join(books_table(picks, args.by_book)))
     for name, span in (("first half", FIRST_HALF), ("second half", SECOND_HALF)):
