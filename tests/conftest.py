@@ -250,6 +250,8 @@ def build_backtest(folder: Path, register: Register) -> None:
         warehouse=str(path),
         active_systems=SEED_SYSTEMS,
         primary_system="ensemble_v1",
+        # every rule bets (no edge gate), so that the ledger and the views have bets to show
+        edge_gate="off",
         min_edge=0.5,
         min_confidence=60.0,
         # the systems' own probabilities, so that the views have bets to show (pooled with the

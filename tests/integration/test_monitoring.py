@@ -600,6 +600,8 @@ def test_picks_today_and_high_confidence_picks_every_date(wh, preds) -> None:
         assert list(got["recommendation"]) == list(want["recommendation"])
         assert np.allclose(got["confidence"], want["confidence"])
         high = want[(want["confidence"] >= 70) & (want["red_flags"].fillna("") == "")]
+        # every side of the day (bet or lean), most confident first
+        high = high.sort_values(["confidence", "pitcher_id"], ascending=[False, True])
         got_high = run_query(wh, "high_confidence_picks", day.date()).frame
         assert list(got_high["pitcher_id"]) == list(high["pitcher_id"]), day
         n_picks += len(got)
@@ -927,6 +929,7 @@ def test_status_passes_on_a_healthy_day(copy_path: Path, preds, wh) -> None:
     payload = json.loads(out.output)
     assert payload["ok"] is True
     assert [c["name"] for c in payload["checks"]] == [
+        "games",
         "predictions",
         "coverage",
         "agreement",
@@ -982,8 +985,9 @@ def test_status_fails_for_a_day_without_predictions(copy_path: Path) -> None:
     assert out.exit_code == 1
     payload = json.loads(out.output)
     assert payload["ok"] is False
-    assert payload["checks"][0]["name"] == "predictions"
-    assert payload["checks"][0]["status"] == "fail"
+    checks = {c["name"]: c["status"] for c in payload["checks"]}
+    assert list(checks)[:2] == ["games", "predictions"]
+    assert checks["predictions"] == "fail"
 
 
 def test_status_warns_when_predictions_can_be_graded(copy_path: Path) -> None:
