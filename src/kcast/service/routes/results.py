@@ -18,8 +18,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from kcast import charts
 from kcast.api import pmf_from_json
-from kcast.bet_metrics import Record, record, records_by, units_of
-from kcast.day_board import LEDGER_STRATEGY, book_name
+from kcast.bet_metrics import Record, record, records_by
+from kcast.day_board import LEDGER_STRATEGY, book_name, ledger_csv
 from kcast.decisions import devig
 from kcast.prices import open_prices
 from kcast.scoring import calibration_table, clv_points
@@ -213,20 +213,10 @@ def ledger_between(state: ServiceState, start: dt.date, end: dt.date) -> pd.Data
 
 
 @router.get("/ledger.csv")
-def ledger_csv(state: StateDep) -> Response:
+def ledger_download(state: StateDep) -> Response:
     """Every bet of the ledger (``LEDGER_STRATEGY``) as CSV, stakes in units and money."""
-    bank = bankroll(state)
-    if not state.warehouse.table_exists("bets"):
-        rows = pd.DataFrame()
-    else:
-        rows = state.warehouse.query(statement("ledger_of_strategy"), {"s": LEDGER_STRATEGY})
-        rows = rows.assign(
-            units=units_of(rows["result"], rows["odds"]),
-            stake_units=[bank.units_of(v) for v in rows["stake"]],
-            stake_money=[bank.money_of(v) for v in rows["stake"]],
-        )
     return Response(
-        rows.to_csv(index=False, lineterminator="\n"),
+        ledger_csv(state.warehouse, LEDGER_STRATEGY, bankroll(state)),
         media_type="text/csv",
         headers={"Content-Disposition": 'attachment; filename="kcast-ledger.csv"'},
     )
