@@ -248,7 +248,8 @@ def build_backtest(folder: Path, register: Register) -> None:
     settings = Settings(
         _env_file=None,
         warehouse=str(path),
-        active_systems="v1_baseline,v1_6_rolling,ensemble_v1",
+        active_systems=SEED_SYSTEMS,
+        primary_system="ensemble_v1",
         min_edge=0.5,
         min_confidence=60.0,
         # the systems' own probabilities, so that the views have bets to show (pooled with the
@@ -267,7 +268,7 @@ def build_backtest(folder: Path, register: Register) -> None:
             dt.date.fromisoformat(BACKTEST_END),
             settings=settings,
         )
-        write_backtest(wh, result)
+        write_backtest(wh, result, settings)
     finally:
         wh.close()
     (folder / "backtest_metrics.json").write_text(json.dumps(result.metrics, default=str))

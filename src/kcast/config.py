@@ -369,10 +369,10 @@ def env_name(field_name: str) -> str:
     return str(choices[0]) if choices else field_name.upper()
 
 
-def accepts(env_name: str) -> str:
-    """What the setting named ``env_name`` accepts, in words."""
+def accepts(variable: str) -> str:
+    """What the setting whose environment variable is ``variable`` accepts, in words."""
     for name, info in Settings.model_fields.items():
-        if env_name(name) != env_name:
+        if env_name(name) != variable:
             continue
         text = str(info.annotation).replace("typing.", "").replace("pathlib.", "")
         kind = {

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from kcast import policy
 from kcast.cli import app
+from kcast.config import SEED_SYSTEMS, get_settings
 from kcast.errors import InputError
 from kcast.grading import grade_dates
 from kcast.monitoring import (
@@ -37,7 +38,7 @@ from kcast.warehouse.migrations import view_sql
 from tests.conftest import BACKTEST_END, BACKTEST_START
 
 SYSTEMS = ["ensemble_v1", "v1_6_rolling", "v1_baseline"]
-PRIMARY = "ensemble_v1"  # MLB_PRIMARY_SYSTEM's default: the system whose picks are shown
+PRIMARY = "ensemble_v1"  # the backtest warehouse's primary system: whose picks are shown
 KEY = ["game_id", "pitcher_id"]
 QUERIES = {
     "agreement_today",
@@ -70,6 +71,16 @@ runner = CliRunner()
 # --------------------------------------------------------------------------------------------
 # Fixtures and independent helpers
 # --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _seed_systems(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The backtest warehouse holds the seed's three systems, ensemble_v1 primary: the
+    settings the views and queries are read with say so too (kcast's default also runs
+    v2_matchup, the primary)."""
+    monkeypatch.setenv("MLB_ACTIVE_SYSTEMS", SEED_SYSTEMS)
+    monkeypatch.setenv("MLB_PRIMARY_SYSTEM", PRIMARY)
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="module")
@@ -907,7 +918,7 @@ def test_cli_query_list() -> None:
     for name in QUERIES:
         assert name in out.output
     listed = json.loads(runner.invoke(app, ["query", "--list", "--json"]).output)
-    assert {q["name"] for q in listed} == QUERIES
+    assert {q["name"] for q in listed} == QUERIES | set(view_sql())  # the views read too
 
 
 def test_cli_query_json_and_table(copy_path: Path, preds, wh) -> None:

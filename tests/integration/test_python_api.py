@@ -125,10 +125,12 @@ def test_models_are_found_beside_the_warehouse_wherever_the_script_runs(
     monkeypatch.delenv("KCAST_MODEL_DIR", raising=False)  # the default, models
     get_settings.cache_clear()
     picks = kcast.predict("2019-07-13", warehouse=str(home / "kcast.duckdb"))
-    assert len(picks) == 96 and set(picks["system_id"]) == {
+    # kcast's default systems: the seed's three and v2_matchup, each with its model found
+    assert len(picks) == 4 * 32 and set(picks["system_id"]) == {
         "v1_baseline",
         "v1_6_rolling",
         "ensemble_v1",
+        "v2_matchup",
     }
 
 
