@@ -255,14 +255,17 @@ def test_day_page_in_chromium(live, client: httpx.Client, browser) -> None:
     # in view, the rest load as they scroll into view: load them all here
     charts = page.evaluate(
         """() => Promise.all(Array.from(document.querySelectorAll('img.chart')).map(i => {
+            const inView = i.getBoundingClientRect().top < innerHeight;
             i.loading = 'eager'; return i.decode().then(() => ({
-                src: i.getAttribute('src'), width: i.naturalWidth, alt: i.alt,
+                src: i.getAttribute('src'), width: i.naturalWidth, alt: i.alt, in_view: inView,
                 rendered: i.dataset.rendered || null }));
         }))"""
     )
     assert errors == []
     assert len(charts) == 32 and all(c["width"] > 300 for c in charts)
-    assert sum(c["rendered"] == "true" for c in charts) >= 6  # those in view, before the mark
+    # those in view were drawn before the mark (the day's board above the cards may leave
+    # few in view)
+    assert all(c["rendered"] == "true" for c in charts if c["in_view"])
     assert all("strikeout distribution" in c["alt"] for c in charts)
     for chart in charts:  # each a real distribution: 16 bars and the line (none missing)
         svg = client.get(chart["src"])
