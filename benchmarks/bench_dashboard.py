@@ -95,8 +95,9 @@ def load_times(url: str, loads: int) -> tuple[dict, list[dict]]:
 
 
 def screenshots(base: str, day: str, folder: Path) -> list[Path]:
-    """A picture of each page on ``day`` (the pitcher: the first card with a bet, else the
-    first card), 1280 pixels wide, into ``folder``."""
+    """A picture of each page on ``day`` into ``folder``: the day at 1400 and at 375 pixels
+    wide (a phone), the others at 1280 (the pitcher: the first card with a bet, else the
+    first card)."""
     from playwright.sync_api import sync_playwright
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -107,18 +108,20 @@ def screenshots(base: str, day: str, folder: Path) -> list[Path]:
         )
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
 
-        def shot(path: str, name: str, height: int) -> None:
+        def shot(path: str, name: str, height: int, width: int = 1280) -> None:
             """The page's top ``height`` pixels (at most: the whole page if shorter)."""
+            page.set_viewport_size({"width": width, "height": 1000})
             page.goto(base + path, wait_until="load")
             page.wait_for_function("document.body.dataset.chartsReady !== undefined")
             whole = page.evaluate("document.documentElement.scrollHeight")
             saved.append(folder / name)
-            clip = {"x": 0, "y": 0, "width": 1280, "height": min(height, whole)}
+            clip = {"x": 0, "y": 0, "width": width, "height": min(height, whole)}
             page.screenshot(path=str(saved[-1]), full_page=True, clip=clip)
 
-        shot(f"/?date={day}", "dashboard-day.png", 1000)
+        shot(f"/?date={day}", "dashboard-day-1400.png", 1400, width=1400)
+        shot(f"/?date={day}", "dashboard-day-375.png", 1600, width=375)
         pitcher = page.eval_on_selector(
-            "#cards > article.bet h2 a, #cards > article h2 a", "a => a.getAttribute('href')"
+            "#cards > article.bet h3 a, #cards > article h3 a", "a => a.getAttribute('href')"
         )
         shot(pitcher, "dashboard-pitcher.png", 2000)
         shot(f"/performance?date={day}&days=60", "dashboard-performance.png", 2600)

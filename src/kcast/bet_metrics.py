@@ -232,14 +232,19 @@ UNITS_SQL = """CASE
         WHEN result = 'push' THEN 0.0
     END"""
 
-# the record of a group of rows with ``result``, ``units`` (UNITS_SQL), ``stake`` and ``clv``
-RECORD_SQL = """COUNT(CASE WHEN result IN ('win', 'loss', 'push') THEN 1 END) AS bets,
+# the win-loss counts of a group of rows with ``result``: graded bets, W-L-P (then the voids),
+# and the win rate
+COUNTS_SQL = """COUNT(CASE WHEN result IN ('win', 'loss', 'push') THEN 1 END) AS bets,
     COUNT(CASE WHEN result = 'win' THEN 1 END) AS wins,
     COUNT(CASE WHEN result = 'loss' THEN 1 END) AS losses,
-    COUNT(CASE WHEN result = 'push' THEN 1 END) AS pushes,
+    COUNT(CASE WHEN result = 'push' THEN 1 END) AS pushes"""
+WIN_RATE_SQL = """COUNT(CASE WHEN result = 'win' THEN 1 END)
+        / NULLIF(COUNT(CASE WHEN result IN ('win', 'loss') THEN 1 END), 0) AS win_rate"""
+
+# the record of a group of rows with ``result``, ``units`` (UNITS_SQL), ``stake`` and ``clv``
+RECORD_SQL = f"""{COUNTS_SQL},
     COUNT(CASE WHEN result = 'void' THEN 1 END) AS voids,
-    COUNT(CASE WHEN result = 'win' THEN 1 END)
-        / NULLIF(COUNT(CASE WHEN result IN ('win', 'loss') THEN 1 END), 0) AS win_rate,
+    {WIN_RATE_SQL},
     COUNT(units) AS priced_bets,
     SUM(units) AS units,
     SUM(units) / NULLIF(COUNT(units), 0) AS roi_flat,

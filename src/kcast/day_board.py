@@ -26,7 +26,8 @@ from typing import Any
 
 import pandas as pd
 
-from kcast.bet_metrics import Bankroll, fmt
+from kcast import policy
+from kcast.bet_metrics import Bankroll, fmt, units_of
 from kcast.context import ALTERNATE, MAIN, Rule, RuleGate, every_rule_live
 from kcast.decision import BET, LEAN
 from kcast.gate import RuleRecord, record_for, shown_records
@@ -54,6 +55,13 @@ BOOK_NAMES = {
     "request": "the price a request gave",
 }
 LEDGER_STRATEGY = "ev"  # the strategy kcast predict, run and daily bet with
+HOW_A_RULE_BECOMES_LIVE = (
+    f"A rule becomes live (its picks are bets) once {policy.GATE_MIN_BETS} of its picks of the "
+    f"last {policy.GATE_LOOKBACK_DAYS} days are graded against the fair close and the 95% "
+    "interval of their EV lies above zero; until then its picks are leans, stored and graded "
+    "so that its record grows (`kcast bets --rules` shows every rule's record; "
+    "KCAST_EDGE_GATE=off bets without the gate)."
+)
 
 
 def book_name(book: Any) -> str:
@@ -160,6 +168,10 @@ class DayBoard:
             )
         return f"{self.day}: no bets and no leans of {self.starters} starters ({self.system})"
 
+    def live_note(self) -> str:
+        """How a rule becomes live, on a day with leans of rules not live ("" otherwise)."""
+        return HOW_A_RULE_BECOMES_LIVE if self.unproven_leans else ""
+
     def records(self) -> list[RuleRecord]:
         """The records of the rules of the day's bets and leans, main before alternate."""
         seen: dict[Rule, RuleRecord] = {}
@@ -233,6 +245,23 @@ def picks_csv(picks: list[Pick], bankroll: Bankroll, day: dt.date | None = None)
     return out.getvalue()
 
 
+def ledger_csv(wh: Warehouse, strategy: str, bankroll: Bankroll, system: str | None = None) -> str:
+    """Every bet of the ledger (one strategy, never a lean; one system or all) as CSV, with
+    its units and the stake in units and money of ``bankroll`` (``kcast bets --csv``, the
+    dashboard's ``/ledger.csv``); only the header without a ledger."""
+    if not wh.table_exists("bets"):
+        return ""
+    rows = wh.query(statement("ledger_of_strategy"), {"s": strategy})
+    if system:
+        rows = rows[rows["system_id"] == system]
+    rows = rows.assign(
+        units=units_of(rows["result"], rows["odds"]),
+        stake_units=[bankroll.units_of(v) for v in rows["stake"]],
+        stake_money=[bankroll.money_of(v) for v in rows["stake"]],
+    )
+    return rows.to_csv(index=False, lineterminator="\n")
+
+
 def _plain(value: Any, spec: str = "g") -> str:
     return "" if value is None or is_missing(value) else format(value, spec)
 
@@ -295,48 +324,13 @@ def build_board(  # noqa: PLR0913
         key = (str(row["game_id"]), int(row["pitcher_id"]))
         who = _who(row, day)
         if key in bet_on:
-            b = bet_on[key]
-            label = _value(b, "decision_time") or at
-            rule = _rule(strategy, system, label, b, "line", "main_line")
-            board.bets.append(
-                Pick(
-                    BET,
-                    **who,
-                    system_id=system,
-                    side=str(b["side"]),
-                    line=_number(b, "line"),
-                    main_line=_number(b, "main_line"),
-                    book=book_name(b.get("book")),
-                    odds=_number(b, "odds"),
-                    ev=_number(b, "ev"),
-                    stake=_number(b, "stake"),
-                    p_win=_number(b, "p_win"),
-                    result=_value(b, "result"),
-                    record=record_for(records, rule, live),
-                    reason=_value(b, "reason") or "",
-                )
-            )
+            bet = bet_on[key]
+            rule = _rule(strategy, system, _value(bet, "decision_time") or at, bet, LEDGER_BET)
+            board.bets.append(_pick(BET, bet, LEDGER_BET, who, record_for(records, rule, live)))
         elif _value(row, "decision") in (LEAN, BET):
             # a row's bet missing from the ledger is a lean (the gate kept it out)
-            rule = _rule(strategy, system, at, row, "decision_line", "line")
-            board.leans.append(
-                Pick(
-                    LEAN,
-                    **who,
-                    system_id=system,
-                    side=str(row["recommendation"]),
-                    line=_number(row, "decision_line"),
-                    main_line=_number(row, "line"),
-                    book=book_name(row.get("decision_book")),
-                    odds=_number(row, "decision_odds"),
-                    ev=_number(row, "decision_ev"),
-                    stake=None,
-                    p_win=None,
-                    result=_value(row, "result"),
-                    record=record_for(records, rule, live),
-                    reason=_value(row, "decision_reason") or "",
-                )
-            )
+            rule = _rule(strategy, system, at, row, ROW_LEAN)
+            board.leans.append(_pick(LEAN, row, ROW_LEAN, who, record_for(records, rule, live)))
         else:
             board.rest.append(
                 {
@@ -353,8 +347,67 @@ def build_board(  # noqa: PLR0913
     return board
 
 
-def _rule(strategy: str, system: str, at: str, row: dict, line: str, main: str) -> Rule:
-    bet_line, main_line = _number(row, line), _number(row, main)
+# where a pick's fields are: in a ledger row (a bet), in a prediction row (a lean)
+LEDGER_BET = {
+    "side": "side",
+    "line": "line",
+    "main_line": "main_line",
+    "book": "book",
+    "odds": "odds",
+    "ev": "ev",
+    "stake": "stake",
+    "p_win": "p_win",
+    "reason": "reason",
+}
+ROW_LEAN = {
+    "side": "recommendation",
+    "line": "decision_line",
+    "main_line": "line",
+    "book": "decision_book",
+    "odds": "decision_odds",
+    "ev": "decision_ev",
+    "stake": None,
+    "p_win": None,
+    "reason": "decision_reason",
+}
+
+
+def _pick(
+    decision: str,
+    row: dict[str, Any],
+    columns: dict[str, str | None],
+    who: dict[str, Any],
+    record: RuleRecord,
+) -> Pick:
+    """A bet or lean from a ledger or prediction ``row`` whose fields ``columns`` names."""
+
+    def number(name: str) -> float | None:
+        column = columns[name]
+        return None if column is None else _number(row, column)
+
+    return Pick(
+        decision,
+        **who,
+        system_id=record.rule.system_id,
+        side=str(row[columns["side"]]),
+        line=number("line"),
+        main_line=number("main_line"),
+        book=book_name(row.get(columns["book"])),
+        odds=number("odds"),
+        ev=number("ev"),
+        stake=number("stake"),
+        p_win=number("p_win"),
+        result=_value(row, "result"),
+        record=record,
+        reason=_value(row, columns["reason"] or "") or "",
+    )
+
+
+def _rule(
+    strategy: str, system: str, at: str, row: dict[str, Any], columns: dict[str, str | None]
+) -> Rule:
+    """The rule of a pick: main or alternate by its line against the card's main line."""
+    bet_line, main_line = _number(row, columns["line"]), _number(row, columns["main_line"])
     alternate = bet_line is not None and main_line is not None and bet_line != main_line
     return Rule(strategy, system, at, ALTERNATE if alternate else MAIN)
 

@@ -38,10 +38,10 @@ import numpy as np
 import pandas as pd
 
 from kcast import policy
+from kcast.bet_metrics import units_of
 from kcast.config import Settings
 from kcast.context import MAIN, Rule, RuleGate, every_rule_live
 from kcast.dates import today
-from kcast.market import decimal
 from kcast.scoring import bootstrap_mean
 from kcast.warehouse import Warehouse
 from kcast.warehouse.statements import statement
@@ -246,11 +246,7 @@ def graded_picks(wh: Warehouse, before: dt.date, lookback_days: int) -> pd.DataF
     rows = wh.query(statement("graded_picks"), {"a": first, "d": before})
     if rows.empty:
         return pd.DataFrame(columns=PICK_COLUMNS)
-    won = decimal(rows["odds"].to_numpy(float)) - 1.0
-    result = rows["result"]
-    rows["units"] = np.select(
-        [result == "win", result == "loss", result == "push"], [won, -1.0, 0.0], np.nan
-    )
+    rows["units"] = units_of(rows["result"], rows["odds"])
     return rows[PICK_COLUMNS]
 
 

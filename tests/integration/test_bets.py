@@ -4,14 +4,18 @@ quotes captured before it, line shopping, the ledger written idempotently, grade
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import poisson
 from typer.testing import CliRunner
 
+from kcast.bet_metrics import record
 from kcast.bets import (
     BetRules,
     decide_bets,
@@ -20,12 +24,15 @@ from kcast.bets import (
     ledger_rows,
     write_ledger,
 )
+from kcast.cli import app
+from kcast.config import Settings
 from kcast.data.lines import ingest_lines
 from kcast.data.starts import ingest_starts
 from kcast.market import DecisionTime, quotes_at
 from kcast.pipeline import day_starters
 from kcast.policy import DEVIG_METHODS
 from kcast.prices import attach_prices, stored_lines
+from kcast.service import BackgroundServer, create_app
 from kcast.systems.base import SystemOutput
 from kcast.warehouse import open_warehouse
 from tests.conftest import PROPS, STATCAST
@@ -163,14 +170,6 @@ def test_bets_shop_every_book_and_rung_and_the_ledger_is_idempotent(wh) -> None:
     shown = CliRunner().invoke(app, ["bets", "--warehouse", wh.url, "--by", "book"])
     assert shown.exit_code == 0, shown.output
     assert "graded bets" in shown.output
-    # a day's bets: MLB team spellings (no Retrosheet game codes), within 80 columns
-    day = CliRunner().invoke(
-        app, ["bets", "--warehouse", wh.url, "--date", str(FIRST)], env={"COLUMNS": "80"}
-    )
-    assert day.exit_code == 0, day.output
-    assert f"{len(graded)} bets of {FIRST} (ev), total stake" in day.output
-    assert max(len(line) for line in day.output.splitlines()) <= 80
-    assert str(FIRST.year) not in day.output.replace(str(FIRST), "")  # no Retrosheet game codes
 
 
 def _decided(wh, day: dt.date, shift: float, settings, at: str = "open"):  # noqa: ANN001, ANN202
@@ -262,3 +261,134 @@ def test_a_rerun_leaves_exactly_the_bets_it_takes_and_keeps_placed_ones(wh) -> N
     assert record_bets(FIRST, strict) == n
     assert keys(ledger(FIRST)) == keys(after)
     assert len(ledger(LAST)) == other_day and len(ledger(FIRST, "move")) == 2
+
+
+# --- one set of numbers: a graded week on every screen ---------------------------------------
+
+WEEK_END = FIRST + dt.timedelta(days=6)
+SCREEN_KEYS = ("bets", "wlp", "units", "roi_flat", "roi_staked", "clv")
+
+
+@pytest.fixture(scope="module")
+def week(tmp_path_factory: pytest.TempPathFactory, register) -> tuple[Path, pd.DataFrame]:
+    """A graded week: the real 2025 starts and lines of 1-7 July, the stand-in system's bets of
+    each day stored as ``kcast predict`` stores them, one of them made a lean (the edge gate's:
+    in the ledger, in no money figure), graded by ``kcast grade``. Returns the warehouse and
+    the ledger's bets (status bet) as graded."""
+    from kcast.forecast import WarehouseSink
+
+    root = tmp_path_factory.mktemp("week")
+    lines = pd.read_csv(SOC)
+    days = pd.to_datetime(lines["game_date"]).dt.date
+    part = root / "lines.csv"
+    lines[(days >= FIRST) & (days <= WEEK_END)].to_csv(part, index=False)
+    path = root / "week.duckdb"
+    wh = open_warehouse(str(path))
+    ingest_starts(wh, STARTS, seasons=[2025])
+    ingest_lines(wh, part, register)
+    loose = Settings(_env_file=None, min_bet_ev=0.0)
+    day = FIRST
+    while day <= WEEK_END:
+        WarehouseSink(wh, "predict").store(_decided(wh, day, 1.0, loose))
+        day += dt.timedelta(days=1)
+    lean = wh.query("SELECT game_id, pitcher_id FROM bets ORDER BY game_date, game_id LIMIT 1")
+    wh.execute(
+        "UPDATE bets SET status = 'lean' WHERE game_id = $g AND pitcher_id = $p",
+        {"g": lean["game_id"].iloc[0], "p": int(lean["pitcher_id"].iloc[0])},
+    )
+    wh.close()
+    graded = CliRunner().invoke(
+        app, ["grade", "--date", str(FIRST), "--end", str(WEEK_END), "-w", str(path)]
+    )
+    assert graded.exit_code == 0, graded.output
+    wh = open_warehouse(str(path), read_only=True)
+    bets = wh.query("SELECT * FROM bets WHERE strategy = 'ev' AND status = 'bet'")
+    leans = wh.query("SELECT * FROM bets WHERE status = 'lean' AND result IS NOT NULL")
+    wh.close()
+    assert bets["result"].isin(["win", "loss", "push"]).sum() > 30 and len(leans) == 1
+    return path, bets
+
+
+def _row_cells(output: str, first: str, *more: str) -> list[str]:
+    """The last six cells of the table row that starts with ``first`` (then ``more``)."""
+    for line in output.splitlines():
+        cells = line.split()
+        if cells[: 1 + len(more)] == [first, *more]:
+            return cells[-len(SCREEN_KEYS) :]
+    raise AssertionError(f"no row {first} {' '.join(more)} in:\n{output}")
+
+
+def test_one_graded_week_shows_the_same_numbers_on_every_screen(week) -> None:
+    """`kcast grade`, `kcast bets`, the bets_by_system query (the bet_performance view) and
+    the dashboard's performance page show the week's graded bets with the same W-L-P, units,
+    ROI flat and staked and CLV: bet_metrics.record of the ledger's bets (the lean in none)."""
+    path, bets = week
+    want = record(bets)
+    assert want.bets > 30 and want.roi_staked is not None and want.clv is not None
+    expected = [want.cells()[k] for k in SCREEN_KEYS]
+    wide = {"COLUMNS": "200"}
+    runner = CliRunner()
+    graded = runner.invoke(
+        app, ["grade", "--date", str(FIRST), "--end", str(WEEK_END), "-w", str(path)], env=wide
+    )
+    assert graded.exit_code == 0, graded.output
+    assert _row_cells(graded.output, "stand_in") == expected, graded.output
+    ledger = runner.invoke(app, ["bets", "-w", str(path)], env=wide)
+    assert ledger.exit_code == 0, ledger.output
+    assert _row_cells(ledger.output, "stand_in", "all") == expected, ledger.output
+    query = runner.invoke(app, ["query", "bets_by_system", "--json", "-w", str(path)])
+    assert query.exit_code == 0, query.output
+    (row,) = [
+        r
+        for r in json.loads(query.output)["rows"]
+        if r["system_id"] == "stand_in" and r["strategy"] == "ev" and r["time_window"] == "all"
+    ]
+    from_view = [
+        str(row["bets"]),
+        f"{row['wins']}-{row['losses']}-{row['pushes']}",
+        f"{row['units']:+.2f}",
+        f"{row['roi_flat']:+.1%}",
+        f"{row['roi_staked']:+.1%}",
+        f"{row['clv_points']:+.2f}",
+    ]
+    assert from_view == expected
+    settings = Settings(_env_file=None, warehouse=str(path), market_blend="off")
+    with (
+        BackgroundServer(create_app(settings)) as server,
+        httpx.Client(base_url=server.url, timeout=60) as client,
+    ):
+        page = client.get("/performance", params={"date": str(WEEK_END), "days": 30}).text
+        row_html = re.search(r'<tr data-system="stand_in">(.*?)</tr>', page).group(1)
+        cells = dict(re.findall(r'data-key="(\w+)">([^<]*)<', row_html))
+        assert [cells[k] for k in SCREEN_KEYS] == expected
+        # a page of a date shows no bet after it: its ledger and its figures end there
+        middle = FIRST + dt.timedelta(days=2)
+        page = client.get("/performance", params={"date": str(middle), "days": 30}).text
+        shown_dates = set(re.findall(r"<td>(2025-07-\d\d)</td>", page))
+        assert shown_dates and max(shown_dates) <= str(middle)
+        upto = bets[pd.to_datetime(bets["game_date"]).dt.date <= middle]
+        row_html = re.search(r'<tr data-system="stand_in">(.*?)</tr>', page).group(1)
+        cells = dict(re.findall(r'data-key="(\w+)">([^<]*)<', row_html))
+        assert [cells[k] for k in SCREEN_KEYS] == [record(upto).cells()[k] for k in SCREEN_KEYS]
+        # the pitcher page's W-L counts his bets
+        won = bets[bets["result"] == "win"].iloc[0]
+        his = bets[bets["pitcher_id"] == won["pitcher_id"]]
+        page = client.get(f"/pitcher/{int(won['pitcher_id'])}", params={"date": str(WEEK_END)})
+        row_html = re.search(r'<tr data-system="stand_in">(.*?)</tr>', page.text).group(1)
+        cells = dict(re.findall(r'data-key="(\w+)">([^<]*)<', row_html))
+        assert cells["wins"] == str(record(his).wins) != "0"
+        assert cells["losses"] == str(record(his).losses)
+
+
+def test_a_days_bets_at_80_columns(week) -> None:
+    """`kcast bets --date`: the day's board of the stored day, the ledger's bets first (the
+    lean made of one of them among the leans), MLB team spellings, within 80 columns."""
+    path, bets = week
+    of_day = bets[pd.to_datetime(bets["game_date"]).dt.date == FIRST]
+    args = ["bets", "-w", str(path), "--date", str(FIRST), "--system", "stand_in"]
+    day = CliRunner().invoke(app, args, env={"COLUMNS": "80"})
+    assert day.exit_code == 0, day.output
+    assert f"{FIRST}: {len(of_day)} bets of " in day.output and "total stake" in day.output
+    assert "leans of ev/stand_in/" in day.output
+    assert max(len(line) for line in day.output.splitlines()) <= 80
+    assert str(FIRST.year) not in day.output.replace(str(FIRST), "")  # no Retrosheet game codes

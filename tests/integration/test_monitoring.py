@@ -567,8 +567,9 @@ def test_disagreements_are_the_largest_spreads(wh, preds) -> None:
 def ensemble_picks(
     preds: pd.DataFrame, day: pd.Timestamp, wh, system: str = "ensemble_v1"
 ) -> pd.DataFrame:  # noqa: ANN001
-    """The system's bets of the day (the ledger's), then its leans (rows with a side and no
-    bet), each most confident first: what picks_today lists."""
+    """The system's bets of the day (the ledger's, status bet: the edge gate's leans are in the
+    ledger too), then its leans (rows with a side and no bet), each most confident first: what
+    picks_today lists."""
     want = preds[
         (preds["game_date"] == day)
         & (preds["system_id"] == system)
@@ -576,7 +577,7 @@ def ensemble_picks(
     ]
     bets = wh.query(
         "SELECT game_id, pitcher_id FROM bets WHERE strategy = 'ev' AND system_id = $s "
-        "AND game_date = $d",
+        "AND game_date = $d AND COALESCE(status, 'bet') = 'bet'",
         {"s": system, "d": day.date()},
     )
     keys = set(zip(bets["game_id"], bets["pitcher_id"].astype(int), strict=True))
@@ -598,6 +599,7 @@ def test_picks_today_and_high_confidence_picks_every_date(wh, preds) -> None:
         got = run_query(wh, "picks_today", day.date()).frame
         assert list(got["pitcher_id"]) == list(want["pitcher_id"]), day
         assert list(got["recommendation"]) == list(want["recommendation"])
+        assert list(got["decision"]) == ["lean" if lean else "bet" for lean in want["lean"]]
         assert np.allclose(got["confidence"], want["confidence"])
         high = want[(want["confidence"] >= 70) & (want["red_flags"].fillna("") == "")]
         # every side of the day (bet or lean), most confident first
@@ -611,6 +613,31 @@ def test_picks_today_and_high_confidence_picks_every_date(wh, preds) -> None:
     ]
     assert n_picks == len(total)
     assert 0 < n_high < n_picks
+
+
+def test_picks_today_lists_the_days_bets_first_then_the_leans(wh_copy, preds) -> None:
+    """A day whose ledger holds bets and leans of the edge gate: picks_today lists the bets
+    (status bet, staked) first, then every other side as a lean."""
+    picks = wh_copy.query(
+        "SELECT game_date, game_id, pitcher_id FROM bets WHERE strategy = 'ev' "
+        "AND system_id = 'ensemble_v1' ORDER BY game_date, game_id, pitcher_id"
+    )
+    day = picks["game_date"].value_counts().index[0]
+    of_day = picks[picks["game_date"] == day]
+    assert len(of_day) >= 4
+    wh_copy.execute("UPDATE bets SET status = 'lean' WHERE game_date = $d", {"d": day})
+    for r in of_day.iloc[::2].to_dict("records"):  # every other one a bet, staked
+        wh_copy.execute(
+            "UPDATE bets SET status = 'bet', stake = 0.01 WHERE game_id = $g AND pitcher_id = $p "
+            "AND strategy = 'ev' AND system_id = 'ensemble_v1'",
+            {"g": r["game_id"], "p": int(r["pitcher_id"])},
+        )
+    n_bets = len(of_day.iloc[::2])
+    want = ensemble_picks(preds, ts(day), wh_copy)
+    got = run_query(wh_copy, "picks_today", ts(day).date()).frame
+    assert list(got["pitcher_id"]) == list(want["pitcher_id"])
+    assert list(got["decision"]) == ["bet"] * n_bets + ["lean"] * (len(got) - n_bets)
+    assert got["stake"].iloc[:n_bets].notna().all() and got["stake"].iloc[n_bets:].isna().all()
 
 
 def test_red_flag_summary(wh, preds) -> None:
@@ -859,7 +886,8 @@ def test_edge_buckets(wh, preds) -> None:
     )
     assert (inside["verdict"] == "PASS").all()
     graded_bets = inside[inside["result"].isin(["win", "loss", "push"])]
-    assert (graded_bets["decision"] == "bet").all()
+    # each a side of the bet rule: a bet, or a lean while its rule is not live (the edge gate)
+    assert graded_bets["decision"].isin(["bet", "lean"]).all()
     assert int(small["bets"].sum()) == len(graded_bets)
 
 
@@ -987,7 +1015,7 @@ def test_status_fails_for_a_day_without_predictions(copy_path: Path) -> None:
     assert payload["ok"] is False
     checks = {c["name"]: c["status"] for c in payload["checks"]}
     assert list(checks)[:2] == ["games", "predictions"]
-    assert checks["predictions"] == "fail"
+    assert checks["predictions"] == "fail" and checks["games"] == "pass"
 
 
 def test_status_warns_when_predictions_can_be_graded(copy_path: Path) -> None:

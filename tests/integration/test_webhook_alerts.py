@@ -22,10 +22,13 @@ from tests.webhook_receiver import Receiver
 
 @pytest.fixture
 def wh(backtest_warehouse: Path, tmp_path: Path):
-    """A copy of the 2022 backtest warehouse: graded predictions and the ledger's bets."""
+    """A copy of the 2022 backtest warehouse: graded predictions and the ledger's picks, taken
+    as bets as with the edge gate off (the backtest's gate keeps its rules leans: none has the
+    graded picks a live rule needs), which is how ``settings`` runs."""
     path = tmp_path / "alerts.duckdb"
     shutil.copy(backtest_warehouse, path)
     warehouse = open_warehouse(str(path))
+    warehouse.execute("UPDATE bets SET status = 'bet' WHERE strategy = 'ev'")
     yield warehouse
     warehouse.close()
 
@@ -45,6 +48,7 @@ def settings(wh, *hooks: str, timeout: float = 2.0) -> Settings:  # noqa: ANN001
         webhook_timeout=timeout,
         decision_time="open",
         primary_system="ensemble_v1",
+        edge_gate="off",
     )
 
 
@@ -142,18 +146,27 @@ def test_scratch_price_move_and_lineup_change_each_alert_once(wh) -> None:
             "captured_at": pd.Timestamp("2030-01-01"),
         }
         wh.upsert("prop_lines", pd.DataFrame([quote]))
-        # the lineup of the third is posted and his bet is now the other side
+        # the lineup of the third is posted and his bet is now the other side, at that side's
+        # latest price (as the re-decision takes it: no price move of its own)
         other = "UNDER" if third["side"] == "OVER" else "OVER"
+        quote = wh.query(
+            "SELECT over_odds, under_odds FROM prop_lines WHERE game_date = $d "
+            "AND pitcher_id = $p AND book = $b AND line = $l ORDER BY captured_at DESC LIMIT 1",
+            {"d": day, "p": int(third["pitcher_id"]), "b": third["book"], "l": third["line"]},
+        )
+        price = quote["under_odds" if other == "UNDER" else "over_odds"].iloc[0]
+        assert pd.notna(price)
         wh.execute(
             "UPDATE pitcher_strikeout_predictions SET lineup_status = 'confirmed' "
             "WHERE game_id = $g AND pitcher_id = $p AND system_id = $s",
             {"g": third["game_id"], "p": int(third["pitcher_id"]), "s": "ensemble_v1"},
         )
         wh.execute(
-            "UPDATE bets SET side = $side WHERE game_id = $g AND pitcher_id = $p "
+            "UPDATE bets SET side = $side, odds = $o WHERE game_id = $g AND pitcher_id = $p "
             "AND strategy = 'ev' AND system_id = $s",
             {
                 "side": other,
+                "o": int(price),
                 "g": third["game_id"],
                 "p": int(third["pitcher_id"]),
                 "s": "ensemble_v1",

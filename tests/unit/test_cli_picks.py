@@ -124,6 +124,10 @@ def test_no_proven_rule_says_so_and_shows_the_leans(monkeypatch: pytest.MonkeyPa
     assert "2025-07-20: no bets today: no rule has a proven record yet; 2 leans below" in text
     assert text.count("rule not proven") == 2
     assert "stored in the ledger" not in text
+    # how a rule becomes live, under the leans (not a failure: the gate at work)
+    assert text.index("leans of") < text.index("A rule becomes live (its picks are bets)")
+    assert "kcast bets --rules" in text and "failed" not in text.lower()
+    assert max(len(line) for line in text.splitlines()) <= 80
 
 
 def test_book_names_are_full() -> None:

@@ -9,7 +9,7 @@ import pandas as pd
 import typer
 
 from kcast import policy
-from kcast.bet_metrics import LABELS, Bankroll, record, units_of
+from kcast.bet_metrics import LABELS, Bankroll, record
 from kcast.cli.board import narrow_table, print_board
 from kcast.cli.common import (
     WINDOW_SHORT,
@@ -22,7 +22,7 @@ from kcast.cli.common import (
 from kcast.config import get_settings
 from kcast.context import STRATEGIES
 from kcast.dates import parse_date_arg, today
-from kcast.day_board import day_board, picks_csv
+from kcast.day_board import day_board, ledger_csv, picks_csv
 from kcast.gate import gate_for, records_as_of
 from kcast.warehouse import Warehouse
 from kcast.warehouse.statements import statement
@@ -77,23 +77,9 @@ def bets(
         print_board(board)
         return
     if as_csv:
-        sys.stdout.write(ledger_csv(wh, strategy, system, bankroll))
+        sys.stdout.write(ledger_csv(wh, strategy, bankroll, system))
         return
     print_performance(wh, strategy, cut, system)
-
-
-def ledger_csv(wh: Warehouse, strategy: str, system: str | None, bankroll: Bankroll) -> str:
-    """Every bet of the ledger (one strategy) as CSV, with its units and the stake in units
-    and money of ``bankroll``."""
-    rows = wh.query(statement("ledger_of_strategy"), {"s": strategy})
-    if system:
-        rows = rows[rows["system_id"] == system]
-    rows = rows.assign(
-        units=units_of(rows["result"], rows["odds"]),
-        stake_units=[bankroll.units_of(v) for v in rows["stake"]],
-        stake_money=[bankroll.money_of(v) for v in rows["stake"]],
-    )
-    return rows.to_csv(index=False, lineterminator="\n")
 
 
 def print_performance(wh: Warehouse, strategy: str, cut: str, system: str | None) -> None:

@@ -12,6 +12,7 @@ from kcast.bet_metrics import fmt
 from kcast.cli.common import console
 from kcast.context import MAIN
 from kcast.day_board import DayBoard, Pick
+from kcast.decision import BET, LEAN
 from kcast.gate import RuleRecord
 
 AT_WORDS = {
@@ -64,30 +65,7 @@ def print_board(board: DayBoard, stored: bool = True) -> None:
         return
     console.print(f"[dim]decided {when(board.at)}[/]", highlight=False)
     console.print(f"[dim]stakes for {board.bankroll.describe()}[/]", highlight=False)
-    for record, picks in _by_rule(board.bets):
-        table = narrow_table(
-            ("pitcher", "left"),
-            ("opp", "left"),
-            ("bet", "left"),
-            ("book", "left"),
-            ("price", "right"),
-            ("units", "right"),
-            ("money", "right"),
-            ("EV", "right"),
-            title=f"bets of {record.text()}",
-        )
-        for p in picks:
-            table.add_row(
-                short_name(p.name, p.pitcher_id)[:16],
-                p.opp,
-                f"{p.side} {p.line_text}",
-                p.book,
-                p.price,
-                fmt(board.bankroll.units_of(p.stake), ".1f"),
-                fmt(board.bankroll.money_of(p.stake), ",.2f"),
-                fmt(p.ev, "+.3f"),
-            )
-        console.print(table)
+    print_picks(board, BET)
     if board.bets:
         live = {r.why for r, _ in _by_rule(board.bets)}
         console.print(
@@ -102,34 +80,42 @@ def print_board(board: DayBoard, stored: bool = True) -> None:
             else "not stored (--no-write)",
             highlight=False,
         )
-    print_leans(board)
+    print_picks(board, LEAN)
+    if board.live_note():
+        console.print(f"[dim]{board.live_note()}[/]", highlight=False)
     print_rest(board)
 
 
-def print_leans(board: DayBoard) -> None:
-    """The leans: sides without a bet, each with why it is no bet."""
-    if not board.leans:
-        return
-    for record, picks in _by_rule(board.leans):
+def print_picks(board: DayBoard, decision: str) -> None:
+    """The day's bets (stakes in units and money) or leans (why each is no bet), a table per
+    rule headed by the rule's record."""
+    bet = decision == BET
+    for record, picks in _by_rule(board.bets if bet else board.leans):
         table = narrow_table(
             ("pitcher", "left"),
             ("opp", "left"),
-            ("lean", "left"),
+            (decision, "left"),
             ("book", "left"),
             ("price", "right"),
+            *([("units", "right"), ("money", "right")] if bet else []),
             ("EV", "right"),
-            ("why no bet", "left"),
-            title=f"leans of {record.text()}",
+            *([] if bet else [("why no bet", "left")]),
+            title=f"{decision}s of {record.text()}",
         )
         for p in picks:
+            stake = [
+                fmt(board.bankroll.units_of(p.stake), ".1f"),
+                fmt(board.bankroll.money_of(p.stake), ",.2f"),
+            ]
             table.add_row(
                 short_name(p.name, p.pitcher_id)[:16],
                 p.opp,
                 f"{p.side} {p.line_text}",
                 p.book,
                 p.price,
+                *(stake if bet else []),
                 fmt(p.ev, "+.3f"),
-                lean_reason(p),
+                *([] if bet else [lean_reason(p)]),
             )
         console.print(table)
 

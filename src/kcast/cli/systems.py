@@ -132,9 +132,9 @@ def grade(
     if rows.empty:
         console.print("nothing to grade: no predictions with results for those dates")
         return
-    ledger = wh.query(statement("bets_between"), {"a": first, "b": last})
-    ledger = ledger[ledger["strategy"] == LEDGER_STRATEGY] if len(ledger) else ledger
-    records = records_by(ledger, "system_id")
+    # the ledger's graded bets (never a lean), as kcast bets and the dashboard count them
+    params = {"s": LEDGER_STRATEGY, "a": first, "b": last}
+    records = records_by(wh.query(statement("graded_ledger_bets"), params), "system_id")
     headers = [LABELS[k][0] for k in ("bets", "wlp", "units", "roi_flat", "roi_staked", "clv")]
     table = narrow_table(
         ("system", "left"),

@@ -109,6 +109,11 @@ def page_day(value: str | None, default: dt.date | None = None) -> dt.date:
         raise HTTPException(400, str(exc)) from None
 
 
+def day_of(state: ServiceState, date: str | None) -> dt.date:
+    """A page's date: the one asked for (``?date=``), else the latest day with predictions."""
+    return page_day(date, default=None if date else latest_day(state))
+
+
 def latest_day(state: ServiceState) -> dt.date | None:
     """The latest game date with stored predictions (None in an empty warehouse)."""
     rows = state.warehouse.query(statement("latest_prediction_date"))

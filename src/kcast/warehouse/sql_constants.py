@@ -62,12 +62,8 @@ def _red_flags_table() -> str:
 # The aggregates over rows of graded_predictions (columns result, profit) that say how a set of
 # bets did: win_rate = wins / (wins + losses); units and roi (flat: units won per priced bet) only
 # over priced bets, as bet_metrics.RECORD_SQL counts them.
-BET_SUMMARY = """COUNT(CASE WHEN result IN ('win', 'loss', 'push') THEN 1 END) AS bets,
-    COUNT(CASE WHEN result = 'win' THEN 1 END) AS wins,
-    COUNT(CASE WHEN result = 'loss' THEN 1 END) AS losses,
-    COUNT(CASE WHEN result = 'push' THEN 1 END) AS pushes,
-    COUNT(CASE WHEN result = 'win' THEN 1 END)
-        / NULLIF(COUNT(CASE WHEN result IN ('win', 'loss') THEN 1 END), 0) AS win_rate,
+BET_SUMMARY = f"""{bet_metrics.COUNTS_SQL},
+    {bet_metrics.WIN_RATE_SQL},
     COUNT(profit) AS priced_bets,
     SUM(profit) AS units,
     SUM(profit) / NULLIF(COUNT(profit), 0) AS roi"""

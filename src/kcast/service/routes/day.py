@@ -22,14 +22,7 @@ from kcast.api import pmf_from_json
 from kcast.day_board import DayBoard, Pick, book_name, day_board
 from kcast.decision import DECISION_COLUMNS
 from kcast.service.deps import ServiceState, StateDep
-from kcast.service.pages import (
-    bankroll,
-    keep,
-    latest_day,
-    page_day,
-    page_html,
-    primary,
-)
+from kcast.service.pages import bankroll, day_of, keep, latest_day, page_html, primary
 from kcast.service.routes.picks import order_picks
 from kcast.service.security import ReaderDep
 from kcast.service.values import clean, split_flags
@@ -55,11 +48,6 @@ def chart_key(pmf_rows: list[dict[str, Any]], line_rows: list[dict[str, Any]]) -
     return key
 
 
-def day_of(state: ServiceState, date: str | None) -> dt.date:
-    """The page's date: the one asked for, else the latest day with predictions."""
-    return page_day(date, default=None if date else latest_day(state))
-
-
 # --------------------------------------------------------------------------------------------
 # the board and the cards
 # --------------------------------------------------------------------------------------------
@@ -71,6 +59,13 @@ def board_of(state: ServiceState, day: dt.date, shown: str | None) -> DayBoard:
     at = context.at.label if context is not None else "now"
     live = context.live if context is not None else None
     return day_board(state.warehouse, day, shown, at, bankroll(state), *([live] if live else []))
+
+
+def shown_on(state: ServiceState, day: dt.date) -> str | None:
+    """The system the pages show on ``day`` (``pages.primary`` of the systems that predicted
+    it; None without predictions)."""
+    rows = state.warehouse.query(statement("day_predictions"), {"d": day})
+    return primary(state, set(rows["system_id"])) if len(rows) else None
 
 
 def _lineups(state: ServiceState, day: dt.date) -> dict[tuple[str, str], dict[str, Any]]:
@@ -153,7 +148,9 @@ def card(  # noqa: PLR0913
         "bet": pick is not None and pick.decision == "bet",
         "lean": pick is not None and pick.decision == "lean",
         "the_pick": pick,
-        "stake": board.bankroll.stake_text(pick.stake) if pick and pick.stake else None,
+        # the bet's stake in units and money (the row's own decision columns, "stake" among
+        # them, are a share of the bankroll)
+        "stake_text": board.bankroll.stake_text(pick.stake) if pick and pick.stake else None,
         **{k: clean(top.get(k)) for k in DECISION_COLUMNS},
         "edge": clean(top["edge"]),
         "ev": clean(top["expected_value"]),
@@ -227,9 +224,7 @@ def board_page(state: StateDep, date: DateQuery = None) -> HTMLResponse:
 def day_csv(state: StateDep, date: DateQuery = None) -> Response:
     """The day's bets and leans as CSV, stakes in units and money."""
     day = day_of(state, date)
-    rows = state.warehouse.query(statement("day_predictions"), {"d": day})
-    shown = primary(state, set(rows["system_id"])) if len(rows) else None
-    text = board_of(state, day, shown).to_csv()
+    text = board_of(state, day, shown_on(state, day)).to_csv()
     return Response(
         text,
         media_type="text/csv",
@@ -261,8 +256,7 @@ def day_html(state: ServiceState, day: dt.date) -> str:
 
 
 def board_html(state: ServiceState, day: dt.date) -> str:
-    rows = state.warehouse.query(statement("day_predictions"), {"d": day})
-    shown = primary(state, set(rows["system_id"])) if len(rows) else None
+    shown = shown_on(state, day)
     board = board_of(state, day, shown) if shown else None
     return page_html(
         "board.html",

@@ -18,13 +18,13 @@ from fastapi.responses import HTMLResponse, Response
 
 from kcast import charts
 from kcast.api import pmf_from_json
-from kcast.bet_metrics import Record, record, records_by, units_of
-from kcast.day_board import LEDGER_STRATEGY, book_name
+from kcast.bet_metrics import Record, record, records_by
+from kcast.day_board import LEDGER_STRATEGY, book_name, ledger_csv
 from kcast.decisions import devig
 from kcast.prices import open_prices
 from kcast.scoring import calibration_table, clv_points
 from kcast.service.deps import ServiceState, StateDep
-from kcast.service.pages import bankroll, latest_day, page_day, primary, render, shown
+from kcast.service.pages import bankroll, day_of, primary, render, shown
 from kcast.service.security import ReaderDep
 from kcast.service.values import clean
 from kcast.teams import display_team
@@ -47,7 +47,7 @@ OPEN_ODDS = ("open_over_odds", "open_under_odds")
 def pitcher_page(pitcher_id: int, state: StateDep, date: DateQuery = None) -> HTMLResponse:
     """A pitcher: recent starts, how his forecasts and his bets fared, the day's lines."""
     wh = state.warehouse
-    day = page_day(date, default=None if date else latest_day(state))
+    day = day_of(state, date)
     who = wh.query(statement("player_name"), {"p": pitcher_id})
     starts = wh.query(statement("recent_starts"), {"p": pitcher_id, "d": day})
     if who.empty and starts.empty:
@@ -213,20 +213,10 @@ def ledger_between(state: ServiceState, start: dt.date, end: dt.date) -> pd.Data
 
 
 @router.get("/ledger.csv")
-def ledger_csv(state: StateDep) -> Response:
+def ledger_download(state: StateDep) -> Response:
     """Every bet of the ledger (``LEDGER_STRATEGY``) as CSV, stakes in units and money."""
-    bank = bankroll(state)
-    if not state.warehouse.table_exists("bets"):
-        rows = pd.DataFrame()
-    else:
-        rows = state.warehouse.query(statement("ledger_of_strategy"), {"s": LEDGER_STRATEGY})
-        rows = rows.assign(
-            units=units_of(rows["result"], rows["odds"]),
-            stake_units=[bank.units_of(v) for v in rows["stake"]],
-            stake_money=[bank.money_of(v) for v in rows["stake"]],
-        )
     return Response(
-        rows.to_csv(index=False, lineterminator="\n"),
+        ledger_csv(state.warehouse, LEDGER_STRATEGY, bankroll(state)),
         media_type="text/csv",
         headers={"Content-Disposition": 'attachment; filename="kcast-ledger.csv"'},
     )
@@ -390,7 +380,7 @@ def performance_page(
 ) -> HTMLResponse:
     """MAE per system over a rolling window, how the bets did, calibration, the bet ledger of
     the period (no bet after its date)."""
-    end = page_day(date, default=None if date else latest_day(state))
+    end = day_of(state, date)
     data = performance_data(state, end, days, window)
     ledger = ledger_between(state, end - dt.timedelta(days=days), end)
     return render(

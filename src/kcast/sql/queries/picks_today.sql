@@ -1,11 +1,11 @@
 -- picks_today: What does the primary system bet on the date?
--- The day's bets of the primary system as the ledger holds them (strategy ev; decision = bet),
--- then its leans (a side without a bet: the prediction rows whose decision is lean, or that
--- carry a side without a bet in the ledger; decision = lean), each with the pitcher, the teams,
--- the side (recommendation), the line bet (line; main_line is the card's line, alternate_line
--- says whether they differ), book, odds, stake (share of the bankroll; bets only), EV per unit,
--- the confidence, the forecast, red flags and (once graded) the result. Bets first, then leans,
--- each most confident first.
+-- The day's bets of the primary system as the ledger holds them (strategy ev, status bet: the
+-- edge gate keeps its leans in the ledger too, with status lean; decision = bet), then its
+-- leans (a side without a bet: the prediction rows with a side and no bet in the ledger;
+-- decision = lean), each with the pitcher, the teams, the side (recommendation), the line bet
+-- (line; main_line is the card's line, alternate_line says whether they differ), book, odds,
+-- stake (share of the bankroll; bets only), EV per unit, the confidence, the forecast, red flags
+-- and (once graded) the result. Bets first, then leans, each most confident first.
 -- Parameters: $date (default: the latest game_date with predictions), $system (default: the
 -- primary system, MLB_PRIMARY_SYSTEM).
 WITH rows_of_day AS (
@@ -17,6 +17,7 @@ day_bets AS (
     SELECT *
     FROM bets
     WHERE system_id = $system AND game_date = $date AND strategy = 'ev'
+        AND COALESCE(status, 'bet') = 'bet'
 ),
 picked AS (
     SELECT
