@@ -35,6 +35,7 @@ from kcast.decision import (
 )
 from kcast.decisions import MAX_K, MarketBlend
 from kcast.errors import InputError, ModelError, NotFittedError
+from kcast.model_store import meta_path
 
 # the columns of one prediction row, in order (the warehouse table has these and more)
 PREDICTION_COLUMNS = (
@@ -408,12 +409,6 @@ def read_model_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ModelError(f"model file {path} is unreadable: not a JSON object")
     return data
-
-
-def meta_path(model_path: Path) -> Path:
-    """The metadata file that sits beside a model file."""
-    name = model_path.name.removesuffix(".json")
-    return model_path.with_name(f"{name}.meta.json")
 
 
 def build_output(
