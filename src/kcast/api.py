@@ -24,8 +24,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import altair as alt
 import numpy as np
 import pandas as pd
 
@@ -50,9 +51,6 @@ from kcast.pipeline import pitcher_names
 from kcast.teams import display_teams
 from kcast.warehouse import Warehouse, open_warehouse
 from kcast.warehouse.statements import statement
-
-if TYPE_CHECKING:  # pragma: no cover
-    import altair as alt
 
 __all__ = ["Backtest", "backtest", "distribution", "plot_distribution", "predict"]
 
