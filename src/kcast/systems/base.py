@@ -197,6 +197,13 @@ class BasePredictor(ABC):
     model file (``trainable``) implements ``_state`` and ``_from_state``; ``save`` and ``load``
     do the rest. A system built on other systems' answers lists them in ``member_ids`` and
     implements ``_distribution`` (see ``ensemble.EnsemblePredictor``).
+
+    Every system is used the same way (here ``V1BaselinePredictor``; any of ``registry.SYSTEMS``):
+
+    Examples
+    --------
+    >>> system = V1BaselinePredictor().fit(training_rows)           # doctest: +SKIP
+    >>> system.predict(slate_rows).frame[["pitcher_id", "p_over"]]  # doctest: +SKIP
     """
 
     system_id: str = "base"
