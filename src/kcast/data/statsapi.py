@@ -33,7 +33,7 @@ import pandas as pd
 from kcast.config import get_settings
 from kcast.data.gameids import place_schedule_games
 from kcast.data.http import HttpClient
-from kcast.data.ingest import IngestReport, logged_ingest, write_all
+from kcast.data.ingest import IngestReport, game_tables, logged_ingest, write_all
 from kcast.data.statsapi_feed import feed_people, plate_appearances
 from kcast.errors import InputError, SourceUnavailableError, UnknownTeamError
 from kcast.teams import canonical_team, team_from_mlbam_id
@@ -774,18 +774,7 @@ def ingest_statsapi(
         with logged_ingest(wh, "statsapi", f"{day.isoformat()} ({client.base_url})") as report:
             frames = collect_day(wh, client, day, include_all_types, report, progress)
             report.rows_read = len(frames.games) + len(frames.pitcher_games)
-            write_all(
-                wh,
-                report,
-                [
-                    ("players", frames.players),
-                    ("games", frames.games),
-                    ("pitcher_games", frames.pitcher_games),
-                    ("team_batting_games", frames.team_batting_games),
-                    ("lineups", frames.lineups),
-                    ("plate_appearances", frames.plate_appearances),
-                ],
-            )
+            write_all(wh, report, game_tables(frames))
             copyright_ = report.stats.pop("copyright", None)
             report.stats = {**day_stats(frames), **report.stats}
             if copyright_:
