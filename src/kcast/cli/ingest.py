@@ -27,6 +27,9 @@ WarehouseOpt = typer.Option(None, "--warehouse", "-w", help="Overrides KCAST_WAR
 RegisterOpt = typer.Option(
     None, "--register", help="Chadwick register CSV; overrides KCAST_REGISTER."
 )
+AllGameTypesOpt = typer.Option(
+    False, "--all-game-types", help="Also load tie-breakers and postseason games."
+)
 
 
 @app.command()
@@ -38,9 +41,7 @@ def retrosheet(
         "default: download from retrosheet.org into the cache.",
     ),
     season: list[int] = typer.Option([], "--season", help="Season(s) to load; repeat."),
-    all_game_types: bool = typer.Option(
-        False, "--all-game-types", help="Also load tie-breakers and postseason games."
-    ),
+    all_game_types: bool = AllGameTypesOpt,
     workers: int | None = typer.Option(None, "--workers", help="Processes (default: all cores)."),
     warehouse: str | None = WarehouseOpt,
     register: Path | None = RegisterOpt,
@@ -74,9 +75,7 @@ def retrosheet_csv(
         "YYYYallplayers.csv (plain or .gz).",
     ),
     season: list[int] = typer.Option([], "--season", help="Season(s) to load; default: all."),
-    all_game_types: bool = typer.Option(
-        False, "--all-game-types", help="Also load tie-breakers and postseason games."
-    ),
+    all_game_types: bool = AllGameTypesOpt,
     warehouse: str | None = WarehouseOpt,
     register: Path | None = RegisterOpt,
 ) -> None:
