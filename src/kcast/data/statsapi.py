@@ -32,7 +32,7 @@ import pandas as pd
 
 from kcast.config import get_settings
 from kcast.data.gameids import place_schedule_games
-from kcast.data.http import HttpClient
+from kcast.data.http import ClosedOnExit, HttpClient
 from kcast.data.ingest import IngestReport, game_tables, logged_ingest, write_all
 from kcast.data.statsapi_feed import feed_people, plate_appearances
 from kcast.errors import InputError, SourceUnavailableError, UnknownTeamError
@@ -93,7 +93,7 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # --------------------------------------------------------------------------------------------
 
 
-class StatsApiClient:
+class StatsApiClient(ClosedOnExit):
     """The three Stats API calls kcast makes, with kcast's timeout and retry policy.
 
     Parameters
@@ -152,12 +152,6 @@ class StatsApiClient:
 
     def close(self) -> None:
         self.http.close()
-
-    def __enter__(self) -> StatsApiClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _expect_object(data: Any, source: str, key: str) -> dict[str, Any]:
