@@ -815,13 +815,8 @@ def collect_day(
     boxed: list[dict[str, Any]] = []
     for i, game in enumerate(finals, start=1):
         path = f"/api/v1/game/{game['mlb_game_pk']}/boxscore"
-        try:
-            data = client.boxscore(game["mlb_game_pk"])
-        except SourceUnavailableError as exc:
-            report.notes.append(
-                f"boxscore of {_describe(game)} unavailable, its results are not stored: {exc}"
-            )
-        else:
+        data = _fetched(client.boxscore, game, "boxscore", "its results are not stored", report)
+        if data is not None:
             box = parse_boxscore(data, game, path)
             pitchers.extend(box.pitchers)
             batting.extend(box.batting)
@@ -854,6 +849,22 @@ def _describe(game: dict[str, Any]) -> str:
     )
 
 
+def _fetched(
+    fetch: Callable[[int], dict[str, Any]],
+    game: dict[str, Any],
+    what: str,
+    lost: str,
+    report: IngestReport,
+) -> dict[str, Any] | None:
+    """``fetch`` of the game's gamePk; None when the source is unavailable, with a note that
+    names the game and what is ``lost`` (the daily job fetches it again on its next run)."""
+    try:
+        return fetch(game["mlb_game_pk"])
+    except SourceUnavailableError as exc:
+        report.notes.append(f"{what} of {_describe(game)} unavailable, {lost}: {exc}")
+        return None
+
+
 def collect_feeds(
     wh: Warehouse | None,
     client: StatsApiClient,
@@ -872,13 +883,10 @@ def collect_feeds(
     fetched = 0
     for game in wanted:
         path = f"/api/v1.1/game/{game['mlb_game_pk']}/feed/live"
-        try:
-            feed = client.feed(game["mlb_game_pk"])
-        except SourceUnavailableError as exc:
-            report.notes.append(
-                f"live feed of {_describe(game)} unavailable, its plate appearances are not "
-                f"stored: {exc}"
-            )
+        feed = _fetched(
+            client.feed, game, "live feed", "its plate appearances are not stored", report
+        )
+        if feed is None:
             continue
         rows.extend(plate_appearances(feed, game, path))
         for person in feed_people(feed):
