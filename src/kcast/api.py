@@ -48,6 +48,7 @@ from kcast.gate import gate_for
 from kcast.grading import row_results
 from kcast.lookahead import late_models
 from kcast.pipeline import pitcher_names
+from kcast.prices import PRICE_COLUMNS
 from kcast.teams import display_teams
 from kcast.warehouse import Warehouse, open_warehouse
 from kcast.warehouse.statements import statement
@@ -64,10 +65,7 @@ FIRST_COLUMNS = (
     "is_home",
     "system_id",
     "predicted_strikeouts",
-    "line",
-    "over_odds",
-    "under_odds",
-    "book",
+    *PRICE_COLUMNS,
     "p_over",
     "model_p_over",
     "market_p_over",
