@@ -25,8 +25,8 @@ def serve(
     log_level: str = typer.Option("info", "--log-level", help="uvicorn's log level."),
 ) -> None:
     """Run the prediction worker (HTTP) over the warehouse and every active system."""
-    # the web stack (uvicorn, FastAPI and the worker's modules) adds about a third to the start
-    # of every other command (1.3 s on 4.4 s, measured on a loaded machine): loaded only here
+    # the web stack (uvicorn, FastAPI and the worker's modules) would add about a third to the
+    # start-up of every other command, which never serves: it is loaded here only
     import uvicorn
 
     from kcast.service import create_app
