@@ -4,6 +4,9 @@ Retrosheet notice: the information used here was obtained free of charge from an
 Retrosheet. Interested parties may contact Retrosheet at www.retrosheet.org.
 """
 
+import sys
+import types
+
 __version__ = "0.1.0"
 
 RETROSHEET_NOTICE = (
@@ -20,6 +23,8 @@ __all__ = ["RETROSHEET_NOTICE", "__version__", *_API]
 
 def __getattr__(name: str):  # noqa: ANN202 - PEP 562
     if name in _API:
+        # kcast.api stands above every other module (it imports them all): loading it here,
+        # on first use, is what keeps `import kcast` instant and free of an import circle
         from kcast import api
 
         return getattr(api, name)
@@ -32,8 +37,6 @@ def _keep_api_names() -> None:
     Python binds a submodule to its package's attribute when it is first imported; this package
     keeps its API names instead (the modules stay importable as ``kcast.backtest`` etc. through
     ``sys.modules``, so ``from kcast.backtest import run_backtest`` works as before)."""
-    import sys
-    import types
 
     class _Package(types.ModuleType):
         def __setattr__(self, name: str, value: object) -> None:

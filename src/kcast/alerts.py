@@ -10,6 +10,7 @@ one breaker open, agreement below 80%. From ``ALERTS`` come the Prometheus alert
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,7 +153,5 @@ def write(root: Path) -> list[Path]:
 
 
 if __name__ == "__main__":  # python -m kcast.alerts [REPOSITORY]
-    import sys
-
     for written in write(Path(sys.argv[1] if len(sys.argv) > 1 else ".")):
         print(written)

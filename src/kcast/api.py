@@ -24,8 +24,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import altair as alt
 import numpy as np
 import pandas as pd
 
@@ -47,12 +48,10 @@ from kcast.gate import gate_for
 from kcast.grading import row_results
 from kcast.lookahead import late_models
 from kcast.pipeline import pitcher_names
+from kcast.prices import PRICE_COLUMNS
 from kcast.teams import display_teams
 from kcast.warehouse import Warehouse, open_warehouse
 from kcast.warehouse.statements import statement
-
-if TYPE_CHECKING:  # pragma: no cover
-    import altair as alt
 
 __all__ = ["Backtest", "backtest", "distribution", "plot_distribution", "predict"]
 
@@ -66,10 +65,7 @@ FIRST_COLUMNS = (
     "is_home",
     "system_id",
     "predicted_strikeouts",
-    "line",
-    "over_odds",
-    "under_odds",
-    "book",
+    *PRICE_COLUMNS,
     "p_over",
     "model_p_over",
     "market_p_over",

@@ -16,6 +16,7 @@ from typing import Any
 
 import altair as alt
 import pandas as pd
+import vl_convert
 
 VL_VERSION = "6.4"  # vega-lite as served in static/vega/ (vl-convert runs the same, with vega 6.2)
 CARD_WIDTH = 300  # a card's plot, in px; the SVG scales to the card (viewBox)
@@ -143,8 +144,6 @@ def line_data(line: float | None) -> list[dict[str, Any]]:
 @lru_cache(maxsize=1)
 def _card_vega() -> dict[str, Any]:
     """The card chart compiled to Vega once, at a fixed width (the server has no container)."""
-    import vl_convert
-
     spec = {**distribution_template(), "width": CARD_WIDTH}
     return vl_convert.vegalite_to_vega(spec, vl_version=VL_VERSION)
 
@@ -158,8 +157,6 @@ def distribution_data(pmf_rows: list[dict[str, Any]], line_rows: list[dict[str, 
 def distribution_svg(data_json: str) -> str:
     """A card's distribution (``distribution_data``) drawn to SVG by vl-convert; the same data
     gives the same SVG, so each is drawn once per process."""
-    import vl_convert
-
     data = json.loads(data_json)
     vega = _card_vega()
     filled = [{**d, "values": data[d["name"]]} if d["name"] in data else d for d in vega["data"]]

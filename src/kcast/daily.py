@@ -48,6 +48,9 @@ import pandas as pd
 
 from kcast.config import Settings, get_settings
 from kcast.context import DecisionContext
+from kcast.data.http import HttpClient
+from kcast.data.odds_api import OddsApiClient, ingest_odds_api
+from kcast.data.register import Register
 from kcast.data.statsapi import StatsApiClient, ingest_statsapi
 from kcast.dates import EASTERN, today  # noqa: F401 - EASTERN: part of this module's interface
 from kcast.forecast import WarehouseSink, forecaster_for
@@ -253,8 +256,6 @@ def run_daily(
     ``register`` is the Chadwick register (loaded when the odds step needs it). The clients
     default to ones built from ``settings`` (``KCAST_STATSAPI_URL``, ``KCAST_ODDS_API_URL``,
     ``ODDS_API_KEY``, ``KCAST_HTTP_TIMEOUT``, ``KCAST_HTTP_RETRIES``)."""
-    from kcast.data.http import HttpClient
-
     settings = settings or get_settings()
     now = now or dt.datetime.now(dt.UTC)
     day = date or today(now)
@@ -275,16 +276,12 @@ def run_daily(
             if odds_client is None:
                 if not settings.odds_api_key:
                     raise Skip("ODDS_API_KEY is not set")
-                from kcast.data.odds_api import OddsApiClient
-
                 odds_client = OddsApiClient(
                     settings.odds_api_url,
                     settings.odds_api_key,
                     HttpClient(timeout=settings.http_timeout, retries=settings.http_retries),
                 )
             if register is None:
-                from kcast.data.register import Register
-
                 register = Register.load(settings.register_path)
             return _odds(wh, odds_client, register, day, now)
 
@@ -350,8 +347,6 @@ def _grade(wh: Warehouse, start: dt.date, end: dt.date) -> tuple[str, dict]:
 def _odds(
     wh: Warehouse, client: Any, register: Any, day: dt.date, now: dt.datetime
 ) -> tuple[str, dict]:
-    from kcast.data.odds_api import ingest_odds_api
-
     games = day_games(wh, day)
     if len(games) and not games["status"].isin(PENDING).any():
         raise Skip(f"no game of {day} is still to start")

@@ -19,16 +19,21 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from kcast.errors import ConfigError, ModelError
-from kcast.systems.base import meta_path
-
-if TYPE_CHECKING:
-    from kcast.systems.base import BasePredictor
 
 GCS = "gs://"
 CACHE_FOLDER = "models"  # under KCAST_CACHE_DIR
+
+
+class SavableSystem(Protocol):
+    """What ``save_model`` needs of a trained system (a ``kcast.systems.base.BasePredictor``)."""
+
+    system_id: str
+    version_: str | None
+
+    def save(self, path: Path) -> Path: ...
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,12 @@ class StoredModel:
 
     location: str
     sha256: str
+
+
+def meta_path(model_path: Path) -> Path:
+    """The metadata file that sits beside a model file."""
+    name = model_path.name.removesuffix(".json")
+    return model_path.with_name(f"{name}.meta.json")
 
 
 def is_gcs(location: str | Path) -> bool:
@@ -91,7 +102,7 @@ def storage_client() -> Any:
 # --------------------------------------------------------------------------------------------
 
 
-def save_model(system: BasePredictor, model_dir: str | Path, registry_dir: Path) -> StoredModel:
+def save_model(system: SavableSystem, model_dir: str | Path, registry_dir: Path) -> StoredModel:
     """Write a trained system's model file (and its metadata) under ``model_dir``, a local
     folder or ``gs://BUCKET/PATH``, as ``SYSTEM/VERSION.json``. A local file is recorded
     relative to ``registry_dir`` (``KCAST_MODEL_DIR``) when it lies under it."""

@@ -22,7 +22,9 @@ from typing import Any
 import pandas as pd
 
 from kcast import policy
+from kcast.config import get_settings
 from kcast.errors import InputError
+from kcast.systems.registry import active_ids
 from kcast.warehouse import Warehouse
 from kcast.warehouse.migrations import select_view, view_sql
 from kcast.warehouse.sources import double_starts, duplicate_games
@@ -127,8 +129,6 @@ class QueryResult:
 
 def primary_system() -> str:
     """The system whose picks are shown (``MLB_PRIMARY_SYSTEM``)."""
-    from kcast.config import get_settings
-
     return get_settings().primary_system
 
 
@@ -202,8 +202,6 @@ def daily_status(
     """The daily checks for ``date`` (default: the latest date with predictions); the picks
     are ``primary``'s (default: ``MLB_PRIMARY_SYSTEM``)."""
     if active_systems is None:
-        from kcast.systems.registry import active_ids
-
         active_systems = active_ids()
     primary = primary or primary_system()
     date = date or latest_prediction_date(wh)

@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 from kcast import policy
+from kcast.config import get_settings
 
 
 @dataclass
@@ -193,8 +194,6 @@ def check_agreement(
     """The other systems' predictions agree (strong or moderate spread) for enough starters;
     ``primary`` (default: ``MLB_PRIMARY_SYSTEM``) is left out of the comparison."""
     if primary is None:
-        from kcast.config import get_settings
-
         primary = get_settings().primary_system
     members = [s for s in expected if s != primary]
     by_pitcher: dict[tuple[str, int], list[float]] = {}

@@ -6,14 +6,29 @@ from pathlib import Path
 
 import typer
 
+from kcast import RETROSHEET_NOTICE
 from kcast.cli.common import console, get_warehouse, print_report, progress_bar
 from kcast.config import get_settings
+from kcast.data.lines import ingest_lines, line_match_report, rematch_lines
+from kcast.data.odds_api import OddsApiClient, ingest_odds_api
+from kcast.data.pitch_mix import ingest_pitch_mix
+from kcast.data.register import Register
+from kcast.data.retrosheet import ingest_retrosheet, resolve_archives
+from kcast.data.retrosheet_csv import ingest_retrosheet_csv
+from kcast.data.starts import ingest_starts
+from kcast.data.statsapi import MLBAM_NOTICE, ingest_statsapi, parse_date
+from kcast.data.umpires import ingest_umpires
+from kcast.dates import parse_date_arg
+from kcast.errors import InputError
 
 app = typer.Typer(help="Load data from each source into the warehouse.", no_args_is_help=True)
 
 WarehouseOpt = typer.Option(None, "--warehouse", "-w", help="Overrides KCAST_WAREHOUSE.")
 RegisterOpt = typer.Option(
     None, "--register", help="Chadwick register CSV; overrides KCAST_REGISTER."
+)
+AllGameTypesOpt = typer.Option(
+    False, "--all-game-types", help="Also load tie-breakers and postseason games."
 )
 
 
@@ -26,16 +41,12 @@ def retrosheet(
         "default: download from retrosheet.org into the cache.",
     ),
     season: list[int] = typer.Option([], "--season", help="Season(s) to load; repeat."),
-    all_game_types: bool = typer.Option(
-        False, "--all-game-types", help="Also load tie-breakers and postseason games."
-    ),
+    all_game_types: bool = AllGameTypesOpt,
     workers: int | None = typer.Option(None, "--workers", help="Processes (default: all cores)."),
     warehouse: str | None = WarehouseOpt,
     register: Path | None = RegisterOpt,
 ) -> None:
     """Retrosheet event files: every pitcher-game, with pitch counts."""
-    from kcast.data.register import Register
-    from kcast.data.retrosheet import ingest_retrosheet, resolve_archives
 
     settings = get_settings()
     archives = resolve_archives(source, season, settings.cache_dir, settings.retrosheet_url)
@@ -52,7 +63,7 @@ def retrosheet(
             progress=update,
         )
     print_report(report)
-    console.print(f"[dim]{__import__('kcast').RETROSHEET_NOTICE}[/]")
+    console.print(f"[dim]{RETROSHEET_NOTICE}[/]")
 
 
 @app.command("retrosheet-csv")
@@ -64,15 +75,11 @@ def retrosheet_csv(
         "YYYYallplayers.csv (plain or .gz).",
     ),
     season: list[int] = typer.Option([], "--season", help="Season(s) to load; default: all."),
-    all_game_types: bool = typer.Option(
-        False, "--all-game-types", help="Also load tie-breakers and postseason games."
-    ),
+    all_game_types: bool = AllGameTypesOpt,
     warehouse: str | None = WarehouseOpt,
     register: Path | None = RegisterOpt,
 ) -> None:
     """Retrosheet's per-season CSV downloads: every pitcher-game (no pitch counts)."""
-    from kcast.data.register import Register
-    from kcast.data.retrosheet_csv import ingest_retrosheet_csv
 
     wh = get_warehouse(warehouse, create=True)
     reg = Register.load(register)
@@ -81,7 +88,7 @@ def retrosheet_csv(
             wh, source, reg, seasons=season, include_all_types=all_game_types
         )
     print_report(report)
-    console.print(f"[dim]{__import__('kcast').RETROSHEET_NOTICE}[/]")
+    console.print(f"[dim]{RETROSHEET_NOTICE}[/]")
 
 
 @app.command()
@@ -94,8 +101,6 @@ def starts(
     register: Path | None = RegisterOpt,
 ) -> None:
     """Statcast-derived per-start logs: starts with pitch counts (the lowest-ranked source)."""
-    from kcast.data.register import Register
-    from kcast.data.starts import ingest_starts
 
     wh = get_warehouse(warehouse, create=True)
     with console.status("reading the start log"):
@@ -112,8 +117,6 @@ def pitch_mix(
     register: Path | None = RegisterOpt,
 ) -> None:
     """Statcast pitch mix per start: whiffs, CSW, velocities; names matched to starts."""
-    from kcast.data.pitch_mix import ingest_pitch_mix
-    from kcast.data.register import Register
 
     wh = get_warehouse(warehouse, create=True)
     with console.status("reading and matching the pitch-mix starts"):
@@ -131,13 +134,12 @@ def umpires(
     warehouse: str | None = WarehouseOpt,
 ) -> None:
     """Retrosheet's umpires (ids and names), so umpires the Stats API names get their history."""
-    from kcast.data.umpires import ingest_umpires
 
     wh = get_warehouse(warehouse, create=True)
     with console.status("reading the umpires"):
         report = ingest_umpires(wh, file)
     print_report(report)
-    console.print(f"[dim]{__import__('kcast').RETROSHEET_NOTICE}[/]")
+    console.print(f"[dim]{RETROSHEET_NOTICE}[/]")
 
 
 @app.command()
@@ -149,8 +151,6 @@ def statsapi(
     warehouse: str | None = WarehouseOpt,
 ) -> None:
     """MLB Stats API: a day's games with probable starters, and boxscores of finished games."""
-    from kcast.data.statsapi import MLBAM_NOTICE, ingest_statsapi, parse_date
-    from kcast.service.schemas import parse_date_arg
 
     day = parse_date_arg(parse_date(date))  # its own message for a bad date, then the range
     wh = get_warehouse(warehouse, create=True)
@@ -181,9 +181,6 @@ def lines(
     ),
 ) -> None:
     """Sportsbook strikeout lines: every row kept, names matched to pitchers and starts."""
-    from kcast.data.lines import ingest_lines
-    from kcast.data.register import Register
-    from kcast.errors import InputError
 
     if not file.is_file():
         raise InputError("no such file", source=str(file))
@@ -207,8 +204,6 @@ def lines_rematch(
     register: Path | None = RegisterOpt,
 ) -> None:
     """Match stored lines that have no start yet against the starts loaded since."""
-    from kcast.data.lines import rematch_lines
-    from kcast.data.register import Register
 
     wh = get_warehouse(warehouse)
     print_report(rematch_lines(wh, Register.load(register), source))
@@ -227,7 +222,6 @@ def lines_report(
     warehouse: str | None = WarehouseOpt,
 ) -> None:
     """How many stored lines are matched to a start, and why the others are not."""
-    from kcast.data.lines import line_match_report
 
     wh = get_warehouse(warehouse, read_only=True)
     rep = line_match_report(
@@ -259,10 +253,6 @@ def odds_api(
     register: Path | None = RegisterOpt,
 ) -> None:
     """The Odds API: each US book's pitcher-strikeout lines for the day (key: ODDS_API_KEY)."""
-
-    from kcast.data.odds_api import OddsApiClient, ingest_odds_api
-    from kcast.data.register import Register
-    from kcast.service.schemas import parse_date_arg
 
     day = parse_date_arg(date) if date else None
     client = OddsApiClient.from_settings()

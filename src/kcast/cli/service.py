@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import logging
 
+import httpx
 import typer
 from rich.table import Table
 
 from kcast import policy
 from kcast.cli.common import console
+from kcast.config import get_settings
 from kcast.dates import parse_date_arg, today
+from kcast.validate import validate_service
+from kcast.warehouse import open_warehouse
 
 
 def serve(
@@ -21,12 +25,12 @@ def serve(
     log_level: str = typer.Option("info", "--log-level", help="uvicorn's log level."),
 ) -> None:
     """Run the prediction worker (HTTP) over the warehouse and every active system."""
+    # the web stack (uvicorn, FastAPI and the worker's modules) would add about a third to the
+    # start-up of every other command, which never serves: it is loaded here only
     import uvicorn
 
-    from kcast.config import get_settings
     from kcast.service import create_app
     from kcast.service.security import check_exposure
-    from kcast.warehouse import open_warehouse
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -66,11 +70,6 @@ def validate(
 ) -> None:
     """Check a running worker: health, each system answers, a batch writes rows with full
     coverage, and the systems agree. Exits 1 when a check fails."""
-    import httpx
-
-    from kcast.config import get_settings
-    from kcast.validate import validate_service
-
     day = parse_date_arg(date) if date else today()
     token = get_settings().api_token
     headers = {} if token is None else {"Authorization": f"Bearer {token.get_secret_value()}"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -31,7 +31,20 @@ def body_excerpt(response: httpx.Response, secrets: Iterable[str] = ()) -> str:
     return text if len(text) <= BODY_EXCERPT else text[: BODY_EXCERPT - 1] + "…"
 
 
-class HttpClient:
+class ClosedOnExit:
+    """A client that ``with client:`` closes at the end of the block."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class HttpClient(ClosedOnExit):
     """``httpx.Client`` with kcast's timeout and retry policy."""
 
     def __init__(
@@ -99,12 +112,6 @@ class HttpClient:
 
     def close(self) -> None:
         self._client.close()
-
-    def __enter__(self) -> HttpClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _redact(url: str, secrets: Iterable[str] = ()) -> str:

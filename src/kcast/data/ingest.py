@@ -56,6 +56,23 @@ class IngestReport:
         return out
 
 
+#: The tables a game source's frames fill, in the order they are written (the players and games
+#: a row names are stored before it).
+GAME_TABLES = (
+    "players",
+    "games",
+    "pitcher_games",
+    "team_batting_games",
+    "lineups",
+    "plate_appearances",
+)
+
+
+def game_tables(frames: object) -> list[tuple[str, pd.DataFrame]]:
+    """``(table, rows)`` for each of ``GAME_TABLES`` that ``frames`` (a source's frames) has."""
+    return [(table, getattr(frames, table)) for table in GAME_TABLES if hasattr(frames, table)]
+
+
 def write_all(wh: Warehouse, report: IngestReport, frames: list[tuple[str, pd.DataFrame]]) -> None:
     """Upsert every (table, rows) pair in one transaction: all are stored, or none."""
     with wh.transaction():

@@ -8,12 +8,15 @@ not, with the register's column names) or downloads its shards into the cache.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
 
+from kcast.config import get_settings
+from kcast.data.http import HttpClient
 from kcast.errors import InputError
 
 REGISTER_COLUMNS = (
@@ -53,8 +56,6 @@ def read_register(path: str | Path) -> pd.DataFrame:
 
 def download_register(base_url: str, cache_dir: Path, timeout: float = 60.0) -> Path:
     """Fetch the register's shards (``people-0.csv`` ... ``people-f.csv``) into one cached CSV."""
-    from kcast.data.http import HttpClient
-
     target = cache_dir / "register" / "chadwick_register.csv.gz"
     if target.exists():
         return target
@@ -64,7 +65,7 @@ def download_register(base_url: str, cache_dir: Path, timeout: float = 60.0) -> 
         for shard in REGISTER_SHARDS:
             url = f"{base_url.rstrip('/')}/people-{shard}.csv"
             data = http.get_bytes(url)
-            parts.append(pd.read_csv(__import__("io").BytesIO(data), dtype=str))
+            parts.append(pd.read_csv(io.BytesIO(data), dtype=str))
     frame = pd.concat(parts, ignore_index=True)
     frame = frame[frame["key_mlbam"].notna() & frame["mlb_played_first"].notna()]
     tmp = target.with_suffix(".tmp")
@@ -82,8 +83,6 @@ class Register:
     @classmethod
     def load(cls, path: str | Path | None = None) -> Register:
         """From ``path``, else ``KCAST_REGISTER``, else a (cached) download."""
-        from kcast.config import get_settings
-
         settings = get_settings()
         path = path or settings.register_path
         if path is None:

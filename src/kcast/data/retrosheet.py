@@ -51,6 +51,7 @@ from kcast.data.http import HttpClient
 from kcast.data.ingest import (
     GAME_TYPES,
     IngestReport,
+    game_tables,
     logged_ingest,
     opposing_pitcher_splits,
     season_stats,
@@ -918,15 +919,7 @@ def ingest_retrosheet(
             # the play-by-play of a game is Retrosheet's whole: the Stats API feed's plate
             # appearances of these games (rank 30) give way, whatever their count
             delete_lower_ranked_plate_appearances(wh, list(frames.games["game_id"]), rank)
-            for table, rows in (
-                ("players", frames.players),
-                ("games", frames.games),
-                ("pitcher_games", frames.pitcher_games),
-                ("team_batting_games", frames.team_batting_games),
-                ("lineups", frames.lineups),
-                ("plate_appearances", frames.plate_appearances),
-                ("pitcher_games", rekey.moved),
-            ):
+            for table, rows in [*game_tables(frames), ("pitcher_games", rekey.moved)]:
                 report.results.append(wh.upsert(table, rows))
         report.stats = season_stats(frames.pitcher_games)
         plays = frames.plate_appearances

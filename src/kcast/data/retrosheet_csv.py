@@ -32,6 +32,7 @@ from kcast.data.gameids import canonical_game_id
 from kcast.data.ingest import (
     GAME_TYPES,
     IngestReport,
+    game_tables,
     logged_ingest,
     opposing_pitcher_splits,
     season_stats,
@@ -614,14 +615,7 @@ def ingest_retrosheet_csv(
         report.notes.extend(rekey.notes)
         with wh.transaction():
             apply_rekey(wh, rekey, frames.games, SOURCE_RANK[SOURCE])
-            for table, rows in (
-                ("players", frames.players),
-                ("games", frames.games),
-                ("pitcher_games", frames.pitcher_games),
-                ("team_batting_games", frames.team_batting_games),
-                ("lineups", frames.lineups),
-                ("pitcher_games", rekey.moved),
-            ):
+            for table, rows in [*game_tables(frames), ("pitcher_games", rekey.moved)]:
                 report.results.append(wh.upsert(table, rows))
         report.stats = season_stats(frames.pitcher_games)
         for season, g in frames.games.groupby("season"):

@@ -32,8 +32,8 @@ import pandas as pd
 
 from kcast.config import get_settings
 from kcast.data.gameids import place_schedule_games
-from kcast.data.http import HttpClient
-from kcast.data.ingest import IngestReport, logged_ingest, write_all
+from kcast.data.http import ClosedOnExit, HttpClient
+from kcast.data.ingest import IngestReport, game_tables, logged_ingest, write_all
 from kcast.data.statsapi_feed import feed_people, plate_appearances
 from kcast.errors import InputError, SourceUnavailableError, UnknownTeamError
 from kcast.teams import canonical_team, team_from_mlbam_id
@@ -93,7 +93,7 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # --------------------------------------------------------------------------------------------
 
 
-class StatsApiClient:
+class StatsApiClient(ClosedOnExit):
     """The three Stats API calls kcast makes, with kcast's timeout and retry policy.
 
     Parameters
@@ -152,12 +152,6 @@ class StatsApiClient:
 
     def close(self) -> None:
         self.http.close()
-
-    def __enter__(self) -> StatsApiClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _expect_object(data: Any, source: str, key: str) -> dict[str, Any]:
@@ -774,18 +768,7 @@ def ingest_statsapi(
         with logged_ingest(wh, "statsapi", f"{day.isoformat()} ({client.base_url})") as report:
             frames = collect_day(wh, client, day, include_all_types, report, progress)
             report.rows_read = len(frames.games) + len(frames.pitcher_games)
-            write_all(
-                wh,
-                report,
-                [
-                    ("players", frames.players),
-                    ("games", frames.games),
-                    ("pitcher_games", frames.pitcher_games),
-                    ("team_batting_games", frames.team_batting_games),
-                    ("lineups", frames.lineups),
-                    ("plate_appearances", frames.plate_appearances),
-                ],
-            )
+            write_all(wh, report, game_tables(frames))
             copyright_ = report.stats.pop("copyright", None)
             report.stats = {**day_stats(frames), **report.stats}
             if copyright_:
@@ -832,13 +815,8 @@ def collect_day(
     boxed: list[dict[str, Any]] = []
     for i, game in enumerate(finals, start=1):
         path = f"/api/v1/game/{game['mlb_game_pk']}/boxscore"
-        try:
-            data = client.boxscore(game["mlb_game_pk"])
-        except SourceUnavailableError as exc:
-            report.notes.append(
-                f"boxscore of {_describe(game)} unavailable, its results are not stored: {exc}"
-            )
-        else:
+        data = _fetched(client.boxscore, game, "boxscore", "its results are not stored", report)
+        if data is not None:
             box = parse_boxscore(data, game, path)
             pitchers.extend(box.pitchers)
             batting.extend(box.batting)
@@ -871,6 +849,22 @@ def _describe(game: dict[str, Any]) -> str:
     )
 
 
+def _fetched(
+    fetch: Callable[[int], dict[str, Any]],
+    game: dict[str, Any],
+    what: str,
+    lost: str,
+    report: IngestReport,
+) -> dict[str, Any] | None:
+    """``fetch`` of the game's gamePk; None when the source is unavailable, with a note that
+    names the game and what is ``lost`` (the daily job fetches it again on its next run)."""
+    try:
+        return fetch(game["mlb_game_pk"])
+    except SourceUnavailableError as exc:
+        report.notes.append(f"{what} of {_describe(game)} unavailable, {lost}: {exc}")
+        return None
+
+
 def collect_feeds(
     wh: Warehouse | None,
     client: StatsApiClient,
@@ -889,13 +883,10 @@ def collect_feeds(
     fetched = 0
     for game in wanted:
         path = f"/api/v1.1/game/{game['mlb_game_pk']}/feed/live"
-        try:
-            feed = client.feed(game["mlb_game_pk"])
-        except SourceUnavailableError as exc:
-            report.notes.append(
-                f"live feed of {_describe(game)} unavailable, its plate appearances are not "
-                f"stored: {exc}"
-            )
+        feed = _fetched(
+            client.feed, game, "live feed", "its plate appearances are not stored", report
+        )
+        if feed is None:
             continue
         rows.extend(plate_appearances(feed, game, path))
         for person in feed_people(feed):

@@ -160,9 +160,7 @@ class OpenState(BreakerState):
     name = OPEN
 
     def before_call(self, breaker: CircuitBreaker) -> None:
-        reason = breaker.refusal()
-        if reason is not None:
-            raise BreakerOpenError(reason)
+        breaker.raise_refusal()
         breaker.set_state(HALF_OPEN)
         breaker.state_object.before_call(breaker)
 
@@ -173,9 +171,7 @@ class HalfOpenState(BreakerState):
     name = HALF_OPEN
 
     def before_call(self, breaker: CircuitBreaker) -> None:
-        reason = breaker.refusal()
-        if reason is not None:
-            raise BreakerOpenError(reason)
+        breaker.raise_refusal()
         breaker.trial_in_flight = True
 
     def on_success(self, breaker: CircuitBreaker) -> None:
@@ -298,6 +294,12 @@ class CircuitBreaker:
         if self.state != OPEN or self.opened_at is None:
             return None
         return max(0.0, self.opened_at + self.cooldown - self.clock())
+
+    def raise_refusal(self) -> None:
+        """``BreakerOpenError`` when a call now would be refused (``refusal``, told)."""
+        reason = self.refusal()
+        if reason is not None:
+            raise BreakerOpenError(reason)
 
     def refusal(self, tell: bool = True) -> str | None:
         """Why a call now would be refused without running (open and cooling down, or

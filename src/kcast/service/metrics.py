@@ -20,13 +20,14 @@ import logging
 import math
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kcast.monitoring import run_query
 from kcast.service.breakers import (
     CLOSED,
     HALF_OPEN,
@@ -35,9 +36,7 @@ from kcast.service.breakers import (
     CircuitBreaker,
     failure_kind,
 )
-
-if TYPE_CHECKING:
-    from kcast.warehouse import Warehouse
+from kcast.warehouse import Warehouse
 
 STATE_VALUES = {CLOSED: 0, HALF_OPEN: 1, OPEN: 2}
 WAREHOUSE_METRICS_SECONDS = 60.0  # how stale the metrics read from the warehouse may be
@@ -129,8 +128,6 @@ class ServiceMetrics:
         """Refresh the metrics read from the warehouse (the newest stored prediction, the
         latest date's agreement), at most every ``WAREHOUSE_METRICS_SECONDS``; a failed read
         keeps the last values (and is logged)."""
-        from kcast.monitoring import run_query
-
         now = time.monotonic()
         with self._read_lock:
             if self._read_at is not None and now - self._read_at < WAREHOUSE_METRICS_SECONDS:

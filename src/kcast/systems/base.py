@@ -35,6 +35,7 @@ from kcast.decision import (
 )
 from kcast.decisions import MAX_K, MarketBlend
 from kcast.errors import InputError, ModelError, NotFittedError
+from kcast.model_store import meta_path
 
 # the columns of one prediction row, in order (the warehouse table has these and more)
 PREDICTION_COLUMNS = (
@@ -196,6 +197,13 @@ class BasePredictor(ABC):
     model file (``trainable``) implements ``_state`` and ``_from_state``; ``save`` and ``load``
     do the rest. A system built on other systems' answers lists them in ``member_ids`` and
     implements ``_distribution`` (see ``ensemble.EnsemblePredictor``).
+
+    Every system is used the same way (here ``V1BaselinePredictor``; any of ``registry.SYSTEMS``):
+
+    Examples
+    --------
+    >>> system = V1BaselinePredictor().fit(training_rows)           # doctest: +SKIP
+    >>> system.predict(slate_rows).frame[["pitcher_id", "p_over"]]  # doctest: +SKIP
     """
 
     system_id: str = "base"
@@ -408,12 +416,6 @@ def read_model_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ModelError(f"model file {path} is unreadable: not a JSON object")
     return data
-
-
-def meta_path(model_path: Path) -> Path:
-    """The metadata file that sits beside a model file."""
-    name = model_path.name.removesuffix(".json")
-    return model_path.with_name(f"{name}.meta.json")
 
 
 def build_output(

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from kcast.errors import ModelError
 from kcast.systems.base import BasePredictor
 from kcast.systems.gbm import StrikeoutDistributionModel, holdout_mask
 
@@ -56,8 +57,6 @@ class BoostedPredictor(BasePredictor):
         return self.model_.to_json()
 
     def _from_state(self, data: dict[str, Any], source: str) -> None:
-        from kcast.errors import ModelError
-
         model = StrikeoutDistributionModel.from_json(data, source=source)
         if tuple(model.features) != tuple(self.features):
             raise ModelError(

@@ -60,13 +60,7 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 
 class EmpiricalBayesPredictor(BasePredictor):
-    """Shrunk strikeout rate times shrunk workload, with a beta-binomial spread.
-
-    Examples
-    --------
-    >>> system = EmpiricalBayesPredictor().fit(training_rows)        # doctest: +SKIP
-    >>> system.predict(slate_rows).frame[["pitcher_id", "p_over"]]   # doctest: +SKIP
-    """
+    """Shrunk strikeout rate times shrunk workload, with a beta-binomial spread."""
 
     system_id = "eb_rate"
     description = "empirical-Bayes shrunk strikeout rate x workload, beta-binomial (no boosting)"

@@ -20,9 +20,9 @@ import pandas as pd
 from kcast import model_store
 from kcast.config import Settings, env_name, get_settings
 from kcast.errors import ConfigError, ModelError, UnknownSystemError
-from kcast.model_store import StoredModel
+from kcast.model_store import StoredModel, meta_path
 from kcast.policy import ENSEMBLE_V2_MATCHUP_WEIGHT
-from kcast.systems.base import BasePredictor, meta_path
+from kcast.systems.base import BasePredictor
 from kcast.systems.eb_rate import EmpiricalBayesPredictor
 from kcast.systems.ensemble import EnsemblePredictor
 from kcast.systems.v1_6_rolling import V16RollingPredictor

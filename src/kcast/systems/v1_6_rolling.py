@@ -7,13 +7,7 @@ from kcast.systems.boosted import BoostedPredictor
 
 
 class V16RollingPredictor(BoostedPredictor):
-    """Strikeouts from rolling 3/5/10-start form, the leash (recent pitch counts) and trend.
-
-    Examples
-    --------
-    >>> system = V16RollingPredictor().fit(training_rows)      # doctest: +SKIP
-    >>> system.predict(slate_rows).frame[["pitcher_id", "p_over"]]  # doctest: +SKIP
-    """
+    """Strikeouts from rolling 3/5/10-start form, the leash (recent pitch counts) and trend."""
 
     system_id = "v1_6_rolling"
     description = "season rates plus rolling 3/5/10-start form and workload (about 45 features)"

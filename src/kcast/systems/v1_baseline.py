@@ -7,13 +7,7 @@ from kcast.systems.boosted import BoostedPredictor
 
 
 class V1BaselinePredictor(BoostedPredictor):
-    """Strikeouts from season-to-date, last-season and career rates, rest, park and opponent.
-
-    Examples
-    --------
-    >>> system = V1BaselinePredictor().fit(training_rows)      # doctest: +SKIP
-    >>> system.predict(slate_rows).frame[["pitcher_id", "predicted_strikeouts"]]  # doctest: +SKIP
-    """
+    """Strikeouts from season-to-date, last-season and career rates, rest, park and opponent."""
 
     system_id = "v1_baseline"
     description = "season-level rates (about 25 features), gradient-boosted"

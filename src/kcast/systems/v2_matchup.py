@@ -211,13 +211,7 @@ def k_given_bf(z: np.ndarray, sigma: float) -> np.ndarray:
 
 
 class MatchupPredictor(BasePredictor):
-    """Batter-by-batter strikeout probabilities over a distribution of batters faced.
-
-    Examples
-    --------
-    >>> system = MatchupPredictor().fit(training_rows)              # doctest: +SKIP
-    >>> system.predict(slate_rows).frame[["pitcher_id", "p_over"]]  # doctest: +SKIP
-    """
+    """Batter-by-batter strikeout probabilities over a distribution of batters faced."""
 
     system_id = "v2_matchup"
     description = (

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from kcast.config import get_settings
 from kcast.errors import ConfigError
 from kcast.warehouse.base import UpsertResult, Warehouse
+from kcast.warehouse.duckdb import DuckDBWarehouse
+from kcast.warehouse.migrations import check_current, migrate, schema_fingerprint
 
 __all__ = ["UpsertResult", "Warehouse", "migrate_warehouse", "open_warehouse"]
 
@@ -30,11 +33,9 @@ def open_warehouse(
     ``migrate`` checks that the schema is current instead (``migrate=False`` opens it as it
     is, for the migration itself); ``create`` and ``read_only`` do not apply.
     """
-    from kcast.config import get_settings
-    from kcast.warehouse.migrations import check_current
-
     url = url or get_settings().warehouse
     if url.startswith("bigquery://"):
+        # BigQuery's client library is an optional extra (kcast[bigquery]): loaded only here
         from kcast.warehouse.bigquery import BigQueryWarehouse
 
         wh: Warehouse = BigQueryWarehouse.from_url(url)
@@ -45,8 +46,6 @@ def open_warehouse(
         raise ConfigError(
             f"KCAST_WAREHOUSE={url!r}: use a DuckDB file path or bigquery://PROJECT/DATASET"
         )
-    from kcast.warehouse.duckdb import DuckDBWarehouse
-
     duck = DuckDBWarehouse(url, read_only=read_only, create=create)
     if duck.created or url == ":memory:":
         duck.created_steps = migrate_warehouse(duck)
@@ -62,9 +61,6 @@ def migrate_warehouse(wh: Warehouse, only_if_stale: bool = False) -> list[str]:
     fingerprint is stored afterwards, so later opens find it current with one read. With
     ``only_if_stale`` nothing runs when the stored fingerprint is already this kcast's.
     """
-    from kcast.warehouse.duckdb import DuckDBWarehouse
-    from kcast.warehouse.migrations import migrate, schema_fingerprint
-
     if not isinstance(wh, DuckDBWarehouse):
         return migrate(wh)
     fingerprint = schema_fingerprint()

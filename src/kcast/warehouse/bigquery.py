@@ -42,6 +42,7 @@ import pyarrow.parquet as pq
 import sqlglot
 from sqlglot import exp
 
+from kcast.config import get_settings
 from kcast.errors import ConfigError, WarehouseError
 from kcast.warehouse import dialect
 from kcast.warehouse.base import UpsertResult, Warehouse, merge_sql
@@ -49,6 +50,8 @@ from kcast.warehouse.schema import Table
 
 try:
     from google.api_core import exceptions as api_exceptions
+    from google.api_core.client_options import ClientOptions
+    from google.auth.credentials import AnonymousCredentials
     from google.cloud import bigquery
     from google.cloud.bigquery import retry as bq_retry
 except ImportError as exc:  # pragma: no cover - depends on the install
@@ -143,8 +146,6 @@ class BigQueryWarehouse(Warehouse):
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> BigQueryWarehouse:
         """Open ``bigquery://PROJECT/DATASET`` with the endpoint and location from the settings."""
-        from kcast.config import get_settings
-
         project, dataset = parse_url(url)
         settings = get_settings()
         kwargs.setdefault("endpoint", settings.bigquery_endpoint)
@@ -497,9 +498,6 @@ class BigQueryWarehouse(Warehouse):
 
 def _make_client(project: str, endpoint: str | None, location: str | None) -> Any:
     if endpoint:
-        from google.api_core.client_options import ClientOptions
-        from google.auth.credentials import AnonymousCredentials
-
         return bigquery.Client(
             project=project,
             credentials=AnonymousCredentials(),

@@ -440,21 +440,14 @@ class DuckDBWarehouse(Warehouse):
             return
         if write and self.read_only:
             raise WarehouseError(f"the warehouse {self.url} was opened read-only")
-        if write:
-            with self._file.write_lock:
-                cur = self._file.acquire(True, self.lock_timeout)
-                try:
-                    with _typed_errors(self.url):
-                        yield cur
-                finally:
-                    self._file.release(cur)
-            return
-        cur = self._file.acquire(False, self.lock_timeout)
-        try:
-            with _typed_errors(self.url):
-                yield cur
-        finally:
-            self._file.release(cur)
+        # a writer holds the process's write lock for as long as it has its cursor
+        with self._file.write_lock if write else contextlib.nullcontext():
+            cur = self._file.acquire(write, self.lock_timeout)
+            try:
+                with _typed_errors(self.url):
+                    yield cur
+            finally:
+                self._file.release(cur)
 
     @contextmanager
     def session(self) -> Iterator[None]:

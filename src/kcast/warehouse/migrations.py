@@ -9,6 +9,7 @@ rendered in (``sql_constants``). Running ``migrate`` twice changes nothing.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -16,7 +17,9 @@ from pathlib import Path, PurePath
 
 import pandas as pd
 
+from kcast.config import get_settings
 from kcast.errors import WarehouseError
+from kcast.model_store import is_gcs, registry_location
 from kcast.warehouse.base import Warehouse, utc_now
 from kcast.warehouse.schema import (
     BETS,
@@ -199,9 +202,6 @@ def relative_model_paths(wh: Warehouse) -> None:
     """Record every model file under ``KCAST_MODEL_DIR`` relative to it, so that a worker with
     its own model folder (a container, another machine) finds it; other locations (a file
     outside the folder, gs://) are kept as they are."""
-    from kcast.config import get_settings
-    from kcast.model_store import is_gcs, registry_location
-
     model_dir = get_settings().model_dir
     rows = wh.query("SELECT system_id, version, path FROM model_registry")
     for system_id, version, path in rows.itertuples(index=False):
@@ -479,8 +479,6 @@ def schema_fingerprint() -> str:
     """A hash of the schema this version of kcast declares: its migrations, every table's
     columns and key, and the views' SQL. A warehouse stamped with another fingerprint is
     migrated by the next command that writes (DuckDB); see ``open_warehouse``."""
-    import json
-
     declared = {
         "migrations": [[m.version, m.name] for m in all_migrations()],
         "tables": {

@@ -12,7 +12,8 @@ Besides numbers, pieces of SQL are written once: the list of red flags as a one-
 ledger bets (``{{BET_RECORD}}``), both ``kcast.bet_metrics``' definitions; and the bet summary
 columns every performance query reports (``{{BET_SUMMARY}}``: bets, wins, losses, pushes,
 win_rate, priced_bets, units, roi over rows of the ``graded_predictions`` view, whose ``profit``
-is ``{{UNITS}}`` of each row's decision: roi is the flat ROI, units won per priced bet).
+is ``{{UNITS}}`` of each row's decision: roi is the flat ROI, units won per priced bet); and the
+time windows of the performance views (``{{TIME_WINDOWS}}``).
 """
 
 from __future__ import annotations
@@ -69,6 +70,30 @@ BET_SUMMARY = f"""{bet_metrics.COUNTS_SQL},
     SUM(profit) / NULLIF(COUNT(profit), 0) AS roi"""
 
 
+# The time windows a performance view reports, ending at the latest date of its rows: a CTE
+# ``windows`` (time_window, window_order, window_start, window_end) over a CTE ``latest``
+# (as_of, the latest date; first_date, the earliest) that the view defines before it.
+TIME_WINDOWS = """windows AS (
+    SELECT
+        'last_7_days' AS time_window,
+        1 AS window_order,
+        CAST(as_of - INTERVAL 6 DAY AS DATE) AS window_start,
+        as_of AS window_end
+    FROM latest
+    UNION ALL
+    SELECT 'last_30_days', 2, CAST(as_of - INTERVAL 29 DAY AS DATE), as_of FROM latest
+    UNION ALL
+    SELECT
+        'season',
+        3,
+        MAKE_DATE(CAST(EXTRACT(YEAR FROM as_of) AS BIGINT), 1, 1),
+        as_of
+    FROM latest
+    UNION ALL
+    SELECT 'all', 4, first_date, as_of FROM latest
+)"""
+
+
 UNITS_DEFINITION = (
     "win: decimal odds - 1, i.e. odds / 100 for plus odds and 100 / -odds for minus odds; "
     "loss: -1; push: 0"
@@ -86,6 +111,7 @@ def constants() -> dict[str, str]:
         "EV_BUCKET_LARGE": sql_number(policy.EV_BUCKET_LARGE),
         "RED_FLAGS_TABLE": _red_flags_table(),
         "BET_SUMMARY": BET_SUMMARY,
+        "TIME_WINDOWS": TIME_WINDOWS,
         "UNITS": bet_metrics.UNITS_SQL,
         "UNITS_DEFINITION": UNITS_DEFINITION,
         "BET_RECORD": bet_metrics.RECORD_SQL,

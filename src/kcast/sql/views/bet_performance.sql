@@ -9,25 +9,7 @@
 WITH latest AS (
     SELECT MAX(game_date) AS as_of, MIN(game_date) AS first_date FROM bet_ledger
 ),
-windows AS (
-    SELECT
-        'last_7_days' AS time_window,
-        1 AS window_order,
-        CAST(as_of - INTERVAL 6 DAY AS DATE) AS window_start,
-        as_of AS window_end
-    FROM latest
-    UNION ALL
-    SELECT 'last_30_days', 2, CAST(as_of - INTERVAL 29 DAY AS DATE), as_of FROM latest
-    UNION ALL
-    SELECT
-        'season',
-        3,
-        MAKE_DATE(CAST(EXTRACT(YEAR FROM as_of) AS BIGINT), 1, 1),
-        as_of
-    FROM latest
-    UNION ALL
-    SELECT 'all', 4, first_date, as_of FROM latest
-),
+{{TIME_WINDOWS}},
 cuts AS (
     SELECT *, 'all' AS cut, 'all' AS cut_value FROM bet_ledger
     UNION ALL
