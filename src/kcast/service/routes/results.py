@@ -79,8 +79,8 @@ def pitcher_bets(state: ServiceState, pitcher_id: int, day: dt.date) -> pd.DataF
     """His bets in the ledger (``LEDGER_STRATEGY``) up to ``day``, every system's."""
     if not state.warehouse.table_exists("bets"):
         return pd.DataFrame()
-    params = {"p": pitcher_id, "d": day, "s": LEDGER_STRATEGY}
-    return state.warehouse.query(statement("pitcher_ledger"), params)
+    params = {"p": pitcher_id, "a": dt.date.min, "b": day, "s": LEDGER_STRATEGY}
+    return state.warehouse.query(statement("ledger_between"), params)
 
 
 def recent_starts(starts: pd.DataFrame) -> list[dict[str, Any]]:
@@ -185,7 +185,7 @@ FORMATS = {
 
 
 def ledger_table(rows: pd.DataFrame) -> tuple[list[str], list[dict]] | None:
-    """Ledger rows (``ledger_between``, ``pitcher_ledger``) for people: the teams as MLB
+    """Ledger rows (``ledger_between``) for people: the teams as MLB
     spells them, the books' full names, numbers formatted (None without a ledger)."""
     if rows is None or rows.empty and not len(rows.columns):
         return None
@@ -208,7 +208,7 @@ def ledger_between(state: ServiceState, start: dt.date, end: dt.date) -> pd.Data
     bet after ``end``); None without a ledger."""
     if not state.warehouse.table_exists("bets"):
         return None
-    params = {"a": start, "b": end, "s": LEDGER_STRATEGY}
+    params = {"p": None, "a": start, "b": end, "s": LEDGER_STRATEGY}
     return state.warehouse.query(statement("ledger_between"), params)
 
 
