@@ -240,7 +240,7 @@ def test_rerun_changes_no_row_count(server: StatsApiServer, client) -> None:
     assert {t: before[t] for t in mine} == {
         "games": 3,
         "pitcher_games": 7,
-        "players": 7,
+        "players": 50,  # the pitchers, and every player of the final game's live feed
         "team_batting_games": 2,
     }
     assert report.inserted == 0 and report.updated > 0
