@@ -1015,8 +1015,13 @@ def check_tables(
     by_hand = {}
     for system_id, rows in graded[graded["actual_strikeouts"].notna()].groupby("system_id"):
         bets = rows[rows["result"].isin(["win", "loss", "push"])]
+        # priced at the decision's own rung and book (the side's odds at the row's line for a
+        # row without a decision price), as the graded_predictions view prices them
         side = np.where(bets["recommendation"] == "OVER", bets["over_odds"], bets["under_odds"])
         side = pd.to_numeric(pd.Series(side), errors="coerce").to_numpy(float)
+        if "decision_odds" in bets:
+            own = pd.to_numeric(bets["decision_odds"], errors="coerce").to_numpy(float)
+            side = np.where(np.isnan(own), side, own)
         win = np.where(side > 0, side / 100.0, 100.0 / -side)
         profit = np.select([bets["result"] == "win", bets["result"] == "loss"], [win, -1.0], 0.0)
         ok = ~np.isnan(side)

@@ -39,7 +39,8 @@ import httpx
 import pandas as pd
 import pytest
 
-from tests.conftest import CI_CACHE, PROPS, REGISTER_FILE, REPO, STATCAST, free_port
+from kcast.config import ALL_SYSTEMS_DEFAULT
+from tests.conftest import CI_CACHE, EVENTS, PROPS, REGISTER_FILE, REPO, STATCAST, free_port
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 import replay_season  # noqa: E402
@@ -259,7 +260,7 @@ def test_predict_inside_equals_predict_outside(served) -> None:
     assert outside.status_code == inside.status_code == 200, (outside.text, inside.text)
     body = inside.json()
     assert without_timings(body) == without_timings(outside.json())
-    assert set(body["systems"]) == {"v1_baseline", "v1_6_rolling", "ensemble_v1"}
+    assert set(body["systems"]) == set(ALL_SYSTEMS_DEFAULT.split(","))  # the image's default
     assert all(answer["status"] == "ok" for answer in body["systems"].values())
 
 
@@ -313,7 +314,16 @@ def slate_warehouse(root: Path):
         register = Register.load(REGISTER_FILE)
         ingest_starts(wh, STATCAST / "joey11600_starts_2024_2025.csv.gz", [2025], register)
         ingest_lines(wh, part, register, fmt="strikeoutcenter")
-        truth = replay_season.Truth.read(wh, SLATE, SLATE, replay_season.read_game_times(LINES))
+        season = replay_season.season_from_events(
+            wh,
+            EVENTS / "2025eve.zip",
+            register,
+            STATCAST / "joey11600_starts_2024_2025.csv.gz",
+            SLATE,
+            SLATE,
+            log=lambda *a: None,
+        )
+        truth = replay_season.Truth.assemble(season, wh, replay_season.read_game_times(LINES))
         replay_season.cut(wh, SLATE)
     finally:
         wh.close()
@@ -396,9 +406,11 @@ def test_compose_the_daily_jobs_predictions_reach_the_workers_picks(
     want = {
         "results": "skipped",
         "schedule": "ok",
+        "games": "ok",
         "grade": "skipped",
         "odds": "ok",
         "predict": "ok",
+        "alerts": "skipped",
     }
     assert steps == want, f"the daily job's steps: want {want}, got {steps}; {log}"
     # the systems the daily job ran: MLB_ACTIVE_SYSTEMS, the worker's and the job's alike

@@ -24,7 +24,7 @@ from kcast.warehouse.migrations import (
     migrate,
     split_legacy_predictions,
 )
-from kcast.warehouse.schema import PREDICTIONS
+from kcast.warehouse.schema import DECISION_COLUMNS, PREDICTIONS
 
 TABLE = PREDICTIONS.name
 LEGACY_COLUMNS = list(LEGACY_PREDICTIONS.column_names)
@@ -146,10 +146,16 @@ def test_legacy_table_is_moved_aside_and_copied_row_by_row(tmp_path: Path, legac
         pd.to_datetime(by_key.loc[keys, "created_at"])
         == pd.to_datetime(legacy_by_key.loc[keys, "game_date"])
     ).all()
-    # columns the old table did not have stay empty
+    # columns the old table did not have stay empty, but the decision's (migration 14): each
+    # row's verdict is its recommendation, a lean on that side or a pass
     for column in PREDICTIONS.column_names:
-        if column not in LEGACY_COLUMNS and column != "system_id":
+        if column not in LEGACY_COLUMNS and column not in ("system_id", *DECISION_COLUMNS):
             assert new[column].isna().all(), column
+    assert (new["verdict"] == new["recommendation"]).all()
+    sided = new["recommendation"].isin(["OVER", "UNDER"])
+    assert (new.loc[sided, "decision"] == "lean").all()
+    assert (new.loc[~sided, "decision"] == "pass").all()
+    assert new.loc[~sided, "decision_line"].isna().all()
     # the legacy-only column lives on in the kept table
     assert kept["pitcher_lookup"].notna().all() and "pitcher_lookup" not in new.columns
 

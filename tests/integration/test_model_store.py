@@ -152,10 +152,12 @@ def test_a_worker_with_only_the_warehouse_serves_models_from_the_bucket_and_pick
         first = health(url)
         assert first["status"] == "ok", first
         active = dict(zip(rows["system_id"], rows["version"], strict=True))
-        for system_id in ("v1_baseline", "v1_6_rolling"):  # the worker's default systems
+        trained_systems = ("v1_baseline", "v1_6_rolling", "v2_matchup")  # the default's models
+        for system_id in trained_systems:
             assert first["systems"][system_id]["model_version"] == active[system_id]
         cached = sorted(p.name for p in (tmp_path / "worker" / "home").rglob("*.json"))
-        assert len(cached) == 4, cached  # both models and their metadata, in the worker's cache
+        # the three models and their metadata, in the worker's cache
+        assert len(cached) == 2 * len(trained_systems), cached
         answer = httpx.post(
             f"{url}/predict", json={"pitcher_id": PITCHER, "game_date": DATE}, timeout=120
         )

@@ -138,7 +138,7 @@ def test_the_default_systems_keep_the_legacy_shape(service_factory) -> None:
     game.update(over_odds=-115, under_odds=-105)
     with httpx.Client(base_url=server.url, timeout=60) as c:
         body = c.post("/predict", json=game).json()
-    assert set(body) == set(LEGACY_FIELDS) | {"systems"}
+    assert set(body) == set(LEGACY_FIELDS) | {"systems", "decision_time"}
     assert set(body["systems"]) == set(state.active_ids)
     assert all(a["status"] == "ok" for a in body["systems"].values())
     primary = body["systems"]["v2_matchup"]
@@ -599,7 +599,7 @@ def test_the_decision_time_is_the_requests_and_the_answer_says_which(
     game = {"pitcher_id": PITCHER, "game_date": str(DAY)}
     bad = client.post("/predict", json=game | {"decision_time": "noon"})
     assert bad.status_code == 422
-    assert "use open, close, now or HH:MM (US Eastern)" in bad.text
+    assert "use open, lineup, close, now or HH:MM (US Eastern)" in bad.text
     for at in ("open", "17:05", "close"):
         body = client.post("/predict", json=game | {"decision_time": at})
         assert body.status_code == 200, body.text

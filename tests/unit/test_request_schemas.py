@@ -25,3 +25,13 @@ def test_the_fuzzers_batch_body_is_a_validation_error() -> None:
     from_fuzzer = {"date": "2019-07-13", "decision_time": [None, None]}
     with pytest.raises(ValidationError, match="decision_time"):
         BatchRequest.model_validate(from_fuzzer)
+
+
+@pytest.mark.parametrize("body", [{"date": "2019-07-13", "decision_time": None, "write": True}])
+def test_a_null_decision_time_is_the_default(body: dict) -> None:
+    assert BatchRequest.model_validate(body).decision_time is None
+
+
+def test_a_long_decision_time_is_a_validation_error() -> None:
+    with pytest.raises(ValidationError, match="at most 10 characters"):
+        BatchRequest.model_validate({"date": "2019-07-13", "decision_time": "o" * 11})

@@ -100,6 +100,9 @@ class ValidationErrorResponse(BaseModel):
 # --------------------------------------------------------------------------------------------
 
 
+DECISION_TIME_CHARS = 10  # the longest form, a clock time, is 5
+
+
 def decision_time(value: str | None) -> str | None:
     """A decision time as ``market.DecisionTime`` reads it (open, close, now or HH:MM US
     Eastern); a ``ValueError`` naming the valid forms (a 422) otherwise."""
@@ -107,6 +110,8 @@ def decision_time(value: str | None) -> str | None:
         return None
     if not isinstance(value, str):
         raise ValueError("decision_time must be a string: open, close, now or HH:MM (US Eastern)")
+    if len(value) > DECISION_TIME_CHARS:
+        raise ValueError(f"decision_time is at most {DECISION_TIME_CHARS} characters")
     try:
         return DecisionTime.parse(value).label
     except InputError as exc:
@@ -118,7 +123,7 @@ DecisionTimeField = Annotated[
     BeforeValidator(decision_time),
     Field(
         None,
-        max_length=10,
+        json_schema_extra={"maxLength": DECISION_TIME_CHARS},
         description="When to decide: open, close, now or HH:MM (US Eastern); only quotes "
         "captured by then count (default KCAST_DECISION_TIME)",
         examples=["open", "close", "17:00"],
