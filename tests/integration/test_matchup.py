@@ -157,6 +157,20 @@ def test_a_context_without_plate_appearances(wh, starts) -> None:
     assert (out[list(MATCHUP_FEATURES)].dtypes == "float64").all()
 
 
+def test_the_league_logits_do_not_depend_on_the_seasons_read(wh, starts) -> None:
+    """A context trimmed to the seasons a start's batters need (``first_season``, as the daily
+    job builds it) gives its league logits (times through the order, platoon) from every
+    earlier season, as the untrimmed one the models are trained on does: a start of 2021
+    reads plate appearances from 2019 on, yet its logits pool 2018 and 2019."""
+    rows = starts[starts["game_date"] == pd.Timestamp("2019-07-05")].reset_index(drop=True)
+    rows = rows.assign(season=2021, game_date=pd.Timestamp("2021-07-05"))
+    cols = ["tto2_logit", "tto3_logit", "platoon_logit"]
+    whole = MatchupContext.from_warehouse(wh).attach(rows)[cols]
+    trimmed = MatchupContext.from_warehouse(wh, first_season=2021).attach(rows)[cols]
+    assert whole.notna().all().all()
+    pd.testing.assert_frame_equal(trimmed, whole)
+
+
 @pytest.fixture(scope="module")
 def without_late_sequences(history_warehouse: Path, tmp_path_factory: pytest.TempPathFactory):
     """The 2018-2019 warehouse with the pitch sequences of 2019's games from July on removed

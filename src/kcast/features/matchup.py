@@ -112,7 +112,11 @@ class MatchupContext:
         # the Stats API names an umpire, Retrosheet gives his id: one key for both
         games["umpire_home"] = resolve_umpires(games["umpire_home"], reads.umpire_names(wh))
         mix = _dates(reads.pitch_mix(wh, first, day))
-        return cls.from_frames(pa, lineups, games, reads.batting_sides(wh), mix)
+        # the league's logits pool every earlier season, however few the batters need
+        league = None
+        if first != reads.EVERY_SEASON:
+            league = reads.league_counts(wh, HISTORY_TYPES, TTO_MIN_BF, day)
+        return cls.from_frames(pa, lineups, games, reads.batting_sides(wh), mix, league)
 
     @classmethod
     def from_frames(
@@ -122,9 +126,12 @@ class MatchupContext:
         games: pd.DataFrame,
         bats: pd.Series,
         pitch_mix: pd.DataFrame | None = None,
+        league: tuple[pd.DataFrame, pd.DataFrame] | None = None,
     ) -> MatchupContext:
         """``pitch_mix``: Statcast lines of starts (game_id, pitcher_id, game_date, season,
-        pitches, whiffs, csw); used only for starts whose pitch sequences ``pa`` lacks."""
+        pitches, whiffs, csw); used only for starts whose pitch sequences ``pa`` lacks.
+        ``league``: the league's counts by time through the order and by side
+        (``reads.league_counts``) when ``pa`` holds only some seasons; else from ``pa``."""
         batter_cum, batter_seasons = _batter_tables(pa)
         pitcher_cum, pitcher_seasons, league_csw = _pitcher_tables(pa, pitch_mix)
         history = lineups.dropna(subset=["opp_throws"])
@@ -147,7 +154,7 @@ class MatchupContext:
             .assign(season=lambda w: w["game_date"].dt.year),
             umpires=_umpire_table(games),
             game_umpires=games.dropna(subset=["umpire_home"]).set_index("game_id")["umpire_home"],
-            league_seasons=_league_seasons(pa),
+            league_seasons=_league_seasons(*(league or _league_counts(pa))),
             bats=bats,
         )
 
@@ -397,41 +404,58 @@ def _umpire_table(games: pd.DataFrame) -> pd.DataFrame:
     return u[["game_id", "umpire_home", "game_date", "cum_k", "cum_expected"]]
 
 
-def _league_seasons(pa: pd.DataFrame) -> pd.DataFrame:
+LEAGUE_COUNT_COLUMNS = {"tto": ["season", "tto", "k", "n"], "same": ["season", "same", "k", "n"]}
+
+
+def _league_counts(pa: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``reads.league_counts`` worked out from plate appearances in hand: per season, the
+    strikeouts ``k`` in ``n`` plate appearances by time through the order (starts that reached
+    the third time) and by batting side against the pitcher's hand."""
+    empty = tuple(pd.DataFrame(columns=c) for c in LEAGUE_COUNT_COLUMNS.values())
+    starts = pa[pa["is_start"].fillna(False).astype(bool) & pa["times_faced"].notna()]
+    if starts.empty:
+        return empty[0], empty[1]
+    bf = starts.groupby(["game_id", "pitcher_id"])["times_faced"].transform("size")
+    deep = starts[bf >= TTO_MIN_BF]
+    tto = deep["times_faced"].clip(upper=3).astype(int)
+    per = pd.DataFrame({"season": deep["season"], "tto": tto, "k": deep["is_strikeout"]})
+    by_tto = per.dropna().groupby(["season", "tto"], as_index=False)["k"].agg(["sum", "count"])
+    sides = pa["bats"].notna() & pa["throws"].notna() & pa["is_strikeout"].notna()
+    plat = pd.DataFrame(
+        {"season": pa["season"], "same": pa["bats"] == pa["throws"], "k": pa["is_strikeout"]}
+    )[sides]
+    by_side = plat.groupby(["season", "same"], as_index=False)["k"].agg(["sum", "count"])
+    names = {"sum": "k", "count": "n"}
+    return by_tto.rename(columns=names), by_side.rename(columns=names)
+
+
+def _league_seasons(by_tto: pd.DataFrame, by_side: pd.DataFrame) -> pd.DataFrame:
     """Per season: the logits of starters' strikeout rate the 2nd and 3rd+ time through the
     order over the 1st (in starts that reached the third time), and the platoon gap (same side
-    over opposite), pooled over every earlier season."""
+    over opposite), pooled over every earlier season (``_league_counts``' frames)."""
     columns = ["season", "tto2_logit", "tto3_logit", "platoon_logit"]
     # typed even when empty (no plate appearances, e.g. a warehouse of Statcast starts only):
     # ``attach`` looks seasons up in it as int64
     empty = pd.DataFrame(
         {c: pd.Series(dtype="int64" if c == "season" else "float64") for c in columns}
     )
-    starts = pa[pa["is_start"].fillna(False).astype(bool) & pa["times_faced"].notna()]
-    if starts.empty:
+    if by_tto.empty and by_side.empty:
         return empty
-    bf = starts.groupby(["game_id", "pitcher_id"])["times_faced"].transform("size")
-    deep = starts[bf >= TTO_MIN_BF]
-    tto = deep["times_faced"].clip(upper=3).astype(int)
-    k = deep["is_strikeout"].astype(float)
-    per = pd.DataFrame({"season": deep["season"], "tto": tto, "k": k})
-    by_tto = per.groupby(["season", "tto"])["k"].agg(["sum", "count"]).unstack("tto").fillna(0)
-    same = (pa["bats"] == pa["throws"]).where(pa["bats"].notna() & pa["throws"].notna())
-    plat = pd.DataFrame(
-        {"season": pa["season"], "same": same, "k": pa["is_strikeout"].astype(float)}
-    ).dropna()
-    by_side = plat.groupby(["season", "same"])["k"].agg(["sum", "count"]).unstack("same").fillna(0)
-    seasons = sorted(set(by_tto.index) | set(by_side.index))
-    if not seasons:
-        return empty
+
+    def wide(counts: pd.DataFrame, key: str) -> pd.DataFrame:
+        counts = counts.astype({"season": "int64", "k": "float64", "n": "float64"})
+        return counts.pivot_table(index="season", columns=key, values=["k", "n"], aggfunc="sum")
+
+    tto_table, side_table = wide(by_tto, "tto").fillna(0), wide(by_side, "same").fillna(0)
+    seasons = sorted(set(tto_table.index) | set(side_table.index))
     rows = []
     for season in [*seasons[1:], seasons[-1] + 1]:
-        t_prev = by_tto[by_tto.index < season].sum()
-        s_prev = by_side[by_side.index < season].sum()
+        t_prev = tto_table[tto_table.index < season].sum()
+        s_prev = side_table[side_table.index < season].sum()
 
         def rate(table: pd.Series, key: object) -> float:
-            count = table.get(("count", key), 0.0)
-            return table.get(("sum", key), 0.0) / count if count else np.nan
+            count = table.get(("n", key), 0.0)
+            return table.get(("k", key), 0.0) / count if count else np.nan
 
         rows.append(
             {

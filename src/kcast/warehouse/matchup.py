@@ -43,6 +43,27 @@ FROM games g LEFT JOIN team_batting_games b USING (game_id)
 WHERE g.game_type IN (SELECT UNNEST($types)) AND g.game_date <= $before
 GROUP BY g.game_id, g.game_date, g.umpire_home"""
 
+# the league's strikeouts by time through the order (starts that reached ``$min_bf`` batters)
+# and by batting side against the pitcher's hand, per season: the counts behind the league
+# logits, over every season (a context trimmed to its batters' seasons still pools them all)
+_LEAGUE_BY_TTO = """SELECT t.season, LEAST(t.times_faced, 3) AS tto,
+       SUM(CASE WHEN t.is_strikeout THEN 1 ELSE 0 END) AS k, COUNT(t.is_strikeout) AS n
+FROM (SELECT p.season, p.times_faced, p.is_strikeout,
+             COUNT(*) OVER (PARTITION BY p.game_id, p.pitcher_id) AS bf
+      FROM plate_appearances p
+      JOIN pitcher_games s ON s.game_id = p.game_id AND s.pitcher_id = p.pitcher_id
+      WHERE s.is_start AND p.times_faced IS NOT NULL
+        AND p.game_type IN (SELECT UNNEST($types)) AND p.game_date < $before) t
+WHERE t.bf >= $min_bf
+GROUP BY t.season, LEAST(t.times_faced, 3)"""
+
+_LEAGUE_BY_SIDE = """SELECT p.season, p.bats = p.throws AS same,
+       SUM(CASE WHEN p.is_strikeout THEN 1 ELSE 0 END) AS k, COUNT(p.is_strikeout) AS n
+FROM plate_appearances p
+WHERE p.bats IS NOT NULL AND p.throws IS NOT NULL
+  AND p.game_type IN (SELECT UNNEST($types)) AND p.game_date < $before
+GROUP BY p.season, p.bats = p.throws"""
+
 PITCH_MIX_COLUMNS = ["game_id", "pitcher_id", "game_date", "season", "pitches", "whiffs", "csw"]
 
 
@@ -65,6 +86,18 @@ def plate_appearances(
     return wh.query(
         _PLATE_APPEARANCES, {"types": list(types), "first": int(first), "before": before}
     )
+
+
+def league_counts(
+    wh: Warehouse, types: Sequence[str], min_bf: int, before: dt.date = NO_END
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per season, the strikeouts ``k`` in ``n`` plate appearances of every season before
+    ``before``: by time through the order (``tto``, 1-3, the third and later together) in
+    starts of at least ``min_bf`` batters, and by whether the batter bats from the pitcher's
+    side (``same``)."""
+    params = {"types": list(types), "before": before}
+    by_tto = wh.query(_LEAGUE_BY_TTO, params | {"min_bf": int(min_bf)})
+    return by_tto, wh.query(_LEAGUE_BY_SIDE, params)
 
 
 def lineups(wh: Warehouse, first: int = EVERY_SEASON, before: dt.date = NO_END) -> pd.DataFrame:
