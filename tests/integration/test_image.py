@@ -60,7 +60,7 @@ SLATE = dt.date(2025, 6, 4)  # the compose run's day: real 2025 starts and lines
 LINES = PROPS / "strikeoutcenter_k_props_2025.csv.gz"
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-STEP = re.compile(r"│ (results|schedule|grade|odds|predict) +│ (ok|skipped|failed) ")
+STEP = re.compile(r"│ (results|schedule|games|grade|odds|predict|alerts) +│ (ok|skipped|failed) ")
 
 pytestmark = pytest.mark.xdist_group("image")
 
@@ -403,8 +403,10 @@ def test_compose_the_daily_jobs_predictions_reach_the_workers_picks(
     log = f"the daily job said: {said[-3000:]}"
     assert picks, f"no prediction of {SLATE} reached /picks; {log}"
     steps = dict(STEP.findall(said))
+    # results: the start log's earlier games have no plate appearances, so their live feeds are
+    # asked for (the loopback API serves none of those days: "0 of 0 final games")
     want = {
-        "results": "skipped",
+        "results": "ok",
         "schedule": "ok",
         "games": "ok",
         "grade": "skipped",
