@@ -49,6 +49,7 @@ from kcast.grading import row_results
 from kcast.lookahead import late_models
 from kcast.pipeline import pitcher_names
 from kcast.prices import PRICE_COLUMNS
+from kcast.systems.base import START_COLUMNS, VERDICT_COLUMNS
 from kcast.teams import display_teams
 from kcast.warehouse import Warehouse, open_warehouse
 from kcast.warehouse.statements import statement
@@ -60,19 +61,12 @@ FIRST_COLUMNS = (
     "game_date",
     "pitcher_id",
     "pitcher_name",
-    "team",
-    "opponent",
-    "is_home",
-    "system_id",
+    *START_COLUMNS,
     "predicted_strikeouts",
     *PRICE_COLUMNS,
     "p_over",
     "model_p_over",
-    "market_p_over",
-    "edge",
-    "expected_value",
-    "confidence",
-    "recommendation",
+    *VERDICT_COLUMNS,
     "red_flags",
     "reasons",
 )

@@ -37,15 +37,16 @@ from kcast.decisions import MAX_K, MarketBlend
 from kcast.errors import InputError, ModelError, NotFittedError
 from kcast.model_store import meta_path
 
+# the start a row is of, and its system (after the game's id, date and pitcher)
+START_COLUMNS = ("team", "opponent", "is_home", "system_id")
+# the row's verdict at its line: the market's P(over), the edge, EV, confidence and the verdict
+VERDICT_COLUMNS = ("market_p_over", "edge", "expected_value", "confidence", "recommendation")
 # the columns of one prediction row, in order (the warehouse table has these and more)
 PREDICTION_COLUMNS = (
     "game_id",
     "game_date",
     "pitcher_id",
-    "team",
-    "opponent",
-    "is_home",
-    "system_id",
+    *START_COLUMNS,
     "model_version",
     "predicted_strikeouts",
     "predicted_median",
@@ -59,11 +60,7 @@ PREDICTION_COLUMNS = (
     "p_over",
     "p_under",
     "p_push",
-    "market_p_over",
-    "edge",
-    "expected_value",
-    "confidence",
-    "recommendation",
+    *VERDICT_COLUMNS,
     *DECISION_COLUMNS,
     "red_flags",
     "reasons",
