@@ -63,6 +63,7 @@ import pandas as pd
 from statsapi_from_events import LINEUP_LEAD, Season, team_json
 
 from kcast.backtest import run_backtest
+from kcast.bet_metrics import units_of
 from kcast.config import Settings
 from kcast.daily import EASTERN, STEPS, run_daily
 from kcast.data.register import Register
@@ -1022,8 +1023,7 @@ def check_tables(
         if "decision_odds" in bets:
             own = pd.to_numeric(bets["decision_odds"], errors="coerce").to_numpy(float)
             side = np.where(np.isnan(own), side, own)
-        win = np.where(side > 0, side / 100.0, 100.0 / -side)
-        profit = np.select([bets["result"] == "win", bets["result"] == "loss"], [win, -1.0], 0.0)
+        profit = units_of(bets["result"], side)  # kcast's one definition of units won
         ok = ~np.isnan(side)
         by_hand[system_id] = (len(rows), int(ok.sum()), float(profit[ok].sum()))
 
